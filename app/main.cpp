@@ -1,0 +1,28 @@
+#include "commandline.h"
+#include "mainwindow.h"
+
+#include <QApplication>
+#include <QGuiApplication>
+
+#include <cstring>
+
+int main(int argc, char *argv[])
+{
+    // A subcommand runs headless: no window system is needed, so it works over ssh and in CI.
+    if (argc > 1 && studio::isSubcommand(QString::fromLocal8Bit(argv[1]))) {
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        QGuiApplication app(argc, argv); // fonts and painting for figure export
+        QGuiApplication::setApplicationName(QStringLiteral("attention-studio"));
+        return studio::runSubcommand(QGuiApplication::arguments());
+    }
+
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("Attention Studio"));
+    QApplication::setOrganizationName(QStringLiteral("Attention Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(PROJECT_VERSION));
+    studio::MainWindow window;
+    window.resize(1100, 800);
+    window.show();
+    return app.exec();
+}

@@ -1,0 +1,61 @@
+#pragma once
+
+#include "attention.h"
+#include "tokenizer.h"
+
+#include <QList>
+#include <QString>
+
+#include <vector>
+
+namespace studio {
+
+// Limits of the teaching model's dimensions. Small enough to read, large enough to experiment.
+inline constexpr int kMinDModel = 2;
+inline constexpr int kMaxDModel = 256;
+inline constexpr int kMaxHeads = 16;
+
+struct TeachingConfig {
+    int dModel = 8;
+    int dHead = 4;
+    int heads = 3;
+    bool positional = true; // add sinusoidal positional encodings to the word embeddings
+
+    friend bool operator==(const TeachingConfig &, const TeachingConfig &) = default;
+};
+
+// Empty when the configuration is usable, else a sentence naming the problem.
+QString validateConfig(const TeachingConfig &config);
+
+// The named head presets, in the order the default model uses them.
+enum class HeadPreset { PreviousToken, SameWord, Random };
+QList<HeadPreset> allHeadPresets();
+QString headPresetName(HeadPreset preset);
+
+// One head built from a preset. seed only matters for Random.
+HeadWeights presetHead(HeadPreset preset, int dModel, int dHead, std::uint64_t seed = 42);
+// A head of seeded random weights, entries bell-shaped with standard deviation 1/√d_model.
+HeadWeights randomHead(int dModel, int dHead, std::uint64_t seed);
+
+// The default heads: previous token, same word, then random heads (seeds 42, 43, ...).
+std::vector<HeadWeights> defaultHeads(const TeachingConfig &config);
+
+// The matrix X fed to every head: word embeddings plus, when enabled, positional encodings.
+Matrix teachingInput(const QList<QString> &tokens, const TeachingConfig &config); // (T, d_model)
+
+// Everything a view needs for one sentence.
+struct TeachingTrace {
+    QList<TextToken> tokens;
+    Matrix embeddings;  // word embeddings                   (T, d_model)
+    Matrix positions;   // positional encodings (zero if off) (T, d_model)
+    Matrix input;       // X = embeddings + positions         (T, d_model)
+    std::vector<HeadTrace> heads;
+};
+
+TeachingTrace traceTeachingModel(const QString &sentence, const TeachingConfig &config,
+                                 const std::vector<HeadWeights> &heads,
+                                 const AttentionSettings &settings);
+
+QList<QString> tokenTexts(const QList<TextToken> &tokens);
+
+} // namespace studio

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "attention.h"
+#include "teachingmodel.h"
+
+#include <QJsonObject>
+#include <QString>
+
+#include <optional>
+#include <vector>
+
+namespace studio {
+
+// Everything a user can set for the teaching model: the sentence, every setting and every weight.
+struct Workspace {
+    QString text;
+    TeachingConfig config;
+    AttentionSettings settings;
+    std::vector<HeadWeights> heads; // config.heads entries, each (d_model, d_head)
+};
+
+inline constexpr int kWorkspaceFormatVersion = 1;
+
+// The default workspace: the default heads for the default configuration and the given sentence.
+Workspace defaultWorkspace(const QString &text = {});
+
+// Either a value or a message naming the problem (errors are values: nothing here throws).
+template<typename T>
+struct Result {
+    std::optional<T> value;
+    QString error;
+    explicit operator bool() const { return value.has_value(); }
+    static Result failure(QString message) { return {std::nullopt, std::move(message)}; }
+};
+
+QJsonObject workspaceToJson(const Workspace &workspace);
+// Validates everything: fields present with the right types, shapes matching the configuration,
+// finite weights, τ > 0, a known format version.
+Result<Workspace> workspaceFromJson(const QJsonObject &json);
+
+// Writes atomically (QSaveFile): either the whole new file is there, or the old file is untouched.
+QString saveWorkspace(const Workspace &workspace, const QString &path); // empty on success
+Result<Workspace> loadWorkspace(const QString &path);
+
+// Matrix <-> JSON array of rows. Floats go through double, which JSON prints shortest-round-trip,
+// so saving and loading gives back the same bits.
+QJsonArray matrixToJson(const Matrix &matrix);
+QJsonArray vectorToJson(const Vector &vector);
+
+} // namespace studio

@@ -1,0 +1,335 @@
+#include "attention.h"
+#include "embedding.h"
+
+#include <QTest>
+
+#include <cmath>
+#include <limits>
+
+using namespace studio;
+
+namespace {
+
+// Tolerance for float stages computed from small integers: a few float ulps of values ≤ 10.
+constexpr double kTolerance = 1e-6;
+
+Matrix matrix(int rows, int cols, std::initializer_list<float> values)
+{
+    Matrix m(rows, cols);
+    auto it = values.begin();
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c)
+            m(r, c) = *it++;
+    return m;
+}
+
+double maxAbsDifference(const Matrix &a, const Matrix &b)
+{
+    return double((a - b).cwiseAbs().maxCoeff());
+}
+
+#define COMPARE_MATRIX(actual, expected)                                                          \
+    do {                                                                                           \
+        const Matrix a_ = (actual);                                                                \
+        const Matrix e_ = (expected);                                                              \
+        QCOMPARE(a_.rows(), e_.rows());                                                            \
+        QCOMPARE(a_.cols(), e_.cols());                                                            \
+        const double d_ = maxAbsDifference(a_, e_);                                                \
+        QVERIFY2(d_ <= kTolerance, qPrintable(QStringLiteral("max |difference| %1").arg(d_)));    \
+    } while (false)
+
+// The hand-computed example: T = 2 tokens, d_model = d_head = 2.
+//   X   = [1 2; 3 0]
+//   W_Q = I, W_K = [0 1; 1 0] (swap), W_V = [1 0; 0 2]
+HeadWeights handHead()
+{
+    HeadWeights head;
+    head.name = QStringLiteral("hand");
+    head.wQ = matrix(2, 2, {1, 0, 0, 1});
+    head.wK = matrix(2, 2, {0, 1, 1, 0});
+    head.wV = matrix(2, 2, {1, 0, 0, 2});
+    return head;
+}
+
+Matrix handInput()
+{
+    return matrix(2, 2, {1, 2, 3, 0});
+}
+
+Matrix randomMatrix(int rows, int cols, std::uint64_t seed, double scale = 1.0)
+{
+    SplitMix64 rng(seed);
+    Matrix m(rows, cols);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c)
+            m(r, c) = float(rng.bell() * scale);
+    return m;
+}
+
+HeadWeights randomWeights(int dModel, int dHead, std::uint64_t seed)
+{
+    HeadWeights head;
+    head.wQ = randomMatrix(dModel, dHead, seed);
+    head.wK = randomMatrix(dModel, dHead, seed + 1);
+    head.wV = randomMatrix(dModel, dHead, seed + 2);
+    return head;
+}
+
+void verifyRowsSumToOne(const Matrix &weights)
+{
+    for (Eigen::Index i = 0; i < weights.rows(); ++i) {
+        const double sum = weights.row(i).cast<double>().sum();
+        QVERIFY2(std::abs(sum - 1.0) < 1e-6, qPrintable(QStringLiteral("row %1 sums to %2").arg(i).arg(sum, 0, 'g', 10)));
+        QVERIFY((weights.row(i).array() >= 0).all());
+    }
+}
+
+} // namespace
+
+class TestAttention : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void handComputedStages();
+    void handComputedWithoutScaling();
+    void handComputedCausal();
+    void handComputedTemperature();
+    void rowsSumToOne_data();
+    void rowsSumToOne();
+    void causalUpperTriangleIsExactlyZero();
+    void maskedKeysGetExactlyZero();
+    void everyKeyMaskedGivesZeroRow();
+    void scalingDividesByRootDHead();
+    void lowTemperatureApproachesArgmax();
+    void highTemperatureApproachesUniform();
+    void extremeLogitsStayFinite();
+    void entropyInBits();
+    void aggregationsOverHeads();
+    void maskModeNamesRoundTrip();
+};
+
+void TestAttention::handComputedStages()
+{
+    AttentionSettings settings; // no mask, τ = 1, scaled
+    const HeadTrace t = computeHead(handInput(), handHead(), settings);
+    // q = X I = [1 2; 3 0];  k = X swap = [2 1; 0 3];  v = X diag(1, 2) = [1 4; 3 0]
+    COMPARE_MATRIX(t.q, matrix(2, 2, {1, 2, 3, 0}));
+    COMPARE_MATRIX(t.k, matrix(2, 2, {2, 1, 0, 3}));
+    COMPARE_MATRIX(t.v, matrix(2, 2, {1, 4, 3, 0}));
+    // scores = q kᵀ: [1·2+2·1, 1·0+2·3; 3·2+0·1, 3·0+0·3] = [4 6; 6 0]
+    COMPARE_MATRIX(t.scores, matrix(2, 2, {4, 6, 6, 0}));
+    // scaled = scores / √2
+    const float r2 = float(std::sqrt(2.0));
+    COMPARE_MATRIX(t.scaled, matrix(2, 2, {4 / r2, 6 / r2, 6 / r2, 0}));
+    COMPARE_MATRIX(t.masked, t.scaled);
+    // Row 0: softmax(4/√2, 6/√2): the second key wins by 2/√2 = √2, so w01 = 1/(1+e^−√2).
+    // Row 1: softmax(6/√2, 0): w10 = 1/(1+e^−6/√2).
+    const double w01 = 1.0 / (1.0 + std::exp(-std::sqrt(2.0)));
+    const double w10 = 1.0 / (1.0 + std::exp(-6.0 / std::sqrt(2.0)));
+    COMPARE_MATRIX(t.weights, matrix(2, 2, {float(1 - w01), float(w01), float(w10), float(1 - w10)}));
+    // The same numbers worked out with a calculator.
+    QVERIFY(std::abs(t.weights(0, 1) - 0.8044297) < 1e-6);
+    QVERIFY(std::abs(t.weights(1, 0) - 0.9858337) < 1e-6);
+    // output = weights v: row 0 = (1−w01)[1 4] + w01 [3 0]; row 1 = w10 [1 4] + (1−w10) [3 0]
+    COMPARE_MATRIX(t.output, matrix(2, 2, {float((1 - w01) + 3 * w01), float(4 * (1 - w01)),
+                                           float(w10 + 3 * (1 - w10)), float(4 * w10)}));
+}
+
+void TestAttention::handComputedWithoutScaling()
+{
+    AttentionSettings settings;
+    settings.scale = false;
+    const HeadTrace t = computeHead(handInput(), handHead(), settings);
+    COMPARE_MATRIX(t.scaled, t.scores);
+    // Row 0: softmax(4, 6) → w01 = 1/(1+e^−2)
+    QVERIFY(std::abs(t.weights(0, 1) - 1.0 / (1.0 + std::exp(-2.0))) < kTolerance);
+}
+
+void TestAttention::handComputedCausal()
+{
+    AttentionSettings settings;
+    settings.mask = MaskMode::Causal;
+    const HeadTrace t = computeHead(handInput(), handHead(), settings);
+    // The first query may only see itself; the second sees both, as without a mask.
+    QVERIFY(std::isinf(t.masked(0, 1)) && t.masked(0, 1) < 0);
+    QCOMPARE(t.masked(0, 0), t.scaled(0, 0));
+    QCOMPARE(t.weights(0, 0), 1.0f);
+    QCOMPARE(t.weights(0, 1), 0.0f);
+    QVERIFY(std::abs(t.weights(1, 0) - 1.0 / (1.0 + std::exp(-6.0 / std::sqrt(2.0)))) < kTolerance);
+    // output row 0 = v row 0
+    COMPARE_MATRIX(t.output.row(0), matrix(1, 2, {1, 4}));
+}
+
+void TestAttention::handComputedTemperature()
+{
+    AttentionSettings settings;
+    settings.temperature = 2.0;
+    const HeadTrace t = computeHead(handInput(), handHead(), settings);
+    // Row 0: softmax((4/√2)/2, (6/√2)/2): w01 = 1/(1+e^−√2/2)
+    QVERIFY(std::abs(t.weights(0, 1) - 1.0 / (1.0 + std::exp(-std::sqrt(2.0) / 2))) < kTolerance);
+    // Temperature acts after the mask and scaling: scaled itself is unchanged.
+    QCOMPARE(t.scaled(0, 1), float(6 / std::sqrt(2.0)));
+}
+
+void TestAttention::rowsSumToOne_data()
+{
+    QTest::addColumn<int>("tokens");
+    QTest::addColumn<int>("mask");
+    QTest::addColumn<double>("temperature");
+    for (int tokens : {1, 2, 7, 40}) {
+        for (int mask : {0, 1}) {
+            for (double tau : {0.05, 1.0, 30.0}) {
+                QTest::addRow("T=%d mask=%d tau=%g", tokens, mask, tau) << tokens << mask << tau;
+            }
+        }
+    }
+}
+
+void TestAttention::rowsSumToOne()
+{
+    QFETCH(int, tokens);
+    QFETCH(int, mask);
+    QFETCH(double, temperature);
+    AttentionSettings settings;
+    settings.mask = mask ? MaskMode::Causal : MaskMode::None;
+    settings.temperature = temperature;
+    const HeadTrace t = computeHead(randomMatrix(tokens, 8, 11, 2.0), randomWeights(8, 4, 5), settings);
+    verifyRowsSumToOne(t.weights);
+    QVERIFY(t.output.allFinite());
+    QCOMPARE(t.output.rows(), tokens);
+}
+
+void TestAttention::causalUpperTriangleIsExactlyZero()
+{
+    AttentionSettings settings;
+    settings.mask = MaskMode::Causal;
+    const HeadTrace t = computeHead(randomMatrix(16, 8, 3, 3.0), randomWeights(8, 4, 9), settings);
+    for (int i = 0; i < 16; ++i) {
+        for (int j = i + 1; j < 16; ++j) {
+            QCOMPARE(t.weights(i, j), 0.0f);
+            QVERIFY(std::isinf(t.masked(i, j)) && t.masked(i, j) < 0);
+        }
+        QVERIFY(std::isfinite(t.masked(i, i)));
+    }
+    QCOMPARE(t.weights(0, 0), 1.0f);
+}
+
+void TestAttention::maskedKeysGetExactlyZero()
+{
+    AttentionSettings settings;
+    settings.mask = MaskMode::Keys;
+    settings.maskedKeys = {1, 3, 99, -4}; // out-of-range positions are ignored
+    const HeadTrace t = computeHead(randomMatrix(5, 8, 4), randomWeights(8, 4, 2), settings);
+    for (int i = 0; i < 5; ++i) {
+        QCOMPARE(t.weights(i, 1), 0.0f);
+        QCOMPARE(t.weights(i, 3), 0.0f);
+        QVERIFY(t.weights(i, 0) > 0.0f);
+    }
+    verifyRowsSumToOne(t.weights);
+}
+
+void TestAttention::everyKeyMaskedGivesZeroRow()
+{
+    AttentionSettings settings;
+    settings.mask = MaskMode::Keys;
+    settings.maskedKeys = {0, 1, 2};
+    const HeadTrace t = computeHead(randomMatrix(3, 4, 4), randomWeights(4, 2, 2), settings);
+    QVERIFY(t.weights.allFinite());
+    QCOMPARE(double(t.weights.cwiseAbs().maxCoeff()), 0.0);
+    QCOMPARE(double(t.output.cwiseAbs().maxCoeff()), 0.0);
+    QCOMPARE(double(t.entropy.cwiseAbs().maxCoeff()), 0.0);
+}
+
+void TestAttention::scalingDividesByRootDHead()
+{
+    for (int dHead : {1, 4, 9, 16}) {
+        AttentionSettings settings;
+        const HeadTrace t = computeHead(randomMatrix(6, 16, 8), randomWeights(16, dHead, 1), settings);
+        const Matrix expected = t.scores / std::sqrt(float(dHead));
+        QVERIFY(maxAbsDifference(t.scaled, expected) <= 1e-5 * (1.0 + double(t.scores.cwiseAbs().maxCoeff())));
+        settings.scale = false;
+        QCOMPARE(computeHead(randomMatrix(6, 16, 8), randomWeights(16, dHead, 1), settings).scaled, t.scores);
+    }
+}
+
+void TestAttention::lowTemperatureApproachesArgmax()
+{
+    const Matrix logits = matrix(2, 4, {0.5f, 2.0f, 1.9f, -3.0f, 7.0f, 7.5f, 1.0f, 0.0f});
+    double previous = 0;
+    for (double tau : {1.0, 0.1, 0.01, 0.001}) {
+        const Matrix w = softmaxRows(logits, tau);
+        QVERIFY(w(0, 1) >= previous); // sharper and sharper
+        previous = w(0, 1);
+        QVERIFY(w.allFinite());
+    }
+    const Matrix w = softmaxRows(logits, 0.001);
+    QVERIFY(w(0, 1) > 1.0f - 1e-6f); // 0.1 apart at τ = 0.001 is e^100 to 1
+    QVERIFY(w(1, 1) > 1.0f - 1e-6f);
+}
+
+void TestAttention::highTemperatureApproachesUniform()
+{
+    const Matrix logits = matrix(1, 4, {0.5f, 2.0f, 1.9f, -3.0f});
+    const Matrix w = softmaxRows(logits, 1e6);
+    for (int j = 0; j < 4; ++j)
+        QVERIFY(std::abs(w(0, j) - 0.25f) < 1e-5f);
+    // τ = 1e3 is already close; the spread shrinks as τ grows.
+    const Matrix w3 = softmaxRows(logits, 1e3);
+    QVERIFY((w3.array() - 0.25f).abs().maxCoeff() > (w.array() - 0.25f).abs().maxCoeff());
+}
+
+void TestAttention::extremeLogitsStayFinite()
+{
+    const Matrix logits = matrix(3, 3, {1e4f, -1e4f, 0.0f, -1e4f, -1e4f, -1e4f, 1e4f, 1e4f, -1e4f});
+    for (double tau : {1e-3, 1.0, 1e3}) {
+        const Matrix w = softmaxRows(logits, tau);
+        QVERIFY(w.allFinite());
+        verifyRowsSumToOne(w);
+    }
+    const Matrix w = softmaxRows(logits, 1.0);
+    QCOMPARE(w(0, 0), 1.0f);
+    QCOMPARE(w(0, 1), 0.0f);
+    QVERIFY(std::abs(w(1, 0) - 1.0f / 3) < 1e-7f); // equal logits: uniform, however large
+    QVERIFY(std::abs(w(2, 0) - 0.5f) < 1e-7f);
+    // Through a head too: huge weights give huge but finite scores.
+    HeadWeights head = handHead();
+    head.wQ *= 1e2f;
+    head.wK *= 1e2f;
+    const HeadTrace t = computeHead(handInput(), head, AttentionSettings{});
+    QVERIFY(t.weights.allFinite());
+    QVERIFY(t.output.allFinite());
+}
+
+void TestAttention::entropyInBits()
+{
+    const Matrix w = matrix(3, 4, {0.25f, 0.25f, 0.25f, 0.25f, 1, 0, 0, 0, 0.5f, 0.5f, 0, 0});
+    const Vector h = rowEntropyBits(w);
+    QCOMPARE(h[0], 2.0f); // uniform over 4 keys: log₂ 4
+    QCOMPARE(h[1], 0.0f); // certain
+    QCOMPARE(h[2], 1.0f); // a coin flip
+}
+
+void TestAttention::aggregationsOverHeads()
+{
+    const Matrix a = matrix(2, 2, {0.2f, 0.8f, 1.0f, 0.0f});
+    const Matrix b = matrix(2, 2, {0.6f, 0.4f, 0.5f, 0.5f});
+    COMPARE_MATRIX(meanOverHeads({a, b}), matrix(2, 2, {0.4f, 0.6f, 0.75f, 0.25f}));
+    COMPARE_MATRIX(maxOverHeads({a, b}), matrix(2, 2, {0.6f, 0.8f, 1.0f, 0.5f}));
+    QCOMPARE(meanOverHeads({}).size(), 0);
+    // The mean of attention matrices is an attention matrix: rows still sum to one.
+    verifyRowsSumToOne(meanOverHeads({a, b}));
+}
+
+void TestAttention::maskModeNamesRoundTrip()
+{
+    for (MaskMode mode : {MaskMode::None, MaskMode::Causal, MaskMode::Keys}) {
+        MaskMode parsed = MaskMode::None;
+        QVERIFY(maskModeFromName(maskModeName(mode), &parsed));
+        QCOMPARE(parsed, mode);
+    }
+    MaskMode parsed = MaskMode::Causal;
+    QVERIFY(!maskModeFromName(QStringLiteral("sideways"), &parsed));
+    QCOMPARE(parsed, MaskMode::Causal);
+}
+
+QTEST_GUILESS_MAIN(TestAttention)
+#include "tst_attention.moc"

@@ -1,0 +1,234 @@
+#include "tracejson.h"
+#include "workspace.h"
+
+#include <QFile>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace studio;
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run run(const QStringList &arguments)
+{
+    QProcess process;
+    process.start(QStringLiteral(STUDIO_EXECUTABLE), arguments);
+    Run result;
+    if (!process.waitForFinished(60000)) {
+        process.kill();
+        return result;
+    }
+    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
+    result.out = process.readAllStandardOutput();
+    result.err = process.readAllStandardError();
+    return result;
+}
+
+QJsonObject parse(const QByteArray &bytes)
+{
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(bytes, &error);
+    return error.error == QJsonParseError::NoError ? document.object() : QJsonObject();
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void traceMatchesLibrary();
+    void traceStagesAndMask();
+    void traceFromWorkspace();
+    void traceToFile();
+    void exportWritesFigures_data();
+    void exportWritesFigures();
+    void badInputFails_data();
+    void badInputFails();
+};
+
+void TestCli::traceMatchesLibrary()
+{
+    const QString sentence = QStringLiteral("The cat sat on the mat.");
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--text"), sentence});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject json = parse(r.out);
+    QVERIFY(!json.isEmpty());
+    const QJsonObject model = json.value(QStringLiteral("model")).toObject();
+    QCOMPARE(model.value(QStringLiteral("kind")).toString(), QStringLiteral("teaching"));
+    QCOMPARE(model.value(QStringLiteral("layers")).toInt(), 1);
+    QCOMPARE(model.value(QStringLiteral("heads")).toInt(), 3);
+    QCOMPARE(model.value(QStringLiteral("d_model")).toInt(), 8);
+    QCOMPARE(model.value(QStringLiteral("d_head")).toInt(), 4);
+    QCOMPARE(json.value(QStringLiteral("tokens")).toArray().size(), 7);
+    QCOMPARE(json.value(QStringLiteral("settings")).toObject().value(QStringLiteral("mask")).toString(), QStringLiteral("none"));
+
+    // Every number equals the library's, bit for bit (floats survive JSON through double).
+    const Workspace w = defaultWorkspace(sentence);
+    const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
+    const QJsonObject layer = json.value(QStringLiteral("layers")).toArray().at(0).toObject();
+    const QJsonArray input = layer.value(QStringLiteral("input")).toArray();
+    QCOMPARE(input.size(), 7);
+    for (int t = 0; t < 7; ++t)
+        for (int c = 0; c < 8; ++c)
+            QCOMPARE(float(input.at(t).toArray().at(c).toDouble()), trace.input(t, c));
+    const QJsonArray heads = layer.value(QStringLiteral("heads")).toArray();
+    QCOMPARE(heads.size(), 3);
+    for (int h = 0; h < 3; ++h) {
+        const QJsonObject head = heads.at(h).toObject();
+        QCOMPARE(head.value(QStringLiteral("name")).toString(), w.heads[size_t(h)].name);
+        QVERIFY(!head.contains(QStringLiteral("scores"))); // stages only with --stages
+        const QJsonArray weights = head.value(QStringLiteral("weights")).toArray();
+        for (int i = 0; i < 7; ++i)
+            for (int j = 0; j < 7; ++j)
+                QCOMPARE(float(weights.at(i).toArray().at(j).toDouble()), trace.heads[size_t(h)].weights(i, j));
+    }
+}
+
+void TestCli::traceStagesAndMask()
+{
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b c"), QStringLiteral("--mask"),
+                       QStringLiteral("causal"), QStringLiteral("--temperature"), QStringLiteral("0.5"),
+                       QStringLiteral("--no-scale"), QStringLiteral("--stages")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject json = parse(r.out);
+    const QJsonObject settings = json.value(QStringLiteral("settings")).toObject();
+    QCOMPARE(settings.value(QStringLiteral("mask")).toString(), QStringLiteral("causal"));
+    QCOMPARE(settings.value(QStringLiteral("temperature")).toDouble(), 0.5);
+    QCOMPARE(settings.value(QStringLiteral("scale")).toBool(), false);
+    const QJsonObject head = json.value(QStringLiteral("layers")).toArray().at(0).toObject()
+                                 .value(QStringLiteral("heads")).toArray().at(2).toObject();
+    for (const char *key : {"w_q", "w_k", "w_v", "q", "k", "v", "scores", "scaled", "masked", "weights", "output"})
+        QVERIFY2(head.contains(QLatin1String(key)), key);
+    QCOMPARE(head.value(QStringLiteral("w_q")).toArray().size(), 8);                       // d_model rows
+    QCOMPARE(head.value(QStringLiteral("q")).toArray().at(0).toArray().size(), 4);         // d_head columns
+    const QJsonArray masked = head.value(QStringLiteral("masked")).toArray();
+    QVERIFY(masked.at(0).toArray().at(1).isNull());
+    QVERIFY(masked.at(0).toArray().at(2).isNull());
+    QVERIFY(masked.at(1).toArray().at(2).isNull());
+    QVERIFY(masked.at(2).toArray().at(0).isDouble());
+    // Without scaling, scaled equals scores.
+    QCOMPARE(head.value(QStringLiteral("scaled")), head.value(QStringLiteral("scores")));
+    const QJsonArray weights = head.value(QStringLiteral("weights")).toArray();
+    QCOMPARE(weights.at(0).toArray().at(0).toDouble(), 1.0);
+    QCOMPARE(weights.at(0).toArray().at(1).toDouble(), 0.0);
+}
+
+void TestCli::traceFromWorkspace()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    Workspace w = defaultWorkspace(QStringLiteral("saved sentence"));
+    w.heads[0].wQ(0, 0) = 3.5f;
+    w.settings.mask = MaskMode::Keys;
+    w.settings.maskedKeys = {0};
+    QCOMPARE(saveWorkspace(w, path), QString());
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--workspace"), path, QStringLiteral("--stages")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject json = parse(r.out);
+    QCOMPARE(json.value(QStringLiteral("tokens")).toArray().at(0).toString(), QStringLiteral("saved"));
+    const QJsonObject head = json.value(QStringLiteral("layers")).toArray().at(0).toObject()
+                                 .value(QStringLiteral("heads")).toArray().at(0).toObject();
+    QCOMPARE(head.value(QStringLiteral("w_q")).toArray().at(0).toArray().at(0).toDouble(), 3.5);
+    QCOMPARE(head.value(QStringLiteral("weights")).toArray().at(1).toArray().at(0).toDouble(), 0.0); // key 0 masked
+    // --text overrides the saved sentence, the rest stays.
+    const Run other = run({QStringLiteral("trace"), QStringLiteral("--workspace"), path, QStringLiteral("--text"), QStringLiteral("x y z")});
+    QCOMPARE(parse(other.out).value(QStringLiteral("tokens")).toArray().size(), 3);
+}
+
+void TestCli::traceToFile()
+{
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("trace.json"));
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("hello world"), QStringLiteral("--out"), out});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.isEmpty());
+    QFile file(out);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(parse(file.readAll()).value(QStringLiteral("tokens")).toArray().size(), 2);
+}
+
+void TestCli::exportWritesFigures_data()
+{
+    QTest::addColumn<QString>("format");
+    QTest::newRow("png") << QStringLiteral("png");
+    QTest::newRow("svg") << QStringLiteral("svg");
+    QTest::newRow("pdf") << QStringLiteral("pdf");
+}
+
+void TestCli::exportWritesFigures()
+{
+    QFETCH(QString, format);
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("heatmap.") + format);
+    const Run r = run({QStringLiteral("export"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
+                       QStringLiteral("--view"), QStringLiteral("heatmap"), QStringLiteral("--head"), QStringLiteral("1"),
+                       QStringLiteral("--format"), format, QStringLiteral("--out"), out, QStringLiteral("--dpi"), QStringLiteral("96")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QFile file(out);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray bytes = file.readAll();
+    if (format == QStringLiteral("png")) {
+        QImage image;
+        QVERIFY(image.loadFromData(bytes, "PNG"));
+        QVERIFY(image.width() > 200 && image.height() > 200);
+    } else if (format == QStringLiteral("svg")) {
+        QVERIFY(bytes.contains("<svg"));
+        QVERIFY(bytes.contains("Same word")); // the caption is text
+        QVERIFY(bytes.contains(">mat<"));     // token labels are text
+    } else {
+        QVERIFY(bytes.startsWith("%PDF-"));
+        QVERIFY(bytes.contains("/Type /Page"));
+    }
+}
+
+void TestCli::badInputFails_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+    const QString t = QStringLiteral("--text");
+    QTest::newRow("empty text") << QStringList{QStringLiteral("trace"), t, QString()} << QStringLiteral("text is empty");
+    QTest::newRow("no text") << QStringList{QStringLiteral("trace")} << QStringLiteral("text is empty");
+    QTest::newRow("white space only") << QStringList{QStringLiteral("trace"), t, QStringLiteral("   ")} << QStringLiteral("text is empty");
+    QTest::newRow("unknown option") << QStringList{QStringLiteral("trace"), QStringLiteral("--frobnicate")} << QStringLiteral("frobnicate");
+    QTest::newRow("zero temperature") << QStringList{QStringLiteral("trace"), t, QStringLiteral("a"), QStringLiteral("--temperature"), QStringLiteral("0")} << QStringLiteral("--temperature");
+    QTest::newRow("negative temperature") << QStringList{QStringLiteral("trace"), t, QStringLiteral("a"), QStringLiteral("--temperature"), QStringLiteral("-1")} << QStringLiteral("--temperature");
+    QTest::newRow("nan temperature") << QStringList{QStringLiteral("trace"), t, QStringLiteral("a"), QStringLiteral("--temperature"), QStringLiteral("nan")} << QStringLiteral("--temperature");
+    QTest::newRow("bad mask") << QStringList{QStringLiteral("trace"), t, QStringLiteral("a"), QStringLiteral("--mask"), QStringLiteral("up")} << QStringLiteral("--mask");
+    QTest::newRow("missing workspace") << QStringList{QStringLiteral("trace"), QStringLiteral("--workspace"), QStringLiteral("/nonexistent/w.json")} << QStringLiteral("cannot read");
+    QTest::newRow("workspace is a folder") << QStringList{QStringLiteral("trace"), QStringLiteral("--workspace"), QStringLiteral("/")} << QStringLiteral("is a folder");
+    QTest::newRow("malformed workspace") << QStringList{QStringLiteral("trace"), QStringLiteral("--workspace"), QStringLiteral(STUDIO_TEST_DATA "/malformed-workspace.json")} << QStringLiteral("not valid JSON");
+    QTest::newRow("bad d_model") << QStringList{QStringLiteral("trace"), t, QStringLiteral("a"), QStringLiteral("--d-model"), QStringLiteral("1")} << QStringLiteral("d_model");
+    QTest::newRow("unknown view") << QStringList{QStringLiteral("export"), t, QStringLiteral("a"), QStringLiteral("--view"), QStringLiteral("pie"), QStringLiteral("--out"), QStringLiteral("x.png")} << QStringLiteral("--view");
+    QTest::newRow("head out of range") << QStringList{QStringLiteral("export"), t, QStringLiteral("a"), QStringLiteral("--head"), QStringLiteral("3"), QStringLiteral("--out"), QStringLiteral("x.png")} << QStringLiteral("--head");
+    QTest::newRow("bad format") << QStringList{QStringLiteral("export"), t, QStringLiteral("a"), QStringLiteral("--out"), QStringLiteral("x.gif")} << QStringLiteral("--format");
+    QTest::newRow("no out") << QStringList{QStringLiteral("export"), t, QStringLiteral("a")} << QStringLiteral("--out");
+    QTest::newRow("bad dpi") << QStringList{QStringLiteral("export"), t, QStringLiteral("a"), QStringLiteral("--out"), QStringLiteral("/tmp/x.png"), QStringLiteral("--dpi"), QStringLiteral("5")} << QStringLiteral("dpi");
+    QTest::newRow("unwritable out") << QStringList{QStringLiteral("export"), t, QStringLiteral("a"), QStringLiteral("--out"), QStringLiteral("/nonexistent/dir/x.png")} << QStringLiteral("cannot write");
+}
+
+void TestCli::badInputFails()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    const Run r = run(arguments);
+    QVERIFY2(r.exitCode > 0, qPrintable(QString::number(r.exitCode))); // an error exit, not a crash (-2)
+    const QString err = QString::fromUtf8(r.err);
+    QVERIFY2(err.contains(QStringLiteral("attention-studio: error: ")), qPrintable(err));
+    QVERIFY2(err.contains(message), qPrintable(err));
+    QVERIFY(r.out.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -1,0 +1,233 @@
+#include "colormap.h"
+#include "figureexport.h"
+#include "figures.h"
+#include "heatmapfigure.h"
+#include "heatmaplayout.h"
+
+#include <QFile>
+#include <QGuiApplication>
+#include <QImage>
+#include <QPainter>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QXmlStreamReader>
+
+#include <cmath>
+#include <limits>
+
+using namespace studio;
+
+class TestFigures : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void colorMapEndpoints();
+    void colorMapClampsAndFlagsNaN();
+    void colorScaleFitting();
+    void layoutCellsAreSquareAndTile();
+    void layoutHitTesting();
+    void bodyImageUsesLookupTable();
+    void formatCellValues();
+    void paintedFigureShowsCells();
+    void exportsOpen_data();
+    void exportsOpen();
+};
+
+void TestFigures::colorMapEndpoints()
+{
+    QCOMPARE(ColorMap(ColorMapKind::Viridis).color(0.0), QRgb(0xFF440154));
+    QCOMPARE(ColorMap(ColorMapKind::Viridis).color(1.0), QRgb(0xFFFDE725));
+    QCOMPARE(ColorMap(ColorMapKind::Viridis).color(0.5), QRgb(0xFF26828E)); // middle anchor
+    QCOMPARE(ColorMap(ColorMapKind::Cividis).color(0.0), QRgb(0xFF00224E));
+    QCOMPARE(ColorMap(ColorMapKind::Grayscale).color(0.0), QRgb(0xFFFFFFFF));
+    QCOMPARE(ColorMap(ColorMapKind::Grayscale).color(1.0), QRgb(0xFF000000));
+    // Zero sits at the white middle anchor of the diverging map; 256 entries have no exact middle,
+    // so it is the entry one step from it (one level per channel at most).
+    const QRgb zero = ColorMap(ColorMapKind::Diverging).color(0.5);
+    QVERIFY(std::abs(qRed(zero) - 0xF7) <= 1 && std::abs(qGreen(zero) - 0xF7) <= 1 && std::abs(qBlue(zero) - 0xF7) <= 1);
+    // Perceptual maps get lighter monotonically, so more attention always reads as brighter.
+    for (ColorMapKind kind : {ColorMapKind::Viridis, ColorMapKind::Cividis}) {
+        const ColorMap map(kind);
+        for (int i = 1; i < 256; ++i)
+            QVERIFY(luma(map.table()[size_t(i)]) >= luma(map.table()[size_t(i - 1)]) - 0.004);
+    }
+}
+
+void TestFigures::colorMapClampsAndFlagsNaN()
+{
+    const ColorMap map(ColorMapKind::Viridis);
+    QCOMPARE(map.color(-3.0), map.color(0.0));
+    QCOMPARE(map.color(7.0), map.color(1.0));
+    QCOMPARE(map.color(std::nan("")), ColorMap::kInvalid);
+    for (ColorMapKind kind : allColorMaps()) {
+        ColorMapKind parsed = ColorMapKind::Viridis;
+        QVERIFY(colorMapFromName(colorMapName(kind), &parsed));
+        QCOMPARE(parsed, kind);
+    }
+}
+
+void TestFigures::colorScaleFitting()
+{
+    const ColorScale centred = ColorScale::fitted(-2.0, 5.0, true);
+    QCOMPARE(centred.minimum, -5.0);
+    QCOMPARE(centred.maximum, 5.0);
+    QCOMPARE(centred.normalised(0.0), 0.5);
+    const ColorScale plain = ColorScale::fitted(-2.0, 6.0, false);
+    QCOMPARE(plain.normalised(-2.0), 0.0);
+    QCOMPARE(plain.normalised(2.0), 0.5);
+    // Degenerate ranges stay usable: no division by zero.
+    QVERIFY(std::isfinite(ColorScale::fitted(3.0, 3.0, false).normalised(3.0)));
+    QVERIFY(std::isfinite(ColorScale::fitted(0.0, 0.0, true).normalised(0.0)));
+    QVERIFY(std::isfinite(ColorScale::fitted(INFINITY, -INFINITY, false).normalised(1.0)));
+}
+
+void TestFigures::layoutCellsAreSquareAndTile()
+{
+    HeatmapLayout::Margins margins;
+    margins.rowLabels = 50;
+    margins.colLabels = 40;
+    margins.colorBar = 60;
+    margins.caption = 20;
+    margins.padding = 5;
+    // Width 50+60+15 of margins leaves 375; height 40+20+15 leaves 325: the body is 325 square.
+    const HeatmapLayout layout(5, QRectF(0, 0, 500, 400), margins);
+    QCOMPARE(layout.cellSize(), 65.0);
+    QCOMPARE(layout.body(), QRectF(55, 45, 325, 325));
+    QCOMPARE(layout.cellRect(0, 0), QRectF(55, 45, 65, 65));
+    QCOMPARE(layout.cellRect(2, 3), QRectF(55 + 3 * 65, 45 + 2 * 65, 65, 65));
+    QCOMPARE(layout.cellRect(4, 4).bottomRight(), layout.body().bottomRight());
+    QCOMPARE(layout.colorBarRect().left(), layout.body().right() + 5);
+    QCOMPARE(layout.captionRect().top(), layout.body().bottom() + 5);
+    // No room: empty body, no crash.
+    const HeatmapLayout tiny(5, QRectF(0, 0, 10, 10), margins);
+    QCOMPARE(tiny.cellSize(), 0.0);
+    QVERIFY(!tiny.cellAt(QPointF(5, 5)));
+}
+
+void TestFigures::layoutHitTesting()
+{
+    HeatmapLayout::Margins margins;
+    margins.rowLabels = 0;
+    margins.colLabels = 0;
+    margins.colorBar = 0;
+    margins.padding = 0;
+    const HeatmapLayout layout(4, QRectF(0, 0, 400, 400), margins);
+    QCOMPARE(layout.cellAt(QPointF(0, 0)), HeatmapCell({0, 0}));
+    QCOMPARE(layout.cellAt(QPointF(150, 399.9)), HeatmapCell({3, 1}));
+    QCOMPARE(layout.cellAt(QPointF(399.99, 0)), HeatmapCell({0, 3}));
+    QVERIFY(!layout.cellAt(QPointF(-1, 10)));
+    QVERIFY(!layout.cellAt(QPointF(10, 401)));
+    QVERIFY(!HeatmapLayout(0, QRectF(0, 0, 400, 400), margins).cellAt(QPointF(10, 10)));
+}
+
+void TestFigures::bodyImageUsesLookupTable()
+{
+    HeatmapFigure figure;
+    figure.values.resize(2, 2);
+    figure.values << 0.0f, 1.0f, -std::numeric_limits<float>::infinity(), 0.5f;
+    figure.scale = {0.0, 1.0};
+    const QImage image = heatmapBodyImage(figure);
+    const ColorMap map(ColorMapKind::Viridis);
+    QCOMPARE(image.size(), QSize(2, 2));
+    QCOMPARE(image.pixel(0, 0), map.color(0.0));
+    QCOMPARE(image.pixel(1, 0), map.color(1.0));
+    QCOMPARE(image.pixel(1, 1), map.color(0.5));
+    QCOMPARE(image.pixel(0, 1), QRgb(0xFFD9D9D9)); // masked
+}
+
+void TestFigures::formatCellValues()
+{
+    QCOMPARE(formatCellValue(0.4213), QStringLiteral("0.42"));
+    QCOMPARE(formatCellValue(-3.14159), QStringLiteral("−3.14"));
+    QCOMPARE(formatCellValue(12.345), QStringLiteral("12.3"));
+    QCOMPARE(formatCellValue(0.0), QStringLiteral("0.00"));
+    QCOMPARE(formatCellValue(1e-5), QStringLiteral("1.0e-05"));
+    QCOMPARE(formatCellValue(-std::numeric_limits<double>::infinity()), QStringLiteral("−∞"));
+    QCOMPARE(formatCellValue(std::nan("")), QStringLiteral("NaN"));
+    QCOMPARE(formatCellValue(1e-5, 2), QStringLiteral("0.00"));
+    QCOMPARE(formatCellValue(0.999, 2), QStringLiteral("1.00"));
+}
+
+void TestFigures::paintedFigureShowsCells()
+{
+    TeachingConfig config;
+    const std::vector<HeadWeights> heads = defaultHeads(config);
+    const QString sentence = QStringLiteral("The cat sat on the mat.");
+    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
+    HeatmapFigure figure = teachingHeatmap(trace, sentence, config, heads[0], 0, HeatmapStage::Weights, ColorMapKind::Viridis);
+    QCOMPARE(figure.rowLabels.size(), 7);
+    QVERIFY(figure.caption.join(QLatin1Char(' ')).contains(QStringLiteral("Previous token")));
+    HeatmapStyle style;
+    style.font = figureFont();
+    const QSize size = preferredHeatmapSize(figure, style).toSize();
+    QImage image(size, QImage::Format_RGB32);
+    QPainter painter(&image);
+    paintHeatmapFigure(painter, QRectF(QPointF(0, 0), size), figure, style);
+    painter.end();
+    // Probe the centre of every cell: it has the colour of its value.
+    const HeatmapLayout layout(7, QRectF(QPointF(0, 0), size), heatmapMargins(figure, style));
+    const ColorMap map(ColorMapKind::Viridis);
+    for (int r = 0; r < 7; ++r)
+        for (int c = 0; c < 7; ++c)
+            QCOMPARE(image.pixel(layout.cellRect(r, c).center().toPoint()), map.color(trace.heads[0].weights(r, c)));
+}
+
+void TestFigures::exportsOpen_data()
+{
+    QTest::addColumn<int>("format");
+    QTest::newRow("png") << int(FigureFormat::Png);
+    QTest::newRow("svg") << int(FigureFormat::Svg);
+    QTest::newRow("pdf") << int(FigureFormat::Pdf);
+}
+
+void TestFigures::exportsOpen()
+{
+    QFETCH(int, format);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("figure.") + figureFormatName(FigureFormat(format)));
+    const auto paint = [](QPainter &painter, const QRectF &area) {
+        painter.fillRect(area, Qt::white);
+        painter.fillRect(QRectF(10, 10, 30, 20), Qt::red);
+        painter.drawText(QPointF(10, 60), QStringLiteral("head 0"));
+    };
+    QCOMPARE(exportFigure(paint, QSizeF(200, 100), FigureFormat(format), path, 192, QStringLiteral("t")), QString());
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray bytes = file.readAll();
+    switch (FigureFormat(format)) {
+    case FigureFormat::Png: {
+        QImage image;
+        QVERIFY(image.loadFromData(bytes, "PNG"));
+        QCOMPARE(image.size(), QSize(400, 200)); // 192 dpi = twice the logical size
+        QCOMPARE(QColor(image.pixel(40, 30)), QColor(Qt::red));
+        QCOMPARE(QColor(image.pixel(5, 5)), QColor(Qt::white));
+        break;
+    }
+    case FigureFormat::Svg: {
+        QXmlStreamReader xml(bytes);
+        int rects = 0;
+        bool sawText = false;
+        while (!xml.atEnd()) {
+            xml.readNext();
+            if (xml.isStartElement() && xml.name() == QStringLiteral("rect"))
+                ++rects;
+            if (xml.isCharacters() && xml.text().contains(QStringLiteral("head 0")))
+                sawText = true;
+        }
+        QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+        QVERIFY(sawText); // text stays text
+        QVERIFY(bytes.contains("<svg"));
+        break;
+    }
+    case FigureFormat::Pdf:
+        QVERIFY(bytes.startsWith("%PDF-"));
+        QVERIFY(bytes.contains("/Type /Page"));
+        QVERIFY(bytes.trimmed().endsWith("%%EOF"));
+        break;
+    }
+    // Unwritable destinations are reported, not crashed on.
+    QVERIFY(exportFigure(paint, QSizeF(200, 100), FigureFormat(format), dir.filePath(QStringLiteral("no/such/dir/f")), 96)
+                .contains(QStringLiteral("cannot write")));
+}
+
+QTEST_MAIN(TestFigures)
+#include "tst_figures.moc"

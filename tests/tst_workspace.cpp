@@ -1,0 +1,210 @@
+#include "workspace.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cstring>
+
+using namespace studio;
+
+namespace {
+
+bool sameBits(const Matrix &a, const Matrix &b)
+{
+    return a.rows() == b.rows() && a.cols() == b.cols()
+        && std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.size())) == 0;
+}
+
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+void writeAll(const QString &path, const QByteArray &bytes)
+{
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(bytes);
+}
+
+// A workspace with awkward floats: subnormals, values that print long, the extremes of float.
+Workspace awkwardWorkspace()
+{
+    Workspace w = defaultWorkspace(QStringLiteral("Grüße, 世界 🐈!"));
+    w.heads[0].wQ(0, 0) = 0.1f;
+    w.heads[0].wQ(1, 1) = 1.0f / 3.0f;
+    w.heads[0].wQ(2, 2) = std::numeric_limits<float>::denorm_min();
+    w.heads[0].wQ(3, 3) = -1e-30f;
+    w.heads[1].wV(0, 0) = std::numeric_limits<float>::max();
+    w.heads[2].wK(7, 3) = 16777217.0f;
+    w.settings.mask = MaskMode::Keys;
+    w.settings.maskedKeys = {2, 0};
+    w.settings.temperature = 0.7;
+    w.settings.scale = false;
+    w.config.positional = false;
+    return w;
+}
+
+} // namespace
+
+class TestWorkspace : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void roundTripIsBitIdentical();
+    void rejectsBadFiles_data();
+    void rejectsBadFiles();
+    void negativeZeroIsSavedAsZero();
+    void unreadableFiles();
+    void saveIsAtomic();
+};
+
+void TestWorkspace::roundTripIsBitIdentical()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    const Workspace original = awkwardWorkspace();
+    QCOMPARE(saveWorkspace(original, path), QString());
+    const Result<Workspace> loaded = loadWorkspace(path);
+    QVERIFY2(loaded, qPrintable(loaded.error));
+    const Workspace &w = *loaded.value;
+    QCOMPARE(w.text, original.text);
+    QCOMPARE(w.config, original.config);
+    QCOMPARE(w.settings, original.settings);
+    QCOMPARE(w.heads.size(), original.heads.size());
+    for (size_t h = 0; h < w.heads.size(); ++h) {
+        QCOMPARE(w.heads[h].name, original.heads[h].name);
+        QCOMPARE(w.heads[h].description, original.heads[h].description);
+        QVERIFY(sameBits(w.heads[h].wQ, original.heads[h].wQ));
+        QVERIFY(sameBits(w.heads[h].wK, original.heads[h].wK));
+        QVERIFY(sameBits(w.heads[h].wV, original.heads[h].wV));
+    }
+    // Saving the loaded workspace again writes the same bytes.
+    const QString again = dir.filePath(QStringLiteral("again.json"));
+    QCOMPARE(saveWorkspace(w, again), QString());
+    QCOMPARE(readAll(again), readAll(path));
+}
+
+void TestWorkspace::rejectsBadFiles_data()
+{
+    QTest::addColumn<QByteArray>("edit");     // "path=json value" applied to a valid file, or a whole file
+    QTest::addColumn<QString>("expected");    // part of the message
+
+    QTest::newRow("not JSON") << QByteArray("!{oops") << QStringLiteral("not valid JSON");
+    QTest::newRow("array") << QByteArray("![1,2]") << QStringLiteral("does not hold a JSON object");
+    QTest::newRow("other format") << QByteArray("format=\"something-else\"") << QStringLiteral("not an Attention Studio workspace");
+    QTest::newRow("newer version") << QByteArray("version=2") << QStringLiteral("newer version");
+    QTest::newRow("missing text") << QByteArray("text=undefined") << QStringLiteral("missing field \"text\"");
+    QTest::newRow("text not a string") << QByteArray("text=5") << QStringLiteral("field \"text\" must be a string, not a number");
+    QTest::newRow("d_model too large") << QByteArray("model.d_model=100000") << QStringLiteral("d_model must be between");
+    QTest::newRow("d_model fractional") << QByteArray("model.d_model=8.5") << QStringLiteral("whole number");
+    QTest::newRow("bad mask") << QByteArray("settings.mask=\"diagonal\"") << QStringLiteral("settings.mask must be");
+    QTest::newRow("zero temperature") << QByteArray("settings.temperature=0") << QStringLiteral("temperature must be");
+    QTest::newRow("negative masked key") << QByteArray("settings.masked_keys=[-1]") << QStringLiteral("masked_keys");
+    QTest::newRow("head count mismatch") << QByteArray("model.heads=2") << QStringLiteral("lists 3 heads but model.heads is 2");
+    QTest::newRow("wrong rows") << QByteArray("heads.0.w_q=[[1,2,3,4]]") << QStringLiteral("\"heads[0].w_q\" has 1 rows, expected 8");
+    QTest::newRow("wrong columns") << QByteArray("heads.1.w_v.3=[1,2]") << QStringLiteral("\"heads[1].w_v\" row 3 must have 4 numbers");
+    QTest::newRow("NaN (null in JSON)") << QByteArray("heads.2.w_k.1.2=null") << QStringLiteral("\"heads[2].w_k\" [1][2] is not a finite number");
+    QTest::newRow("Inf (1e999)") << QByteArray("@1e999") << QStringLiteral("illegal number");
+    QTest::newRow("beyond float range") << QByteArray("@1e39") << QStringLiteral("[0][0] is not a finite number");
+    QTest::newRow("string weight") << QByteArray("heads.0.w_q.0.0=\"x\"") << QStringLiteral("is not a finite number");
+}
+
+void TestWorkspace::rejectsBadFiles()
+{
+    QFETCH(QByteArray, edit);
+    QFETCH(QString, expected);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("bad.json"));
+    QByteArray bytes;
+    if (edit.startsWith('!')) {
+        bytes = edit.mid(1);
+    } else if (edit.startsWith('@')) {
+        // A literal number JSON cannot hold in a float, in the first weight.
+        bytes = QJsonDocument(workspaceToJson(defaultWorkspace(QStringLiteral("x")))).toJson();
+        const qsizetype at = bytes.indexOf("\"w_q\"");
+        const qsizetype number = bytes.indexOf("[", bytes.indexOf("[", at) + 1) + 1;
+        const qsizetype end = bytes.indexOf(",", number);
+        bytes.replace(number, end - number, edit.mid(1));
+    } else {
+        // path=value edits of a valid workspace, path components split at dots.
+        QJsonObject root = workspaceToJson(defaultWorkspace(QStringLiteral("x")));
+        const qsizetype eq = edit.indexOf('=');
+        const QList<QByteArray> path = edit.left(eq).split('.');
+        const QByteArray valueText = edit.mid(eq + 1);
+        const QJsonValue value = valueText == "undefined" ? QJsonValue(QJsonValue::Undefined)
+                                                          : QJsonDocument::fromJson("[" + valueText + "]").array().at(0);
+        std::function<QJsonValue(QJsonValue, int)> set = [&](QJsonValue node, int depth) -> QJsonValue {
+            const QString key = QString::fromUtf8(path.at(depth));
+            bool isIndex = false;
+            const int index = key.toInt(&isIndex);
+            const bool last = depth == path.size() - 1;
+            if (isIndex) {
+                QJsonArray array = node.toArray();
+                array[index] = last ? value : set(array.at(index), depth + 1);
+                return array;
+            }
+            QJsonObject object = node.toObject();
+            if (last && value.isUndefined())
+                object.remove(key);
+            else
+                object[key] = last ? value : set(object.value(key), depth + 1);
+            return object;
+        };
+        root = set(root, 0).toObject();
+        bytes = QJsonDocument(root).toJson();
+    }
+    writeAll(path, bytes);
+    const Result<Workspace> loaded = loadWorkspace(path);
+    QVERIFY(!loaded);
+    QVERIFY2(loaded.error.contains(expected), qPrintable(loaded.error));
+    QVERIFY(loaded.error.startsWith(path)); // the message names the file
+}
+
+void TestWorkspace::negativeZeroIsSavedAsZero()
+{
+    // JSON numbers carry no sign of zero; −0 and +0 give the same result in every stage.
+    Workspace w = defaultWorkspace(QStringLiteral("x"));
+    w.heads[0].wQ(0, 0) = -0.0f;
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QCOMPARE(saveWorkspace(w, path), QString());
+    const Result<Workspace> loaded = loadWorkspace(path);
+    QVERIFY(loaded);
+    QCOMPARE(loaded.value->heads[0].wQ(0, 0), 0.0f);
+    QVERIFY(!std::signbit(loaded.value->heads[0].wQ(0, 0)));
+}
+
+void TestWorkspace::unreadableFiles()
+{
+    QTemporaryDir dir;
+    const Result<Workspace> missing = loadWorkspace(dir.filePath(QStringLiteral("nope.json")));
+    QVERIFY(!missing);
+    QVERIFY2(missing.error.contains(QStringLiteral("cannot read")), qPrintable(missing.error));
+    const Result<Workspace> folder = loadWorkspace(dir.path());
+    QVERIFY(!folder);
+    QVERIFY2(folder.error.contains(QStringLiteral("is a folder")), qPrintable(folder.error));
+}
+
+void TestWorkspace::saveIsAtomic()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QCOMPARE(saveWorkspace(defaultWorkspace(QStringLiteral("first")), path), QString());
+    const QByteArray first = readAll(path);
+    // A save that cannot happen (its folder does not exist) reports why and leaves nothing behind.
+    const QString error = saveWorkspace(defaultWorkspace(QStringLiteral("x")), dir.filePath(QStringLiteral("missing/w.json")));
+    QVERIFY(error.contains(QStringLiteral("cannot write")));
+    // Overwriting replaces the whole file, with no temporary files left over.
+    QCOMPARE(saveWorkspace(defaultWorkspace(QStringLiteral("second")), path), QString());
+    QVERIFY(readAll(path) != first);
+    QVERIFY(readAll(path).contains("second"));
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")});
+}
+
+QTEST_GUILESS_MAIN(TestWorkspace)
+#include "tst_workspace.moc"

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <QList>
+#include <QRgb>
+#include <QString>
+
+#include <array>
+
+namespace studio {
+
+enum class ColorMapKind {
+    Viridis,   // perceptually uniform, colour-blind safe: the default
+    Cividis,   // perceptually uniform, tuned for red-green colour blindness
+    Grayscale, // white (low) to black (high), for print
+    Diverging, // blue (negative), white (zero), red (positive): for pre-softmax stages
+};
+
+QList<ColorMapKind> allColorMaps();
+QString colorMapName(ColorMapKind kind);
+bool colorMapFromName(const QString &name, ColorMapKind *kind);
+
+// 256-entry lookup table built by linear interpolation between published anchor colours.
+class ColorMap {
+public:
+    explicit ColorMap(ColorMapKind kind = ColorMapKind::Viridis);
+    ColorMapKind kind() const { return m_kind; }
+    // t in [0, 1]; outside values clamp, NaN gives the 'invalid' colour (magenta).
+    QRgb color(double t) const;
+    const std::array<QRgb, 256> &table() const { return m_table; }
+    static constexpr QRgb kInvalid = 0xFFFF00FF;
+
+private:
+    ColorMapKind m_kind;
+    std::array<QRgb, 256> m_table{};
+};
+
+// Maps a value range onto [0, 1]. A zero-centred scale uses [−m, m] with m = max(|min|, |max|),
+// so that 0 sits at the middle colour of a diverging map.
+struct ColorScale {
+    double minimum = 0.0;
+    double maximum = 1.0;
+
+    static ColorScale fitted(double lo, double hi, bool zeroCentred);
+    double normalised(double value) const;
+};
+
+} // namespace studio

@@ -1,0 +1,121 @@
+#include "figureexport.h"
+
+#include <QBuffer>
+#include <QImage>
+#include <QPageSize>
+#include <QPainter>
+#include <QPdfWriter>
+#include <QSaveFile>
+#include <QSvgGenerator>
+
+#include <cmath>
+
+namespace studio {
+
+namespace {
+
+constexpr double kLogicalDpi = 96.0;
+
+QString writeAtomically(const QString &path, const QByteArray &bytes)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+    if (file.write(bytes) != bytes.size() || !file.commit())
+        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+    return {};
+}
+
+} // namespace
+
+bool figureFormatFromName(const QString &name, FigureFormat *format)
+{
+    for (FigureFormat candidate : {FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf}) {
+        if (figureFormatName(candidate) == name.toLower()) {
+            *format = candidate;
+            return true;
+        }
+    }
+    return false;
+}
+
+QString figureFormatName(FigureFormat format)
+{
+    switch (format) {
+    case FigureFormat::Png: return QStringLiteral("png");
+    case FigureFormat::Svg: return QStringLiteral("svg");
+    case FigureFormat::Pdf: return QStringLiteral("pdf");
+    }
+    return {};
+}
+
+QString exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, FigureFormat format,
+                     const QString &path, int dpi, const QString &title)
+{
+    const QRectF area(QPointF(0, 0), logicalSize);
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+
+    switch (format) {
+    case FigureFormat::Png: {
+        if (dpi < 24 || dpi > 1200)
+            return QStringLiteral("--dpi must be between 24 and 1200 (got %1)").arg(dpi);
+        const double scale = dpi / kLogicalDpi;
+        const QSize pixels(int(std::ceil(logicalSize.width() * scale)), int(std::ceil(logicalSize.height() * scale)));
+        if (qint64(pixels.width()) * pixels.height() > 400LL * 1000 * 1000)
+            return QStringLiteral("the image would be %1×%2 pixels; lower the DPI").arg(pixels.width()).arg(pixels.height());
+        QImage image(pixels, QImage::Format_ARGB32_Premultiplied);
+        if (image.isNull())
+            return QStringLiteral("not enough memory for a %1×%2 image").arg(pixels.width()).arg(pixels.height());
+        image.fill(Qt::white);
+        image.setDotsPerMeterX(int(std::lround(dpi / 0.0254)));
+        image.setDotsPerMeterY(int(std::lround(dpi / 0.0254)));
+        {
+            QPainter painter(&image);
+            painter.setRenderHint(QPainter::Antialiasing);
+            painter.setRenderHint(QPainter::TextAntialiasing);
+            painter.scale(scale, scale);
+            paint(painter, area);
+        }
+        if (!image.save(&buffer, "PNG"))
+            return QStringLiteral("could not encode the PNG image");
+        break;
+    }
+    case FigureFormat::Svg: {
+        QSvgGenerator generator;
+        generator.setOutputDevice(&buffer);
+        generator.setSize(logicalSize.toSize());
+        generator.setViewBox(area);
+        generator.setResolution(int(kLogicalDpi));
+        generator.setTitle(title);
+        generator.setDescription(QStringLiteral("Made with Attention Studio"));
+        QPainter painter(&generator);
+        painter.setRenderHint(QPainter::Antialiasing);
+        paint(painter, area);
+        painter.end();
+        break;
+    }
+    case FigureFormat::Pdf: {
+        QPdfWriter writer(&buffer);
+        writer.setResolution(int(kLogicalDpi));
+        writer.setPageSize(QPageSize(logicalSize * (72.0 / kLogicalDpi), QPageSize::Point, {}, QPageSize::ExactMatch));
+        writer.setPageMargins(QMarginsF(0, 0, 0, 0));
+        writer.setTitle(title);
+        writer.setCreator(QStringLiteral("Attention Studio"));
+        QPainter painter(&writer);
+        painter.setRenderHint(QPainter::Antialiasing);
+        // Map the figure's logical units onto the page whatever rounding the page size got.
+        const double sx = writer.width() / logicalSize.width();
+        const double sy = writer.height() / logicalSize.height();
+        painter.scale(std::min(sx, sy), std::min(sx, sy));
+        paint(painter, area);
+        painter.end();
+        break;
+    }
+    }
+    buffer.close();
+    return writeAtomically(path, bytes);
+}
+
+} // namespace studio

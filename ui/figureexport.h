@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QSizeF>
+#include <QString>
+
+#include <functional>
+
+class QPainter;
+class QRectF;
+
+namespace studio {
+
+enum class FigureFormat { Png, Svg, Pdf };
+
+bool figureFormatFromName(const QString &name, FigureFormat *format);
+QString figureFormatName(FigureFormat format);
+
+// Paints a figure into the given rectangle (logical units of 1/96 inch).
+using FigurePainter = std::function<void(QPainter &, const QRectF &)>;
+
+// Renders a figure of the given logical size to a file. PNG is rasterised at dpi (96 = one pixel per
+// logical unit); SVG and PDF stay vector (text as text). The file is written atomically.
+// Returns an empty string on success, else the reason.
+QString exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, FigureFormat format,
+                     const QString &path, int dpi = 192, const QString &title = {});
+
+} // namespace studio

@@ -1,0 +1,265 @@
+#include "heatmapfigure.h"
+
+#include <QFontMetricsF>
+#include <QImage>
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+
+namespace studio {
+
+namespace {
+
+constexpr QRgb kMaskedColor = 0xFFD9D9D9;
+
+bool isMasked(float value)
+{
+    return std::isinf(value) && value < 0;
+}
+
+QRgb cellColor(const ColorMap &map, const ColorScale &scale, float value)
+{
+    return isMasked(value) ? kMaskedColor : map.color(scale.normalised(value));
+}
+
+// Every n-th label so that labels never overlap (level of detail for long sentences).
+int labelStride(double cellSize, double textHeight)
+{
+    if (cellSize <= 0)
+        return 1;
+    return std::max(1, int(std::ceil(textHeight / cellSize)));
+}
+
+QString elided(const QString &text, const QFontMetricsF &metrics, double width)
+{
+    return metrics.elidedText(text, Qt::ElideRight, width);
+}
+
+// Nice round tick values between lo and hi (about `count` of them).
+QList<double> ticks(double lo, double hi, int count)
+{
+    QList<double> result;
+    const double span = hi - lo;
+    if (!(span > 0))
+        return {lo};
+    const double rough = span / count;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(rough)));
+    double step = magnitude;
+    for (double factor : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+        step = factor * magnitude;
+        if (step >= rough)
+            break;
+    }
+    for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+        result.append(std::abs(t) < step * 1e-9 ? 0.0 : t);
+    return result;
+}
+
+void paintColorBar(QPainter &painter, const QRectF &area, const HeatmapFigure &figure, const QFontMetricsF &metrics)
+{
+    const ColorMap map(figure.colorMap);
+    const double barWidth = std::min(16.0, area.width() / 4);
+    const QRectF bar(area.left(), area.top(), barWidth, area.height());
+    QImage gradient(1, 256, QImage::Format_RGB32);
+    for (int i = 0; i < 256; ++i)
+        gradient.setPixel(0, 255 - i, map.table()[size_t(i)]);
+    painter.drawImage(bar, gradient);
+    painter.setPen(QPen(Qt::black, 0.75));
+    painter.setBrush(Qt::NoBrush);
+    painter.drawRect(bar);
+
+    const ColorScale &scale = figure.scale;
+    for (double value : ticks(scale.minimum, scale.maximum, 5)) {
+        const double t = scale.normalised(value);
+        const double y = bar.bottom() - t * bar.height();
+        painter.drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 4, y));
+        const QString text = formatCellValue(value);
+        painter.drawText(QRectF(bar.right() + 6, y - metrics.height() / 2, area.width() - barWidth - 6, metrics.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, text);
+    }
+    // The quantity's name, vertical along the bar.
+    painter.save();
+    painter.translate(area.right() - 2, bar.center().y());
+    painter.rotate(-90);
+    painter.drawText(QRectF(-bar.height() / 2, -metrics.height(), bar.height(), metrics.height()),
+                     Qt::AlignCenter, elided(figure.scaleLabel, metrics, bar.height()));
+    painter.restore();
+}
+
+} // namespace
+
+double luma(QRgb color)
+{
+    return (0.2126 * qRed(color) + 0.7152 * qGreen(color) + 0.0722 * qBlue(color)) / 255.0;
+}
+
+QString formatCellValue(double value, int decimals)
+{
+    if (std::isinf(value))
+        return value < 0 ? QStringLiteral("−∞") : QStringLiteral("∞");
+    if (std::isnan(value))
+        return QStringLiteral("NaN");
+    const double magnitude = std::abs(value);
+    QString text;
+    if (decimals >= 0)
+        text = QString::number(value, 'f', decimals);
+    else if (magnitude != 0.0 && (magnitude < 1e-3 || magnitude >= 1e4))
+        text = QString::number(value, 'e', 1);
+    else if (magnitude >= 100)
+        text = QString::number(value, 'f', 0);
+    else if (magnitude >= 10)
+        text = QString::number(value, 'f', 1);
+    else
+        text = QString::number(value, 'f', 2);
+    if (text.startsWith(QLatin1Char('-')))
+        text.replace(0, 1, QStringLiteral("−"));
+    return text;
+}
+
+HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const HeatmapStyle &style)
+{
+    const QFontMetricsF metrics(style.font);
+    HeatmapLayout::Margins margins;
+    double widest = 0;
+    for (const QString &label : figure.rowLabels + figure.colLabels)
+        widest = std::max(widest, metrics.horizontalAdvance(label));
+    margins.rowLabels = std::min(widest, style.labelWidth) + 4;
+    // Column labels are drawn at 45°, so they need about 0.71 of their length plus one line.
+    margins.colLabels = (std::min(widest, style.labelWidth)) * 0.72 + metrics.height();
+    margins.colorBar = metrics.horizontalAdvance(QStringLiteral("−0.000")) + 16 + 10 + metrics.height();
+    margins.caption = figure.caption.size() * metrics.lineSpacing() + (figure.caption.isEmpty() ? 0 : 4);
+    margins.padding = 8;
+    return margins;
+}
+
+QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &style)
+{
+    const HeatmapLayout::Margins m = heatmapMargins(figure, style);
+    const QFontMetricsF metrics(style.font);
+    const int count = int(figure.values.rows());
+    // Cells wide enough for "−0.00" in the number font up to ~20 tokens, then shrinking to fit.
+    const double cell = std::clamp(900.0 / std::max(count, 1), 4.0,
+                                   std::max(metrics.height() * 2.4, metrics.horizontalAdvance(QStringLiteral("−0.00")) * 0.85 + 8));
+    const double body = std::max(cell * count, 120.0);
+    double captionWidth = 0;
+    for (const QString &line : figure.caption)
+        captionWidth = std::max(captionWidth, metrics.horizontalAdvance(line));
+    const double width = std::max(m.rowLabels + body + m.colorBar + 4 * m.padding, std::min(captionWidth + 16, 1400.0));
+    return {width, m.colLabels + body + m.caption + 4 * m.padding};
+}
+
+QImage heatmapBodyImage(const HeatmapFigure &figure)
+{
+    const ColorMap map(figure.colorMap);
+    const int rows = int(figure.values.rows());
+    const int cols = int(figure.values.cols());
+    QImage image(std::max(cols, 1), std::max(rows, 1), QImage::Format_RGB32);
+    image.fill(Qt::white);
+    for (int r = 0; r < rows; ++r) {
+        auto *line = reinterpret_cast<QRgb *>(image.scanLine(r));
+        for (int c = 0; c < cols; ++c)
+            line[c] = cellColor(map, figure.scale, figure.values(r, c));
+    }
+    return image;
+}
+
+void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
+                        const HeatmapStyle &style)
+{
+    painter.save();
+    painter.setFont(style.font);
+    const QFontMetricsF metrics(style.font);
+    const int count = int(figure.values.rows());
+    const HeatmapLayout layout(count, area, heatmapMargins(figure, style));
+    const ColorMap map(figure.colorMap);
+    const double cell = layout.cellSize();
+
+    painter.fillRect(area, Qt::white);
+    if (count > 0) {
+        if (figure.vectorCells && count <= kVectorCellLimit) {
+            for (int r = 0; r < count; ++r)
+                for (int c = 0; c < count; ++c)
+                    painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values(r, c))));
+        } else {
+            painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
+            painter.drawImage(layout.body(), heatmapBodyImage(figure));
+        }
+
+        // Masked cells get a diagonal hatch so they read as "not available", not as a low value.
+        if (cell >= 6) {
+            painter.setPen(Qt::NoPen);
+            for (int r = 0; r < count; ++r)
+                for (int c = 0; c < count; ++c)
+                    if (isMasked(figure.values(r, c)))
+                        painter.fillRect(layout.cellRect(r, c), QBrush(QColor(160, 160, 160), Qt::BDiagPattern));
+        }
+
+        QFont numberFont = style.font;
+        if (style.font.pixelSize() > 0)
+            numberFont.setPixelSize(std::max(6, int(style.font.pixelSize() * 0.85)));
+        else
+            numberFont.setPointSizeF(std::max(5.0, style.font.pointSizeF() * 0.85));
+        const QFontMetricsF numberMetrics(numberFont);
+        painter.setFont(numberFont);
+        if (figure.showNumbers && cell >= numberMetrics.horizontalAdvance(QStringLiteral("0.00")) + 3) {
+            for (int r = 0; r < count; ++r) {
+                for (int c = 0; c < count; ++c) {
+                    const float value = figure.values(r, c);
+                    const QString text = formatCellValue(value, figure.cellDecimals);
+                    // A number that does not fit its cell is left out rather than overlapping.
+                    if (isMasked(value) || numberMetrics.horizontalAdvance(text) > cell - 2)
+                        continue;
+                    const QRgb background = cellColor(map, figure.scale, value);
+                    painter.setPen(luma(background) > 0.5 ? Qt::black : Qt::white);
+                    painter.drawText(layout.cellRect(r, c), Qt::AlignCenter, text);
+                }
+            }
+        }
+
+        painter.setFont(style.font);
+        painter.setPen(QPen(QColor(60, 60, 60), 0.75));
+        painter.setBrush(Qt::NoBrush);
+        painter.drawRect(layout.body());
+
+        if (figure.selectedRow >= 0 && figure.selectedRow < count) {
+            const QRectF row = layout.cellRect(figure.selectedRow, 0).united(layout.cellRect(figure.selectedRow, count - 1));
+            painter.setPen(QPen(QColor(230, 60, 20), std::clamp(cell / 8, 1.5, 3.0)));
+            painter.drawRect(row);
+        }
+
+        const int stride = labelStride(cell, metrics.height() * 0.9);
+        painter.setPen(Qt::black);
+        const double labelLength = layout.rowLabelRect(0).width() - 4;
+        for (int r = 0; r < count && r < figure.rowLabels.size(); r += stride) {
+            QFont font = style.font;
+            font.setBold(r == figure.selectedRow);
+            painter.setFont(font);
+            painter.drawText(layout.rowLabelRect(r).adjusted(0, -metrics.height(), -4, metrics.height()),
+                             Qt::AlignRight | Qt::AlignVCenter, elided(figure.rowLabels.at(r), metrics, labelLength));
+        }
+        painter.setFont(style.font);
+        for (int c = 0; c < count && c < figure.colLabels.size(); c += stride) {
+            const QRectF anchor = layout.colLabelAnchor(c);
+            painter.save();
+            painter.translate(anchor.center().x(), anchor.bottom());
+            painter.rotate(-45);
+            painter.drawText(QRectF(2, -metrics.height() / 2, labelLength, metrics.height()),
+                             Qt::AlignLeft | Qt::AlignVCenter, elided(figure.colLabels.at(c), metrics, labelLength));
+            painter.restore();
+        }
+    }
+
+    painter.setPen(Qt::black);
+    paintColorBar(painter, layout.colorBarRect(), figure, metrics);
+
+    double y = layout.captionRect().top() + 4;
+    for (const QString &line : figure.caption) {
+        painter.drawText(QRectF(layout.captionRect().left(), y, layout.captionRect().width(), metrics.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, elided(line, metrics, layout.captionRect().width()));
+        y += metrics.lineSpacing();
+    }
+    painter.restore();
+}
+
+} // namespace studio

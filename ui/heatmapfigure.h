@@ -1,0 +1,56 @@
+#pragma once
+
+#include "colormap.h"
+#include "heatmaplayout.h"
+#include "tensor.h"
+
+#include <QFont>
+#include <QStringList>
+
+class QPainter;
+
+namespace studio {
+
+// What one heatmap shows: a matrix with row (query) and column (key) labels, a colour scale and a
+// caption. Cells equal to −∞ are masked and drawn hatched grey.
+struct HeatmapFigure {
+    QStringList rowLabels;
+    QStringList colLabels;
+    Matrix values; // (rows, cols)
+    ColorMapKind colorMap = ColorMapKind::Viridis;
+    ColorScale scale;
+    QString scaleLabel = QStringLiteral("attention weight");
+    QStringList caption; // lines below the figure
+    bool showNumbers = false;
+    // Decimals of the numbers in cells; −1 picks a compact format per value (for unbounded stages).
+    int cellDecimals = -1;
+    int selectedRow = -1;
+    // Draw one vector rectangle per cell instead of one scaled image; for vector export of small
+    // matrices. Large matrices always go through the image.
+    bool vectorCells = false;
+};
+
+// Fonts and sizes for one rendering.
+struct HeatmapStyle {
+    QFont font;
+    double labelWidth = 90;
+};
+
+// Largest matrix drawn cell by cell in vector exports; above it the body is one embedded image.
+inline constexpr int kVectorCellLimit = 64;
+
+HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const HeatmapStyle &style);
+// A size in which every cell is at least readable for the figure's token count.
+QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &style);
+// The T×T body as an image, one pixel a cell, coloured through the lookup table.
+QImage heatmapBodyImage(const HeatmapFigure &figure);
+void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
+                        const HeatmapStyle &style);
+
+// Lightness of a colour (0..1, Rec. 709 luma) to pick readable text on top of it.
+double luma(QRgb color);
+// "0.42", "1.0e-05", "−3.1": short and exact enough to read in a cell. decimals ≥ 0 forces a
+// fixed number of decimals (weights in [0, 1] read best as 0.00 .. 1.00).
+QString formatCellValue(double value, int decimals = -1);
+
+} // namespace studio

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <QRectF>
+#include <QSizeF>
+
+#include <optional>
+
+namespace studio {
+
+struct HeatmapCell {
+    int row = -1; // query
+    int col = -1; // key
+    friend bool operator==(const HeatmapCell &, const HeatmapCell &) = default;
+};
+
+// Where everything of a heatmap figure goes inside a given area: square cells (query rows × key
+// columns), a left margin for query labels, a top margin for key labels, a colour bar at the right
+// and a caption band at the bottom. Plain geometry, no painting.
+struct HeatmapLayout {
+    struct Margins {
+        double rowLabels = 80;  // width of the query-label column
+        double colLabels = 80;  // height of the key-label band
+        double colorBar = 70;   // width of the colour bar and its numbers
+        double caption = 0;     // height of the caption band
+        double padding = 8;
+    };
+
+    HeatmapLayout(int tokenCount, const QRectF &area, const Margins &margins);
+
+    int tokenCount() const { return m_count; }
+    double cellSize() const { return m_cell; }
+    QRectF body() const { return m_body; }          // all cells
+    QRectF cellRect(int row, int col) const;
+    QRectF rowLabelRect(int row) const;             // left of the row, right-aligned text
+    QRectF colLabelAnchor(int col) const;           // above the column, for rotated text
+    QRectF colorBarRect() const { return m_colorBar; }
+    QRectF captionRect() const { return m_caption; }
+    // The cell under a point, if any.
+    std::optional<HeatmapCell> cellAt(const QPointF &point) const;
+
+private:
+    int m_count;
+    double m_cell = 0;
+    QRectF m_body;
+    QRectF m_colorBar;
+    QRectF m_caption;
+    Margins m_margins;
+};
+
+} // namespace studio
