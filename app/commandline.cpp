@@ -1,5 +1,6 @@
 #include "commandline.h"
 
+#include "checkpoint.h"
 #include "figureexport.h"
 #include "figures.h"
 #include "tracejson.h"
@@ -7,11 +8,13 @@
 
 #include <QCommandLineParser>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QSaveFile>
 #include <QTextStream>
 
 #include <cstdio>
+#include <optional>
 
 namespace studio {
 
@@ -112,6 +115,96 @@ struct ModelOptions {
     }
 };
 
+// Options for loaded checkpoints.
+struct CheckpointOptions {
+    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("A Hugging Face model folder (GPT-2 or BERT) to run instead of the teaching model."), QStringLiteral("DIR")};
+    QCommandLineOption textPair{QStringLiteral("text-pair"), QStringLiteral("BERT: the second sentence."), QStringLiteral("TEXT")};
+    QCommandLineOption threads{QStringLiteral("threads"), QStringLiteral("Threads for the forward pass (default 2)."), QStringLiteral("N"), QStringLiteral("2")};
+
+    void addTo(QCommandLineParser &parser) const { parser.addOptions({model, textPair, threads}); }
+};
+
+// Opens the checkpoint, tokenizes, and runs the forward pass keeping the stages of the heads asked
+// for. Errors are written and returned as an exit code through *code.
+struct CheckpointRun {
+    std::shared_ptr<Checkpoint> checkpoint;
+    PreparedInput input;
+    ModelTrace trace;
+};
+
+std::optional<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const CheckpointOptions &options,
+                                           const QString &text, const std::vector<std::pair<int, int>> &stageHeads,
+                                           bool allStages, int *code)
+{
+    Result<std::shared_ptr<Checkpoint>> checkpoint = openCheckpoint(parser.value(options.model));
+    if (!checkpoint) {
+        *code = fail(kFailure, checkpoint.error);
+        return std::nullopt;
+    }
+    CheckpointRun run;
+    run.checkpoint = *checkpoint.value;
+    Result<PreparedInput> input = prepareInput(*run.checkpoint, text, parser.value(options.textPair));
+    if (!input) {
+        *code = fail(kUsage, input.error);
+        return std::nullopt;
+    }
+    run.input = std::move(*input.value);
+    if (run.input.truncatedFrom > 0)
+        QTextStream(stderr) << "attention-studio: note: " << run.input.truncatedFrom << " tokens truncated to the model's "
+                            << run.checkpoint->config.maxPositions << " positions\n";
+    const ModelConfig &config = run.checkpoint->config;
+    ForwardOptions forward;
+    bool ok = false;
+    forward.threads = parser.value(options.threads).toInt(&ok);
+    if (!ok || forward.threads < 1 || forward.threads > 64) {
+        *code = fail(kUsage, QStringLiteral("--threads must be between 1 and 64"));
+        return std::nullopt;
+    }
+    for (const auto &[layer, head] : stageHeads) {
+        if (layer < 0 || layer >= config.layers || head < 0 || head >= config.heads) {
+            *code = fail(kUsage, QStringLiteral("layer %1 head %2 does not exist: %3 has layers 0..%4 and heads 0..%5")
+                                     .arg(layer).arg(head).arg(run.checkpoint->name).arg(config.layers - 1).arg(config.heads - 1));
+            return std::nullopt;
+        }
+    }
+    forward.stageHeads = stageHeads;
+    if (allStages) {
+        forward.stageHeads.clear();
+        for (int l = 0; l < config.layers; ++l)
+            for (int h = 0; h < config.heads; ++h)
+                forward.stageHeads.push_back({l, h});
+    }
+    run.trace = run.checkpoint->model->forward(run.input.forward, forward);
+    return run;
+}
+
+// --layer and --head select heads: both given, one head; one given, all of that layer or head.
+bool selectedHeads(const QCommandLineParser &parser, const QCommandLineOption &layer, const QCommandLineOption &head,
+                   std::vector<std::pair<int, int>> *out, int layers, int heads, int *code)
+{
+    bool ok = true;
+    const int l = parser.isSet(layer) ? parser.value(layer).toInt(&ok) : -1;
+    if (!ok) {
+        *code = fail(kUsage, QStringLiteral("--layer must be a whole number"));
+        return false;
+    }
+    const int h = parser.isSet(head) ? parser.value(head).toInt(&ok) : -1;
+    if (!ok) {
+        *code = fail(kUsage, QStringLiteral("--head must be a whole number"));
+        return false;
+    }
+    for (int li = 0; li < layers; ++li)
+        for (int hi = 0; hi < heads; ++hi)
+            if ((l < 0 || l == li) && (h < 0 || h == hi))
+                out->push_back({li, hi});
+    if (out->empty() || (l >= layers) || (h >= heads)) {
+        *code = fail(kUsage, QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
+                                 .arg(l).arg(h).arg(layers - 1).arg(heads - 1));
+        return false;
+    }
+    return true;
+}
+
 // Parses; on --help prints help and returns 0 through *exitCode.
 bool parse(QCommandLineParser &parser, const QStringList &arguments, int *exitCode)
 {
@@ -154,9 +247,37 @@ int runTrace(const QStringList &arguments)
     model.addTo(parser);
     const QCommandLineOption stages(QStringLiteral("stages"), QStringLiteral("Include w_q, w_k, w_v, q, k, v, scores, scaled, masked, output."));
     parser.addOption(stages);
+    CheckpointOptions checkpointOptions;
+    checkpointOptions.addTo(parser);
+    const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("With --model and --stages: the layer whose stages to include (0-based)."), QStringLiteral("L"));
+    const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("With --model and --stages: the head whose stages to include (0-based)."), QStringLiteral("H"));
+    parser.addOptions({layer, head});
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
+
+    if (parser.isSet(checkpointOptions.model)) {
+        if (parser.value(model.text).trimmed().isEmpty())
+            return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
+        // The selection is checked against the model once it is open.
+        Result<std::shared_ptr<Checkpoint>> probe = openCheckpoint(parser.value(checkpointOptions.model));
+        if (!probe)
+            return fail(kFailure, probe.error);
+        std::vector<std::pair<int, int>> heads;
+        if (parser.isSet(stages) && (parser.isSet(layer) || parser.isSet(head))
+            && !selectedHeads(parser, layer, head, &heads, (*probe.value)->config.layers, (*probe.value)->config.heads, &code))
+            return code;
+        const bool allStages = parser.isSet(stages) && heads.empty();
+        std::optional<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, parser.value(model.text), heads, allStages, &code);
+        if (!run)
+            return code;
+        const QJsonObject json = modelTraceToJson(*run->checkpoint, run->input, run->trace);
+        if (const QString error = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n');
+            !error.isEmpty())
+            return fail(kFailure, error);
+        return 0;
+    }
+
     const Result<Workspace> workspace = model.workspaceFrom(parser);
     if (!workspace)
         return fail(kUsage, workspace.error);
@@ -241,9 +362,43 @@ int runExport(const QStringList &arguments)
 
 } // namespace
 
+int runTokenize(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Print a model's token ids and tokens for a text as JSON."));
+    parser.addPositionalArgument(QStringLiteral("tokenize"), QStringLiteral("The subcommand."));
+    const QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("A Hugging Face model folder."), QStringLiteral("DIR"));
+    const QCommandLineOption text(QStringLiteral("text"), QStringLiteral("The text."), QStringLiteral("TEXT"));
+    const QCommandLineOption pair(QStringLiteral("text-pair"), QStringLiteral("BERT: the second sentence."), QStringLiteral("TEXT"));
+    parser.addOptions({modelOption, text, pair});
+    int code = 0;
+    if (!parse(parser, arguments, &code))
+        return code;
+    if (!parser.isSet(modelOption))
+        return fail(kUsage, QStringLiteral("--model DIR is required"));
+    Result<std::shared_ptr<Checkpoint>> checkpoint = openCheckpoint(parser.value(modelOption));
+    if (!checkpoint)
+        return fail(kFailure, checkpoint.error);
+    const ModelTokenizer &tokenizer = *(*checkpoint.value)->tokenizer;
+    if (parser.isSet(pair) && !tokenizer.takesPairs())
+        return fail(kUsage, QStringLiteral("this model takes one text; --text-pair is for BERT models"));
+    Result<Encoding> encoding = tokenizer.encode(parser.value(text), parser.value(pair));
+    if (!encoding)
+        return fail(kUsage, encoding.error);
+    QJsonArray ids, tokens, display;
+    for (qsizetype i = 0; i < encoding.value->tokens.size(); ++i) {
+        ids.append(encoding.value->ids[size_t(i)]);
+        tokens.append(encoding.value->tokens.at(i));
+        display.append(tokenizer.displayToken(encoding.value->tokens.at(i)));
+    }
+    const QJsonObject json{{QStringLiteral("ids"), ids}, {QStringLiteral("tokens"), tokens}, {QStringLiteral("display_tokens"), display}};
+    writeText({}, QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n');
+    return 0;
+}
+
 bool isSubcommand(const QString &word)
 {
-    return word == QStringLiteral("trace") || word == QStringLiteral("export");
+    return word == QStringLiteral("trace") || word == QStringLiteral("export") || word == QStringLiteral("tokenize");
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -253,7 +408,9 @@ int runSubcommand(const QStringList &arguments)
         return runTrace(arguments);
     if (command == QStringLiteral("export"))
         return runExport(arguments);
-    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export)").arg(command));
+    if (command == QStringLiteral("tokenize"))
+        return runTokenize(arguments);
+    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, tokenize)").arg(command));
 }
 
 } // namespace studio

@@ -25,7 +25,71 @@ QJsonArray maskedToJson(const Matrix &masked)
     return rows;
 }
 
+void insertStages(QJsonObject &headJson, const HeadTrace &head)
+{
+    headJson.insert(QStringLiteral("q"), matrixToJson(head.q));
+    headJson.insert(QStringLiteral("k"), matrixToJson(head.k));
+    headJson.insert(QStringLiteral("v"), matrixToJson(head.v));
+    headJson.insert(QStringLiteral("scores"), matrixToJson(head.scores));
+    headJson.insert(QStringLiteral("scaled"), matrixToJson(head.scaled));
+    headJson.insert(QStringLiteral("masked"), maskedToJson(head.masked));
+    headJson.insert(QStringLiteral("output"), matrixToJson(head.output));
+    headJson.insert(QStringLiteral("entropy"), vectorToJson(head.entropy));
+}
+
 } // namespace
+
+QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &input, const ModelTrace &trace)
+{
+    const ModelConfig &config = checkpoint.config;
+    QJsonArray layers;
+    for (int l = 0; l < int(trace.attentions.size()); ++l) {
+        QJsonArray heads;
+        for (int h = 0; h < int(trace.attentions[size_t(l)].size()); ++h) {
+            QJsonObject headJson{{QStringLiteral("weights"), matrixToJson(trace.attentions[size_t(l)][size_t(h)])}};
+            const auto stages = trace.stages.find({l, h});
+            if (stages != trace.stages.end())
+                insertStages(headJson, stages->second);
+            heads.append(headJson);
+        }
+        QJsonObject layerJson{{QStringLiteral("heads"), heads}};
+        const auto layerInput = trace.layerInputs.find(l);
+        if (layerInput != trace.layerInputs.end())
+            layerJson.insert(QStringLiteral("input"), matrixToJson(layerInput->second));
+        layers.append(layerJson);
+    }
+    QJsonArray ids, tokens, display, types;
+    for (qsizetype i = 0; i < input.encoding.tokens.size(); ++i) {
+        ids.append(input.encoding.ids[size_t(i)]);
+        tokens.append(input.encoding.tokens.at(i));
+        display.append(checkpoint.tokenizer->displayToken(input.encoding.tokens.at(i)));
+        types.append(input.encoding.tokenTypes[size_t(i)]);
+    }
+    QJsonObject json{
+        {QStringLiteral("model"), QJsonObject{
+            {QStringLiteral("kind"), architectureName(config.architecture)},
+            {QStringLiteral("name"), checkpoint.name},
+            {QStringLiteral("layers"), config.layers},
+            {QStringLiteral("heads"), config.heads},
+            {QStringLiteral("d_model"), config.hidden},
+            {QStringLiteral("d_head"), config.headDim()},
+        }},
+        {QStringLiteral("ids"), ids},
+        {QStringLiteral("tokens"), tokens},
+        {QStringLiteral("display_tokens"), display},
+        {QStringLiteral("settings"), QJsonObject{
+            {QStringLiteral("mask"), config.architecture == Architecture::Gpt2 ? QStringLiteral("causal") : QStringLiteral("none")},
+            {QStringLiteral("temperature"), 1.0},
+            {QStringLiteral("scale"), true},
+        }},
+        {QStringLiteral("layers"), layers},
+    };
+    if (config.architecture == Architecture::Bert)
+        json.insert(QStringLiteral("token_type_ids"), types);
+    if (input.truncatedFrom > 0)
+        json.insert(QStringLiteral("truncated_from"), input.truncatedFrom);
+    return json;
+}
 
 QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig &config,
                                 const std::vector<HeadWeights> &heads,
@@ -42,14 +106,7 @@ QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig
             headJson.insert(QStringLiteral("w_q"), matrixToJson(heads[h].wQ));
             headJson.insert(QStringLiteral("w_k"), matrixToJson(heads[h].wK));
             headJson.insert(QStringLiteral("w_v"), matrixToJson(heads[h].wV));
-            headJson.insert(QStringLiteral("q"), matrixToJson(head.q));
-            headJson.insert(QStringLiteral("k"), matrixToJson(head.k));
-            headJson.insert(QStringLiteral("v"), matrixToJson(head.v));
-            headJson.insert(QStringLiteral("scores"), matrixToJson(head.scores));
-            headJson.insert(QStringLiteral("scaled"), matrixToJson(head.scaled));
-            headJson.insert(QStringLiteral("masked"), maskedToJson(head.masked));
-            headJson.insert(QStringLiteral("output"), matrixToJson(head.output));
-            headJson.insert(QStringLiteral("entropy"), vectorToJson(head.entropy));
+            insertStages(headJson, head);
         }
         headsJson.append(headJson);
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "checkpoint.h"
 #include "teachingmodel.h"
 
 #include <QJsonObject>
@@ -15,5 +16,11 @@ namespace studio {
 QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig &config,
                                 const std::vector<HeadWeights> &heads,
                                 const AttentionSettings &settings, bool withStages);
+
+// The same layout for a loaded checkpoint: model.kind is "gpt2" or "bert", "ids" holds the token
+// ids, "tokens" the vocabulary strings and "display_tokens" the readable ones. Every head of every
+// layer has "weights"; heads whose stages were kept also have q, k, v (biases included), scores,
+// scaled, masked, output and entropy, and their layer has "input", the X the heads attend over.
+QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &input, const ModelTrace &trace);
 
 } // namespace studio

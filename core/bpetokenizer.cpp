@@ -1,0 +1,272 @@
+#include "modeltokenizer.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+
+#include <array>
+#include <limits>
+
+namespace studio {
+
+namespace {
+
+// GPT-2's byte-to-symbol table: printable Latin-1 bytes stand for themselves, the other 68 bytes
+// are shifted to U+0100.. so that every byte has a visible, non-space symbol.
+struct ByteTable {
+    std::array<QChar, 256> symbol{};
+    QHash<QChar, uchar> byte;
+
+    ByteTable()
+    {
+        int next = 0;
+        for (int b = 0; b < 256; ++b) {
+            const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            symbol[size_t(b)] = printable ? QChar(b) : QChar(256 + next++);
+            byte.insert(symbol[size_t(b)], uchar(b));
+        }
+    }
+};
+
+const ByteTable &byteTable()
+{
+    static const ByteTable table;
+    return table;
+}
+
+QString readTextFile(const QString &path, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return {};
+    }
+    return QString::fromUtf8(file.readAll());
+}
+
+} // namespace
+
+QString BpeTokenizer::bytesToSymbols(const QByteArray &bytes)
+{
+    QString out;
+    out.reserve(bytes.size());
+    for (char c : bytes)
+        out.append(byteTable().symbol[size_t(uchar(c))]);
+    return out;
+}
+
+QByteArray BpeTokenizer::symbolsToBytes(const QString &symbols)
+{
+    QByteArray out;
+    for (QChar c : symbols) {
+        const auto it = byteTable().byte.constFind(c);
+        if (it != byteTable().byte.constEnd())
+            out.append(char(it.value()));
+    }
+    return out;
+}
+
+QStringList BpeTokenizer::pretokenize(const QString &text)
+{
+    // GPT-2's pattern: English contractions, words with an optional leading space, numbers,
+    // other symbols, and white space (trailing white space before a word stays separate).
+    static const QRegularExpression pattern(
+        QStringLiteral(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)"),
+        QRegularExpression::UseUnicodePropertiesOption);
+    QStringList pieces;
+    auto it = pattern.globalMatch(text);
+    while (it.hasNext())
+        pieces.append(it.next().captured(0));
+    return pieces;
+}
+
+Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int> vocab,
+                                                           const QList<std::pair<QString, QString>> &merges)
+{
+    using R = Result<std::shared_ptr<BpeTokenizer>>;
+    if (vocab.isEmpty())
+        return R::failure(QStringLiteral("the BPE vocabulary is empty"));
+    auto tokenizer = std::make_shared<BpeTokenizer>();
+    tokenizer->m_vocab = std::move(vocab);
+    for (qsizetype i = 0; i < merges.size(); ++i) {
+        const QString key = merges.at(i).first + QLatin1Char(' ') + merges.at(i).second;
+        if (!tokenizer->m_mergeRanks.contains(key))
+            tokenizer->m_mergeRanks.insert(key, int(i));
+    }
+    // Vocabulary entries spelled like <|...|> are special: matched whole, never split.
+    for (auto it = tokenizer->m_vocab.cbegin(); it != tokenizer->m_vocab.cend(); ++it)
+        if (it.key().startsWith(QStringLiteral("<|")) && it.key().endsWith(QStringLiteral("|>")) && it.key().size() > 4)
+            tokenizer->m_specialTokens.append(it.key());
+    return {tokenizer, {}};
+}
+
+Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromFiles(const QString &vocabJson, const QString &mergesTxt)
+{
+    using R = Result<std::shared_ptr<BpeTokenizer>>;
+    QString error;
+    const QString vocabText = readTextFile(vocabJson, &error);
+    if (!error.isEmpty())
+        return R::failure(error);
+    QJsonParseError parseError;
+    const QJsonDocument vocabDoc = QJsonDocument::fromJson(vocabText.toUtf8(), &parseError);
+    if (parseError.error != QJsonParseError::NoError || !vocabDoc.isObject())
+        return R::failure(QStringLiteral("%1 is not a JSON object of token ids").arg(vocabJson));
+    QHash<QString, int> vocab;
+    const QJsonObject object = vocabDoc.object();
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (!it.value().isDouble() || it.value().toDouble() < 0 || it.value().toDouble() > 1e9)
+            return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(vocabJson, it.key()));
+        vocab.insert(it.key(), it.value().toInt());
+    }
+    const QString mergesText = readTextFile(mergesTxt, &error);
+    if (!error.isEmpty())
+        return R::failure(error);
+    QList<std::pair<QString, QString>> merges;
+    const QStringList lines = mergesText.split(QLatin1Char('\n'));
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const QString line = lines.at(i).trimmed();
+        if (line.isEmpty() || line.startsWith(QStringLiteral("#version")))
+            continue;
+        const QStringList parts = line.split(QLatin1Char(' '));
+        if (parts.size() != 2)
+            return R::failure(QStringLiteral("%1 line %2: a merge must be two symbols separated by a space").arg(mergesTxt).arg(i + 1));
+        merges.append({parts.at(0), parts.at(1)});
+    }
+    return fromData(std::move(vocab), merges);
+}
+
+Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QString &tokenizerJson)
+{
+    using R = Result<std::shared_ptr<BpeTokenizer>>;
+    QFile file(tokenizerJson);
+    if (!file.open(QIODevice::ReadOnly))
+        return R::failure(QStringLiteral("cannot read %1: %2").arg(tokenizerJson, file.errorString()));
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
+    if (parseError.error != QJsonParseError::NoError || !doc.isObject())
+        return R::failure(QStringLiteral("%1 is not valid JSON").arg(tokenizerJson));
+    const QJsonObject model = doc.object().value(QStringLiteral("model")).toObject();
+    if (model.value(QStringLiteral("type")).toString(QStringLiteral("BPE")) != QStringLiteral("BPE"))
+        return R::failure(QStringLiteral("%1: model type \"%2\" is not BPE").arg(tokenizerJson, model.value(QStringLiteral("type")).toString()));
+    QHash<QString, int> vocab;
+    const QJsonObject vocabObject = model.value(QStringLiteral("vocab")).toObject();
+    for (auto it = vocabObject.begin(); it != vocabObject.end(); ++it)
+        vocab.insert(it.key(), it.value().toInt());
+    for (const QJsonValue &added : doc.object().value(QStringLiteral("added_tokens")).toArray()) {
+        const QJsonObject token = added.toObject();
+        vocab.insert(token.value(QStringLiteral("content")).toString(), token.value(QStringLiteral("id")).toInt());
+    }
+    QList<std::pair<QString, QString>> merges;
+    for (const QJsonValue &merge : model.value(QStringLiteral("merges")).toArray()) {
+        if (merge.isString()) {
+            const QStringList parts = merge.toString().split(QLatin1Char(' '));
+            if (parts.size() != 2)
+                return R::failure(QStringLiteral("%1: merge \"%2\" is not two symbols").arg(tokenizerJson, merge.toString()));
+            merges.append({parts.at(0), parts.at(1)});
+        } else if (merge.isArray() && merge.toArray().size() == 2) {
+            merges.append({merge.toArray().at(0).toString(), merge.toArray().at(1).toString()});
+        } else {
+            return R::failure(QStringLiteral("%1: a merge must be \"a b\" or [\"a\", \"b\"]").arg(tokenizerJson));
+        }
+    }
+    return fromData(std::move(vocab), merges);
+}
+
+QStringList BpeTokenizer::bpe(const QString &word) const
+{
+    QStringList symbols;
+    for (QChar c : word)
+        symbols.append(QString(c));
+    while (symbols.size() > 1) {
+        int bestRank = std::numeric_limits<int>::max();
+        qsizetype bestAt = -1;
+        for (qsizetype i = 0; i + 1 < symbols.size(); ++i) {
+            const auto it = m_mergeRanks.constFind(symbols.at(i) + QLatin1Char(' ') + symbols.at(i + 1));
+            if (it != m_mergeRanks.constEnd() && it.value() < bestRank) {
+                bestRank = it.value();
+                bestAt = i;
+            }
+        }
+        if (bestAt < 0)
+            break;
+        // Merge every occurrence of the best pair, left to right.
+        const QString first = symbols.at(bestAt);
+        const QString second = symbols.at(bestAt + 1);
+        QStringList merged;
+        for (qsizetype i = 0; i < symbols.size();) {
+            if (i + 1 < symbols.size() && symbols.at(i) == first && symbols.at(i + 1) == second) {
+                merged.append(first + second);
+                i += 2;
+            } else {
+                merged.append(symbols.at(i));
+                ++i;
+            }
+        }
+        symbols = std::move(merged);
+    }
+    return symbols;
+}
+
+Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair) const
+{
+    using R = Result<Encoding>;
+    if (!pair.isEmpty())
+        return R::failure(QStringLiteral("GPT-2 models take one text, not a pair"));
+    Encoding encoding;
+    auto addPiece = [&](const QString &piece) -> bool {
+        const auto it = m_vocab.constFind(piece);
+        if (it == m_vocab.constEnd())
+            return false;
+        encoding.ids.push_back(it.value());
+        encoding.tokens.append(piece);
+        encoding.tokenTypes.push_back(0);
+        return true;
+    };
+    // Special tokens are matched literally first; the text between them is tokenized normally.
+    qsizetype position = 0;
+    while (position <= text.size()) {
+        qsizetype nextSpecial = text.size();
+        QString special;
+        for (const QString &candidate : m_specialTokens) {
+            const qsizetype at = text.indexOf(candidate, position);
+            if (at >= 0 && at < nextSpecial) {
+                nextSpecial = at;
+                special = candidate;
+            }
+        }
+        for (const QString &word : pretokenize(text.mid(position, nextSpecial - position))) {
+            for (const QString &piece : bpe(bytesToSymbols(word.toUtf8()))) {
+                if (!addPiece(piece))
+                    return R::failure(QStringLiteral("the piece \"%1\" is not in the vocabulary").arg(displayToken(piece)));
+            }
+        }
+        if (special.isEmpty())
+            break;
+        addPiece(special);
+        position = nextSpecial + special.size();
+    }
+    return {encoding, {}};
+}
+
+QString BpeTokenizer::displayToken(const QString &token) const
+{
+    if (m_specialTokens.contains(token))
+        return token;
+    const QByteArray bytes = symbolsToBytes(token);
+    QString text = QString::fromUtf8(bytes);
+    // A token that ends inside a multi-byte character shows its bytes instead.
+    if (text.contains(QChar::ReplacementCharacter) && !bytes.contains("\xEF\xBF\xBD")) {
+        QStringList hex;
+        for (char b : bytes)
+            hex.append(QStringLiteral("%1").arg(uint(uchar(b)), 2, 16, QLatin1Char('0')).toUpper());
+        return QLatin1Char('<') + hex.join(QLatin1Char(' ')) + QLatin1Char('>');
+    }
+    text.replace(QLatin1Char(' '), QStringLiteral("␣"));
+    text.replace(QLatin1Char('\n'), QStringLiteral("↵"));
+    text.replace(QLatin1Char('\t'), QStringLiteral("⇥"));
+    return text;
+}
+
+} // namespace studio

@@ -1,0 +1,193 @@
+#include "checkpoint.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+
+namespace studio {
+
+namespace {
+
+Result<QJsonObject> readJsonObject(const QString &path)
+{
+    using R = Result<QJsonObject>;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return R::failure(QStringLiteral("cannot read %1: %2").arg(QFileInfo(path).fileName(), file.errorString()));
+    if (file.size() > 64LL * 1024 * 1024)
+        return R::failure(QStringLiteral("%1 is too large").arg(QFileInfo(path).fileName()));
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &error);
+    if (error.error != QJsonParseError::NoError)
+        return R::failure(QStringLiteral("%1 is not valid JSON: %2 at byte %3").arg(QFileInfo(path).fileName(), error.errorString()).arg(error.offset));
+    if (!document.isObject())
+        return R::failure(QStringLiteral("%1 does not hold a JSON object").arg(QFileInfo(path).fileName()));
+    return {document.object(), {}};
+}
+
+Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architecture architecture)
+{
+    using R = Result<std::shared_ptr<ModelTokenizer>>;
+    auto lift = [](auto result) -> R {
+        if (!result)
+            return R::failure(result.error);
+        return {std::shared_ptr<ModelTokenizer>(*result.value), {}};
+    };
+    if (architecture == Architecture::Gpt2) {
+        if (dir.exists(QStringLiteral("vocab.json")) && dir.exists(QStringLiteral("merges.txt")))
+            return lift(BpeTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.json")), dir.filePath(QStringLiteral("merges.txt"))));
+        if (dir.exists(QStringLiteral("tokenizer.json")))
+            return lift(BpeTokenizer::fromTokenizerJson(dir.filePath(QStringLiteral("tokenizer.json"))));
+        return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.json and merges.txt, or tokenizer.json"));
+    }
+    if (dir.exists(QStringLiteral("vocab.txt")))
+        return lift(WordPieceTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.txt")), dir.filePath(QStringLiteral("tokenizer_config.json"))));
+    return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.txt"));
+}
+
+QString modelName(const QDir &dir)
+{
+    // <hub>/models--org--name/snapshots/<hash>
+    const QString path = dir.absolutePath();
+    const QStringList parts = path.split(QLatin1Char('/'));
+    if (parts.size() >= 3 && parts.at(parts.size() - 2) == QStringLiteral("snapshots")
+        && parts.at(parts.size() - 3).startsWith(QStringLiteral("models--")))
+        return parts.at(parts.size() - 3).mid(8).replace(QStringLiteral("--"), QStringLiteral("/"));
+    return dir.dirName();
+}
+
+} // namespace
+
+Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
+{
+    using R = Result<std::shared_ptr<Checkpoint>>;
+    const QDir dir(directory);
+    if (!QFileInfo(directory).isDir())
+        return R::failure(QStringLiteral("%1 is not a folder").arg(directory));
+    auto checkpoint = std::make_shared<Checkpoint>();
+    checkpoint->directory = dir.absolutePath();
+    checkpoint->name = modelName(dir);
+
+    if (!dir.exists(QStringLiteral("config.json")))
+        return R::failure(QStringLiteral("%1 has no config.json: not a Hugging Face model folder").arg(directory));
+    const Result<QJsonObject> configJson = readJsonObject(dir.filePath(QStringLiteral("config.json")));
+    if (!configJson)
+        return R::failure(configJson.error);
+    const Result<ModelConfig> config = parseModelConfig(*configJson.value);
+    if (!config)
+        return R::failure(config.error);
+    checkpoint->config = *config.value;
+
+    // Weights: one file, or shards listed in the index.
+    QStringList weightFiles;
+    if (dir.exists(QStringLiteral("model.safetensors"))) {
+        weightFiles.append(QStringLiteral("model.safetensors"));
+    } else if (dir.exists(QStringLiteral("model.safetensors.index.json"))) {
+        const Result<QJsonObject> index = readJsonObject(dir.filePath(QStringLiteral("model.safetensors.index.json")));
+        if (!index)
+            return R::failure(index.error);
+        const QJsonObject weightMap = index.value->value(QStringLiteral("weight_map")).toObject();
+        if (weightMap.isEmpty())
+            return R::failure(QStringLiteral("model.safetensors.index.json has no weight_map"));
+        QSet<QString> seen;
+        for (auto it = weightMap.begin(); it != weightMap.end(); ++it) {
+            const QString shard = it.value().toString();
+            if (shard.isEmpty() || shard.contains(QLatin1Char('/')) || shard.contains(QLatin1Char('\\')))
+                return R::failure(QStringLiteral("model.safetensors.index.json: \"%1\" maps to an invalid file name").arg(it.key()));
+            if (!seen.contains(shard)) {
+                seen.insert(shard);
+                weightFiles.append(shard);
+            }
+        }
+        weightFiles.sort();
+    } else if (dir.exists(QStringLiteral("pytorch_model.bin"))) {
+        return R::failure(QStringLiteral("only pytorch_model.bin is there: Attention Studio reads model.safetensors (convert the model with the safetensors tools)"));
+    } else {
+        return R::failure(QStringLiteral("%1 has no model.safetensors").arg(directory));
+    }
+
+    QHash<QString, TensorView> tensors;
+    for (const QString &name : weightFiles) {
+        QString error;
+        std::unique_ptr<SafetensorsFile> file = SafetensorsFile::open(dir.filePath(name), &error);
+        if (!file)
+            return R::failure(error);
+        checkpoint->weightBytes += file->fileSize();
+        for (auto it = file->tensors().cbegin(); it != file->tensors().cend(); ++it) {
+            if (tensors.contains(it.key()))
+                return R::failure(QStringLiteral("tensor \"%1\" is in more than one shard").arg(it.key()));
+            tensors.insert(it.key(), it.value());
+        }
+        checkpoint->files.push_back(std::move(file));
+    }
+    Result<std::shared_ptr<TransformerModel>> model = TransformerModel::bind(checkpoint->config, tensors);
+    if (!model)
+        return R::failure(weightFiles.size() == 1 ? QStringLiteral("%1: %2").arg(weightFiles.first(), model.error) : model.error);
+    checkpoint->model = *model.value;
+
+    Result<std::shared_ptr<ModelTokenizer>> tokenizer = openTokenizer(dir, checkpoint->config.architecture);
+    if (!tokenizer)
+        return R::failure(tokenizer.error);
+    checkpoint->tokenizer = *tokenizer.value;
+    return {checkpoint, {}};
+}
+
+Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &text, const QString &pair)
+{
+    using R = Result<PreparedInput>;
+    if (text.trimmed().isEmpty())
+        return R::failure(QStringLiteral("the text is empty"));
+    if (!pair.isEmpty() && !checkpoint.tokenizer->takesPairs())
+        return R::failure(QStringLiteral("%1 takes one text; a second text is for BERT models").arg(checkpoint.name));
+    Result<Encoding> encoding = checkpoint.tokenizer->encode(text, pair);
+    if (!encoding)
+        return R::failure(encoding.error);
+    PreparedInput prepared;
+    prepared.encoding = std::move(*encoding.value);
+    const int limit = checkpoint.config.maxPositions;
+    if (int(prepared.encoding.ids.size()) > limit) {
+        // Keep the first positions the model has; never read past its position table.
+        prepared.truncatedFrom = int(prepared.encoding.ids.size());
+        prepared.encoding.ids.resize(size_t(limit));
+        prepared.encoding.tokens.resize(limit);
+        prepared.encoding.tokenTypes.resize(size_t(limit));
+    }
+    if (prepared.encoding.ids.empty())
+        return R::failure(QStringLiteral("the text gives no tokens"));
+    prepared.forward.ids = prepared.encoding.ids;
+    if (checkpoint.config.architecture == Architecture::Bert)
+        prepared.forward.tokenTypes = prepared.encoding.tokenTypes;
+    if (const QString problem = checkpoint.model->validate(prepared.forward); !problem.isEmpty())
+        return R::failure(problem);
+    return {std::move(prepared), {}};
+}
+
+QString defaultHuggingFaceHub()
+{
+    const QString hfHome = qEnvironmentVariable("HF_HOME");
+    if (!hfHome.isEmpty())
+        return QDir(hfHome).filePath(QStringLiteral("hub"));
+    return QDir::home().filePath(QStringLiteral(".cache/huggingface/hub"));
+}
+
+QList<CachedModel> listCachedModels(const QString &hub)
+{
+    QList<CachedModel> models;
+    const QDir hubDir(hub);
+    for (const QString &repo : hubDir.entryList({QStringLiteral("models--*")}, QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+        const QDir snapshots(hubDir.filePath(repo + QStringLiteral("/snapshots")));
+        for (const QString &snapshot : snapshots.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time)) {
+            const QDir snapshotDir(snapshots.filePath(snapshot));
+            if (snapshotDir.exists(QStringLiteral("config.json"))) {
+                models.append({repo.mid(8).replace(QStringLiteral("--"), QStringLiteral("/")), snapshotDir.absolutePath()});
+                break; // the newest snapshot of each repository
+            }
+        }
+    }
+    return models;
+}
+
+} // namespace studio

@@ -1,0 +1,46 @@
+#pragma once
+
+#include "modeltokenizer.h"
+#include "transformer.h"
+
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+namespace studio {
+
+// A Hugging Face model folder, opened: config, memory-mapped weights, tokenizer.
+struct Checkpoint {
+    QString directory;
+    QString name; // folder name, or the repository name for a Hugging Face cache snapshot
+    ModelConfig config;
+    std::vector<std::unique_ptr<SafetensorsFile>> files; // keep the mappings alive
+    std::shared_ptr<TransformerModel> model;
+    std::shared_ptr<ModelTokenizer> tokenizer;
+    qint64 weightBytes = 0; // size of the safetensors files
+};
+
+// Opens config.json, model.safetensors (or the shards listed in model.safetensors.index.json) and
+// the tokenizer files (GPT-2: vocab.json + merges.txt or tokenizer.json; BERT: vocab.txt with
+// tokenizer_config.json). Every problem comes back as a message naming the file and what is wrong.
+Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory);
+
+// The model's input for a text (and a second text for BERT), truncated to the model's positions.
+struct PreparedInput {
+    Encoding encoding;
+    ForwardInput forward;
+    int truncatedFrom = 0; // the token count before truncation, 0 when nothing was cut
+};
+Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &text, const QString &pair = {});
+
+// Model folders in a Hugging Face cache: <hub>/models--ORG--NAME/snapshots/<hash>/ holding a
+// config.json. hub defaults to $HF_HOME/hub, else ~/.cache/huggingface/hub.
+struct CachedModel {
+    QString name; // "org/name"
+    QString directory;
+};
+QString defaultHuggingFaceHub();
+QList<CachedModel> listCachedModels(const QString &hub = defaultHuggingFaceHub());
+
+} // namespace studio

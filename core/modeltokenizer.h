@@ -1,0 +1,90 @@
+#pragma once
+
+#include "workspace.h" // Result
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <vector>
+
+namespace studio {
+
+// Token ids and their vocabulary strings for one input.
+struct Encoding {
+    std::vector<int> ids;
+    QStringList tokens;          // as in the vocabulary ("Ġworld", "##ing")
+    std::vector<int> tokenTypes; // 0 for the first sentence, 1 for the second
+};
+
+class ModelTokenizer {
+public:
+    virtual ~ModelTokenizer() = default;
+    // A second text is used by models that take sentence pairs (BERT) and refused by others.
+    virtual Result<Encoding> encode(const QString &text, const QString &pair = {}) const = 0;
+    // A vocabulary string as a person reads it: spaces marked, byte tokens decoded.
+    virtual QString displayToken(const QString &token) const = 0;
+    virtual bool takesPairs() const = 0;
+};
+
+// GPT-2's byte-level BPE: text is split by GPT-2's pattern, each piece's UTF-8 bytes are mapped to
+// printable characters, and the merges are applied in rank order.
+class BpeTokenizer final : public ModelTokenizer {
+public:
+    // From vocab.json + merges.txt, or from tokenizer.json (merges as "a b" strings or [a, b] pairs).
+    static Result<std::shared_ptr<BpeTokenizer>> fromFiles(const QString &vocabJson, const QString &mergesTxt);
+    static Result<std::shared_ptr<BpeTokenizer>> fromTokenizerJson(const QString &tokenizerJson);
+    static Result<std::shared_ptr<BpeTokenizer>> fromData(QHash<QString, int> vocab, const QList<std::pair<QString, QString>> &merges);
+
+    Result<Encoding> encode(const QString &text, const QString &pair = {}) const override;
+    QString displayToken(const QString &token) const override;
+    bool takesPairs() const override { return false; }
+
+    // The BPE pieces of one pre-tokenized word (already byte-mapped).
+    QStringList bpe(const QString &word) const;
+    // GPT-2's pre-tokenization of text.
+    static QStringList pretokenize(const QString &text);
+    // The printable character GPT-2 uses for each byte, and back.
+    static QString bytesToSymbols(const QByteArray &bytes);
+    static QByteArray symbolsToBytes(const QString &symbols);
+
+private:
+    QHash<QString, int> m_vocab;
+    QHash<QString, int> m_mergeRanks; // "a b" -> rank
+    QStringList m_specialTokens;      // matched literally before pre-tokenization
+};
+
+// BERT's WordPiece: basic tokenization (cleaning, CJK spacing, lower-casing and accent stripping,
+// punctuation splitting), then greedy longest-match-first pieces with "##" continuations.
+class WordPieceTokenizer final : public ModelTokenizer {
+public:
+    struct Options {
+        bool lowerCase = true;
+        bool stripAccents = true; // follows lowerCase unless tokenizer_config.json says otherwise
+        bool chineseChars = true;
+        QString unk = QStringLiteral("[UNK]");
+        QString cls = QStringLiteral("[CLS]");
+        QString sep = QStringLiteral("[SEP]");
+        QString pad = QStringLiteral("[PAD]");
+    };
+    // vocab.txt (one token per line, the line number is the id) and tokenizer_config.json (optional).
+    static Result<std::shared_ptr<WordPieceTokenizer>> fromFiles(const QString &vocabTxt, const QString &tokenizerConfig);
+    static Result<std::shared_ptr<WordPieceTokenizer>> fromData(const QStringList &vocab, const Options &options);
+
+    Result<Encoding> encode(const QString &text, const QString &pair = {}) const override;
+    QString displayToken(const QString &token) const override { return token; }
+    bool takesPairs() const override { return true; }
+
+    // Pieces of a text without [CLS]/[SEP].
+    QStringList tokenize(const QString &text) const;
+    int padId() const { return m_vocab.value(m_options.pad, -1); }
+
+private:
+    QStringList basicTokenize(const QString &text) const;
+    void wordPieces(const QString &word, QStringList &out) const;
+    QHash<QString, int> m_vocab;
+    Options m_options;
+};
+
+} // namespace studio

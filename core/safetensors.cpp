@@ -1,0 +1,229 @@
+#include "safetensors.h"
+
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+
+namespace studio {
+
+namespace {
+
+struct DTypeInfo {
+    const char *name;
+    DType dtype;
+    int size;
+};
+
+constexpr DTypeInfo kDTypes[] = {
+    {"F64", DType::F64, 8}, {"F32", DType::F32, 4}, {"F16", DType::F16, 2}, {"BF16", DType::BF16, 2},
+    {"I64", DType::I64, 8}, {"I32", DType::I32, 4}, {"I16", DType::I16, 2}, {"I8", DType::I8, 1},
+    {"U8", DType::U8, 1},   {"BOOL", DType::Bool, 1},
+};
+
+float halfToFloat(quint16 h)
+{
+    const quint32 sign = quint32(h & 0x8000) << 16;
+    const quint32 exponent = (h >> 10) & 0x1F;
+    quint32 mantissa = h & 0x3FF;
+    quint32 bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else { // subnormal: normalise
+            int e = -1;
+            do {
+                ++e;
+                mantissa <<= 1;
+            } while ((mantissa & 0x400) == 0);
+            bits = sign | quint32(127 - 15 - e) << 23 | (mantissa & 0x3FF) << 13;
+        }
+    } else if (exponent == 0x1F) {
+        bits = sign | 0x7F800000 | mantissa << 13; // Inf or NaN
+    } else {
+        bits = sign | (exponent + 127 - 15) << 23 | mantissa << 13;
+    }
+    return std::bit_cast<float>(bits);
+}
+
+template<typename T>
+T readLittleEndian(const uchar *p)
+{
+    T value;
+    std::memcpy(&value, p, sizeof(T));
+    return value; // x86 and ARM Linux are little-endian, as the format is
+}
+
+} // namespace
+
+QString dtypeName(DType dtype)
+{
+    for (const DTypeInfo &info : kDTypes)
+        if (info.dtype == dtype)
+            return QString::fromLatin1(info.name);
+    return {};
+}
+
+int dtypeSize(DType dtype)
+{
+    for (const DTypeInfo &info : kDTypes)
+        if (info.dtype == dtype)
+            return info.size;
+    return 0;
+}
+
+qint64 TensorView::elementCount() const
+{
+    qint64 count = 1;
+    for (qint64 d : shape)
+        count *= d;
+    return count;
+}
+
+QString TensorView::shapeText() const
+{
+    QStringList parts;
+    for (qint64 d : shape)
+        parts.append(QString::number(d));
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+const TensorView *SafetensorsFile::find(const QString &name) const
+{
+    const auto it = m_tensors.constFind(name);
+    return it == m_tensors.constEnd() ? nullptr : &it.value();
+}
+
+std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const QString &path, QString *error)
+{
+    const QString name = QFileInfo(path).fileName();
+    auto fail = [&](const QString &message) -> std::unique_ptr<SafetensorsFile> {
+        *error = QStringLiteral("%1: %2").arg(name, message);
+        return nullptr;
+    };
+    std::unique_ptr<SafetensorsFile> file(new SafetensorsFile);
+    file->m_path = path;
+    file->m_file.setFileName(path);
+    if (QFileInfo(path).isDir())
+        return fail(QStringLiteral("is a folder, not a file"));
+    if (!file->m_file.open(QIODevice::ReadOnly))
+        return fail(file->m_file.errorString());
+    file->m_size = file->m_file.size();
+    if (file->m_size < 8)
+        return fail(QStringLiteral("file is %1 bytes, too short for a safetensors header").arg(file->m_size));
+    file->m_map = file->m_file.map(0, file->m_size);
+    if (!file->m_map)
+        return fail(QStringLiteral("cannot memory-map the file: %1").arg(file->m_file.errorString()));
+
+    const quint64 headerLength = readLittleEndian<quint64>(file->m_map);
+    if (headerLength > quint64(kMaxSafetensorsHeader))
+        return fail(QStringLiteral("header length %1 is larger than the %2 bytes this reader accepts").arg(headerLength).arg(kMaxSafetensorsHeader));
+    if (headerLength > quint64(file->m_size - 8))
+        return fail(QStringLiteral("header length %1 runs past the end of the %2-byte file (truncated?)").arg(headerLength).arg(file->m_size));
+    const QByteArray headerBytes = QByteArray::fromRawData(reinterpret_cast<const char *>(file->m_map + 8), qsizetype(headerLength));
+    QJsonParseError parseError;
+    const QJsonDocument header = QJsonDocument::fromJson(headerBytes, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return fail(QStringLiteral("header is not valid JSON: %1 at byte %2").arg(parseError.errorString()).arg(parseError.offset));
+    if (!header.isObject())
+        return fail(QStringLiteral("header is not a JSON object"));
+
+    const uchar *dataStart = file->m_map + 8 + headerLength;
+    const qint64 dataSize = file->m_size - 8 - qint64(headerLength);
+    const QJsonObject entries = header.object();
+    struct Span {
+        qint64 begin, end;
+        QString name;
+    };
+    std::vector<Span> spans;
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+        if (it.key() == QStringLiteral("__metadata__"))
+            continue;
+        const QString tensorName = it.key();
+        auto bad = [&](const QString &problem) { return fail(QStringLiteral("tensor \"%1\": %2").arg(tensorName, problem)); };
+        if (!it.value().isObject())
+            return bad(QStringLiteral("entry is not an object"));
+        const QJsonObject entry = it.value().toObject();
+        TensorView view;
+        view.name = tensorName;
+        const QString dtype = entry.value(QStringLiteral("dtype")).toString();
+        const auto info = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                       [&](const DTypeInfo &i) { return dtype == QLatin1String(i.name); });
+        if (info == std::end(kDTypes))
+            return bad(QStringLiteral("unknown dtype \"%1\"").arg(dtype));
+        view.dtype = info->dtype;
+        const QJsonValue shapeValue = entry.value(QStringLiteral("shape"));
+        if (!shapeValue.isArray())
+            return bad(QStringLiteral("shape is missing or not an array"));
+        qint64 elements = 1;
+        for (const QJsonValue &d : shapeValue.toArray()) {
+            const double dim = d.toDouble(-1);
+            if (!d.isDouble() || dim < 0 || dim != std::floor(dim) || dim > 1e15)
+                return bad(QStringLiteral("shape holds \"%1\", not a dimension").arg(QString::fromUtf8(QJsonDocument(QJsonArray{d}).toJson(QJsonDocument::Compact))));
+            view.shape.push_back(qint64(dim));
+            if (dim > 0 && elements > std::numeric_limits<qint64>::max() / 16 / qint64(dim))
+                return bad(QStringLiteral("shape %1 is impossibly large").arg(view.shapeText()));
+            elements *= qint64(dim);
+        }
+        const QJsonArray offsets = entry.value(QStringLiteral("data_offsets")).toArray();
+        if (offsets.size() != 2 || !offsets.at(0).isDouble() || !offsets.at(1).isDouble())
+            return bad(QStringLiteral("data_offsets must be two numbers"));
+        const double begin = offsets.at(0).toDouble();
+        const double end = offsets.at(1).toDouble();
+        if (begin < 0 || end < begin || begin != std::floor(begin) || end != std::floor(end))
+            return bad(QStringLiteral("data_offsets [%1, %2] are not a valid range").arg(begin).arg(end));
+        if (end > double(dataSize))
+            return bad(QStringLiteral("data_offsets [%1, %2] run past the end of the data (%3 bytes; truncated file?)")
+                           .arg(qint64(begin)).arg(qint64(end)).arg(dataSize));
+        view.byteCount = qint64(end) - qint64(begin);
+        if (view.byteCount != elements * info->size)
+            return bad(QStringLiteral("shape %1 of %2 needs %3 bytes but data_offsets give %4")
+                           .arg(view.shapeText(), dtype).arg(elements * info->size).arg(view.byteCount));
+        view.data = dataStart + qint64(begin);
+        spans.push_back({qint64(begin), qint64(end), tensorName});
+        file->m_tensors.insert(tensorName, view);
+    }
+    std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) { return a.begin < b.begin; });
+    for (size_t i = 1; i < spans.size(); ++i) {
+        if (spans[i].begin < spans[i - 1].end)
+            return fail(QStringLiteral("tensors \"%1\" and \"%2\" overlap").arg(spans[i - 1].name, spans[i].name));
+    }
+    return file;
+}
+
+bool readFloats(const TensorView &view, float *out, qint64 count, QString *error)
+{
+    if (count != view.elementCount()) {
+        *error = QStringLiteral("tensor \"%1\" has %2 elements, expected %3").arg(view.name).arg(view.elementCount()).arg(count);
+        return false;
+    }
+    const uchar *p = view.data;
+    switch (view.dtype) {
+    case DType::F32:
+        std::memcpy(out, p, size_t(count) * 4);
+        return true;
+    case DType::F16:
+        for (qint64 i = 0; i < count; ++i)
+            out[i] = halfToFloat(readLittleEndian<quint16>(p + 2 * i));
+        return true;
+    case DType::BF16:
+        for (qint64 i = 0; i < count; ++i)
+            out[i] = std::bit_cast<float>(quint32(readLittleEndian<quint16>(p + 2 * i)) << 16);
+        return true;
+    case DType::F64:
+        for (qint64 i = 0; i < count; ++i)
+            out[i] = float(readLittleEndian<double>(p + 8 * i));
+        return true;
+    default:
+        *error = QStringLiteral("tensor \"%1\" has dtype %2; weights must be F32, F16, BF16 or F64")
+                     .arg(view.name, dtypeName(view.dtype));
+        return false;
+    }
+}
+
+} // namespace studio

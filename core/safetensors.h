@@ -1,0 +1,60 @@
+#pragma once
+
+#include "tensor.h"
+
+#include <QFile>
+#include <QHash>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+namespace studio {
+
+enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
+
+QString dtypeName(DType dtype);
+int dtypeSize(DType dtype);
+
+// One tensor inside a memory-mapped safetensors file. The bytes belong to the file's mapping.
+struct TensorView {
+    QString name;
+    DType dtype = DType::F32;
+    std::vector<qint64> shape; // empty for a 0-d (scalar) tensor
+    const uchar *data = nullptr;
+    qint64 byteCount = 0;
+
+    qint64 elementCount() const;
+    QString shapeText() const; // "[768, 2304]"
+};
+
+// A safetensors file, memory-mapped (QFile::map), never read whole. Every header entry is checked
+// before use: header length, JSON, dtype, shape, byte size = elements × dtype size, offsets inside
+// the data area and not overlapping.
+class SafetensorsFile {
+public:
+    // nullptr with *error naming the file, the tensor and the problem.
+    static std::unique_ptr<SafetensorsFile> open(const QString &path, QString *error);
+
+    const QString &path() const { return m_path; }
+    qint64 fileSize() const { return m_size; }
+    const QHash<QString, TensorView> &tensors() const { return m_tensors; }
+    const TensorView *find(const QString &name) const;
+
+private:
+    SafetensorsFile() = default;
+    QString m_path;
+    QFile m_file;
+    uchar *m_map = nullptr;
+    qint64 m_size = 0;
+    QHash<QString, TensorView> m_tensors;
+};
+
+// The largest header this reader accepts. Real headers are kilobytes to a few megabytes.
+inline constexpr qint64 kMaxSafetensorsHeader = 100LL * 1024 * 1024;
+
+// Converts a tensor's elements to float (F32 as is; F16, BF16 and F64 converted). Other dtypes,
+// or a count that does not match, give false with *error set.
+bool readFloats(const TensorView &view, float *out, qint64 count, QString *error);
+
+} // namespace studio
