@@ -1,0 +1,439 @@
+#include "checkpoint.h"
+#include "safetensorswriter.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+
+using namespace studio;
+
+namespace {
+
+const QString kData = QStringLiteral(STUDIO_TEST_DATA);
+// The references are float64; our float32 forward agrees to about 1e-6. 1e-5 catches every
+// structural mistake (see tests/data/README.md).
+constexpr double kReferenceTolerance = 1e-5;
+
+QJsonObject readJson(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(file.readAll()).object();
+}
+
+std::vector<int> intList(const QJsonValue &value)
+{
+    std::vector<int> out;
+    for (const QJsonValue &v : value.toArray())
+        out.push_back(v.toInt());
+    return out;
+}
+
+// Largest |ours − reference| over attentions[layer][head][query][key].
+double maxDifference(const ModelTrace &trace, const QJsonArray &reference)
+{
+    double worst = 0;
+    if (reference.size() != qsizetype(trace.attentions.size()))
+        return INFINITY;
+    for (qsizetype l = 0; l < reference.size(); ++l) {
+        const QJsonArray heads = reference.at(l).toArray();
+        if (heads.size() != qsizetype(trace.attentions[size_t(l)].size()))
+            return INFINITY;
+        for (qsizetype h = 0; h < heads.size(); ++h) {
+            const Matrix &ours = trace.attentions[size_t(l)][size_t(h)];
+            const QJsonArray rows = heads.at(h).toArray();
+            if (rows.size() != ours.rows())
+                return INFINITY;
+            for (qsizetype i = 0; i < rows.size(); ++i)
+                for (qsizetype j = 0; j < rows.at(i).toArray().size(); ++j)
+                    worst = std::max(worst, std::abs(double(ours(i, j)) - rows.at(i).toArray().at(j).toDouble()));
+        }
+    }
+    return worst;
+}
+
+void copyDirectory(const QString &from, const QString &to)
+{
+    QDir().mkpath(to);
+    for (const QString &name : QDir(from).entryList(QDir::Files))
+        QFile::copy(from + QLatin1Char('/') + name, to + QLatin1Char('/') + name);
+}
+
+void writeJson(const QString &path, const QJsonObject &json)
+{
+    QFile file(path);
+    if (file.open(QIODevice::WriteOnly))
+        file.write(QJsonDocument(json).toJson());
+}
+
+// Rewrites a safetensors file, renaming tensors with a function (return empty to drop one), and
+// optionally into shards of about `shards` equal parts.
+QString rewrite(const QString &from, const QString &to, const std::function<QString(const QString &)> &rename)
+{
+    QString error;
+    const auto file = SafetensorsFile::open(from, &error);
+    if (!file)
+        return error;
+    std::vector<TensorToWrite> tensors;
+    QStringList names = file->tensors().keys();
+    names.sort();
+    for (const QString &name : names) {
+        const TensorView view = file->tensors().value(name);
+        const QString renamed = rename(name);
+        if (renamed.isEmpty())
+            continue;
+        const QByteArray bytes(reinterpret_cast<const char *>(view.data), view.byteCount);
+        tensors.push_back({renamed, view.dtype, view.shape, [bytes] { return bytes; }});
+    }
+    return writeSafetensors(to, tensors);
+}
+
+} // namespace
+
+class TestCheckpoint : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void matchesReference_data();
+    void matchesReference();
+    void bertPaddedPairMatchesReference_data();
+    void bertPaddedPairMatchesReference();
+    void stagesOfARealHead();
+    void threadsGiveTheSameResult();
+    void shardedCheckpoint();
+    void halfPrecisionCheckpoint();
+    void legacyLayerNormNamesAndPrefixes();
+    void truncatesToTheModelsPositions();
+    void refusesBadFolders_data();
+    void refusesBadFolders();
+    void cancelStopsBetweenLayers();
+    void findsModelsInTheHuggingFaceCache();
+};
+
+void TestCheckpoint::matchesReference_data()
+{
+    QTest::addColumn<QString>("name");
+    for (const char *name : {"hf-fake-gpt2", "hf-tiny-gpt2", "gpt2-random-tiny", "hf-bert-tiniest", "bert-random-tiny"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestCheckpoint::matchesReference()
+{
+    QFETCH(QString, name);
+    const QJsonObject reference = readJson(kData + QStringLiteral("/reference/") + name + QStringLiteral(".json"));
+    QVERIFY(!reference.isEmpty());
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name);
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    const Checkpoint &c = **checkpoint.value;
+    const bool bert = reference.contains(QStringLiteral("text_a"));
+    QCOMPARE(c.config.architecture, bert ? Architecture::Bert : Architecture::Gpt2);
+    const auto input = bert ? prepareInput(c, reference.value(QStringLiteral("text_a")).toString(), reference.value(QStringLiteral("text_b")).toString())
+                            : prepareInput(c, reference.value(QStringLiteral("text")).toString());
+    QVERIFY2(input, qPrintable(input.error));
+    QCOMPARE(input.value->encoding.ids, intList(reference.value(QStringLiteral("ids"))));
+    QStringList tokens;
+    for (const QJsonValue &t : reference.value(QStringLiteral("tokens")).toArray())
+        tokens.append(t.toString());
+    QCOMPARE(input.value->encoding.tokens, tokens);
+    if (bert)
+        QCOMPARE(input.value->forward.tokenTypes, intList(reference.value(QStringLiteral("token_type_ids"))));
+    const ModelTrace trace = c.model->forward(input.value->forward);
+    const double difference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
+    qInfo("%s: max |difference| %.3g", qPrintable(name), difference);
+    QVERIFY2(difference <= kReferenceTolerance, qPrintable(QString::number(difference)));
+}
+
+void TestCheckpoint::bertPaddedPairMatchesReference_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::newRow("hf-bert-tiniest") << QStringLiteral("hf-bert-tiniest");
+    QTest::newRow("bert-random-tiny") << QStringLiteral("bert-random-tiny");
+}
+
+void TestCheckpoint::bertPaddedPairMatchesReference()
+{
+    QFETCH(QString, name);
+    const QJsonObject padded = readJson(kData + QStringLiteral("/reference/") + name + QStringLiteral(".json")).value(QStringLiteral("padded")).toObject();
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name);
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    ForwardInput input;
+    input.ids = intList(padded.value(QStringLiteral("ids")));
+    input.tokenTypes = intList(padded.value(QStringLiteral("token_type_ids")));
+    input.attentionMask = intList(padded.value(QStringLiteral("attention_mask")));
+    QCOMPARE((*checkpoint.value)->model->validate(input), QString());
+    const ModelTrace trace = (*checkpoint.value)->model->forward(input);
+    const double difference = maxDifference(trace, padded.value(QStringLiteral("attentions")).toArray());
+    qInfo("%s padded: max |difference| %.3g", qPrintable(name), difference);
+    QVERIFY2(difference <= kReferenceTolerance, qPrintable(QString::number(difference)));
+    // Padding keys get exactly zero weight from every query.
+    const Matrix &w = trace.attentions[0][0];
+    for (int i = 0; i < w.rows(); ++i)
+        QCOMPARE(w(i, w.cols() - 1), 0.0f);
+}
+
+void TestCheckpoint::stagesOfARealHead()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"));
+    QVERIFY(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    const auto input = prepareInput(c, QStringLiteral("Hello world! The quick brown fox."));
+    ForwardOptions options;
+    options.stageHeads = {{1, 2}};
+    const ModelTrace trace = c.model->forward(input.value->forward, options);
+    QCOMPARE(trace.stages.size(), size_t(1));
+    const HeadTrace &stages = trace.stages.at({1, 2});
+    QCOMPARE(stages.weights, trace.attentions[1][2]);
+    // q = X W_Q + b_Q with X the layer's attention input and the head's slice of c_attn.
+    const Matrix &x = trace.layerInputs.at(1);
+    const auto projection = c.model->headProjection(1, 2);
+    const Matrix q = (x * projection.wQ).rowwise() + projection.bQ;
+    const Matrix k = (x * projection.wK).rowwise() + projection.bK;
+    const Matrix v = (x * projection.wV).rowwise() + projection.bV;
+    QVERIFY((q - stages.q).cwiseAbs().maxCoeff() < 1e-4f);
+    QVERIFY((k - stages.k).cwiseAbs().maxCoeff() < 1e-4f);
+    QVERIFY((v - stages.v).cwiseAbs().maxCoeff() < 1e-4f);
+    QVERIFY((stages.scaled * std::sqrt(16.0f) - stages.scores).cwiseAbs().maxCoeff() < 1e-4f);
+    for (int i = 0; i < stages.masked.rows(); ++i)
+        for (int j = i + 1; j < stages.masked.cols(); ++j)
+            QVERIFY(std::isinf(stages.masked(i, j)));
+    QVERIFY((stages.weights * stages.v - stages.output).cwiseAbs().maxCoeff() < 1e-5f);
+}
+
+void TestCheckpoint::threadsGiveTheSameResult()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/bert-random-tiny"));
+    QVERIFY(checkpoint);
+    const auto input = prepareInput(**checkpoint.value, QStringLiteral("the quick brown fox jumps over the lazy dog"));
+    ForwardOptions one, two;
+    one.threads = 1;
+    two.threads = 2;
+    const ModelTrace a = (*checkpoint.value)->model->forward(input.value->forward, one);
+    const ModelTrace b = (*checkpoint.value)->model->forward(input.value->forward, two);
+    for (size_t l = 0; l < a.attentions.size(); ++l)
+        for (size_t h = 0; h < a.attentions[l].size(); ++h)
+            QCOMPARE(a.attentions[l][h], b.attentions[l][h]); // the same arithmetic, split differently
+}
+
+void TestCheckpoint::shardedCheckpoint()
+{
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("sharded"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"), folder);
+    QFile::remove(folder + QStringLiteral("/model.safetensors"));
+    const QString source = kData + QStringLiteral("/checkpoints/gpt2-random-tiny/model.safetensors");
+    QJsonObject weightMap;
+    // Layer 0 and the embeddings in shard 1, the rest in shard 2.
+    auto inFirst = [](const QString &name) { return name.startsWith(QStringLiteral("h.0.")) || name.startsWith(QStringLiteral("w")); };
+    QCOMPARE(rewrite(source, folder + QStringLiteral("/model-00001-of-00002.safetensors"),
+                     [&](const QString &n) { return inFirst(n) ? n : QString(); }), QString());
+    QCOMPARE(rewrite(source, folder + QStringLiteral("/model-00002-of-00002.safetensors"),
+                     [&](const QString &n) { return inFirst(n) ? QString() : n; }), QString());
+    QString error;
+    for (const QString &shard : {QStringLiteral("model-00001-of-00002.safetensors"), QStringLiteral("model-00002-of-00002.safetensors")})
+        for (const QString &name : SafetensorsFile::open(folder + QLatin1Char('/') + shard, &error)->tensors().keys())
+            weightMap.insert(name, shard);
+    writeJson(folder + QStringLiteral("/model.safetensors.index.json"), {{QStringLiteral("weight_map"), weightMap}});
+    const auto checkpoint = openCheckpoint(folder);
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    QCOMPARE((*checkpoint.value)->files.size(), size_t(2));
+    const QJsonObject reference = readJson(kData + QStringLiteral("/reference/gpt2-random-tiny.json"));
+    const auto input = prepareInput(**checkpoint.value, reference.value(QStringLiteral("text")).toString());
+    const ModelTrace trace = (*checkpoint.value)->model->forward(input.value->forward);
+    QVERIFY(maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray()) <= kReferenceTolerance);
+
+    // An index naming a shard that is not there is reported with the shard's name.
+    QFile::remove(folder + QStringLiteral("/model-00002-of-00002.safetensors"));
+    const auto broken = openCheckpoint(folder);
+    QVERIFY(!broken);
+    QVERIFY2(broken.error.contains(QStringLiteral("model-00002-of-00002.safetensors")), qPrintable(broken.error));
+}
+
+void TestCheckpoint::halfPrecisionCheckpoint()
+{
+    // The same model stored as F16 and as BF16: converted per tensor, attention still close.
+    for (DType dtype : {DType::F16, DType::BF16}) {
+        QTemporaryDir dir;
+        const QString folder = dir.filePath(QStringLiteral("m"));
+        copyDirectory(kData + QStringLiteral("/checkpoints/bert-random-tiny"), folder);
+        QString error;
+        const auto source = SafetensorsFile::open(kData + QStringLiteral("/checkpoints/bert-random-tiny/model.safetensors"), &error);
+        std::vector<TensorToWrite> tensors;
+        for (const TensorView &view : source->tensors()) {
+            if (view.dtype != DType::F32) { // the int64 position_ids buffer stays as it is
+                const QByteArray bytes(reinterpret_cast<const char *>(view.data), view.byteCount);
+                tensors.push_back({view.name, view.dtype, view.shape, [bytes] { return bytes; }});
+                continue;
+            }
+            std::vector<float> values(size_t(view.elementCount()));
+            readFloats(view, values.data(), view.elementCount(), &error);
+            tensors.push_back({view.name, dtype, view.shape, [values, dtype] { return encodeFloats(values, dtype); }});
+        }
+        QCOMPARE(writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors), QString());
+        const auto checkpoint = openCheckpoint(folder);
+        QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+        const QJsonObject reference = readJson(kData + QStringLiteral("/reference/bert-random-tiny.json"));
+        const auto input = prepareInput(**checkpoint.value, reference.value(QStringLiteral("text_a")).toString(),
+                                        reference.value(QStringLiteral("text_b")).toString());
+        const ModelTrace trace = (*checkpoint.value)->model->forward(input.value->forward);
+        // Rounding the weights to 16 bits moves the attention a little; the pattern stays.
+        const double difference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
+        qInfo("%s weights: max |difference| %.3g", qPrintable(dtypeName(dtype)), difference);
+        QVERIFY2(difference < (dtype == DType::F16 ? 0.005 : 0.03), qPrintable(QString::number(difference)));
+    }
+}
+
+void TestCheckpoint::legacyLayerNormNamesAndPrefixes()
+{
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("legacy"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/bert-random-tiny"), folder);
+    // Old BERT files: LayerNorm.gamma/beta, and a "bert." prefix.
+    QCOMPARE(rewrite(kData + QStringLiteral("/checkpoints/bert-random-tiny/model.safetensors"), folder + QStringLiteral("/model.safetensors"),
+                     [](QString n) {
+                         n.replace(QStringLiteral("LayerNorm.weight"), QStringLiteral("LayerNorm.gamma"));
+                         n.replace(QStringLiteral("LayerNorm.bias"), QStringLiteral("LayerNorm.beta"));
+                         return QStringLiteral("bert.") + n;
+                     }),
+             QString());
+    const auto checkpoint = openCheckpoint(folder);
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    const QJsonObject reference = readJson(kData + QStringLiteral("/reference/bert-random-tiny.json"));
+    const auto input = prepareInput(**checkpoint.value, reference.value(QStringLiteral("text_a")).toString(),
+                                    reference.value(QStringLiteral("text_b")).toString());
+    QVERIFY(maxDifference((*checkpoint.value)->model->forward(input.value->forward), reference.value(QStringLiteral("attentions")).toArray())
+            <= kReferenceTolerance);
+}
+
+void TestCheckpoint::truncatesToTheModelsPositions()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/bert-random-tiny")); // 64 positions
+    QVERIFY(checkpoint);
+    QString text;
+    for (int i = 0; i < 100; ++i)
+        text += QStringLiteral("the ");
+    const auto input = prepareInput(**checkpoint.value, text);
+    QVERIFY2(input, qPrintable(input.error));
+    QCOMPARE(input.value->truncatedFrom, 102); // [CLS] + 100 + [SEP]
+    QCOMPARE(input.value->forward.ids.size(), size_t(64));
+    QCOMPARE(input.value->encoding.tokens.size(), 64);
+    const ModelTrace trace = (*checkpoint.value)->model->forward(input.value->forward);
+    QCOMPARE(trace.attentions[1][3].rows(), 64);
+    // Input that did not go through prepareInput is checked too.
+    ForwardInput tooLong;
+    tooLong.ids.assign(65, 5);
+    QVERIFY((*checkpoint.value)->model->validate(tooLong).contains(QStringLiteral("positions")));
+    ForwardInput badId;
+    badId.ids = {1, 5000};
+    QVERIFY((*checkpoint.value)->model->validate(badId).contains(QStringLiteral("vocabulary")));
+}
+
+void TestCheckpoint::refusesBadFolders_data()
+{
+    QTest::addColumn<QString>("edit");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("not a folder") << QStringLiteral("file") << QStringLiteral("is not a folder");
+    QTest::newRow("no config") << QStringLiteral("rm config.json") << QStringLiteral("has no config.json");
+    QTest::newRow("config not JSON") << QStringLiteral("write config.json {") << QStringLiteral("config.json is not valid JSON");
+    QTest::newRow("other architecture") << QStringLiteral("config model_type=\"llama\"") << QStringLiteral("model_type \"llama\" (GPT2LMHeadModel) is not supported");
+    QTest::newRow("bad size") << QStringLiteral("config n_head=0") << QStringLiteral("\"n_head\" must be a positive whole number");
+    QTest::newRow("heads do not divide") << QStringLiteral("config n_head=3") << QStringLiteral("not divisible by 3 heads");
+    QTest::newRow("config disagrees with weights") << QStringLiteral("config n_embd=32") << QStringLiteral("has shape [1000, 64], expected [1000, 32]");
+    QTest::newRow("no weights") << QStringLiteral("rm model.safetensors") << QStringLiteral("has no model.safetensors");
+    QTest::newRow("only a PyTorch file") << QStringLiteral("mv model.safetensors pytorch_model.bin") << QStringLiteral("only pytorch_model.bin");
+    QTest::newRow("missing tensor") << QStringLiteral("drop h.1.mlp.c_fc.weight") << QStringLiteral("missing tensor \"h.1.mlp.c_fc.weight\"");
+    QTest::newRow("wrong dtype") << QStringLiteral("int h.0.ln_1.weight") << QStringLiteral("has dtype I32");
+    QTest::newRow("no tokenizer") << QStringLiteral("rm vocab.json") << QStringLiteral("no tokenizer");
+    QTest::newRow("truncated weights") << QStringLiteral("truncate model.safetensors") << QStringLiteral("run past the end");
+}
+
+void TestCheckpoint::refusesBadFolders()
+{
+    QFETCH(QString, edit);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    QString folder = dir.filePath(QStringLiteral("m"));
+    const QString source = kData + QStringLiteral("/checkpoints/gpt2-random-tiny");
+    copyDirectory(source, folder);
+    const QStringList words = edit.split(QLatin1Char(' '));
+    const QString verb = words.at(0);
+    const QString target = words.value(1);
+    const QString path = folder + QLatin1Char('/') + target;
+    if (verb == QStringLiteral("file")) {
+        folder += QStringLiteral("/config.json");
+    } else if (verb == QStringLiteral("rm")) {
+        QVERIFY(QFile::remove(path));
+    } else if (verb == QStringLiteral("mv")) {
+        QVERIFY(QFile::rename(path, folder + QLatin1Char('/') + words.at(2)));
+    } else if (verb == QStringLiteral("write")) {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(words.at(2).toUtf8());
+    } else if (verb == QStringLiteral("config")) {
+        QJsonObject config = readJson(folder + QStringLiteral("/config.json"));
+        const QStringList kv = target.split(QLatin1Char('='));
+        config.insert(kv.at(0), QJsonDocument::fromJson("[" + kv.at(1).toUtf8() + "]").array().at(0));
+        writeJson(folder + QStringLiteral("/config.json"), config);
+    } else if (verb == QStringLiteral("drop")) {
+        QCOMPARE(rewrite(source + QStringLiteral("/model.safetensors"), folder + QStringLiteral("/model.safetensors"),
+                         [&](const QString &n) { return n == target ? QString() : n; }), QString());
+    } else if (verb == QStringLiteral("int")) {
+        QString error;
+        const auto file = SafetensorsFile::open(source + QStringLiteral("/model.safetensors"), &error);
+        std::vector<TensorToWrite> tensors;
+        for (const TensorView &view : file->tensors()) {
+            const QByteArray bytes(reinterpret_cast<const char *>(view.data), view.byteCount);
+            tensors.push_back({view.name, view.name == target ? DType::I32 : view.dtype, view.shape, [bytes] { return bytes; }});
+        }
+        QCOMPARE(writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors), QString());
+    } else if (verb == QStringLiteral("truncate")) {
+        QFile file(path);
+        QVERIFY(file.resize(file.size() - 1000));
+    }
+    const auto checkpoint = openCheckpoint(folder);
+    QVERIFY(!checkpoint);
+    QVERIFY2(checkpoint.error.contains(message), qPrintable(checkpoint.error));
+}
+
+void TestCheckpoint::cancelStopsBetweenLayers()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"));
+    const auto input = prepareInput(**checkpoint.value, QStringLiteral("Hello"));
+    std::atomic<bool> cancel{false};
+    ForwardOptions options;
+    options.cancel = &cancel;
+    QList<int> progress;
+    options.progress = [&](int layers) {
+        progress.append(layers);
+        cancel = true; // cancel after the first layer
+    };
+    const ModelTrace trace = (*checkpoint.value)->model->forward(input.value->forward, options);
+    QVERIFY(trace.cancelled);
+    QCOMPARE(progress, QList<int>{1});
+    QCOMPARE(trace.attentions[1][0].size(), 0); // layer 1 never ran
+}
+
+void TestCheckpoint::findsModelsInTheHuggingFaceCache()
+{
+    QTemporaryDir home;
+    const QString hub = home.filePath(QStringLiteral("hub"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/hf-tiny-gpt2"), hub + QStringLiteral("/models--sshleifer--tiny-gpt2/snapshots/abc123"));
+    QDir().mkpath(hub + QStringLiteral("/models--empty--repo/snapshots/def"));
+    QDir().mkpath(hub + QStringLiteral("/datasets--x--y/snapshots/1"));
+    const QList<CachedModel> models = listCachedModels(hub);
+    QCOMPARE(models.size(), 1);
+    QCOMPARE(models.first().name, QStringLiteral("sshleifer/tiny-gpt2"));
+    const auto checkpoint = openCheckpoint(models.first().directory);
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    QCOMPARE((*checkpoint.value)->name, QStringLiteral("sshleifer/tiny-gpt2"));
+    qputenv("HF_HOME", home.path().toUtf8());
+    QCOMPARE(defaultHuggingFaceHub(), hub);
+}
+
+QTEST_GUILESS_MAIN(TestCheckpoint)
+#include "tst_checkpoint.moc"

@@ -1,0 +1,218 @@
+#include "modeltokenizer.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace studio;
+
+namespace {
+
+const QString kData = QStringLiteral(STUDIO_TEST_DATA);
+
+// The .inp file: strings separated by a line "__ggml_vocab_test__"; the .out file: one line of
+// ids per string.
+QList<std::pair<QString, std::vector<int>>> readVectors(const QString &name)
+{
+    QFile inp(kData + QStringLiteral("/tokenizers/vectors/") + name + QStringLiteral(".inp"));
+    QFile out(kData + QStringLiteral("/tokenizers/vectors/") + name + QStringLiteral(".out"));
+    if (!inp.open(QIODevice::ReadOnly) || !out.open(QIODevice::ReadOnly))
+        return {};
+    QStringList strings = QString::fromUtf8(inp.readAll()).split(QStringLiteral("\n__ggml_vocab_test__\n"));
+    strings.removeLast(); // the piece after the last separator is empty
+    const QStringList lines = QString::fromUtf8(out.readAll()).split(QLatin1Char('\n'));
+    QList<std::pair<QString, std::vector<int>>> vectors;
+    for (qsizetype i = 0; i < strings.size(); ++i) {
+        std::vector<int> ids;
+        for (const QString &id : lines.value(i).split(QLatin1Char(' '), Qt::SkipEmptyParts))
+            ids.push_back(id.toInt());
+        vectors.append({strings.at(i), ids});
+    }
+    return vectors;
+}
+
+QString describe(const std::vector<int> &ids)
+{
+    QStringList parts;
+    for (int id : ids)
+        parts.append(QString::number(id));
+    return parts.join(QLatin1Char(' '));
+}
+
+} // namespace
+
+class TestModelTokenizer : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void gpt2MatchesReferenceVectors();
+    void bertMatchesReferenceVectors();
+    void tokenizerJsonMatchesVocabAndMerges();
+    void tokenizerJsonWithPairMerges();
+    void bertPairsAndSpecialTokensByName();
+    void gpt2DisplayTokens();
+    void gpt2RefusesPairs();
+    void gpt2SpecialTokenIsMatchedWhole();
+    void badFilesAreReported();
+};
+
+void TestModelTokenizer::gpt2MatchesReferenceVectors()
+{
+    const auto tokenizer = BpeTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/gpt2/vocab.json"),
+                                                   kData + QStringLiteral("/tokenizers/gpt2/merges.txt"));
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error));
+    const auto vectors = readVectors(QStringLiteral("gpt2"));
+    QCOMPARE(vectors.size(), 46);
+    for (const auto &[text, expected] : vectors) {
+        const Result<Encoding> encoding = (*tokenizer.value)->encode(text);
+        QVERIFY(encoding);
+        QVERIFY2(encoding.value->ids == expected,
+                 qPrintable(QStringLiteral("\"%1\": got %2, expected %3").arg(text, describe(encoding.value->ids), describe(expected))));
+    }
+}
+
+void TestModelTokenizer::bertMatchesReferenceVectors()
+{
+    const auto tokenizer = WordPieceTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/bert-base-uncased/vocab.txt"), {});
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error));
+    const auto vectors = readVectors(QStringLiteral("bert-uncased"));
+    QCOMPARE(vectors.size(), 46);
+    for (const auto &[text, expected] : vectors) {
+        const Result<Encoding> encoding = (*tokenizer.value)->encode(text);
+        QVERIFY(encoding);
+        // encode adds [CLS] ... [SEP]; the vectors hold the pieces between.
+        std::vector<int> ids(encoding.value->ids.begin() + 1, encoding.value->ids.end() - 1);
+        QVERIFY2(ids == expected, qPrintable(QStringLiteral("\"%1\": got %2, expected %3").arg(text, describe(ids), describe(expected))));
+        QCOMPARE(encoding.value->ids.front(), 101);
+        QCOMPARE(encoding.value->ids.back(), 102);
+    }
+}
+
+void TestModelTokenizer::tokenizerJsonMatchesVocabAndMerges()
+{
+    const QString dir = kData + QStringLiteral("/checkpoints/hf-fake-gpt2/");
+    const auto fromFiles = BpeTokenizer::fromFiles(dir + QStringLiteral("vocab.json"), dir + QStringLiteral("merges.txt"));
+    const auto fromJson = BpeTokenizer::fromTokenizerJson(dir + QStringLiteral("tokenizer.json"));
+    QVERIFY2(fromFiles && fromJson, qPrintable(fromFiles.error + fromJson.error));
+    for (const auto &[text, expected] : readVectors(QStringLiteral("gpt2"))) {
+        QCOMPARE((*fromJson.value)->encode(text).value->ids, expected);
+        QCOMPARE((*fromFiles.value)->encode(text).value->ids, expected);
+    }
+}
+
+void TestModelTokenizer::tokenizerJsonWithPairMerges()
+{
+    // Newer tokenizer.json files store merges as ["a", "b"] pairs.
+    QFile original(kData + QStringLiteral("/checkpoints/hf-fake-gpt2/tokenizer.json"));
+    QVERIFY(original.open(QIODevice::ReadOnly));
+    QJsonObject root = QJsonDocument::fromJson(original.readAll()).object();
+    QJsonObject model = root.value(QStringLiteral("model")).toObject();
+    QJsonArray pairs;
+    for (const QJsonValue &merge : model.value(QStringLiteral("merges")).toArray()) {
+        const QStringList parts = merge.toString().split(QLatin1Char(' '));
+        pairs.append(QJsonArray{parts.at(0), parts.at(1)});
+    }
+    QCOMPARE(pairs.size(), 50000);
+    model.insert(QStringLiteral("merges"), pairs);
+    root.insert(QStringLiteral("model"), model);
+    QTemporaryDir dir;
+    QFile file(dir.filePath(QStringLiteral("tokenizer.json")));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QJsonDocument(root).toJson(QJsonDocument::Compact));
+    file.close();
+    const auto tokenizer = BpeTokenizer::fromTokenizerJson(file.fileName());
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error));
+    for (const auto &[text, expected] : readVectors(QStringLiteral("gpt2")))
+        QCOMPARE((*tokenizer.value)->encode(text).value->ids, expected);
+}
+
+void TestModelTokenizer::bertPairsAndSpecialTokensByName()
+{
+    // bert-random-tiny's vocabulary puts [CLS] at 2 and [SEP] at 3: looked up by name, not by number.
+    const QString dir = kData + QStringLiteral("/checkpoints/bert-random-tiny/");
+    const auto tokenizer = WordPieceTokenizer::fromFiles(dir + QStringLiteral("vocab.txt"), dir + QStringLiteral("tokenizer_config.json"));
+    QVERIFY2(tokenizer, qPrintable(tokenizer.error));
+    const Result<Encoding> encoding = (*tokenizer.value)->encode(QStringLiteral("Hello, world!"), QStringLiteral("Is it?"));
+    QVERIFY(encoding);
+    QCOMPARE(encoding.value->ids.front(), 2);
+    QCOMPARE(encoding.value->tokens.front(), QStringLiteral("[CLS]"));
+    const qsizetype firstSep = encoding.value->tokens.indexOf(QStringLiteral("[SEP]"));
+    QVERIFY(firstSep > 0);
+    QCOMPARE(encoding.value->ids[size_t(firstSep)], 3);
+    QCOMPARE(encoding.value->tokens.last(), QStringLiteral("[SEP]"));
+    for (qsizetype i = 0; i < encoding.value->tokens.size(); ++i)
+        QCOMPARE(encoding.value->tokenTypes[size_t(i)], i <= firstSep ? 0 : 1);
+    QVERIFY(encoding.value->tokens.contains(QStringLiteral(",")));
+}
+
+void TestModelTokenizer::gpt2DisplayTokens()
+{
+    const auto tokenizer = BpeTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/gpt2/vocab.json"),
+                                                   kData + QStringLiteral("/tokenizers/gpt2/merges.txt"));
+    const BpeTokenizer &bpe = **tokenizer.value;
+    QCOMPARE(bpe.displayToken(QStringLiteral("Ġworld")), QStringLiteral("␣world"));
+    QCOMPARE(bpe.displayToken(QStringLiteral("Ċ")), QStringLiteral("↵"));
+    QCOMPARE(bpe.displayToken(QStringLiteral("<|endoftext|>")), QStringLiteral("<|endoftext|>"));
+    // "🦙" is four bytes split over tokens: a partial token shows its bytes.
+    const Result<Encoding> llama = bpe.encode(QStringLiteral(" 🦙"));
+    QVERIFY(llama.value->tokens.size() >= 2);
+    QVERIFY(bpe.displayToken(llama.value->tokens.last()).startsWith(QLatin1Char('<')));
+    QCOMPARE(BpeTokenizer::symbolsToBytes(BpeTokenizer::bytesToSymbols(QByteArray("\x00\xff a\n", 5))), QByteArray("\x00\xff a\n", 5));
+}
+
+void TestModelTokenizer::gpt2RefusesPairs()
+{
+    const auto tokenizer = BpeTokenizer::fromData({{QStringLiteral("a"), 0}}, {});
+    QVERIFY(tokenizer);
+    const Result<Encoding> encoding = (*tokenizer.value)->encode(QStringLiteral("a"), QStringLiteral("a"));
+    QVERIFY(!encoding);
+    QVERIFY(encoding.error.contains(QStringLiteral("pair")));
+    // A piece outside a toy vocabulary is named, not dropped.
+    const Result<Encoding> unknown = (*tokenizer.value)->encode(QStringLiteral("b"));
+    QVERIFY(!unknown);
+    QVERIFY2(unknown.error.contains(QStringLiteral("\"b\"")), qPrintable(unknown.error));
+}
+
+void TestModelTokenizer::gpt2SpecialTokenIsMatchedWhole()
+{
+    const auto tokenizer = BpeTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/gpt2/vocab.json"),
+                                                   kData + QStringLiteral("/tokenizers/gpt2/merges.txt"));
+    const Result<Encoding> encoding = (*tokenizer.value)->encode(QStringLiteral("Hi<|endoftext|>there"));
+    QCOMPARE(encoding.value->ids, (std::vector<int>{17250, 50256, 8117}));
+}
+
+void TestModelTokenizer::badFilesAreReported()
+{
+    QTemporaryDir dir;
+    const QString vocab = dir.filePath(QStringLiteral("vocab.json"));
+    const QString merges = dir.filePath(QStringLiteral("merges.txt"));
+    QFile v(vocab);
+    QVERIFY(v.open(QIODevice::WriteOnly));
+    v.write("[1, 2]");
+    v.close();
+    QFile m(merges);
+    QVERIFY(m.open(QIODevice::WriteOnly));
+    m.write("#version: 0.2\na b c\n");
+    m.close();
+    auto result = BpeTokenizer::fromFiles(vocab, merges);
+    QVERIFY(!result);
+    QVERIFY2(result.error.contains(QStringLiteral("not a JSON object")), qPrintable(result.error));
+    QVERIFY(v.open(QIODevice::WriteOnly));
+    v.write("{\"a\": 0}");
+    v.close();
+    result = BpeTokenizer::fromFiles(vocab, merges);
+    QVERIFY(!result);
+    QVERIFY2(result.error.contains(QStringLiteral("line 2")), qPrintable(result.error));
+    const auto missing = BpeTokenizer::fromFiles(dir.filePath(QStringLiteral("nope.json")), merges);
+    QVERIFY(!missing);
+    QVERIFY(missing.error.contains(QStringLiteral("cannot read")));
+    // A WordPiece vocabulary without [CLS] cannot frame an input.
+    const auto noCls = WordPieceTokenizer::fromData({QStringLiteral("[UNK]"), QStringLiteral("[SEP]")}, {});
+    QVERIFY(!noCls);
+    QVERIFY(noCls.error.contains(QStringLiteral("[CLS]")));
+}
+
+QTEST_GUILESS_MAIN(TestModelTokenizer)
+#include "tst_modeltokenizer.moc"

@@ -1,0 +1,180 @@
+#include "safetensors.h"
+#include "safetensorswriter.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace studio;
+
+namespace {
+
+QByteArray fileBytes(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+void writeBytes(const QString &path, const QByteArray &bytes)
+{
+    QFile file(path);
+    if (file.open(QIODevice::WriteOnly))
+        file.write(bytes);
+}
+
+// A file from a raw header text and a data area.
+QByteArray rawFile(const QByteArray &header, const QByteArray &data, quint64 claimedLength = 0)
+{
+    const quint64 length = claimedLength ? claimedLength : quint64(header.size());
+    QByteArray bytes(reinterpret_cast<const char *>(&length), 8);
+    return bytes + header + data;
+}
+
+TensorToWrite floats(const QString &name, std::vector<qint64> shape, std::vector<float> values, DType dtype = DType::F32)
+{
+    return {name, dtype, std::move(shape), [values, dtype] { return encodeFloats(values, dtype); }};
+}
+
+} // namespace
+
+class TestSafetensors : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void writesAndReadsBack();
+    void convertsHalfAndBfloat();
+    void scalarTensor();
+    void malformedFiles_data();
+    void malformedFiles();
+    void truncatedRealCheckpoint();
+};
+
+void TestSafetensors::writesAndReadsBack()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("t.safetensors"));
+    QCOMPARE(writeSafetensors(path, {floats(QStringLiteral("a"), {2, 3}, {1, 2, 3, 4, 5, 6}),
+                                     floats(QStringLiteral("b"), {1}, {-7.5f})}),
+             QString());
+    QString error;
+    const auto file = SafetensorsFile::open(path, &error);
+    QVERIFY2(file, qPrintable(error));
+    QCOMPARE(file->tensors().size(), 2);
+    const TensorView *a = file->find(QStringLiteral("a"));
+    QVERIFY(a);
+    QCOMPARE(a->shape, (std::vector<qint64>{2, 3}));
+    QCOMPARE(a->shapeText(), QStringLiteral("[2, 3]"));
+    QCOMPARE(a->byteCount, 24);
+    float out[6];
+    QVERIFY(readFloats(*a, out, 6, &error));
+    QCOMPARE(out[5], 6.0f);
+    // The data is read in place from the mapping: the view points into the file's bytes.
+    const QByteArray bytes = fileBytes(path);
+    QCOMPARE(std::memcmp(a->data, bytes.constData() + bytes.size() - 28, 24), 0);
+    QVERIFY(!file->find(QStringLiteral("c")));
+    QVERIFY(!readFloats(*a, out, 5, &error)); // count mismatch is refused
+}
+
+void TestSafetensors::convertsHalfAndBfloat()
+{
+    // Values exactly representable in both 16-bit formats, a subnormal half, and Inf.
+    const std::vector<float> values = {0.0f, -0.0f, 1.0f, -2.5f, 0.15625f, 65504.0f, 6.103515625e-05f,
+                                       5.9604644775390625e-08f, std::numeric_limits<float>::infinity()};
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("h.safetensors"));
+    QCOMPARE(writeSafetensors(path, {floats(QStringLiteral("half"), {9}, values, DType::F16),
+                                     floats(QStringLiteral("brain"), {3}, {1.0f, -2.5f, 3.0e38f}, DType::BF16)}),
+             QString());
+    QString error;
+    const auto file = SafetensorsFile::open(path, &error);
+    QVERIFY2(file, qPrintable(error));
+    float half[9];
+    QVERIFY(readFloats(*file->find(QStringLiteral("half")), half, 9, &error));
+    for (int i = 0; i < 9; ++i)
+        QCOMPARE(half[i], values[size_t(i)]);
+    QVERIFY(std::signbit(half[1]));
+    float brain[3];
+    QVERIFY(readFloats(*file->find(QStringLiteral("brain")), brain, 3, &error));
+    QCOMPARE(brain[0], 1.0f);
+    QCOMPARE(brain[1], -2.5f);
+    QVERIFY(std::abs(brain[2] - 3.0e38f) / 3.0e38f < 1.0f / 128); // bfloat16 keeps 8 bits of mantissa
+    // Rounding to nearest: 1 + 2⁻¹¹ is halfway between two halves and rounds to the even one (1).
+    QCOMPARE(encodeFloats({1.0f + 1.0f / 2048}, DType::F16), encodeFloats({1.0f}, DType::F16));
+}
+
+void TestSafetensors::scalarTensor()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("s.safetensors"));
+    QCOMPARE(writeSafetensors(path, {floats(QStringLiteral("masked_bias"), {}, {-1e4f})}), QString());
+    QString error;
+    const auto file = SafetensorsFile::open(path, &error);
+    QVERIFY2(file, qPrintable(error));
+    const TensorView *scalar = file->find(QStringLiteral("masked_bias"));
+    QVERIFY(scalar->shape.empty());
+    QCOMPARE(scalar->elementCount(), 1);
+    float value = 0;
+    QVERIFY(readFloats(*scalar, &value, 1, &error));
+    QCOMPARE(value, -1e4f);
+}
+
+void TestSafetensors::malformedFiles_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("message");
+    const QByteArray eight(8, '\0');
+    const QByteArray f32x2 = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+    QTest::newRow("empty file") << QByteArray() << QStringLiteral("too short");
+    QTest::newRow("huge header length") << rawFile("{}", {}, quint64(1) << 60) << QStringLiteral("larger than");
+    QTest::newRow("header past the end") << rawFile("{}", {}, 1000) << QStringLiteral("runs past the end");
+    QTest::newRow("header not JSON") << rawFile("{oops", {}) << QStringLiteral("not valid JSON");
+    QTest::newRow("header an array") << rawFile("[]", {}) << QStringLiteral("not a JSON object");
+    QTest::newRow("unknown dtype") << rawFile(R"({"w":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}})", eight) << QStringLiteral("tensor \"w\": unknown dtype \"F8\"");
+    QTest::newRow("negative dimension") << rawFile(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight) << QStringLiteral("not a dimension");
+    QTest::newRow("shape not an array") << rawFile(R"({"w":{"dtype":"F32","shape":2,"data_offsets":[0,8]}})", eight) << QStringLiteral("shape is missing");
+    QTest::newRow("offsets past the end (truncated)") << rawFile(f32x2, QByteArray(4, '\0')) << QStringLiteral("run past the end of the data");
+    QTest::newRow("shape lies about the size") << rawFile(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight) << QStringLiteral("shape [3] of F32 needs 12 bytes but data_offsets give 8");
+    QTest::newRow("offsets reversed") << rawFile(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", eight) << QStringLiteral("not a valid range");
+    QTest::newRow("offsets missing") << rawFile(R"({"w":{"dtype":"F32","shape":[2]}})", eight) << QStringLiteral("data_offsets must be two numbers");
+    QTest::newRow("overlapping tensors") << rawFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight) << QStringLiteral("overlap");
+    QTest::newRow("impossibly large shape") << rawFile(R"({"w":{"dtype":"F32","shape":[1000000000000,1000000000000],"data_offsets":[0,8]}})", eight) << QStringLiteral("impossibly large");
+}
+
+void TestSafetensors::malformedFiles()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("bad.safetensors"));
+    writeBytes(path, bytes);
+    QString error;
+    const auto file = SafetensorsFile::open(path, &error);
+    QVERIFY(!file);
+    QVERIFY2(error.contains(message), qPrintable(error));
+    QVERIFY2(error.startsWith(QStringLiteral("bad.safetensors: ")), qPrintable(error));
+}
+
+void TestSafetensors::truncatedRealCheckpoint()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("model.safetensors"));
+    const QByteArray original = fileBytes(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny/model.safetensors"));
+    QVERIFY(original.size() > 100000);
+    for (qsizetype cut : {qsizetype(4), qsizetype(100), original.size() / 2, original.size() - 1}) {
+        writeBytes(path, original.left(cut));
+        QString error;
+        QVERIFY(!SafetensorsFile::open(path, &error));
+        QVERIFY2(!error.isEmpty(), qPrintable(QString::number(cut)));
+    }
+    writeBytes(path, original);
+    QString error;
+    QVERIFY2(SafetensorsFile::open(path, &error), qPrintable(error));
+    QVERIFY(!SafetensorsFile::open(dir.path(), &error));
+    QVERIFY(error.contains(QStringLiteral("folder")));
+}
+
+QTEST_GUILESS_MAIN(TestSafetensors)
+#include "tst_safetensors.moc"
