@@ -2,6 +2,8 @@
 
 #include "parallel.h"
 
+#include <unsupported/Eigen/SpecialFunctions>
+
 #include <cmath>
 #include <limits>
 
@@ -146,24 +148,85 @@ float geluErf(float x)
     return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
 }
 
+namespace {
+
+// Up to this many tokens a linear layer is bound by reading its weights, not by arithmetic: stream
+// each weight row once and use it for every token, instead of a blocked GEMM that packs W first.
+constexpr int kStreamingTokenLimit = 16;
+
+// y[:, c0:c1] = x W[:, c0:c1] for W stored [in, out]: one pass over W's rows, eight at a time, so
+// each row of y is read and written once per eight weight rows.
+void streamInByOut(const Eigen::Ref<const Matrix> &x, const Eigen::Map<const Matrix> &w, Matrix &y, int c0, int c1)
+{
+    const int width = c1 - c0;
+    auto block = y.middleCols(c0, width);
+    block.setZero();
+    const Eigen::Index rows = w.rows();
+    Eigen::Index k = 0;
+    for (; k + 8 <= rows; k += 8) {
+        const auto w0 = w.row(k).segment(c0, width);
+        const auto w1 = w.row(k + 1).segment(c0, width);
+        const auto w2 = w.row(k + 2).segment(c0, width);
+        const auto w3 = w.row(k + 3).segment(c0, width);
+        const auto w4 = w.row(k + 4).segment(c0, width);
+        const auto w5 = w.row(k + 5).segment(c0, width);
+        const auto w6 = w.row(k + 6).segment(c0, width);
+        const auto w7 = w.row(k + 7).segment(c0, width);
+        for (Eigen::Index t = 0; t < x.rows(); ++t)
+            block.row(t).noalias() += x(t, k) * w0 + x(t, k + 1) * w1 + x(t, k + 2) * w2 + x(t, k + 3) * w3
+                + x(t, k + 4) * w4 + x(t, k + 5) * w5 + x(t, k + 6) * w6 + x(t, k + 7) * w7;
+    }
+    for (; k < rows; ++k)
+        for (Eigen::Index t = 0; t < x.rows(); ++t)
+            block.row(t).noalias() += x(t, k) * w.row(k).segment(c0, width);
+}
+
+// y[:, c0:c1] = x W[c0:c1, :]ᵀ for W stored [out, in]: each weight row is one output column.
+void streamOutByIn(const Eigen::Ref<const Matrix> &x, const Eigen::Map<const Matrix> &w, Matrix &y, int c0, int c1)
+{
+    for (int o = c0; o < c1; ++o) {
+        const auto wRow = w.row(o);
+        for (Eigen::Index t = 0; t < x.rows(); ++t)
+            y(t, o) = x.row(t).dot(wRow);
+    }
+}
+
+} // namespace
+
 void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads)
 {
     const int outputs = linear.outputs();
     y.resize(x.rows(), outputs);
     const auto w = linear.weight.matrix();
     const auto b = linear.bias.row();
-    // Split by output columns, in blocks of 64 so each thread streams its own part of W.
+    const bool streaming = x.rows() <= kStreamingTokenLimit;
+    // Split by output columns, in blocks of 64 so each thread reads its own part of W.
     const int blocks = (outputs + 63) / 64;
     parallelFor(threads, blocks, [&](int begin, int end) {
         const int c0 = begin * 64;
         const int c1 = std::min(outputs, end * 64);
         if (c1 <= c0)
             return;
-        if (linear.outByIn)
+        if (streaming && linear.outByIn)
+            streamOutByIn(x, w, y, c0, c1);
+        else if (streaming)
+            streamInByOut(x, w, y, c0, c1);
+        else if (linear.outByIn)
             y.middleCols(c0, c1 - c0).noalias() = x * w.middleRows(c0, c1 - c0).transpose();
         else
             y.middleCols(c0, c1 - c0).noalias() = x * w.middleCols(c0, c1 - c0);
         y.middleCols(c0, c1 - c0).rowwise() += b.segment(c0, c1 - c0);
+    });
+}
+
+void applyGelu(Matrix &x, bool tanhForm, int threads)
+{
+    parallelFor(threads, int(x.rows()), [&](int begin, int end) {
+        auto rows = x.middleRows(begin, end - begin).array();
+        if (tanhForm) // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+            rows = 0.5f * rows * (1.0f + (0.7978845608028654f * (rows + 0.044715f * rows.cube())).tanh());
+        else // 0.5 x (1 + erf(x / √2))
+            rows = 0.5f * rows * (1.0f + (rows * 0.7071067811865476f).erf());
     });
 }
 
@@ -332,7 +395,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             mlpInput = &normed;
         }
         applyLinear(layer.mlpIn, *mlpInput, inner, options.threads);
-        inner = inner.unaryExpr(cfg.tanhGelu ? &geluTanh : &geluErf);
+        applyGelu(inner, cfg.tanhGelu, options.threads);
         applyLinear(layer.mlpOut, inner, projected, options.threads);
         hidden += projected;
         if (!gpt2)

@@ -108,7 +108,9 @@ private:
 void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads);
 // Per row: (x − mean) / √(var + ε) · gain + bias.
 void layerNorm(const LayerNormWeights &norm, double eps, Matrix &x);
-float geluTanh(float x);
+// GELU in place, vectorised: the tanh approximation (GPT-2's gelu_new) or the exact erf form (BERT).
+void applyGelu(Matrix &x, bool tanhForm, int threads);
+float geluTanh(float x); // scalar reference forms
 float geluErf(float x);
 
 } // namespace studio
