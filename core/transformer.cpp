@@ -150,10 +150,6 @@ float geluErf(float x)
 
 namespace {
 
-// Up to this many tokens a linear layer is bound by reading its weights, not by arithmetic: stream
-// each weight row once and use it for every token, instead of a blocked GEMM that packs W first.
-constexpr int kStreamingTokenLimit = 16;
-
 // y[:, c0:c1] = x W[:, c0:c1] for W stored [in, out]: one pass over W's rows, eight at a time, so
 // each row of y is read and written once per eight weight rows.
 void streamInByOut(const Eigen::Ref<const Matrix> &x, const Eigen::Map<const Matrix> &w, Matrix &y, int c0, int c1)
@@ -193,13 +189,12 @@ void streamOutByIn(const Eigen::Ref<const Matrix> &x, const Eigen::Map<const Mat
 
 } // namespace
 
-void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads)
+void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads, bool streaming)
 {
     const int outputs = linear.outputs();
     y.resize(x.rows(), outputs);
     const auto w = linear.weight.matrix();
     const auto b = linear.bias.row();
-    const bool streaming = x.rows() <= kStreamingTokenLimit;
     // Split by output columns, in blocks of 64 so each thread reads its own part of W.
     const int blocks = (outputs + 63) / 64;
     parallelFor(threads, blocks, [&](int begin, int end) {
@@ -316,6 +311,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
     const int c = cfg.hidden;
     const int d = cfg.headDim();
     const bool gpt2 = cfg.architecture == Architecture::Gpt2;
+    const bool streaming = tokens <= options.streamingTokenLimit;
     ModelTrace trace;
     trace.attentions.assign(size_t(cfg.layers), std::vector<Matrix>(size_t(cfg.heads)));
 
@@ -354,11 +350,11 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             trace.layerInputs[l] = *attentionInput;
 
         if (gpt2) {
-            applyLinear(layer.qkv, *attentionInput, qkv, options.threads); // (T, 3C): q | k | v
+            applyLinear(layer.qkv, *attentionInput, qkv, options.threads, streaming); // (T, 3C): q | k | v
         } else {
-            applyLinear(layer.query, *attentionInput, q, options.threads);
-            applyLinear(layer.key, *attentionInput, k, options.threads);
-            applyLinear(layer.value, *attentionInput, v, options.threads);
+            applyLinear(layer.query, *attentionInput, q, options.threads, streaming);
+            applyLinear(layer.key, *attentionInput, k, options.threads, streaming);
+            applyLinear(layer.value, *attentionInput, v, options.threads, streaming);
         }
         auto headSlice = [&](int which, int head) -> Eigen::Ref<const Matrix> {
             if (gpt2)
@@ -380,7 +376,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
                 context.middleCols(h * d, d) = headOutput;
             }
         });
-        applyLinear(layer.attentionOutput, context, projected, options.threads);
+        applyLinear(layer.attentionOutput, context, projected, options.threads, streaming);
         hidden += projected;
         if (!gpt2)
             layerNorm(layer.attentionNorm, cfg.layerNormEps, hidden);
@@ -394,9 +390,9 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             layerNorm(layer.mlpNorm, cfg.layerNormEps, normed);
             mlpInput = &normed;
         }
-        applyLinear(layer.mlpIn, *mlpInput, inner, options.threads);
+        applyLinear(layer.mlpIn, *mlpInput, inner, options.threads, streaming);
         applyGelu(inner, cfg.tanhGelu, options.threads);
-        applyLinear(layer.mlpOut, inner, projected, options.threads);
+        applyLinear(layer.mlpOut, inner, projected, options.threads, streaming);
         hidden += projected;
         if (!gpt2)
             layerNorm(layer.mlpNorm, cfg.layerNormEps, hidden);
