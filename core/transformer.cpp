@@ -346,7 +346,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             layerNorm(layer.attentionNorm, cfg.layerNormEps, normed);
             attentionInput = &normed;
         }
-        if (keepsStages)
+        if (keepsStages || options.keepLayerInputs)
             trace.layerInputs[l] = *attentionInput;
 
         if (gpt2) {
@@ -402,6 +402,19 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
     if (options.progress)
         options.progress(cfg.layers);
     return trace;
+}
+
+HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input) const
+{
+    const HeadProjection p = headProjection(layer, head);
+    const Matrix q = (layerInput * p.wQ).rowwise() + p.bQ;
+    const Matrix k = (layerInput * p.wK).rowwise() + p.bK;
+    const Matrix v = (layerInput * p.wV).rowwise() + p.bV;
+    HeadTrace stages;
+    Matrix weights;
+    Matrix output(layerInput.rows(), p.wV.cols());
+    attendHead(q, k, v, m_config.architecture == Architecture::Gpt2, input.attentionMask, weights, output, &stages);
+    return stages;
 }
 
 TransformerModel::HeadProjection TransformerModel::headProjection(int layer, int head) const

@@ -64,6 +64,9 @@ struct ForwardOptions {
     int streamingTokenLimit = 16;
     // (layer, head) pairs whose every stage (q, k, v, scores, scaled, masked, weights, output) is kept.
     std::vector<std::pair<int, int>> stageHeads;
+    // Keep the X each layer's attention reads (trace.layerInputs) for every layer, so that the
+    // stages of any head can be recomputed later with headStages() without another forward pass.
+    bool keepLayerInputs = false;
     const std::atomic<bool> *cancel = nullptr; // checked between layers
     std::function<void(int layersDone)> progress;
 };
@@ -96,6 +99,9 @@ public:
         RowVector bQ, bK, bV;
     };
     HeadProjection headProjection(int layer, int head) const;
+    // Every stage of one head from its layer's attention input X (T, C): q = X W_Q + b_Q, … with
+    // the model's own masking (causal for GPT-2, padding keys from input.attentionMask).
+    HeadTrace headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input) const;
 
 private:
     TransformerModel() = default;

@@ -204,6 +204,15 @@ void TestCheckpoint::stagesOfARealHead()
         for (int j = i + 1; j < stages.masked.cols(); ++j)
             QVERIFY(std::isinf(stages.masked(i, j)));
     QVERIFY((stages.weights * stages.v - stages.output).cwiseAbs().maxCoeff() < 1e-5f);
+
+    // Recomputed later from the kept layer input, any head's stages agree with the forward pass.
+    ForwardOptions keep;
+    keep.keepLayerInputs = true;
+    const ModelTrace kept = c.model->forward(input.value->forward, keep);
+    QCOMPARE(kept.layerInputs.size(), size_t(2));
+    const HeadTrace again = c.model->headStages(kept.layerInputs.at(1), 1, 2, input.value->forward);
+    QVERIFY((again.weights - stages.weights).cwiseAbs().maxCoeff() < 1e-6f);
+    QVERIFY((again.q - stages.q).cwiseAbs().maxCoeff() < 1e-5f);
 }
 
 void TestCheckpoint::threadsGiveTheSameResult()

@@ -89,7 +89,7 @@ void TestFigures::layoutCellsAreSquareAndTile()
     margins.caption = 20;
     margins.padding = 5;
     // Width 50+60+15 of margins leaves 375; height 40+20+15 leaves 325: the body is 325 square.
-    const HeatmapLayout layout(5, QRectF(0, 0, 500, 400), margins);
+    const HeatmapLayout layout(5, 5, QRectF(0, 0, 500, 400), margins);
     QCOMPARE(layout.cellSize(), 65.0);
     QCOMPARE(layout.body(), QRectF(55, 45, 325, 325));
     QCOMPARE(layout.cellRect(0, 0), QRectF(55, 45, 65, 65));
@@ -98,9 +98,14 @@ void TestFigures::layoutCellsAreSquareAndTile()
     QCOMPARE(layout.colorBarRect().left(), layout.body().right() + 5);
     QCOMPARE(layout.captionRect().top(), layout.body().bottom() + 5);
     // No room: empty body, no crash.
-    const HeatmapLayout tiny(5, QRectF(0, 0, 10, 10), margins);
+    const HeatmapLayout tiny(5, 5, QRectF(0, 0, 10, 10), margins);
     QCOMPARE(tiny.cellSize(), 0.0);
     QVERIFY(!tiny.cellAt(QPointF(5, 5)));
+    // A non-square matrix (T × d_model) keeps square cells sized by the tighter direction.
+    const HeatmapLayout wide(2, 10, QRectF(0, 0, 500, 400), margins);
+    QCOMPARE(wide.cellSize(), 37.5); // 375 / 10 columns
+    QCOMPARE(wide.body(), QRectF(55, 45, 375, 75));
+    QCOMPARE(wide.cellAt(QPointF(55 + 37.5 * 9 + 1, 45 + 40)), HeatmapCell({1, 9}));
 }
 
 void TestFigures::layoutHitTesting()
@@ -110,13 +115,13 @@ void TestFigures::layoutHitTesting()
     margins.colLabels = 0;
     margins.colorBar = 0;
     margins.padding = 0;
-    const HeatmapLayout layout(4, QRectF(0, 0, 400, 400), margins);
+    const HeatmapLayout layout(4, 4, QRectF(0, 0, 400, 400), margins);
     QCOMPARE(layout.cellAt(QPointF(0, 0)), HeatmapCell({0, 0}));
     QCOMPARE(layout.cellAt(QPointF(150, 399.9)), HeatmapCell({3, 1}));
     QCOMPARE(layout.cellAt(QPointF(399.99, 0)), HeatmapCell({0, 3}));
     QVERIFY(!layout.cellAt(QPointF(-1, 10)));
     QVERIFY(!layout.cellAt(QPointF(10, 401)));
-    QVERIFY(!HeatmapLayout(0, QRectF(0, 0, 400, 400), margins).cellAt(QPointF(10, 10)));
+    QVERIFY(!HeatmapLayout(0, 0, QRectF(0, 0, 400, 400), margins).cellAt(QPointF(10, 10)));
 }
 
 void TestFigures::bodyImageUsesLookupTable()
@@ -164,7 +169,7 @@ void TestFigures::paintedFigureShowsCells()
     paintHeatmapFigure(painter, QRectF(QPointF(0, 0), size), figure, style);
     painter.end();
     // Probe the centre of every cell: it has the colour of its value.
-    const HeatmapLayout layout(7, QRectF(QPointF(0, 0), size), heatmapMargins(figure, style));
+    const HeatmapLayout layout(7, 7, QRectF(QPointF(0, 0), size), heatmapMargins(figure, style));
     const ColorMap map(ColorMapKind::Viridis);
     for (int r = 0; r < 7; ++r)
         for (int c = 0; c < 7; ++c)

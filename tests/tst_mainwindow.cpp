@@ -62,7 +62,7 @@ void TestMainWindow::clickingACellSelectsTheQuery()
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     auto *heatmap = window.findChild<HeatmapView *>(QStringLiteral("heatmap"));
-    const HeatmapLayout layout(7, QRectF(heatmap->rect()), heatmapMargins(heatmap->figure(), heatmap->style()));
+    const HeatmapLayout layout(7, 7, QRectF(heatmap->rect()), heatmapMargins(heatmap->figure(), heatmap->style()));
     QTest::mouseClick(heatmap, Qt::LeftButton, {}, layout.cellRect(3, 5).center().toPoint());
     QCOMPARE(window.document()->selectedQuery(), 3);
     QCOMPARE(heatmap->figure().selectedRow, 3);

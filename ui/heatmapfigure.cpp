@@ -137,16 +137,19 @@ QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &sty
 {
     const HeatmapLayout::Margins m = heatmapMargins(figure, style);
     const QFontMetricsF metrics(style.font);
-    const int count = int(figure.values.rows());
+    const int rows = int(figure.values.rows());
+    const int cols = int(figure.values.cols());
+    const int count = std::max(rows, cols);
     // Cells wide enough for "−0.00" in the number font up to ~20 tokens, then shrinking to fit.
     const double cell = std::clamp(900.0 / std::max(count, 1), 4.0,
                                    std::max(metrics.height() * 2.4, metrics.horizontalAdvance(QStringLiteral("−0.00")) * 0.85 + 8));
-    const double body = std::max(cell * count, 120.0);
+    const double bodyWidth = std::max(cell * cols, 120.0);
+    const double bodyHeight = std::max(cell * rows, 120.0);
     double captionWidth = 0;
     for (const QString &line : figure.caption)
         captionWidth = std::max(captionWidth, metrics.horizontalAdvance(line));
-    const double width = std::max(m.rowLabels + body + m.colorBar + 4 * m.padding, std::min(captionWidth + 16, 1400.0));
-    return {width, m.colLabels + body + m.caption + 4 * m.padding};
+    const double width = std::max(m.rowLabels + bodyWidth + m.colorBar + 4 * m.padding, std::min(captionWidth + 16, 1400.0));
+    return {width, m.colLabels + bodyHeight + m.caption + 4 * m.padding};
 }
 
 QImage heatmapBodyImage(const HeatmapFigure &figure)
@@ -170,16 +173,17 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
     painter.save();
     painter.setFont(style.font);
     const QFontMetricsF metrics(style.font);
-    const int count = int(figure.values.rows());
-    const HeatmapLayout layout(count, area, heatmapMargins(figure, style));
+    const int rows = int(figure.values.rows());
+    const int cols = int(figure.values.cols());
+    const HeatmapLayout layout(rows, cols, area, heatmapMargins(figure, style));
     const ColorMap map(figure.colorMap);
     const double cell = layout.cellSize();
 
     painter.fillRect(area, Qt::white);
-    if (count > 0) {
-        if (figure.vectorCells && count <= kVectorCellLimit) {
-            for (int r = 0; r < count; ++r)
-                for (int c = 0; c < count; ++c)
+    if (rows > 0 && cols > 0) {
+        if (figure.vectorCells && std::max(rows, cols) <= kVectorCellLimit) {
+            for (int r = 0; r < rows; ++r)
+                for (int c = 0; c < cols; ++c)
                     painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
@@ -189,8 +193,8 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         // Masked cells get a diagonal hatch so they read as "not available", not as a low value.
         if (cell >= 6) {
             painter.setPen(Qt::NoPen);
-            for (int r = 0; r < count; ++r)
-                for (int c = 0; c < count; ++c)
+            for (int r = 0; r < rows; ++r)
+                for (int c = 0; c < cols; ++c)
                     if (isMasked(figure.values(r, c)))
                         painter.fillRect(layout.cellRect(r, c), QBrush(QColor(160, 160, 160), Qt::BDiagPattern));
         }
@@ -203,8 +207,8 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         const QFontMetricsF numberMetrics(numberFont);
         painter.setFont(numberFont);
         if (figure.showNumbers && cell >= numberMetrics.horizontalAdvance(QStringLiteral("0.00")) + 3) {
-            for (int r = 0; r < count; ++r) {
-                for (int c = 0; c < count; ++c) {
+            for (int r = 0; r < rows; ++r) {
+                for (int c = 0; c < cols; ++c) {
                     const float value = figure.values(r, c);
                     const QString text = formatCellValue(value, figure.cellDecimals);
                     // A number that does not fit its cell is left out rather than overlapping.
@@ -222,8 +226,8 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         painter.setBrush(Qt::NoBrush);
         painter.drawRect(layout.body());
 
-        if (figure.selectedRow >= 0 && figure.selectedRow < count) {
-            const QRectF row = layout.cellRect(figure.selectedRow, 0).united(layout.cellRect(figure.selectedRow, count - 1));
+        if (figure.selectedRow >= 0 && figure.selectedRow < rows) {
+            const QRectF row = layout.cellRect(figure.selectedRow, 0).united(layout.cellRect(figure.selectedRow, cols - 1));
             painter.setPen(QPen(QColor(230, 60, 20), std::clamp(cell / 8, 1.5, 3.0)));
             painter.drawRect(row);
         }
@@ -231,7 +235,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         const int stride = labelStride(cell, metrics.height() * 0.9);
         painter.setPen(Qt::black);
         const double labelLength = layout.rowLabelRect(0).width() - 4;
-        for (int r = 0; r < count && r < figure.rowLabels.size(); r += stride) {
+        for (int r = 0; r < rows && r < figure.rowLabels.size(); r += stride) {
             QFont font = style.font;
             font.setBold(r == figure.selectedRow);
             painter.setFont(font);
@@ -239,7 +243,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                              Qt::AlignRight | Qt::AlignVCenter, elided(figure.rowLabels.at(r), metrics, labelLength));
         }
         painter.setFont(style.font);
-        for (int c = 0; c < count && c < figure.colLabels.size(); c += stride) {
+        for (int c = 0; c < cols && c < figure.colLabels.size(); c += stride) {
             const QRectF anchor = layout.colLabelAnchor(c);
             painter.save();
             painter.translate(anchor.center().x(), anchor.bottom());

@@ -5,17 +5,15 @@
 
 namespace studio {
 
-HeatmapLayout::HeatmapLayout(int tokenCount, const QRectF &area, const Margins &margins)
-    : m_count(std::max(tokenCount, 0)), m_margins(margins)
+HeatmapLayout::HeatmapLayout(int rows, int cols, const QRectF &area, const Margins &margins)
+    : m_rows(std::max(rows, 0)), m_cols(std::max(cols, 0)), m_margins(margins)
 {
     const double p = margins.padding;
-    const double availableWidth = area.width() - margins.rowLabels - margins.colorBar - 3 * p;
-    const double availableHeight = area.height() - margins.colLabels - margins.caption - 3 * p;
-    const double side = std::max(0.0, std::min(availableWidth, availableHeight));
-    m_cell = m_count > 0 ? side / m_count : 0.0;
-    const double bodySide = m_cell * m_count;
-    m_body = QRectF(area.left() + p + margins.rowLabels, area.top() + p + margins.colLabels, bodySide, bodySide);
-    m_colorBar = QRectF(m_body.right() + p, m_body.top(), margins.colorBar, std::max(bodySide, 1.0));
+    const double availableWidth = std::max(0.0, area.width() - margins.rowLabels - margins.colorBar - 3 * p);
+    const double availableHeight = std::max(0.0, area.height() - margins.colLabels - margins.caption - 3 * p);
+    m_cell = m_rows > 0 && m_cols > 0 ? std::min(availableWidth / m_cols, availableHeight / m_rows) : 0.0;
+    m_body = QRectF(area.left() + p + margins.rowLabels, area.top() + p + margins.colLabels, m_cell * m_cols, m_cell * m_rows);
+    m_colorBar = QRectF(m_body.right() + p, m_body.top(), margins.colorBar, std::max(m_body.height(), 1.0));
     m_caption = QRectF(area.left() + p, m_body.bottom() + p, area.width() - 2 * p, margins.caption);
 }
 
@@ -38,10 +36,10 @@ QRectF HeatmapLayout::colLabelAnchor(int col) const
 
 std::optional<HeatmapCell> HeatmapLayout::cellAt(const QPointF &point) const
 {
-    if (m_count == 0 || m_cell <= 0 || !m_body.contains(point))
+    if (m_rows == 0 || m_cols == 0 || m_cell <= 0 || !m_body.contains(point))
         return std::nullopt;
-    const int col = std::min(int(std::floor((point.x() - m_body.left()) / m_cell)), m_count - 1);
-    const int row = std::min(int(std::floor((point.y() - m_body.top()) / m_cell)), m_count - 1);
+    const int col = std::min(int(std::floor((point.x() - m_body.left()) / m_cell)), m_cols - 1);
+    const int row = std::min(int(std::floor((point.y() - m_body.top()) / m_cell)), m_rows - 1);
     if (row < 0 || col < 0)
         return std::nullopt;
     return HeatmapCell{row, col};

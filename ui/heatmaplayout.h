@@ -13,9 +13,9 @@ struct HeatmapCell {
     friend bool operator==(const HeatmapCell &, const HeatmapCell &) = default;
 };
 
-// Where everything of a heatmap figure goes inside a given area: square cells (query rows × key
-// columns), a left margin for query labels, a top margin for key labels, a colour bar at the right
-// and a caption band at the bottom. Plain geometry, no painting.
+// Where everything of a heatmap figure goes inside a given area: square cells (rows × columns, for
+// attention: queries × keys), a left margin for row labels, a top margin for column labels, a colour
+// bar at the right and a caption band at the bottom. Plain geometry, no painting.
 struct HeatmapLayout {
     struct Margins {
         double rowLabels = 80;  // width of the query-label column
@@ -25,9 +25,10 @@ struct HeatmapLayout {
         double padding = 8;
     };
 
-    HeatmapLayout(int tokenCount, const QRectF &area, const Margins &margins);
+    HeatmapLayout(int rows, int cols, const QRectF &area, const Margins &margins);
 
-    int tokenCount() const { return m_count; }
+    int rows() const { return m_rows; }
+    int cols() const { return m_cols; }
     double cellSize() const { return m_cell; }
     QRectF body() const { return m_body; }          // all cells
     QRectF cellRect(int row, int col) const;
@@ -39,7 +40,8 @@ struct HeatmapLayout {
     std::optional<HeatmapCell> cellAt(const QPointF &point) const;
 
 private:
-    int m_count;
+    int m_rows;
+    int m_cols;
     double m_cell = 0;
     QRectF m_body;
     QRectF m_colorBar;

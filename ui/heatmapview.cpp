@@ -59,7 +59,7 @@ void HeatmapView::rebuild()
 
 HeatmapLayout HeatmapView::layout() const
 {
-    return HeatmapLayout(int(m_figure.values.rows()), QRectF(rect()), heatmapMargins(m_figure, style()));
+    return HeatmapLayout(int(m_figure.values.rows()), int(m_figure.values.cols()), QRectF(rect()), heatmapMargins(m_figure, style()));
 }
 
 void HeatmapView::paintEvent(QPaintEvent *)
