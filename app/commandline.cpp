@@ -3,11 +3,13 @@
 #include "checkpoint.h"
 #include "figureexport.h"
 #include "figures.h"
+#include "attentionresult.h"
 #include "tracejson.h"
 #include "workspace.h"
 
 #include <QCommandLineParser>
 #include <QFileInfo>
+#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSaveFile>
@@ -134,7 +136,7 @@ struct CheckpointRun {
 
 std::optional<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const CheckpointOptions &options,
                                            const QString &text, const std::vector<std::pair<int, int>> &stageHeads,
-                                           bool allStages, int *code)
+                                           bool allStages, int *code, bool keepLayerInputs = false)
 {
     Result<std::shared_ptr<Checkpoint>> checkpoint = openCheckpoint(parser.value(options.model));
     if (!checkpoint) {
@@ -168,6 +170,7 @@ std::optional<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, con
         }
     }
     forward.stageHeads = stageHeads;
+    forward.keepLayerInputs = keepLayerInputs;
     if (allStages) {
         forward.stageHeads.clear();
         for (int l = 0; l < config.layers; ++l)
@@ -295,25 +298,33 @@ int runTrace(const QStringList &arguments)
 int runExport(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Render a figure of one head to PNG, SVG or PDF."));
+    parser.setApplicationDescription(QStringLiteral("Render a view to PNG, SVG or PDF."));
     parser.addPositionalArgument(QStringLiteral("export"), QStringLiteral("The subcommand."));
     ModelOptions model;
     model.addTo(parser);
-    const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("heatmap."), QStringLiteral("VIEW"), QStringLiteral("heatmap"));
+    CheckpointOptions checkpointOptions;
+    checkpointOptions.addTo(parser);
+    const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("heatmap, arcs, grid or steps."), QStringLiteral("VIEW"), QStringLiteral("heatmap"));
     const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Head index (0-based)."), QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("Layer index (0-based)."), QStringLiteral("L"), QStringLiteral("0"));
     const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("png, svg or pdf (default: from the --out suffix)."), QStringLiteral("FORMAT"));
     const QCommandLineOption dpi(QStringLiteral("dpi"), QStringLiteral("PNG resolution (default 192)."), QStringLiteral("DPI"), QStringLiteral("192"));
-    const QCommandLineOption stage(QStringLiteral("stage"), QStringLiteral("scores, scaled, masked or weights (default)."), QStringLiteral("STAGE"), QStringLiteral("weights"));
+    const QCommandLineOption stage(QStringLiteral("stage"), QStringLiteral("heatmap: scores, scaled, masked or weights (default); steps: embeddings, projections, scores, scaled, masked, weights or output."), QStringLiteral("STAGE"), QStringLiteral("weights"));
+    const QCommandLineOption projection(QStringLiteral("projection"), QStringLiteral("steps at the projections stage: q, k or v."), QStringLiteral("P"), QStringLiteral("q"));
+    const QCommandLineOption query(QStringLiteral("query"), QStringLiteral("The selected query token (0-based), outlined in the figure."), QStringLiteral("Q"));
+    const QCommandLineOption heads(QStringLiteral("heads"), QStringLiteral("arcs: comma-separated heads to show (default: all)."), QStringLiteral("LIST"));
+    const QCommandLineOption threshold(QStringLiteral("threshold"), QStringLiteral("arcs: hide lines below this weight (default 0.02)."), QStringLiteral("W"), QStringLiteral("0.02"));
+    const QCommandLineOption topK(QStringLiteral("top-k"), QStringLiteral("arcs: keep the k strongest lines per query (default: all)."), QStringLiteral("K"), QStringLiteral("0"));
     const QCommandLineOption colorMap(QStringLiteral("colormap"), QStringLiteral("viridis, cividis, grayscale or diverging."), QStringLiteral("NAME"));
     const QCommandLineOption numbers(QStringLiteral("numbers"), QStringLiteral("Write the value in each cell."));
-    parser.addOptions({view, head, layer, format, dpi, stage, colorMap, numbers});
+    parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers});
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
 
-    if (parser.value(view) != QStringLiteral("heatmap"))
-        return fail(kUsage, QStringLiteral("--view must be heatmap (got \"%1\")").arg(parser.value(view)));
+    const QString viewName = parser.value(view);
+    if (!QStringList{QStringLiteral("heatmap"), QStringLiteral("arcs"), QStringLiteral("grid"), QStringLiteral("steps")}.contains(viewName))
+        return fail(kUsage, QStringLiteral("--view must be heatmap, arcs, grid or steps (got \"%1\")").arg(viewName));
     const QString out = parser.value(model.out);
     if (out.isEmpty())
         return fail(kUsage, QStringLiteral("--out FILE is required"));
@@ -326,36 +337,125 @@ int runExport(const QStringList &arguments)
     if (!ok)
         return fail(kUsage, QStringLiteral("--dpi must be a whole number (got \"%1\")").arg(parser.value(dpi)));
     HeatmapStage heatmapStage = HeatmapStage::Weights;
-    if (!heatmapStageFromName(parser.value(stage), &heatmapStage))
+    Stage stepStage = Stage::Weights;
+    static const QStringList stepNames = {QStringLiteral("embeddings"), QStringLiteral("projections"), QStringLiteral("scores"),
+                                          QStringLiteral("scaled"), QStringLiteral("masked"), QStringLiteral("weights"), QStringLiteral("output")};
+    if (viewName == QStringLiteral("steps")) {
+        if (!stepNames.contains(parser.value(stage)))
+            return fail(kUsage, QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(stepNames.join(QStringLiteral(", ")), parser.value(stage)));
+        stepStage = Stage(stepNames.indexOf(parser.value(stage)));
+    } else if (!heatmapStageFromName(parser.value(stage), &heatmapStage)) {
         return fail(kUsage, QStringLiteral("--stage must be scores, scaled, masked or weights (got \"%1\")").arg(parser.value(stage)));
-    ColorMapKind colors = heatmapStage == HeatmapStage::Weights ? ColorMapKind::Viridis : ColorMapKind::Diverging;
+    }
+    const int projectionIndex = QStringList{QStringLiteral("q"), QStringLiteral("k"), QStringLiteral("v")}.indexOf(parser.value(projection));
+    if (projectionIndex < 0)
+        return fail(kUsage, QStringLiteral("--projection must be q, k or v"));
+    const bool signedValues = viewName == QStringLiteral("steps") ? stepStage != Stage::Weights : heatmapStage != HeatmapStage::Weights;
+    ColorMapKind colors = signedValues ? ColorMapKind::Diverging : ColorMapKind::Viridis;
     if (parser.isSet(colorMap) && !colorMapFromName(parser.value(colorMap), &colors))
         return fail(kUsage, QStringLiteral("--colormap must be viridis, cividis, grayscale or diverging (got \"%1\")").arg(parser.value(colorMap)));
-
-    const Result<Workspace> workspace = model.workspaceFrom(parser);
-    if (!workspace)
-        return fail(kUsage, workspace.error);
-    const Workspace &w = *workspace.value;
     const int layerIndex = parser.value(layer).toInt(&ok);
-    if (!ok || layerIndex != 0)
-        return fail(kUsage, QStringLiteral("--layer must be 0: the teaching model has one layer (got \"%1\")").arg(parser.value(layer)));
+    if (!ok)
+        return fail(kUsage, QStringLiteral("--layer must be a whole number"));
     const int headIndex = parser.value(head).toInt(&ok);
-    if (!ok || headIndex < 0 || headIndex >= int(w.heads.size()))
-        return fail(kUsage, QStringLiteral("--head must be between 0 and %1 (got \"%2\")").arg(w.heads.size() - 1).arg(parser.value(head)));
+    if (!ok)
+        return fail(kUsage, QStringLiteral("--head must be a whole number"));
+    const float thresholdValue = parser.value(threshold).toFloat(&ok);
+    if (!ok || thresholdValue < 0 || thresholdValue > 1)
+        return fail(kUsage, QStringLiteral("--threshold must be between 0 and 1"));
+    const int topKValue = parser.value(topK).toInt(&ok);
+    if (!ok || topKValue < 0)
+        return fail(kUsage, QStringLiteral("--top-k must be a whole number ≥ 0"));
 
-    const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
-    if (trace.tokens.isEmpty())
-        return fail(kUsage, QStringLiteral("the text has no tokens"));
-    HeatmapFigure figure = teachingHeatmap(trace, w.text, w.config, w.heads[size_t(headIndex)], headIndex, heatmapStage, colors);
-    figure.showNumbers = parser.isSet(numbers);
-    figure.vectorCells = figureFormat != FigureFormat::Png;
+    // The result and the selected head's details, from either kind of model.
+    AttentionResult result;
+    HeadDetails details;
+    FigureContext context;
+    if (parser.isSet(checkpointOptions.model)) {
+        if (parser.value(model.text).trimmed().isEmpty())
+            return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
+        std::optional<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, parser.value(model.text), {}, false, &code, true);
+        if (!run)
+            return code;
+        const ModelConfig &config = run->checkpoint->config;
+        if (layerIndex < 0 || layerIndex >= config.layers || headIndex < 0 || headIndex >= config.heads)
+            return fail(kUsage, QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
+                                    .arg(layerIndex).arg(headIndex).arg(config.layers - 1).arg(config.heads - 1));
+        result = checkpointResult(*run->checkpoint, run->input, std::move(run->trace));
+        details = checkpointDetails(*run->checkpoint, result, run->input.forward, layerIndex, headIndex);
+        context.model = checkpointDescription(*run->checkpoint);
+        context.sentence = parser.value(model.text);
+        context.headName = details.name;
+    } else {
+        const Result<Workspace> workspace = model.workspaceFrom(parser);
+        if (!workspace)
+            return fail(kUsage, workspace.error);
+        const Workspace &w = *workspace.value;
+        if (layerIndex != 0)
+            return fail(kUsage, QStringLiteral("--layer must be 0: the teaching model has one layer (got %1)").arg(layerIndex));
+        if (headIndex < 0 || headIndex >= int(w.heads.size()))
+            return fail(kUsage, QStringLiteral("--head must be between 0 and %1 (got %2)").arg(w.heads.size() - 1).arg(headIndex));
+        const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
+        if (trace.tokens.isEmpty())
+            return fail(kUsage, QStringLiteral("the text has no tokens"));
+        result = teachingResult(trace, w);
+        details = teachingDetails(w, trace, headIndex);
+        context.model = teachingModelDescription(w.config);
+        context.sentence = w.text;
+        context.headName = details.name;
+    }
+    context.layer = layerIndex;
+    context.head = headIndex;
+    int selectedQuery = -1;
+    if (parser.isSet(query)) {
+        selectedQuery = parser.value(query).toInt(&ok);
+        if (!ok || selectedQuery < 0 || selectedQuery >= result.tokenCount())
+            return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(result.tokenCount() - 1));
+    }
+
+    const QFont font = figureFont();
+    FigurePainter paint;
+    QSizeF size;
+    HeatmapFigure heatmap;
+    ArcFigure arcs;
+    GridFigure grid;
+    std::vector<std::vector<QImage>> thumbnails;
     HeatmapStyle style;
-    style.font = figureFont();
-    const QSizeF size = preferredHeatmapSize(figure, style);
-    const QString error = exportFigure(
-        [&](QPainter &painter, const QRectF &area) { paintHeatmapFigure(painter, area, figure, style); },
-        size, figureFormat, out, dpiValue, figure.caption.value(1));
-    if (!error.isEmpty())
+    style.font = font;
+    if (viewName == QStringLiteral("heatmap") || viewName == QStringLiteral("steps")) {
+        heatmap = viewName == QStringLiteral("heatmap")
+            ? headHeatmap(result, details, context, heatmapStage, colors, selectedQuery)
+            : stageFigure(result, details, context, stepStage, projectionIndex, colors, selectedQuery);
+        if (viewName == QStringLiteral("steps"))
+            heatmap.caption.append(QStringLiteral("%1. %2:   %3").arg(int(stepStage) + 1).arg(stageTitle(stepStage), stageFormula(stepStage)));
+        heatmap.showNumbers = parser.isSet(numbers) || viewName == QStringLiteral("steps");
+        heatmap.vectorCells = figureFormat != FigureFormat::Png;
+        size = preferredHeatmapSize(heatmap, style);
+        paint = [&](QPainter &painter, const QRectF &area) { paintHeatmapFigure(painter, area, heatmap, style); };
+    } else if (viewName == QStringLiteral("arcs")) {
+        QList<int> shown;
+        if (parser.isSet(heads)) {
+            for (const QString &item : parser.value(heads).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+                const int h = item.trimmed().toInt(&ok);
+                if (!ok || h < 0 || h >= result.heads)
+                    return fail(kUsage, QStringLiteral("--heads takes head indices between 0 and %1 (got \"%2\")").arg(result.heads - 1).arg(item));
+                shown.append(h);
+            }
+        } else {
+            for (int h = 0; h < result.heads; ++h)
+                shown.append(h);
+        }
+        arcs = arcFigure(result, context, layerIndex, shown, ArcPruning{thresholdValue, topKValue});
+        arcs.focusToken = selectedQuery;
+        size = preferredArcSize(arcs, font);
+        paint = [&](QPainter &painter, const QRectF &area) { paintArcFigure(painter, area, arcs, font); };
+    } else {
+        grid = gridFigure(result, context, parser.isSet(colorMap) ? colors : ColorMapKind::Viridis, layerIndex, headIndex);
+        thumbnails = gridThumbnails(grid);
+        size = preferredGridSize(grid, font);
+        paint = [&](QPainter &painter, const QRectF &area) { paintGridFigure(painter, area, grid, font, thumbnails); };
+    }
+    if (const QString error = exportFigure(paint, size, figureFormat, out, dpiValue, viewName); !error.isEmpty())
         return fail(kFailure, error);
     return 0;
 }

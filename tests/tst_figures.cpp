@@ -158,7 +158,10 @@ void TestFigures::paintedFigureShowsCells()
     const std::vector<HeadWeights> heads = defaultHeads(config);
     const QString sentence = QStringLiteral("The cat sat on the mat.");
     const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
-    HeatmapFigure figure = teachingHeatmap(trace, sentence, config, heads[0], 0, HeatmapStage::Weights, ColorMapKind::Viridis);
+    Workspace workspace = defaultWorkspace(sentence);
+    const AttentionResult result = teachingResult(trace, workspace);
+    FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name};
+    HeatmapFigure figure = headHeatmap(result, teachingDetails(workspace, trace, 0), context, HeatmapStage::Weights, ColorMapKind::Viridis);
     QCOMPARE(figure.rowLabels.size(), 7);
     QVERIFY(figure.caption.join(QLatin1Char(' ')).contains(QStringLiteral("Previous token")));
     HeatmapStyle style;

@@ -1,82 +1,405 @@
+#include "arcview.h"
 #include "attentiondocument.h"
+#include "controlspanel.h"
+#include "distributionchart.h"
+#include "figureexporter.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
+#include "modelgridview.h"
+#include "stepexplainer.h"
+#include "stepthroughview.h"
+#include "viewoptions.h"
+#include "weighteditor.h"
 
+#include <QAbstractButton>
+#include <QAbstractItemModelTester>
 #include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QImage>
 #include <QLineEdit>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QSpinBox>
+#include <QXmlStreamReader>
 
 using namespace studio;
+
+namespace {
+
+bool opensAs(const QString &path, FigureFormat format)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray bytes = file.readAll();
+    switch (format) {
+    case FigureFormat::Png: {
+        QImage image;
+        return image.loadFromData(bytes, "PNG") && image.width() > 100 && image.height() > 100;
+    }
+    case FigureFormat::Svg: {
+        QXmlStreamReader xml(bytes);
+        bool svg = false;
+        while (!xml.atEnd())
+            if (xml.readNext() == QXmlStreamReader::StartElement && xml.name() == QStringLiteral("svg"))
+                svg = true;
+        return svg && !xml.hasError();
+    }
+    case FigureFormat::Pdf:
+        return bytes.startsWith("%PDF-") && bytes.contains("/Type /Page");
+    }
+    return false;
+}
+
+} // namespace
 
 class TestMainWindow : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
-    void typingRecomputesTheHeatmap();
-    void undoRestoresTheSentence();
-    void clickingACellSelectsTheQuery();
-    void choosingAHeadShowsIt();
+    void init();
+    void typingRecomputesEveryView();
+    void clickingACellSelectsTheQueryEverywhere();
+    void choosingAHeadShowsItEverywhere();
+    void editingAWeightChangesTheTraceAndUndoRestoresIt();
+    void scrubDragIsOneUndoStep();
+    void weightModelIsAWellBehavedModel();
+    void stepThroughShowsTheRightStage();
+    void temperatureDragIsOneUndoStep();
+    void ctrlClickHidesAKey();
+    void dimensionsChangeAndUndo();
+    void exportsWriteFilesThatOpen_data();
+    void exportsWriteFilesThatOpen();
+    void exportAllHeadsAndMatrices();
+    void saveMarksCleanAndOpenRestores();
+    void loadedCheckpointWorksInEveryView();
+    void badModelFolderShowsAMessage();
+
+private:
+    std::unique_ptr<MainWindow> m_window;
 };
 
-void TestMainWindow::typingRecomputesTheHeatmap()
+void TestMainWindow::init()
 {
-    MainWindow window;
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    auto *sentence = window.findChild<QLineEdit *>(QStringLiteral("sentence"));
-    auto *heatmap = window.findChild<HeatmapView *>(QStringLiteral("heatmap"));
-    QVERIFY(sentence && heatmap);
-    QCOMPARE(heatmap->figure().rowLabels.size(), 7); // The cat sat on the mat .
-    QSignalSpy spy(window.document(), &AttentionDocument::traceChanged);
+    m_window = std::make_unique<MainWindow>();
+    m_window->resize(1400, 900);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+}
+
+void TestMainWindow::typingRecomputesEveryView()
+{
+    auto *sentence = m_window->findChild<QLineEdit *>(QStringLiteral("sentence"));
+    QVERIFY(sentence);
+    QCOMPARE(m_window->heatmap()->figure().rowLabels.size(), 7); // The cat sat on the mat .
+    QSignalSpy spy(m_window->document(), &AttentionDocument::resultChanged);
     sentence->selectAll();
     QTest::keyClicks(sentence, QStringLiteral("a dog ran"));
     QVERIFY(spy.count() >= 1);
-    QCOMPARE(window.document()->workspace().text, QStringLiteral("a dog ran"));
-    QCOMPARE(heatmap->figure().rowLabels, (QStringList{QStringLiteral("a"), QStringLiteral("dog"), QStringLiteral("ran")}));
-    QCOMPARE(heatmap->figure().values, window.document()->trace().heads[0].weights);
+    const QStringList tokens{QStringLiteral("a"), QStringLiteral("dog"), QStringLiteral("ran")};
+    QCOMPARE(m_window->document()->workspace().text, QStringLiteral("a dog ran"));
+    QCOMPARE(m_window->heatmap()->figure().rowLabels, tokens);
+    QCOMPARE(m_window->heatmap()->figure().values, m_window->document()->teachingTrace().heads[0].weights);
+    QCOMPARE(m_window->arcs()->canvas()->figure().labels, tokens);
+    QCOMPARE(m_window->steps()->canvas()->figure().rowLabels, tokens);
+    QCOMPARE(m_window->chart()->values().size(), 3);
 }
 
-void TestMainWindow::undoRestoresTheSentence()
+void TestMainWindow::clickingACellSelectsTheQueryEverywhere()
 {
-    MainWindow window;
-    auto *sentence = window.findChild<QLineEdit *>(QStringLiteral("sentence"));
-    const QString original = sentence->text();
-    QTest::keyClicks(sentence, QStringLiteral(" Then"));
-    QCOMPARE(window.document()->workspace().text, original + QStringLiteral(" Then"));
-    // Consecutive keystrokes merge into one undo step.
-    QCOMPARE(window.document()->undoStack()->count(), 1);
-    window.document()->undoStack()->undo();
-    QCOMPARE(window.document()->workspace().text, original);
-    QCOMPARE(sentence->text(), original);
-    QCOMPARE(window.document()->tokenCount(), 7);
-    window.document()->undoStack()->redo();
-    QCOMPARE(sentence->text(), original + QStringLiteral(" Then"));
-}
-
-void TestMainWindow::clickingACellSelectsTheQuery()
-{
-    MainWindow window;
-    window.resize(900, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    auto *heatmap = window.findChild<HeatmapView *>(QStringLiteral("heatmap"));
-    const HeatmapLayout layout(7, 7, QRectF(heatmap->rect()), heatmapMargins(heatmap->figure(), heatmap->style()));
+    HeatmapView *heatmap = m_window->heatmap();
+    const HeatmapLayout layout = heatmap->currentLayout();
+    QVERIFY(layout.cellSize() > 4);
     QTest::mouseClick(heatmap, Qt::LeftButton, {}, layout.cellRect(3, 5).center().toPoint());
-    QCOMPARE(window.document()->selectedQuery(), 3);
+    AttentionDocument *document = m_window->document();
+    QCOMPARE(document->selectedQuery(), 3);
+    QCOMPARE(document->selectedKey(), 5);
     QCOMPARE(heatmap->figure().selectedRow, 3);
+    QCOMPARE(m_window->steps()->canvas()->figure().selectedRow, 3);
+    QVERIFY(m_window->chart()->title().contains(QStringLiteral("Query 3 “on”")));
+    const Matrix &weights = document->result().weights[0][0];
+    const QList<double> bars = m_window->chart()->values();
+    for (int k = 0; k < 7; ++k)
+        QCOMPARE(float(bars.at(k)), weights(3, k));
+    QVERIFY(m_window->steps()->explanationHtml().contains(QStringLiteral("position 3")));
+    // Keyboard: Down moves the query.
+    heatmap->setFocus();
+    QTest::keyClick(heatmap, Qt::Key_Down);
+    QCOMPARE(document->selectedQuery(), 4);
 }
 
-void TestMainWindow::choosingAHeadShowsIt()
+void TestMainWindow::choosingAHeadShowsItEverywhere()
 {
-    MainWindow window;
-    auto *head = window.findChild<QComboBox *>(QStringLiteral("head"));
-    auto *heatmap = window.findChild<HeatmapView *>(QStringLiteral("heatmap"));
+    auto *head = m_window->findChild<QComboBox *>(QStringLiteral("head"));
     QCOMPARE(head->count(), 3);
-    head->setCurrentIndex(2);
-    QCOMPARE(window.document()->selectedHead(), 2);
-    QCOMPARE(heatmap->figure().values, window.document()->trace().heads[2].weights);
+    QTest::mouseClick(m_window->grid(), Qt::LeftButton, {}, m_window->grid()->currentLayout().cell(0, 2).center().toPoint());
+    QCOMPARE(m_window->document()->selectedHead(), 2);
+    QCOMPARE(head->currentIndex(), 2);
+    QCOMPARE(m_window->heatmap()->figure().values, m_window->document()->teachingTrace().heads[2].weights);
+    QCOMPARE(m_window->weights()->model(0)->valueAt(m_window->weights()->model(0)->index(0, 0)),
+             m_window->document()->workspace().heads[2].wQ(0, 0));
+}
+
+void TestMainWindow::editingAWeightChangesTheTraceAndUndoRestoresIt()
+{
+    AttentionDocument *document = m_window->document();
+    WeightTableModel *wq = m_window->weights()->model(0);
+    const Matrix before = document->teachingTrace().heads[0].scores;
+    const float original = document->workspace().heads[0].wQ(0, 0);
+    QVERIFY(wq->setData(wq->index(0, 0), QStringLiteral("2.5"), Qt::EditRole));
+    QCOMPARE(document->workspace().heads[0].wQ(0, 0), 2.5f);
+    QVERIFY(document->teachingTrace().heads[0].scores != before);
+    QCOMPARE(m_window->heatmap()->figure().values, document->teachingTrace().heads[0].weights);
+    // Invalid input never enters the model.
+    QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("abc"), Qt::EditRole));
+    QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("nan"), Qt::EditRole));
+    QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("inf"), Qt::EditRole));
+    document->undoStack()->undo();
+    QCOMPARE(document->workspace().heads[0].wQ(0, 0), original);
+    QCOMPARE(document->teachingTrace().heads[0].scores, before);
+    document->undoStack()->redo();
+    QCOMPARE(document->workspace().heads[0].wQ(0, 0), 2.5f);
+}
+
+void TestMainWindow::scrubDragIsOneUndoStep()
+{
+    AttentionDocument *document = m_window->document();
+    QTableView *table = m_window->weights()->table(1);
+    const QRect cell = table->visualRect(table->model()->index(2, 1));
+    QVERIFY(cell.isValid());
+    const float start = document->workspace().heads[0].wK(2, 1);
+    const int steps = document->undoStack()->count();
+    QTest::mousePress(table->viewport(), Qt::LeftButton, {}, cell.center());
+    for (int dy = 2; dy <= 20; dy += 2) {
+        QMouseEvent move(QEvent::MouseMove, QPointF(cell.center().x(), cell.center().y() - dy), table->viewport()->mapToGlobal(QPointF(cell.center().x(), cell.center().y() - dy)),
+                         Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(table->viewport(), &move);
+    }
+    QTest::mouseRelease(table->viewport(), Qt::LeftButton, {}, QPoint(cell.center().x(), cell.center().y() - 20));
+    // 20 px up at 0.01 per pixel.
+    QVERIFY(std::abs(document->workspace().heads[0].wK(2, 1) - (start + 0.2f)) < 1e-5f);
+    QCOMPARE(document->undoStack()->count(), steps + 1);
+    document->undoStack()->undo();
+    QCOMPARE(document->workspace().heads[0].wK(2, 1), start);
+}
+
+void TestMainWindow::weightModelIsAWellBehavedModel()
+{
+    QAbstractItemModelTester tester(m_window->weights()->model(2), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    m_window->document()->selectHead(1);
+    m_window->document()->editText(QStringLiteral("new words here"));
+    m_window->document()->editConfig(TeachingConfig{12, 6, 2, true});
+    QCOMPARE(m_window->weights()->model(2)->rowCount(), 12);
+    QCOMPARE(m_window->weights()->model(2)->columnCount(), 6);
+}
+
+void TestMainWindow::stepThroughShowsTheRightStage()
+{
+    AttentionDocument *document = m_window->document();
+    StepThroughView *steps = m_window->steps();
+    document->selectQuery(1);
+    document->selectKey(0);
+    auto *scoresButton = steps->findChild<QAbstractButton *>(QStringLiteral("stage2"));
+    QVERIFY(scoresButton);
+    QTest::mouseClick(scoresButton, Qt::LeftButton);
+    QCOMPARE(document->stage(), Stage::Scores);
+    QVERIFY(steps->formulaText().contains(QStringLiteral("scores = q·kᵀ")));
+    const HeadTrace &t = document->teachingTrace().heads[0];
+    QCOMPARE(steps->canvas()->figure().values, t.scores);
+    // The dot product is written out with the score it sums to.
+    QVERIFY(steps->explanationHtml().contains(number(t.scores(1, 0))));
+    steps->next();
+    QCOMPARE(document->stage(), Stage::Scaled);
+    QCOMPARE(steps->canvas()->figure().values, t.scaled);
+    steps->next();
+    steps->next();
+    QCOMPARE(document->stage(), Stage::Weights);
+    QVERIFY(steps->explanationHtml().contains(number(t.weights(1, 0))));
+    steps->next();
+    steps->next(); // stays on the last stage
+    QCOMPARE(document->stage(), Stage::Output);
+    QCOMPARE(steps->canvas()->figure().values, t.output);
+    for (int s = 0; s < kStageCount; ++s)
+        steps->previous();
+    QCOMPARE(document->stage(), Stage::Embeddings);
+    QCOMPARE(steps->canvas()->figure().values, document->teachingTrace().input);
+}
+
+void TestMainWindow::temperatureDragIsOneUndoStep()
+{
+    AttentionDocument *document = m_window->document();
+    auto *slider = m_window->findChild<QSlider *>(QStringLiteral("temperatureSlider"));
+    QVERIFY(slider);
+    const int steps = document->undoStack()->count();
+    for (int position : {10, 20, 40, 100})
+        slider->setValue(position);
+    QCOMPARE(document->undoStack()->count(), steps + 1);
+    QVERIFY(std::abs(document->workspace().settings.temperature - 10.0) < 1e-9);
+    QCOMPARE(m_window->chart()->barSetCount(), 2); // the row at τ = 1 for comparison
+    document->undoStack()->undo();
+    QCOMPARE(document->workspace().settings.temperature, 1.0);
+    QCOMPARE(slider->value(), 0); // the control followed the document back
+    QCOMPARE(m_window->chart()->barSetCount(), 1);
+}
+
+void TestMainWindow::ctrlClickHidesAKey()
+{
+    HeatmapView *heatmap = m_window->heatmap();
+    QTest::mouseClick(heatmap, Qt::LeftButton, Qt::ControlModifier, heatmap->currentLayout().cellRect(0, 2).center().toPoint());
+    const AttentionSettings &settings = m_window->document()->workspace().settings;
+    QCOMPARE(settings.mask, MaskMode::Keys);
+    QCOMPARE(settings.maskedKeys, QList<int>{2});
+    const Matrix &w = m_window->document()->result().weights[0][1];
+    for (int q = 0; q < w.rows(); ++q)
+        QCOMPARE(w(q, 2), 0.0f);
+}
+
+void TestMainWindow::dimensionsChangeAndUndo()
+{
+    auto *dModel = m_window->findChild<QSpinBox *>(QStringLiteral("dModel"));
+    auto *heads = m_window->findChild<QSpinBox *>(QStringLiteral("heads"));
+    dModel->setValue(16);
+    QCOMPARE(m_window->document()->workspace().config.dModel, 16);
+    QCOMPARE(m_window->document()->teachingTrace().input.cols(), 16);
+    heads->setValue(5);
+    QCOMPARE(m_window->document()->result().heads, 5);
+    QCOMPARE(m_window->findChild<QComboBox *>(QStringLiteral("head"))->count(), 5);
+    m_window->document()->undoStack()->undo();
+    m_window->document()->undoStack()->undo();
+    QCOMPARE(m_window->document()->workspace().config, TeachingConfig{});
+    QCOMPARE(dModel->value(), 8);
+}
+
+void TestMainWindow::exportsWriteFilesThatOpen_data()
+{
+    QTest::addColumn<QString>("view");
+    QTest::addColumn<int>("format");
+    for (const char *view : {"heatmap", "arcs", "grid", "steps"})
+        for (FigureFormat format : {FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf})
+            QTest::addRow("%s %s", view, qPrintable(figureFormatName(format))) << QString::fromLatin1(view) << int(format);
+}
+
+void TestMainWindow::exportsWriteFilesThatOpen()
+{
+    QFETCH(QString, view);
+    QFETCH(int, format);
+    m_window->document()->selectQuery(2);
+    const FigureView *figure = view == QStringLiteral("heatmap") ? static_cast<const FigureView *>(m_window->heatmap())
+                             : view == QStringLiteral("arcs")    ? static_cast<const FigureView *>(m_window->arcs())
+                             : view == QStringLiteral("grid")    ? static_cast<const FigureView *>(m_window->grid())
+                                                                 : static_cast<const FigureView *>(m_window->steps());
+    QTemporaryDir dir;
+    const QString path = dir.filePath(view + QLatin1Char('.') + figureFormatName(FigureFormat(format)));
+    QCOMPARE(exportView(*figure, FigureFormat(format), path, 96), QString());
+    QVERIFY(opensAs(path, FigureFormat(format)));
+    if (FigureFormat(format) == FigureFormat::Png && view == QStringLiteral("heatmap")) {
+        // Exactly as shown: the selected query row is outlined in the selection colour.
+        QImage image(path);
+        HeatmapLayout layout(7, 7, QRectF(QPointF(0, 0), m_window->heatmap()->figureSize()),
+                             heatmapMargins(m_window->heatmap()->figure(), m_window->heatmap()->style()));
+        const QRectF row = layout.cellRect(2, 3);
+        const QColor edge = image.pixelColor(QPoint(int(row.center().x()), int(row.top())));
+        QVERIFY2(edge.red() > 200 && edge.green() < 120, qPrintable(edge.name()));
+    }
+}
+
+void TestMainWindow::exportAllHeadsAndMatrices()
+{
+    QTemporaryDir dir;
+    int written = 0;
+    QCOMPARE(exportAllHeads(*m_window->document(), *m_window->viewOptions(), dir.path(), FigureFormat::Svg, 96, &written), QString());
+    QCOMPARE(written, 3);
+    for (int h = 0; h < 3; ++h)
+        QVERIFY(opensAs(dir.filePath(QStringLiteral("layer0-head%1.svg").arg(h)), FigureFormat::Svg));
+    QVERIFY(!exportAllHeads(*m_window->document(), *m_window->viewOptions(), dir.filePath(QStringLiteral("missing")), FigureFormat::Png, 96).isEmpty());
+    QCOMPARE(exportMatrices(*m_window->document(), dir.filePath(QStringLiteral("head.csv"))), QString());
+    QFile csv(dir.filePath(QStringLiteral("head.csv")));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = csv.readAll().trimmed().split('\n');
+    QCOMPARE(lines.size(), 8); // header + 7 queries
+    QVERIFY(lines.at(0).contains("\"mat\""));
+    QCOMPARE(exportMatrices(*m_window->document(), dir.filePath(QStringLiteral("head.json"))), QString());
+    QFile json(dir.filePath(QStringLiteral("head.json")));
+    QVERIFY(json.open(QIODevice::ReadOnly));
+    const QJsonObject stages = QJsonDocument::fromJson(json.readAll()).object();
+    for (const char *key : {"input", "w_q", "q", "scores", "scaled", "masked", "weights", "output"})
+        QVERIFY2(stages.contains(QLatin1String(key)), key);
+}
+
+void TestMainWindow::saveMarksCleanAndOpenRestores()
+{
+    AttentionDocument *document = m_window->document();
+    document->editText(QStringLiteral("saved text"));
+    QVERIFY(document->isModified());
+    QVERIFY(m_window->isWindowModified());
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QCOMPARE(document->saveWorkspaceAs(path), QString());
+    QVERIFY(!document->isModified());
+    QVERIFY(!m_window->isWindowModified());
+    document->editText(QStringLiteral("changed"));
+    QVERIFY(document->isModified());
+    QCOMPARE(document->openWorkspace(path), QString());
+    QCOMPARE(document->workspace().text, QStringLiteral("saved text"));
+    QCOMPARE(m_window->findChild<QLineEdit *>(QStringLiteral("sentence"))->text(), QStringLiteral("saved text"));
+    QVERIFY(!document->isModified());
+    // A bad file leaves the document as it was and says why.
+    QVERIFY(document->openWorkspace(dir.filePath(QStringLiteral("nope.json"))).contains(QStringLiteral("cannot read")));
+    QCOMPARE(document->workspace().text, QStringLiteral("saved text"));
+}
+
+void TestMainWindow::loadedCheckpointWorksInEveryView()
+{
+    AttentionDocument *document = m_window->document();
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"));
+    QTRY_VERIFY(!document->isTeaching());
+    QTRY_VERIFY(!document->isBusy());
+    QCOMPARE(document->result().layers, 2);
+    QCOMPARE(document->result().heads, 4);
+    QCOMPARE(m_window->findChild<QComboBox *>(QStringLiteral("head"))->count(), 8);
+    QVERIFY(m_window->findChild<QComboBox *>(QStringLiteral("model"))->currentText().contains(QStringLiteral("gpt2-random-tiny")));
+    // Typing reruns the model off the GUI thread.
+    document->editText(QStringLiteral("Hello world"));
+    QTRY_COMPARE(document->result().labels, (QStringList{QStringLiteral("H"), QStringLiteral("ell"), QStringLiteral("o"), QStringLiteral("␣world")}));
+    // The grid: 2 layers × (4 heads + mean + max); clicking layer 1 head 3 selects it everywhere.
+    QTest::mouseClick(m_window->grid(), Qt::LeftButton, {}, m_window->grid()->currentLayout().cell(1, 3).center().toPoint());
+    QCOMPARE(document->selectedLayer(), 1);
+    QCOMPARE(document->selectedHead(), 3);
+    QCOMPARE(m_window->heatmap()->figure().values, document->result().weights[1][3]);
+    // Step-through on a real head: the stages agree with the forward pass.
+    document->setStage(Stage::Weights);
+    const Matrix &shown = m_window->steps()->canvas()->figure().values;
+    QVERIFY((shown - document->result().weights[1][3]).cwiseAbs().maxCoeff() < 1e-6f);
+    document->setStage(Stage::Masked);
+    QVERIFY(std::isinf(m_window->steps()->canvas()->figure().values(0, 1))); // causal
+    // Real weights are read-only and show the bias.
+    WeightTableModel *wq = m_window->weights()->model(0);
+    QCOMPARE(wq->rowCount(), 65); // 64 inputs + bias
+    QVERIFY(!(wq->flags(wq->index(0, 0)) & Qt::ItemIsEditable));
+    QVERIFY(!wq->setData(wq->index(0, 0), 1.0, Qt::EditRole));
+    // Back to the teaching model.
+    document->useTeachingModel();
+    QTRY_VERIFY(document->isTeaching());
+    QCOMPARE(document->result().layers, 1);
+}
+
+void TestMainWindow::badModelFolderShowsAMessage()
+{
+    QTemporaryDir dir;
+    QSignalSpy failed(m_window->document(), &AttentionDocument::modelFailed);
+    m_window->document()->openModel(dir.path());
+    QTRY_COMPARE(failed.count(), 1);
+    QVERIFY(failed.at(0).at(0).toString().contains(QStringLiteral("config.json")));
+    QVERIFY(m_window->document()->isTeaching());
+    QVERIFY(!m_window->document()->isBusy());
+    QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("config.json")));
 }
 
 QTEST_MAIN(TestMainWindow)

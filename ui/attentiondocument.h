@@ -1,54 +1,124 @@
 #pragma once
 
-#include "teachingmodel.h"
-#include "workspace.h"
+#include "attentionresult.h"
+#include "figures.h"
 
+#include <QFutureWatcher>
 #include <QObject>
 #include <QUndoStack>
 
+#include <atomic>
+#include <memory>
+
 namespace studio {
 
-// The single source of truth of a window: the workspace (sentence, settings, weights), the trace
-// computed from it, the selection, and the undo stack. Widgets read from it and push undo commands;
-// they never compute attention themselves.
+// The single source of truth of a window: the workspace (sentence, settings, weights of the
+// teaching model), the loaded checkpoint if any, the result computed from them, the selection and
+// the undo stack. Widgets read from it and push undo commands; they never compute attention.
 class AttentionDocument : public QObject {
     Q_OBJECT
 public:
     explicit AttentionDocument(QObject *parent = nullptr);
+    ~AttentionDocument() override;
 
     const Workspace &workspace() const { return m_workspace; }
-    const TeachingTrace &trace() const { return m_trace; }
+    const AttentionResult &result() const { return m_result; }
+    const TeachingTrace &teachingTrace() const { return m_teachingTrace; }
     QUndoStack *undoStack() { return &m_undoStack; }
 
-    int selectedHead() const { return m_selectedHead; }
-    int selectedQuery() const { return m_selectedQuery; }
-    int tokenCount() const { return int(m_trace.tokens.size()); }
+    // The model: the teaching model (no checkpoint) or a loaded one.
+    bool isTeaching() const { return !m_checkpoint; }
+    const Checkpoint *checkpoint() const { return m_checkpoint.get(); }
+    QString modelDescription() const;
+    QString textPair() const { return m_textPair; }
 
-    // Used by undo commands: set, recompute, emit. Each compares first and does nothing if equal.
-    void applyText(const QString &text);
-    void applySettings(const AttentionSettings &settings);
-    void applyWorkspace(const Workspace &workspace);
+    // Selection: view state, not undoable. Out-of-range values are clamped.
+    int selectedLayer() const { return m_layer; }
+    int selectedHead() const { return m_head; }
+    int selectedQuery() const { return m_query; }
+    int selectedKey() const { return m_key; }
+    Stage stage() const { return m_stage; }
+    int tokenCount() const { return m_result.tokenCount(); }
+    void selectHead(int layer, int head);
+    void selectHead(int head) { selectHead(m_layer, head); }
+    void selectQuery(int query);
+    void selectKey(int key);
+    void setStage(Stage stage);
+
+    // The selected head with every stage (computed on demand and cached).
+    const HeadDetails &selectedDetails() const;
+    QString headName(int layer, int head) const;
 
     // Undoable edits for widgets.
     void editText(const QString &text);
+    void editTextPair(const QString &text);
     void editSettings(const AttentionSettings &settings, const QString &label);
+    void editConfig(const TeachingConfig &config); // new dimensions reset the weights to the defaults
+    void editHead(int head, const HeadWeights &weights, const QString &label);
+    // One weight cell: matrix 0 = W_Q, 1 = W_K, 2 = W_V. Consecutive edits of one cell with the
+    // same gesture id merge into one undo step (a scrub drag).
+    void editWeight(int head, int matrix, int row, int col, float value, int gesture = 0);
+    void toggleMaskedKey(int key);
 
-    // Selection is view state, not undoable. Out-of-range values are clamped.
-    void selectHead(int head);
-    void selectQuery(int query);
+    // Used by undo commands: set, recompute, emit. Each compares first and does nothing if equal.
+    void applyText(const QString &text);
+    void applyTextPair(const QString &text);
+    void applySettings(const AttentionSettings &settings);
+    void applyWorkspace(const Workspace &workspace);
+
+    // Files. Errors come back as a message; the document is unchanged on failure.
+    QString currentFile() const { return m_file; }
+    bool isModified() const { return !m_undoStack.isClean(); }
+    QString openWorkspace(const QString &path);
+    QString saveWorkspaceAs(const QString &path);
+    void newWorkspace();
+
+    // Models. Opening runs on a worker thread; modelChanged or modelFailed follows.
+    void openModel(const QString &directory);
+    void useTeachingModel();
+    bool isBusy() const { return m_busy; }
+    void cancel();
 
 Q_SIGNALS:
-    void traceChanged();
+    void resultChanged();
     void selectionChanged();
+    void modelChanged();
+    void modelFailed(const QString &message);
+    void busyChanged(bool busy);
+    void progressChanged(int done, int total);
+    void fileChanged();
+    void noticeChanged(const QString &notice);
 
 private:
     void recompute();
+    void runCheckpoint();
+    void setBusy(bool busy);
+    void clampSelection();
 
     Workspace m_workspace;
-    TeachingTrace m_trace;
+    QString m_textPair;
+    std::shared_ptr<Checkpoint> m_checkpoint;
+    TeachingTrace m_teachingTrace;
+    AttentionResult m_result;
+    PreparedInput m_preparedInput;
     QUndoStack m_undoStack;
-    int m_selectedHead = 0;
-    int m_selectedQuery = -1;
+    QString m_file;
+
+    int m_layer = 0;
+    int m_head = 0;
+    int m_query = -1;
+    int m_key = -1;
+    Stage m_stage = Stage::Weights;
+
+    mutable std::optional<HeadDetails> m_details;
+
+    // Background work: a generation counter drops stale results; a shared flag cancels.
+    quint64 m_generation = 0;
+    std::shared_ptr<std::atomic<bool>> m_cancel;
+    bool m_busy = false;
 };
+
+// The caption context of the document's current selection.
+FigureContext documentContext(const AttentionDocument &document);
 
 } // namespace studio

@@ -1,5 +1,6 @@
 #include "figures.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace studio {
@@ -26,6 +27,14 @@ bool heatmapStageFromName(const QString &name, HeatmapStage *stage)
     return false;
 }
 
+QStringList FigureContext::captionFor(const QString &what) const
+{
+    QString head = QObject::tr("layer %1 · head %2").arg(layer).arg(this->head);
+    if (!headName.isEmpty() && !headName.startsWith(QStringLiteral("layer ")))
+        head += QStringLiteral(" “%1”").arg(headName);
+    return {QStringLiteral("“%1”").arg(sentence.simplified()), QStringLiteral("%1 · %2 · %3").arg(model, head, what)};
+}
+
 namespace {
 
 // Smallest and largest finite value of a matrix (masked −∞ cells left out).
@@ -43,38 +52,124 @@ std::pair<double, double> finiteRange(const Matrix &m)
     return {lo, hi};
 }
 
+QStringList numbered(const QString &prefix, int count)
+{
+    QStringList labels;
+    for (int i = 0; i < count; ++i)
+        labels.append(prefix + QString::number(i));
+    return labels;
+}
+
+void fitScale(HeatmapFigure &figure, const QString &label)
+{
+    const auto [lo, hi] = finiteRange(figure.values);
+    figure.scale = ColorScale::fitted(lo, hi, figure.colorMap == ColorMapKind::Diverging);
+    figure.scaleLabel = label;
+}
+
 } // namespace
 
-HeatmapFigure teachingHeatmap(const TeachingTrace &trace, const QString &sentence,
-                              const TeachingConfig &config, const HeadWeights &head, int headIndex,
-                              HeatmapStage stage, ColorMapKind colorMap)
+HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
+                          HeatmapStage stage, ColorMapKind colorMap, int selectedQuery)
 {
     HeatmapFigure figure;
-    const QStringList labels = tokenTexts(trace.tokens);
-    figure.rowLabels = labels;
-    figure.colLabels = labels;
-    const HeadTrace &headTrace = trace.heads.at(size_t(headIndex));
-    switch (stage) {
-    case HeatmapStage::Scores: figure.values = headTrace.scores; break;
-    case HeatmapStage::Scaled: figure.values = headTrace.scaled; break;
-    case HeatmapStage::Masked: figure.values = headTrace.masked; break;
-    case HeatmapStage::Weights: figure.values = headTrace.weights; break;
-    }
+    figure.rowLabels = result.labels;
+    figure.colLabels = result.labels;
     figure.colorMap = colorMap;
+    figure.selectedRow = selectedQuery;
+    switch (stage) {
+    case HeatmapStage::Scores: figure.values = details.trace.scores; break;
+    case HeatmapStage::Scaled: figure.values = details.trace.scaled; break;
+    case HeatmapStage::Masked: figure.values = details.trace.masked; break;
+    case HeatmapStage::Weights:
+        if (context.layer < int(result.weights.size()) && context.head < int(result.weights[size_t(context.layer)].size()))
+            figure.values = result.weights[size_t(context.layer)][size_t(context.head)];
+        break;
+    }
     if (stage == HeatmapStage::Weights) {
         figure.scale = {0.0, 1.0};
-        figure.scaleLabel = QStringLiteral("attention weight");
+        figure.scaleLabel = QObject::tr("attention weight");
         figure.cellDecimals = 2;
     } else {
-        const auto [lo, hi] = finiteRange(figure.values);
-        figure.scale = ColorScale::fitted(lo, hi, colorMap == ColorMapKind::Diverging);
-        figure.scaleLabel = heatmapStageName(stage);
+        fitScale(figure, heatmapStageName(stage));
     }
-    figure.caption = {
-        QStringLiteral("“%1”").arg(sentence.simplified()),
-        QStringLiteral("Teaching model (d_model %1, d_head %2) · layer 0 · head %3 “%4” · %5 · rows: queries, columns: keys")
-            .arg(config.dModel).arg(config.dHead).arg(headIndex).arg(head.name, heatmapStageName(stage)),
-    };
+    figure.caption = context.captionFor(heatmapStageName(stage) + QObject::tr(" · rows: queries, columns: keys"));
+    return figure;
+}
+
+HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
+                          Stage stage, int projection, ColorMapKind colorMap, int selectedQuery)
+{
+    static const char *projectionNames[] = {"q", "k", "v"};
+    const HeadTrace &t = details.trace;
+    HeatmapFigure figure;
+    figure.rowLabels = result.labels;
+    figure.colorMap = colorMap;
+    figure.selectedRow = selectedQuery;
+    QString what;
+    switch (stage) {
+    case Stage::Embeddings:
+        figure.values = details.input;
+        figure.colLabels = numbered(QStringLiteral("x"), int(details.input.cols()));
+        what = QObject::tr("X, the input of the head (tokens × d_model)");
+        break;
+    case Stage::Projections: {
+        projection = std::clamp(projection, 0, 2);
+        figure.values = projection == 0 ? t.q : projection == 1 ? t.k : t.v;
+        figure.colLabels = numbered(QLatin1String(projectionNames[projection]), int(figure.values.cols()));
+        what = QObject::tr("%1 = X·W_%2 (tokens × d_head)").arg(QLatin1String(projectionNames[projection]), QString(QLatin1Char(projectionNames[projection][0])).toUpper());
+        break;
+    }
+    case Stage::Scores: figure.values = t.scores; what = QStringLiteral("scores = q·kᵀ"); break;
+    case Stage::Scaled: figure.values = t.scaled; what = QStringLiteral("scaled = scores / √d_k"); break;
+    case Stage::Masked: figure.values = t.masked; what = QStringLiteral("masked"); break;
+    case Stage::Weights: figure.values = t.weights; what = QStringLiteral("weights = softmax(masked / τ)"); break;
+    case Stage::Output:
+        figure.values = t.output;
+        figure.colLabels = numbered(QStringLiteral("o"), int(t.output.cols()));
+        what = QObject::tr("output = weights·v (tokens × d_head)");
+        break;
+    }
+    if (figure.colLabels.isEmpty())
+        figure.colLabels = result.labels;
+    if (stage == Stage::Weights) {
+        figure.scale = {0.0, 1.0};
+        figure.scaleLabel = QObject::tr("attention weight");
+        figure.cellDecimals = 2;
+    } else {
+        fitScale(figure, stageTitle(stage));
+    }
+    figure.caption = context.captionFor(what);
+    return figure;
+}
+
+ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context, int layer,
+                    const QList<int> &heads, const ArcPruning &pruning)
+{
+    ArcFigure figure;
+    figure.labels = result.labels;
+    if (layer >= 0 && layer < int(result.weights.size()))
+        figure.weights = result.weights[size_t(layer)];
+    figure.heads = heads;
+    figure.pruning = pruning;
+    QStringList headNames;
+    for (int h : heads)
+        headNames.append(QString::number(h));
+    figure.caption = {QStringLiteral("“%1”").arg(context.sentence.simplified()),
+                      QObject::tr("%1 · layer %2 · heads %3").arg(context.model).arg(layer).arg(headNames.join(QStringLiteral(", ")))};
+    return figure;
+}
+
+GridFigure gridFigure(const AttentionResult &result, const FigureContext &context, ColorMapKind colorMap,
+                      int selectedLayer, int selectedColumn)
+{
+    GridFigure figure;
+    figure.weights = result.weights;
+    figure.colorMap = colorMap;
+    figure.selectedLayer = selectedLayer;
+    figure.selectedHead = selectedColumn;
+    figure.caption = {QStringLiteral("“%1”").arg(context.sentence.simplified()),
+                      QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads").arg(context.model)};
     return figure;
 }
 

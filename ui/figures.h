@@ -1,7 +1,9 @@
 #pragma once
 
+#include "arcfigure.h"
+#include "attentionresult.h"
+#include "gridfigure.h"
 #include "heatmapfigure.h"
-#include "teachingmodel.h"
 
 namespace studio {
 
@@ -10,11 +12,28 @@ enum class HeatmapStage { Scores, Scaled, Masked, Weights };
 QString heatmapStageName(HeatmapStage stage);
 bool heatmapStageFromName(const QString &name, HeatmapStage *stage);
 
-// A heatmap of one head's stage of a teaching-model trace, captioned with the sentence, model, head
-// and stage. Pre-softmax stages use a zero-centred scale; weights use [0, 1].
-HeatmapFigure teachingHeatmap(const TeachingTrace &trace, const QString &sentence,
-                              const TeachingConfig &config, const HeadWeights &head, int headIndex,
-                              HeatmapStage stage, ColorMapKind colorMap);
+// What every figure's caption says: the sentence, the model, the layer and head.
+struct FigureContext {
+    QString sentence;
+    QString model;
+    int layer = 0;
+    int head = 0;
+    QString headName;
+    QStringList captionFor(const QString &what) const;
+};
+
+// One head's heatmap. Weights come from the result; other stages need the head's details.
+// Pre-softmax stages use a zero-centred scale; weights use [0, 1].
+HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
+                          HeatmapStage stage, ColorMapKind colorMap, int selectedQuery = -1);
+// The matrix of a step-through stage: X (T × C), q/k/v (T × D, projection 0/1/2), the T × T
+// stages, or the output (T × D).
+HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
+                          Stage stage, int projection, ColorMapKind colorMap, int selectedQuery = -1);
+ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context, int layer,
+                    const QList<int> &heads, const ArcPruning &pruning);
+GridFigure gridFigure(const AttentionResult &result, const FigureContext &context, ColorMapKind colorMap,
+                      int selectedLayer, int selectedColumn);
 
 // The font figures use: DejaVu Sans (installed with the app's dependencies) at a pixel size.
 QFont figureFont(double pixelSize = 13);

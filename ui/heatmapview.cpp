@@ -1,21 +1,27 @@
 #include "heatmapview.h"
 
 #include "attentiondocument.h"
+#include "viewoptions.h"
 
 #include <QHelpEvent>
+#include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
 
+#include <cmath>
+
 namespace studio {
 
-HeatmapView::HeatmapView(AttentionDocument *document, QWidget *parent)
-    : QWidget(parent), m_document(document)
+HeatmapView::HeatmapView(AttentionDocument *document, ViewOptions *options, QWidget *parent)
+    : QWidget(parent), m_document(document), m_options(options)
 {
     setMouseTracking(true);
-    setToolTip(tr("Rows are queries, columns are keys. Click a row to select its query token."));
-    connect(document, &AttentionDocument::traceChanged, this, &HeatmapView::rebuild);
+    setFocusPolicy(Qt::StrongFocus);
+    setToolTip(tr("Rows are queries, columns are keys. Click a row to select its query; Ctrl+click a column to hide that key."));
+    connect(document, &AttentionDocument::resultChanged, this, &HeatmapView::rebuild);
     connect(document, &AttentionDocument::selectionChanged, this, &HeatmapView::rebuild);
+    connect(options, &ViewOptions::changed, this, &HeatmapView::rebuild);
     rebuild();
 }
 
@@ -25,69 +31,121 @@ void HeatmapView::setStage(HeatmapStage stage)
     rebuild();
 }
 
-void HeatmapView::setColorMap(ColorMapKind kind)
-{
-    m_colorMap = kind;
-    rebuild();
-}
-
-void HeatmapView::setShowNumbers(bool show)
-{
-    m_showNumbers = show;
-    rebuild();
-}
-
 HeatmapStyle HeatmapView::style() const
 {
     HeatmapStyle style;
-    style.font = font();
+    style.font = m_options->font();
     return style;
 }
 
 void HeatmapView::rebuild()
 {
-    const Workspace &workspace = m_document->workspace();
-    const int head = m_document->selectedHead();
-    if (head < int(workspace.heads.size())) {
-        m_figure = teachingHeatmap(m_document->trace(), workspace.text, workspace.config,
-                                   workspace.heads[size_t(head)], head, m_stage, m_colorMap);
-    }
-    m_figure.showNumbers = m_showNumbers;
-    m_figure.selectedRow = m_document->selectedQuery();
+    const ColorMapKind colors = m_stage == HeatmapStage::Weights || m_options->colorMap() != ColorMapKind::Viridis
+        ? m_options->colorMap() : ColorMapKind::Diverging;
+    // Weights need no head details: they come straight from the result (no recomputation).
+    static const HeadDetails none;
+    const HeadDetails &details = m_stage == HeatmapStage::Weights ? none : m_document->selectedDetails();
+    m_figure = headHeatmap(m_document->result(), details, documentContext(*m_document), m_stage, colors,
+                           m_document->selectedQuery());
+    m_figure.showNumbers = m_options->showNumbers();
     update();
 }
 
-HeatmapLayout HeatmapView::layout() const
+HeatmapLayout HeatmapView::currentLayout() const
 {
     return HeatmapLayout(int(m_figure.values.rows()), int(m_figure.values.cols()), QRectF(rect()), heatmapMargins(m_figure, style()));
+}
+
+QSizeF HeatmapView::figureSize() const
+{
+    return preferredHeatmapSize(m_figure, style());
+}
+
+void HeatmapView::paintFigure(QPainter &painter, const QRectF &area) const
+{
+    HeatmapFigure figure = m_figure;
+    figure.vectorCells = painter.device()->devType() != QInternal::Image;
+    paintHeatmapFigure(painter, area, figure, style());
 }
 
 void HeatmapView::paintEvent(QPaintEvent *)
 {
     QPainter painter(this);
+    if (m_figure.values.size() == 0) {
+        painter.fillRect(rect(), Qt::white);
+        painter.setPen(palette().color(QPalette::PlaceholderText));
+        painter.drawText(rect(), Qt::AlignCenter, m_document->isBusy() ? tr("Computing…") : tr("Type a sentence to see its attention."));
+        return;
+    }
     painter.setRenderHint(QPainter::Antialiasing);
     paintHeatmapFigure(painter, QRectF(rect()), m_figure, style());
 }
 
 void HeatmapView::mousePressEvent(QMouseEvent *event)
 {
-    if (const auto cell = layout().cellAt(event->position()))
-        m_document->selectQuery(cell->row);
+    setFocus();
+    const auto cell = currentLayout().cellAt(event->position());
+    if (!cell)
+        return;
+    if (event->modifiers() & Qt::ControlModifier) {
+        if (m_document->isTeaching())
+            m_document->toggleMaskedKey(cell->col);
+        return;
+    }
+    m_document->selectQuery(cell->row);
+    m_document->selectKey(cell->col);
+}
+
+void HeatmapView::keyPressEvent(QKeyEvent *event)
+{
+    const int count = m_document->tokenCount();
+    const int query = m_document->selectedQuery();
+    switch (event->key()) {
+    case Qt::Key_Up: m_document->selectQuery(std::max(0, query - 1)); break;
+    case Qt::Key_Down: m_document->selectQuery(std::min(count - 1, query + 1)); break;
+    case Qt::Key_Left: m_document->selectKey(std::max(0, m_document->selectedKey() - 1)); break;
+    case Qt::Key_Right: m_document->selectKey(std::min(count - 1, m_document->selectedKey() + 1)); break;
+    case Qt::Key_Escape: m_document->selectQuery(-1); break;
+    default: QWidget::keyPressEvent(event); return;
+    }
+}
+
+QString HeatmapView::explain(int row, int col) const
+{
+    const float value = m_figure.values(row, col);
+    QString text = tr("query “%1” (%2) → key “%3” (%4)\n%5 = %6")
+                       .arg(m_figure.rowLabels.value(row)).arg(row).arg(m_figure.colLabels.value(col)).arg(col)
+                       .arg(heatmapStageName(m_stage), QString::number(value, 'g', 7));
+    const HeadDetails &d = m_document->selectedDetails();
+    const HeadTrace &t = d.trace;
+    if (row >= t.scores.rows() || col >= t.scores.cols())
+        return text;
+    switch (m_stage) {
+    case HeatmapStage::Scores:
+        text += tr("\n= q_%1 · k_%2 (%3 terms)").arg(row).arg(col).arg(t.q.cols());
+        break;
+    case HeatmapStage::Scaled:
+        text += tr("\n= score %1 / √%2").arg(t.scores(row, col), 0, 'g', 6).arg(t.q.cols());
+        break;
+    case HeatmapStage::Masked:
+        text += std::isinf(t.masked(row, col)) ? tr("\nmasked: this key is hidden from this query") : tr("\nvisible: equal to the scaled score");
+        break;
+    case HeatmapStage::Weights:
+        text += std::isinf(t.masked(row, col))
+            ? tr("\nmasked key: weight exactly 0")
+            : tr("\n= softmax over the row of masked / τ: exp(%1 / %2 − max) / Σ").arg(t.masked(row, col), 0, 'g', 6).arg(d.temperature);
+        break;
+    }
+    return text;
 }
 
 bool HeatmapView::event(QEvent *event)
 {
     if (event->type() == QEvent::ToolTip) {
         const auto *help = static_cast<QHelpEvent *>(event);
-        const auto cell = layout().cellAt(help->pos());
+        const auto cell = currentLayout().cellAt(help->pos());
         if (cell && cell->row < m_figure.rowLabels.size() && cell->col < m_figure.colLabels.size()) {
-            const float value = m_figure.values(cell->row, cell->col);
-            QToolTip::showText(help->globalPos(),
-                               tr("query “%1” (%2) → key “%3” (%4)\n%5 = %6")
-                                   .arg(m_figure.rowLabels.at(cell->row)).arg(cell->row)
-                                   .arg(m_figure.colLabels.at(cell->col)).arg(cell->col)
-                                   .arg(heatmapStageName(m_stage), QString::number(value, 'g', 7)),
-                               this);
+            QToolTip::showText(help->globalPos(), explain(cell->row, cell->col), this);
             return true;
         }
     }

@@ -1,46 +1,50 @@
 #pragma once
 
-#include "colormap.h"
 #include "figures.h"
+#include "figureview.h"
 
-#include <QImage>
 #include <QWidget>
 
 namespace studio {
 
 class AttentionDocument;
+class ViewOptions;
 
-// Heatmap of the selected head: hover shows the exact value, click selects the query row.
-class HeatmapView : public QWidget {
+// Heatmap of the selected head (queries × keys). Hover shows the exact value and where it comes
+// from; click selects the query row; Ctrl+click on a key hides it (click-to-mask); arrow keys move
+// the query selection.
+class HeatmapView : public QWidget, public FigureView {
     Q_OBJECT
 public:
-    explicit HeatmapView(AttentionDocument *document, QWidget *parent = nullptr);
+    HeatmapView(AttentionDocument *document, ViewOptions *options, QWidget *parent = nullptr);
 
     void setStage(HeatmapStage stage);
     HeatmapStage stage() const { return m_stage; }
-    void setColorMap(ColorMapKind kind);
-    void setShowNumbers(bool show);
-    // The figure exactly as shown (selection included), for export.
     const HeatmapFigure &figure() const { return m_figure; }
     HeatmapStyle style() const;
+    HeatmapLayout currentLayout() const;
 
-    QSize minimumSizeHint() const override { return {240, 220}; }
-    QSize sizeHint() const override { return {560, 520}; }
+    QString figureName() const override { return QStringLiteral("heatmap"); }
+    QSizeF figureSize() const override;
+    void paintFigure(QPainter &painter, const QRectF &area) const override;
+
+    QSize minimumSizeHint() const override { return {260, 240}; }
+    QSize sizeHint() const override { return {620, 560}; }
 
 protected:
     void paintEvent(QPaintEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
+    void keyPressEvent(QKeyEvent *event) override;
     bool event(QEvent *event) override;
 
 private:
     void rebuild();
-    HeatmapLayout layout() const;
+    QString explain(int row, int col) const;
 
     AttentionDocument *m_document;
+    ViewOptions *m_options;
     HeatmapFigure m_figure;
     HeatmapStage m_stage = HeatmapStage::Weights;
-    ColorMapKind m_colorMap = ColorMapKind::Viridis;
-    bool m_showNumbers = true;
 };
 
 } // namespace studio

@@ -1,57 +1,458 @@
 #include "mainwindow.h"
 
+#include "arcview.h"
 #include "attentiondocument.h"
+#include "controlspanel.h"
+#include "distributionchart.h"
+#include "figureexporter.h"
 #include "heatmapview.h"
+#include "modelgridview.h"
+#include "preferences.h"
+#include "stepthroughview.h"
+#include "viewoptions.h"
+#include "weighteditor.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
 #include <QComboBox>
-#include <QFormLayout>
+#include <QDockWidget>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
 #include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
 #include <QSignalBlocker>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 namespace studio {
 
-MainWindow::MainWindow(QWidget *parent)
-    : QMainWindow(parent), m_document(new AttentionDocument(this))
+namespace {
+
+QDockWidget *addDock(QMainWindow *window, QWidget *widget, const QString &title, const QString &name, Qt::DockWidgetArea area)
 {
-    setWindowTitle(tr("Attention Studio"));
-    auto *central = new QWidget(this);
-    auto *layout = new QVBoxLayout(central);
-    auto *form = new QFormLayout;
-    m_sentence = new QLineEdit(central);
+    auto *dock = new QDockWidget(title, window);
+    dock->setObjectName(name);
+    dock->setWidget(widget);
+    window->addDockWidget(area, dock);
+    return dock;
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent), m_document(new AttentionDocument(this)), m_options(new ViewOptions(this))
+{
+    setWindowIcon(QIcon(QStringLiteral(":/icons/attention-studio.svg")));
+    ColorMapKind colors = ColorMapKind::Viridis;
+    if (colorMapFromName(preferences::colorMap.get(), &colors))
+        m_options->setColorMap(colors);
+    m_options->setShowNumbers(preferences::showNumbers.get());
+    m_options->setFontSize(preferences::fontSize.get());
+
+    // Input bar: sentence, second sentence (BERT), samples, model, head.
+    auto *inputBar = new QToolBar(tr("Input"), this);
+    inputBar->setObjectName(QStringLiteral("inputBar"));
+    inputBar->setMovable(false);
+    auto *inputs = new QWidget(inputBar);
+    auto *inputLayout = new QHBoxLayout(inputs);
+    inputLayout->setContentsMargins(4, 2, 4, 2);
+    m_sentence = new QLineEdit(inputs);
     m_sentence->setObjectName(QStringLiteral("sentence"));
     m_sentence->setPlaceholderText(tr("Type a sentence"));
-    m_sentence->setToolTip(tr("Every keystroke recomputes the attention of every head."));
-    m_head = new QComboBox(central);
-    m_head->setObjectName(QStringLiteral("head"));
-    m_head->setToolTip(tr("The head shown in the heatmap"));
-    form->addRow(tr("&Sentence:"), m_sentence);
-    form->addRow(tr("&Head:"), m_head);
-    layout->addLayout(form);
-    m_heatmap = new HeatmapView(m_document, central);
+    m_sentence->setToolTip(tr("Every keystroke recomputes every view."));
+    m_sentence->setClearButtonEnabled(true);
+    m_pair = new QLineEdit(inputs);
+    m_pair->setObjectName(QStringLiteral("pair"));
+    m_pair->setPlaceholderText(tr("Second sentence (optional)"));
+    m_pair->setToolTip(tr("BERT reads sentence pairs: [CLS] first [SEP] second [SEP]."));
+    m_samples = new QComboBox(inputs);
+    m_samples->setToolTip(tr("Sample sentences"));
+    m_samples->addItem(tr("Samples…"));
+    QFile samples(QStringLiteral(":/samples.txt"));
+    if (samples.open(QIODevice::ReadOnly))
+        for (const QString &line : QString::fromUtf8(samples.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts))
+            m_samples->addItem(line);
+    m_model = new QComboBox(inputs);
+    m_model->setObjectName(QStringLiteral("model"));
+    m_model->setToolTip(tr("The teaching model, a model from the Hugging Face cache, or a model folder"));
+    m_headChooser = new QComboBox(inputs);
+    m_headChooser->setObjectName(QStringLiteral("head"));
+    m_headChooser->setToolTip(tr("The selected head, shown in the heatmap, step-through and weights"));
+    inputLayout->addWidget(new QLabel(tr("&Sentence:"), inputs));
+    static_cast<QLabel *>(inputLayout->itemAt(0)->widget())->setBuddy(m_sentence);
+    inputLayout->addWidget(m_sentence, 3);
+    inputLayout->addWidget(m_pair, 2);
+    inputLayout->addWidget(m_samples);
+    inputLayout->addWidget(new QLabel(tr("Model:"), inputs));
+    inputLayout->addWidget(m_model, 1);
+    inputLayout->addWidget(new QLabel(tr("Head:"), inputs));
+    inputLayout->addWidget(m_headChooser, 1);
+    inputBar->addWidget(inputs);
+    addToolBar(Qt::TopToolBarArea, inputBar);
+
+    // Views.
+    auto *central = new QWidget(this);
+    auto *centralLayout = new QVBoxLayout(central);
+    centralLayout->setContentsMargins(0, 0, 0, 0);
+    auto *heatmapBar = new QHBoxLayout;
+    m_heatmapStage = new QComboBox(central);
+    for (HeatmapStage stage : {HeatmapStage::Weights, HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked})
+        m_heatmapStage->addItem(heatmapStageName(stage), int(stage));
+    m_heatmapStage->setToolTip(tr("The stage the heatmap shows"));
+    heatmapBar->addWidget(new QLabel(tr("Heatmap of"), central));
+    heatmapBar->addWidget(m_heatmapStage);
+    heatmapBar->addStretch();
+    centralLayout->addLayout(heatmapBar);
+    m_heatmap = new HeatmapView(m_document, m_options, central);
     m_heatmap->setObjectName(QStringLiteral("heatmap"));
-    layout->addWidget(m_heatmap, 1);
+    centralLayout->addWidget(m_heatmap, 1);
     setCentralWidget(central);
-    setMinimumSize(480, 420);
+
+    m_controls = new ControlsPanel(m_document, m_options, this);
+    m_arcs = new ArcView(m_document, m_options, this);
+    m_grid = new ModelGridView(m_document, m_options, this);
+    m_steps = new StepThroughView(m_document, m_options, this);
+    m_weights = new WeightEditor(m_document, this);
+    m_chart = new DistributionChart(m_document, this);
+    addDock(this, m_controls, tr("Controls"), QStringLiteral("controlsDock"), Qt::LeftDockWidgetArea);
+    QDockWidget *chartDock = addDock(this, m_chart, tr("Distribution"), QStringLiteral("chartDock"), Qt::LeftDockWidgetArea);
+    QDockWidget *arcDock = addDock(this, m_arcs, tr("Head view"), QStringLiteral("arcDock"), Qt::RightDockWidgetArea);
+    QDockWidget *gridDock = addDock(this, m_grid, tr("Model view"), QStringLiteral("gridDock"), Qt::RightDockWidgetArea);
+    QDockWidget *stepDock = addDock(this, m_steps, tr("Step-through"), QStringLiteral("stepDock"), Qt::BottomDockWidgetArea);
+    QDockWidget *weightDock = addDock(this, m_weights, tr("Weights"), QStringLiteral("weightDock"), Qt::BottomDockWidgetArea);
+    tabifyDockWidget(arcDock, gridDock);
+    arcDock->raise();
+    tabifyDockWidget(stepDock, weightDock);
+    stepDock->raise();
+    Q_UNUSED(chartDock);
+
+    // Status bar: what is shown, progress of long work, notices.
+    m_status = new QLabel(this);
+    m_notice = new QLabel(this);
+    m_notice->setObjectName(QStringLiteral("notice"));
+    m_notice->setWordWrap(true);
+    m_progress = new QProgressBar(this);
+    m_progress->setMaximumWidth(180);
+    m_progress->setVisible(false);
+    m_cancel = new QToolButton(this);
+    m_cancel->setText(tr("Cancel"));
+    m_cancel->setVisible(false);
+    statusBar()->addWidget(m_status);
+    statusBar()->addWidget(m_notice, 1);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_cancel);
+
+    buildActions();
+    buildModelChooser();
 
     connect(m_sentence, &QLineEdit::textEdited, m_document, &AttentionDocument::editText);
-    connect(m_head, &QComboBox::currentIndexChanged, m_document, &AttentionDocument::selectHead);
-    connect(m_document, &AttentionDocument::traceChanged, this, &MainWindow::syncFromDocument);
+    connect(m_pair, &QLineEdit::textEdited, m_document, &AttentionDocument::editTextPair);
+    connect(m_samples, &QComboBox::activated, this, [this](int index) {
+        if (index > 0)
+            m_document->editText(m_samples->itemText(index));
+        const QSignalBlocker block(m_samples);
+        m_samples->setCurrentIndex(0);
+    });
+    connect(m_headChooser, &QComboBox::activated, this, [this](int index) {
+        const int heads = std::max(1, m_document->result().heads);
+        m_document->selectHead(index / heads, index % heads);
+    });
+    connect(m_heatmapStage, &QComboBox::currentIndexChanged, this, [this] {
+        m_heatmap->setStage(HeatmapStage(m_heatmapStage->currentData().toInt()));
+        m_lastFigureView = m_heatmap;
+    });
+    connect(m_document, &AttentionDocument::resultChanged, this, &MainWindow::syncFromDocument);
     connect(m_document, &AttentionDocument::selectionChanged, this, &MainWindow::syncFromDocument);
+    connect(m_document, &AttentionDocument::modelChanged, this, &MainWindow::syncFromDocument);
+    connect(m_document, &AttentionDocument::fileChanged, this, &MainWindow::syncTitle);
+    connect(m_document->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::syncTitle);
+    connect(m_document, &AttentionDocument::noticeChanged, this, [this](const QString &notice) { showMessage(notice, false); });
+    connect(m_document, &AttentionDocument::modelFailed, this, [this](const QString &message) {
+        showMessage(tr("Could not open the model: %1").arg(message), true);
+        syncFromDocument();
+    });
+    connect(m_document, &AttentionDocument::busyChanged, this, [this](bool busy) {
+        m_progress->setVisible(busy);
+        m_cancel->setVisible(busy);
+        m_progress->setRange(0, 0);
+        if (busy)
+            m_status->setText(tr("Working…"));
+    });
+    connect(m_document, &AttentionDocument::progressChanged, this, [this](int done, int total) {
+        m_progress->setRange(0, total);
+        m_progress->setValue(done);
+    });
+    connect(m_cancel, &QToolButton::clicked, m_document, &AttentionDocument::cancel);
+    connect(m_options, &ViewOptions::changed, this, [this] {
+        preferences::colorMap.set(colorMapName(m_options->colorMap()));
+        preferences::showNumbers.set(m_options->showNumbers());
+        preferences::fontSize.set(m_options->fontSize());
+    });
+    // Remember which view the user last worked in, for "Export view".
+    connect(qApp, &QApplication::focusChanged, this, [this](QWidget *, QWidget *now) {
+        for (QWidget *w = now; w; w = w->parentWidget())
+            if (dynamic_cast<FigureView *>(w)) {
+                m_lastFigureView = w;
+                return;
+            }
+    });
+
+    setMinimumSize(760, 520);
+    resize(1400, 900);
+    restoreGeometry(preferences::windowGeometry.get());
+    restoreState(preferences::windowState.get());
     syncFromDocument();
+    syncTitle();
+}
+
+void MainWindow::buildActions()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New"), QKeySequence::New, this, [this] {
+        if (confirmDiscard())
+            m_document->newWorkspace();
+    });
+    file->addAction(tr("&Open workspace…"), QKeySequence::Open, this, &MainWindow::open);
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    rebuildRecentMenu();
+    file->addAction(tr("&Save"), QKeySequence::Save, this, &MainWindow::save);
+    file->addAction(tr("Save &as…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
+    file->addSeparator();
+    file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+M")), this, [this] {
+        const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastFolder.get());
+        if (!folder.isEmpty())
+            m_document->openModel(folder);
+    });
+    file->addAction(tr("Use the &teaching model"), this, [this] { m_document->useTeachingModel(); });
+    file->addSeparator();
+    file->addAction(tr("&Export view…"), QKeySequence(tr("Ctrl+E")), this, [this] {
+        if (FigureView *view = activeFigureView())
+            if (const QString error = exportViewInteractively(this, *view); !error.isEmpty())
+                showMessage(error, true);
+    });
+    file->addAction(tr("Export &all heads…"), this, [this] {
+        if (const QString error = exportAllHeadsInteractively(this, *m_document, *m_options); !error.isEmpty())
+            showMessage(error, true);
+    });
+    file->addAction(tr("Export &matrices (CSV, JSON)…"), this, [this] {
+        if (const QString error = exportMatricesInteractively(this, *m_document); !error.isEmpty())
+            showMessage(error, true);
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *undo = m_document->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction *redo = m_document->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget *dock : findChildren<QDockWidget *>())
+        view->addAction(dock->toggleViewAction());
+    view->addSeparator();
+    view->addAction(tr("Larger text"), QKeySequence::ZoomIn, this, [this] { m_options->setFontSize(m_options->fontSize() + 2); });
+    view->addAction(tr("Smaller text"), QKeySequence::ZoomOut, this, [this] { m_options->setFontSize(m_options->fontSize() - 2); });
+    view->addSeparator();
+    view->addAction(tr("Next stage"), QKeySequence(Qt::CTRL | Qt::Key_BracketRight), m_steps, &StepThroughView::next);
+    view->addAction(tr("Previous stage"), QKeySequence(Qt::CTRL | Qt::Key_BracketLeft), m_steps, &StepThroughView::previous);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Attention Studio"), this, [this] {
+        QMessageBox::about(this, tr("About Attention Studio"),
+                           tr("<p><b>Attention Studio %1</b></p><p>Makes self-attention visible: every stage of every head, for the "
+                              "teaching model and for GPT-2 and BERT checkpoints.</p>").arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::buildModelChooser()
+{
+    const QSignalBlocker block(m_model);
+    m_model->clear();
+    m_model->addItem(tr("Teaching model"), QString());
+    for (const CachedModel &model : listCachedModels())
+        m_model->addItem(model.name, model.directory);
+    m_model->addItem(tr("Open model folder…"), QStringLiteral("?"));
+    connect(m_model, &QComboBox::activated, this, [this](int index) {
+        const QString directory = m_model->itemData(index).toString();
+        if (directory.isEmpty()) {
+            m_document->useTeachingModel();
+        } else if (directory == QStringLiteral("?")) {
+            const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastFolder.get());
+            if (!folder.isEmpty()) {
+                preferences::lastFolder.set(folder);
+                m_document->openModel(folder);
+            } else {
+                syncFromDocument();
+            }
+        } else {
+            m_document->openModel(directory);
+        }
+    });
 }
 
 void MainWindow::syncFromDocument()
 {
-    const QSignalBlocker blockSentence(m_sentence);
-    const QSignalBlocker blockHead(m_head);
+    const QSignalBlocker b1(m_sentence), b2(m_pair), b3(m_headChooser), b4(m_model);
     if (m_sentence->text() != m_document->workspace().text)
         m_sentence->setText(m_document->workspace().text);
-    m_head->clear();
-    const auto &heads = m_document->workspace().heads;
-    for (size_t h = 0; h < heads.size(); ++h)
-        m_head->addItem(QStringLiteral("%1 · %2").arg(h).arg(heads[h].name));
-    m_head->setCurrentIndex(m_document->selectedHead());
+    if (m_pair->text() != m_document->textPair())
+        m_pair->setText(m_document->textPair());
+    const bool pairs = m_document->checkpoint() && m_document->checkpoint()->tokenizer->takesPairs();
+    m_pair->setVisible(pairs);
+
+    // Model chooser shows the current model.
+    const QString directory = m_document->checkpoint() ? m_document->checkpoint()->directory : QString();
+    int modelIndex = m_model->findData(directory);
+    if (modelIndex < 0) {
+        m_model->insertItem(m_model->count() - 1, m_document->checkpoint()->name, directory);
+        modelIndex = m_model->findData(directory);
+    }
+    m_model->setCurrentIndex(modelIndex);
+
+    const AttentionResult &result = m_document->result();
+    if (m_headChooser->count() != result.layers * result.heads || m_document->isTeaching()) {
+        m_headChooser->clear();
+        for (int l = 0; l < result.layers; ++l)
+            for (int h = 0; h < result.heads; ++h)
+                m_headChooser->addItem(m_document->isTeaching() ? QStringLiteral("%1 · %2").arg(h).arg(m_document->headName(l, h))
+                                                                : tr("layer %1 · head %2").arg(l).arg(h));
+    }
+    m_headChooser->setCurrentIndex(m_document->selectedLayer() * result.heads + m_document->selectedHead());
+    if (!m_document->isBusy()) {
+        const int query = m_document->selectedQuery();
+        m_status->setText(tr("%1 tokens · %2%3").arg(result.tokenCount()).arg(m_document->modelDescription())
+                              .arg(query >= 0 ? tr(" · query %1 “%2”").arg(query).arg(result.labels.value(query)) : QString()));
+    }
+}
+
+void MainWindow::syncTitle()
+{
+    const QString name = m_document->currentFile().isEmpty() ? tr("Untitled") : QFileInfo(m_document->currentFile()).fileName();
+    setWindowTitle(tr("%1[*] — Attention Studio").arg(name));
+    setWindowModified(m_document->isModified());
+}
+
+void MainWindow::showMessage(const QString &message, bool error)
+{
+    m_notice->setText(message);
+    m_notice->setStyleSheet(error ? QStringLiteral("color: #b00020;") : QString());
+}
+
+FigureView *MainWindow::activeFigureView() const
+{
+    if (auto *view = dynamic_cast<FigureView *>(m_lastFigureView))
+        return view;
+    return m_heatmap;
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList files = preferences::recentFiles.get();
+    for (const QString &path : files)
+        m_recentMenu->addAction(QFileInfo(path).fileName(), this, [this, path] { openPath(path); })->setToolTip(path);
+    m_recentMenu->setEnabled(!files.isEmpty());
+}
+
+void MainWindow::addRecentFile(const QString &path)
+{
+    QStringList files = preferences::recentFiles.get();
+    files.removeAll(path);
+    files.prepend(path);
+    while (files.size() > preferences::kMaxRecentFiles)
+        files.removeLast();
+    preferences::recentFiles.set(files);
+    rebuildRecentMenu();
+}
+
+void MainWindow::openPath(const QString &path)
+{
+    if (QFileInfo(path).isDir()) {
+        m_document->openModel(path);
+        return;
+    }
+    if (!confirmDiscard())
+        return;
+    if (const QString error = m_document->openWorkspace(path); !error.isEmpty()) {
+        showMessage(error, true);
+        return;
+    }
+    addRecentFile(QFileInfo(path).absoluteFilePath());
+    showMessage(tr("Opened %1").arg(QFileInfo(path).fileName()), false);
+}
+
+void MainWindow::open()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open workspace"), preferences::lastFolder.get(),
+                                                      tr("Attention Studio workspaces (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    preferences::lastFolder.set(QFileInfo(path).absolutePath());
+    openPath(path);
+}
+
+bool MainWindow::save()
+{
+    if (m_document->currentFile().isEmpty())
+        return saveAs();
+    if (const QString error = m_document->saveWorkspaceAs(m_document->currentFile()); !error.isEmpty()) {
+        QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(error));
+        return false;
+    }
+    showMessage(tr("Saved %1").arg(QFileInfo(m_document->currentFile()).fileName()), false);
+    return true;
+}
+
+bool MainWindow::saveAs()
+{
+    const QString suggested = m_document->currentFile().isEmpty() ? QDir(preferences::lastFolder.get()).filePath(tr("attention.json"))
+                                                                  : m_document->currentFile();
+    QString path = QFileDialog::getSaveFileName(this, tr("Save workspace"), suggested, tr("Attention Studio workspaces (*.json)"));
+    if (path.isEmpty())
+        return false;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".json");
+    preferences::lastFolder.set(QFileInfo(path).absolutePath());
+    if (const QString error = m_document->saveWorkspaceAs(path); !error.isEmpty()) {
+        QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(error));
+        return false;
+    }
+    addRecentFile(m_document->currentFile());
+    showMessage(tr("Saved %1").arg(QFileInfo(path).fileName()), false);
+    return true;
+}
+
+bool MainWindow::confirmDiscard()
+{
+    if (!m_document->isModified())
+        return true;
+    const auto answer = QMessageBox::question(this, tr("Unsaved changes"), tr("The workspace has unsaved changes. Save them first?"),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    if (answer == QMessageBox::Save)
+        return save();
+    return answer == QMessageBox::Discard;
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (!confirmDiscard()) {
+        event->ignore();
+        return;
+    }
+    preferences::windowGeometry.set(saveGeometry());
+    preferences::windowState.set(saveState());
+    event->accept();
 }
 
 } // namespace studio

@@ -3,26 +3,82 @@
 #include <QMainWindow>
 
 class QComboBox;
+class QLabel;
 class QLineEdit;
+class QMenu;
+class QProgressBar;
+class QToolButton;
 
 namespace studio {
 
+class ArcView;
 class AttentionDocument;
+class ControlsPanel;
+class DistributionChart;
+class FigureView;
 class HeatmapView;
+class ModelGridView;
+class StepThroughView;
+class ViewOptions;
+class WeightEditor;
 
+// Wires the document, the docks and the actions together. Behaviour lives in the document and
+// the views.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(QWidget *parent = nullptr);
     AttentionDocument *document() const { return m_document; }
+    ViewOptions *viewOptions() const { return m_options; }
+    HeatmapView *heatmap() const { return m_heatmap; }
+    ArcView *arcs() const { return m_arcs; }
+    ModelGridView *grid() const { return m_grid; }
+    StepThroughView *steps() const { return m_steps; }
+    WeightEditor *weights() const { return m_weights; }
+    DistributionChart *chart() const { return m_chart; }
+
+    // Opens a file or model folder given on the command line.
+    void openPath(const QString &path);
+    // Asks to save unsaved changes; false when the user cancels.
+    bool confirmDiscard();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
 
 private:
+    void buildActions();
+    void buildModelChooser();
     void syncFromDocument();
+    void syncTitle();
+    void rebuildRecentMenu();
+    void addRecentFile(const QString &path);
+    void open();
+    bool save();
+    bool saveAs();
+    void showMessage(const QString &message, bool error);
+    FigureView *activeFigureView() const;
 
     AttentionDocument *m_document;
+    ViewOptions *m_options;
     QLineEdit *m_sentence;
-    QComboBox *m_head;
+    QLineEdit *m_pair;
+    QComboBox *m_samples;
+    QComboBox *m_model;
     HeatmapView *m_heatmap;
+    ArcView *m_arcs;
+    ModelGridView *m_grid;
+    StepThroughView *m_steps;
+    WeightEditor *m_weights;
+    DistributionChart *m_chart;
+    ControlsPanel *m_controls;
+    QComboBox *m_headChooser;
+    QComboBox *m_heatmapStage;
+    QMenu *m_recentMenu;
+    QLabel *m_status;
+    QLabel *m_notice;
+    QProgressBar *m_progress;
+    QToolButton *m_cancel;
+    QWidget *m_lastFigureView = nullptr;
 };
 
 } // namespace studio

@@ -2,10 +2,20 @@
 
 namespace studio {
 
-SetTextCommand::SetTextCommand(AttentionDocument *document, QString before, QString after)
-    : m_document(document), m_before(std::move(before)), m_after(std::move(after))
+SetTextCommand::SetTextCommand(AttentionDocument *document, QString before, QString after, bool pair)
+    : m_document(document), m_before(std::move(before)), m_after(std::move(after)), m_pair(pair)
 {
-    setText(QObject::tr("Edit sentence"));
+    setText(pair ? QObject::tr("Edit second sentence") : QObject::tr("Edit sentence"));
+}
+
+void SetTextCommand::undo()
+{
+    m_pair ? m_document->applyTextPair(m_before) : m_document->applyText(m_before);
+}
+
+void SetTextCommand::redo()
+{
+    m_pair ? m_document->applyTextPair(m_after) : m_document->applyText(m_after);
 }
 
 bool SetTextCommand::mergeWith(const QUndoCommand *other)
@@ -34,6 +44,35 @@ SetWorkspaceCommand::SetWorkspaceCommand(AttentionDocument *document, Workspace 
     : m_document(document), m_before(std::move(before)), m_after(std::move(after))
 {
     setText(label);
+}
+
+SetWeightCommand::SetWeightCommand(AttentionDocument *document, Cell cell, float before, float after, int gesture)
+    : m_document(document), m_cell(cell), m_before(before), m_after(after), m_gesture(gesture)
+{
+    static const char *names[] = {"W_Q", "W_K", "W_V"};
+    setText(QObject::tr("Edit %1[%2][%3] of head %4").arg(QLatin1String(names[cell.matrix])).arg(cell.row).arg(cell.col).arg(cell.head));
+}
+
+bool SetWeightCommand::mergeWith(const QUndoCommand *other)
+{
+    const auto *edit = static_cast<const SetWeightCommand *>(other);
+    if (m_gesture == 0 || edit->m_gesture != m_gesture || !(edit->m_cell == m_cell))
+        return false;
+    m_after = edit->m_after;
+    return true;
+}
+
+void SetWeightCommand::apply(float value)
+{
+    Workspace workspace = m_document->workspace();
+    if (m_cell.head < 0 || m_cell.head >= int(workspace.heads.size()))
+        return;
+    HeadWeights &head = workspace.heads[size_t(m_cell.head)];
+    Matrix &matrix = m_cell.matrix == 0 ? head.wQ : m_cell.matrix == 1 ? head.wK : head.wV;
+    if (m_cell.row >= matrix.rows() || m_cell.col >= matrix.cols())
+        return;
+    matrix(m_cell.row, m_cell.col) = value;
+    m_document->applyWorkspace(workspace);
 }
 
 } // namespace studio

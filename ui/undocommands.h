@@ -7,21 +7,22 @@
 namespace studio {
 
 // Command ids for merging consecutive edits of the same kind into one undo step.
-enum class CommandId { Text = 1, Settings, Workspace };
+enum class CommandId { Text = 1, TextPair, Settings, WeightCell };
 
 // Typing into the sentence: consecutive keystrokes merge into one step.
 class SetTextCommand final : public QUndoCommand {
 public:
-    SetTextCommand(AttentionDocument *document, QString before, QString after);
-    void undo() override { m_document->applyText(m_before); }
-    void redo() override { m_document->applyText(m_after); }
-    int id() const override { return int(CommandId::Text); }
+    SetTextCommand(AttentionDocument *document, QString before, QString after, bool pair = false);
+    void undo() override;
+    void redo() override;
+    int id() const override { return int(m_pair ? CommandId::TextPair : CommandId::Text); }
     bool mergeWith(const QUndoCommand *other) override;
 
 private:
     AttentionDocument *m_document;
     QString m_before;
     QString m_after;
+    bool m_pair;
 };
 
 // Any change of mask, temperature or scaling. Commands with the same label merge, so a whole slider
@@ -41,7 +42,7 @@ private:
     AttentionSettings m_after;
 };
 
-// Replaces the whole workspace (dimensions, weights): used by edits that reshape the model.
+// Replaces the whole workspace: dimension changes, presets, randomising, loading a file.
 class SetWorkspaceCommand final : public QUndoCommand {
 public:
     SetWorkspaceCommand(AttentionDocument *document, Workspace before, Workspace after, const QString &label);
@@ -52,6 +53,28 @@ private:
     AttentionDocument *m_document;
     Workspace m_before;
     Workspace m_after;
+};
+
+// One weight cell. Edits of the same cell within one gesture (a scrub drag) merge.
+class SetWeightCommand final : public QUndoCommand {
+public:
+    struct Cell {
+        int head, matrix, row, col;
+        friend bool operator==(const Cell &, const Cell &) = default;
+    };
+    SetWeightCommand(AttentionDocument *document, Cell cell, float before, float after, int gesture);
+    void undo() override { apply(m_before); }
+    void redo() override { apply(m_after); }
+    int id() const override { return int(CommandId::WeightCell); }
+    bool mergeWith(const QUndoCommand *other) override;
+
+private:
+    void apply(float value);
+    AttentionDocument *m_document;
+    Cell m_cell;
+    float m_before;
+    float m_after;
+    int m_gesture;
 };
 
 } // namespace studio

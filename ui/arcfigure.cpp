@@ -1,0 +1,176 @@
+#include "arcfigure.h"
+
+#include <QFontMetricsF>
+#include <QObject>
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace studio {
+
+std::vector<ArcLine> pruneArcs(const std::vector<Matrix> &weights, const QList<int> &heads,
+                               const ArcPruning &pruning, int *hidden)
+{
+    std::vector<ArcLine> lines;
+    int left = 0;
+    std::vector<int> order;
+    for (int head : heads) {
+        if (head < 0 || head >= int(weights.size()))
+            continue;
+        const Matrix &w = weights[size_t(head)];
+        order.resize(size_t(w.cols()));
+        for (int q = 0; q < w.rows(); ++q) {
+            std::iota(order.begin(), order.end(), 0);
+            std::sort(order.begin(), order.end(), [&](int a, int b) { return w(q, a) > w(q, b); });
+            int kept = 0;
+            for (int key : order) {
+                const float weight = w(q, key);
+                if (!(weight > 0.0f))
+                    break;
+                if (weight >= pruning.threshold && (pruning.topK <= 0 || kept < pruning.topK)) {
+                    lines.push_back({q, key, head, weight});
+                    ++kept;
+                } else {
+                    ++left;
+                }
+            }
+        }
+    }
+    // Weak lines first so that strong ones are drawn on top.
+    std::sort(lines.begin(), lines.end(), [](const ArcLine &a, const ArcLine &b) { return a.weight < b.weight; });
+    if (hidden)
+        *hidden = left;
+    return lines;
+}
+
+ArcLayout::ArcLayout(int tokenCount, const QRectF &area, double labelWidth, double captionHeight)
+    : m_count(std::max(tokenCount, 0))
+{
+    const double top = area.top() + 8;
+    const double height = std::max(0.0, area.height() - 16 - captionHeight);
+    m_row = m_count > 0 ? height / m_count : 0;
+    m_top = top;
+    m_left = QRectF(area.left() + 8, top, labelWidth, height);
+    m_right = QRectF(area.right() - 8 - labelWidth, top, labelWidth, height);
+    m_lines = QRectF(m_left.right() + 6, top, std::max(0.0, m_right.left() - m_left.right() - 12), height);
+    m_caption = QRectF(area.left() + 8, top + height + 4, area.width() - 16, captionHeight);
+}
+
+QRectF ArcLayout::leftLabel(int token) const
+{
+    return QRectF(m_left.left(), m_top + token * m_row, m_left.width(), m_row);
+}
+
+QRectF ArcLayout::rightLabel(int token) const
+{
+    return QRectF(m_right.left(), m_top + token * m_row, m_right.width(), m_row);
+}
+
+QPointF ArcLayout::leftAnchor(int token) const
+{
+    return {m_lines.left(), m_top + (token + 0.5) * m_row};
+}
+
+QPointF ArcLayout::rightAnchor(int token) const
+{
+    return {m_lines.right(), m_top + (token + 0.5) * m_row};
+}
+
+int ArcLayout::tokenAt(const QPointF &point, bool *left) const
+{
+    if (m_row <= 0)
+        return -1;
+    const int token = int(std::floor((point.y() - m_top) / m_row));
+    if (token < 0 || token >= m_count)
+        return -1;
+    if (m_left.adjusted(0, 0, 6, 0).contains(point)) {
+        *left = true;
+        return token;
+    }
+    if (m_right.adjusted(-6, 0, 0, 0).contains(point)) {
+        *left = false;
+        return token;
+    }
+    return -1;
+}
+
+QColor headColor(int head)
+{
+    static const QRgb palette[] = {0xFF0072B2, 0xFFD55E00, 0xFF009E73, 0xFFCC79A7,
+                                   0xFFE69F00, 0xFF56B4E9, 0xFF000000, 0xFFF0E442};
+    return QColor::fromRgb(palette[size_t(std::abs(head)) % std::size(palette)]);
+}
+
+QRgb blendOnWhite(QColor color, double alpha)
+{
+    alpha = std::clamp(alpha, 0.0, 1.0);
+    auto mix = [alpha](int c) { return int(std::lround(255 + (c - 255) * alpha)); };
+    return qRgb(mix(color.red()), mix(color.green()), mix(color.blue()));
+}
+
+QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
+{
+    const QFontMetricsF metrics(font);
+    double widest = 40;
+    for (const QString &label : figure.labels)
+        widest = std::max(widest, metrics.horizontalAdvance(label));
+    const double row = std::max(metrics.height() * 1.3, 4.0);
+    const double height = std::clamp(row * figure.labels.size(), 200.0, 4000.0) + 16 + metrics.lineSpacing() * (figure.caption.size() + 1);
+    return {std::min(widest, 160.0) * 2 + 360, height};
+}
+
+int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font)
+{
+    painter.save();
+    painter.setFont(font);
+    const QFontMetricsF metrics(font);
+    double widest = 40;
+    for (const QString &label : figure.labels)
+        widest = std::max(widest, metrics.horizontalAdvance(label));
+    const double captionHeight = metrics.lineSpacing() * (figure.caption.size() + 1);
+    const ArcLayout layout(int(figure.labels.size()), area, std::min(widest, 160.0) + 4, captionHeight);
+    painter.fillRect(area, Qt::white);
+
+    int hidden = 0;
+    std::vector<ArcLine> lines = pruneArcs(figure.weights, figure.heads, figure.pruning, &hidden);
+    if (figure.focusToken >= 0) {
+        std::erase_if(lines, [&](const ArcLine &l) { return (figure.focusIsQuery ? l.query : l.key) != figure.focusToken; });
+    }
+    painter.setRenderHint(QPainter::Antialiasing, lines.size() < 4000);
+    const double width = std::clamp(layout.rowHeight() / 6, 1.0, 2.5);
+    for (const ArcLine &line : lines) {
+        painter.setPen(QPen(QColor::fromRgb(blendOnWhite(headColor(line.head), 0.15 + 0.85 * line.weight)), width));
+        painter.drawLine(layout.leftAnchor(line.query), layout.rightAnchor(line.key));
+    }
+
+    // Token labels, with level of detail: every n-th when rows are shorter than the text.
+    const int stride = std::max(1, int(std::ceil(metrics.height() * 0.9 / std::max(layout.rowHeight(), 0.01))));
+    for (int t = 0; t < figure.labels.size(); t += stride) {
+        QFont labelFont = font;
+        labelFont.setBold(t == figure.focusToken);
+        painter.setFont(labelFont);
+        painter.setPen(Qt::black);
+        const QString text = metrics.elidedText(figure.labels.at(t), Qt::ElideRight, layout.leftLabel(t).width());
+        painter.drawText(layout.leftLabel(t).adjusted(0, -metrics.height(), 0, metrics.height()), Qt::AlignRight | Qt::AlignVCenter, text);
+        painter.drawText(layout.rightLabel(t).adjusted(0, -metrics.height(), 0, metrics.height()), Qt::AlignLeft | Qt::AlignVCenter, text);
+    }
+    painter.setFont(font);
+    painter.setPen(QColor(60, 60, 60));
+    double y = layout.captionRect().top();
+    QStringList caption = figure.caption;
+    caption.append(hidden > 0 ? QObject::tr("%1 lines shown; %2 weaker ones hidden (threshold %3%4)")
+                                    .arg(lines.size()).arg(hidden).arg(figure.pruning.threshold)
+                                    .arg(figure.pruning.topK > 0 ? QObject::tr(", top %1 per query").arg(figure.pruning.topK) : QString())
+                              : QObject::tr("%1 lines; queries on the left, keys on the right").arg(lines.size()));
+    for (const QString &line : caption) {
+        painter.drawText(QRectF(layout.captionRect().left(), y, layout.captionRect().width(), metrics.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, metrics.elidedText(line, Qt::ElideRight, layout.captionRect().width()));
+        y += metrics.lineSpacing();
+    }
+    painter.restore();
+    return hidden;
+}
+
+} // namespace studio

@@ -1,0 +1,75 @@
+#pragma once
+
+#include "tensor.h"
+
+#include <QColor>
+#include <QFont>
+#include <QList>
+#include <QPointF>
+#include <QRectF>
+#include <QStringList>
+
+#include <vector>
+
+class QPainter;
+
+namespace studio {
+
+// One line of the head view: query token → key token in one head.
+struct ArcLine {
+    int query;
+    int key;
+    int head;
+    float weight;
+};
+
+// Which lines to draw: per head and query, the keys with weight ≥ threshold, and of those only the
+// topK strongest when topK > 0. hidden counts the non-zero pairs left out.
+struct ArcPruning {
+    float threshold = 0.01f;
+    int topK = 0;
+};
+std::vector<ArcLine> pruneArcs(const std::vector<Matrix> &weights, const QList<int> &heads,
+                               const ArcPruning &pruning, int *hidden);
+
+// Where the two token columns go: queries on the left, keys on the right, one row per token.
+struct ArcLayout {
+    ArcLayout(int tokenCount, const QRectF &area, double labelWidth, double captionHeight);
+    QRectF leftLabel(int token) const;
+    QRectF rightLabel(int token) const;
+    QPointF leftAnchor(int token) const;  // where a query's lines start
+    QPointF rightAnchor(int token) const; // where a key's lines end
+    // The token under a point: ≥ 0 with *left telling the column, or −1.
+    int tokenAt(const QPointF &point, bool *left) const;
+    double rowHeight() const { return m_row; }
+    QRectF linesArea() const { return m_lines; }
+    QRectF captionRect() const { return m_caption; }
+
+private:
+    int m_count;
+    double m_row = 0;
+    double m_top = 0;
+    QRectF m_left, m_right, m_lines, m_caption;
+};
+
+// A head colour from a qualitative, colour-blind-friendly palette (Okabe–Ito), cycling.
+QColor headColor(int head);
+// A colour at opacity `alpha` pre-blended onto white: drawing it opaque looks the same as alpha
+// blending and is several times faster.
+QRgb blendOnWhite(QColor color, double alpha);
+
+struct ArcFigure {
+    QStringList labels;
+    std::vector<Matrix> weights; // per head shown (T, T)
+    QList<int> heads;            // indices into weights that are switched on
+    ArcPruning pruning;
+    int focusToken = -1;         // show only this token's lines
+    bool focusIsQuery = true;
+    QStringList caption;
+};
+
+// Paints the whole figure. Returns the number of lines pruned away.
+int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font);
+QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font);
+
+} // namespace studio

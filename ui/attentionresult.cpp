@@ -1,0 +1,131 @@
+#include "attentionresult.h"
+
+#include <QObject>
+
+namespace studio {
+
+QString stageTitle(Stage stage)
+{
+    switch (stage) {
+    case Stage::Embeddings: return QObject::tr("Embeddings");
+    case Stage::Projections: return QObject::tr("Q, K, V");
+    case Stage::Scores: return QObject::tr("QKᵀ");
+    case Stage::Scaled: return QObject::tr("÷ √d_k");
+    case Stage::Masked: return QObject::tr("Mask");
+    case Stage::Weights: return QObject::tr("Softmax");
+    case Stage::Output: return QObject::tr("Weights · V");
+    }
+    return {};
+}
+
+QString stageFormula(Stage stage)
+{
+    switch (stage) {
+    case Stage::Embeddings: return QStringLiteral("X = embedding + position");
+    case Stage::Projections: return QStringLiteral("q = X·W_Q,  k = X·W_K,  v = X·W_V");
+    case Stage::Scores: return QStringLiteral("scores = q·kᵀ");
+    case Stage::Scaled: return QStringLiteral("scaled = scores / √d_k");
+    case Stage::Masked: return QStringLiteral("masked = scaled, −∞ where a key is hidden");
+    case Stage::Weights: return QStringLiteral("weights = softmax(masked / τ) over keys");
+    case Stage::Output: return QStringLiteral("output = weights·v");
+    }
+    return {};
+}
+
+QString teachingModelDescription(const TeachingConfig &c)
+{
+    return QObject::tr("Teaching model (d_model %1, d_head %2, %3 heads)").arg(c.dModel).arg(c.dHead).arg(c.heads);
+}
+
+QString checkpointDescription(const Checkpoint &checkpoint)
+{
+    const ModelConfig &c = checkpoint.config;
+    return QObject::tr("%1 (%2: %3 layers, %4 heads, d_model %5)")
+        .arg(checkpoint.name, architectureName(c.architecture).toUpper())
+        .arg(c.layers).arg(c.heads).arg(c.hidden);
+}
+
+AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &workspace)
+{
+    AttentionResult result;
+    result.labels = tokenTexts(trace.tokens);
+    result.pieces = result.labels;
+    result.layers = 1;
+    result.heads = int(workspace.heads.size());
+    result.weights.resize(1);
+    for (const HeadTrace &head : trace.heads)
+        result.weights[0].push_back(head.weights);
+    result.layerInputs = {trace.input};
+    return result;
+}
+
+AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInput &input, ModelTrace &&trace)
+{
+    AttentionResult result;
+    for (const QString &piece : input.encoding.tokens) {
+        result.pieces.append(piece);
+        result.labels.append(checkpoint.tokenizer->displayToken(piece));
+    }
+    result.layers = checkpoint.config.layers;
+    result.heads = checkpoint.config.heads;
+    result.weights = std::move(trace.attentions);
+    for (auto &[layer, x] : trace.layerInputs)
+        result.layerInputs.push_back(std::move(x));
+    if (input.truncatedFrom > 0)
+        result.notice = QObject::tr("The text has %1 tokens; %2 reads at most %3, so the rest was left out.")
+                            .arg(input.truncatedFrom).arg(checkpoint.name).arg(checkpoint.config.maxPositions);
+    return result;
+}
+
+HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &trace, int head)
+{
+    HeadDetails details;
+    details.head = head;
+    details.temperature = workspace.settings.temperature;
+    details.scaled = workspace.settings.scale;
+    if (head >= 0 && head < int(workspace.heads.size()) && head < int(trace.heads.size())) {
+        const HeadWeights &w = workspace.heads[size_t(head)];
+        details.name = w.name;
+        details.description = w.description;
+        details.embeddings = trace.embeddings;
+        details.positions = trace.positions;
+        details.input = trace.input;
+        details.wQ = w.wQ;
+        details.wK = w.wK;
+        details.wV = w.wV;
+        details.trace = trace.heads[size_t(head)];
+    }
+    switch (workspace.settings.mask) {
+    case MaskMode::None: details.maskDescription = QObject::tr("no mask"); break;
+    case MaskMode::Causal: details.maskDescription = QObject::tr("causal: a query sees itself and earlier tokens"); break;
+    case MaskMode::Keys: details.maskDescription = QObject::tr("hidden keys: the chosen key positions are masked for every query"); break;
+    }
+    return details;
+}
+
+HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResult &result,
+                              const ForwardInput &input, int layer, int head)
+{
+    HeadDetails details;
+    details.layer = layer;
+    details.head = head;
+    if (layer < 0 || layer >= int(result.layerInputs.size()) || head < 0 || head >= checkpoint.config.heads)
+        return details;
+    const auto projection = checkpoint.model->headProjection(layer, head);
+    details.name = QObject::tr("layer %1 head %2").arg(layer).arg(head);
+    details.description = QObject::tr("A head of %1.").arg(checkpoint.name);
+    details.input = result.layerInputs[size_t(layer)];
+    details.wQ = projection.wQ;
+    details.wK = projection.wK;
+    details.wV = projection.wV;
+    details.bQ = projection.bQ;
+    details.bK = projection.bK;
+    details.bV = projection.bV;
+    details.trace = checkpoint.model->headStages(details.input, layer, head, input);
+    details.maskDescription = checkpoint.config.architecture == Architecture::Gpt2
+        ? QObject::tr("causal: GPT-2 sees only itself and earlier tokens")
+        : QObject::tr("none: BERT sees every token");
+    return details;
+}
+
+} // namespace studio

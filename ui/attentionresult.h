@@ -1,0 +1,60 @@
+#pragma once
+
+#include "checkpoint.h"
+#include "teachingmodel.h"
+#include "workspace.h"
+
+#include <QStringList>
+
+#include <vector>
+
+namespace studio {
+
+// The steps of one head that the step-through walks, in order.
+enum class Stage { Embeddings, Projections, Scores, Scaled, Masked, Weights, Output };
+inline constexpr int kStageCount = 7;
+QString stageTitle(Stage stage);   // "Q, K, V"
+QString stageFormula(Stage stage); // "q = X·W_Q, k = X·W_K, v = X·W_V"
+
+// What the views show for the current input: every layer's and head's attention weights.
+struct AttentionResult {
+    QStringList labels;  // tokens as a person reads them
+    QStringList pieces;  // tokens as the model's vocabulary spells them
+    int layers = 0;
+    int heads = 0;
+    std::vector<std::vector<Matrix>> weights; // [layer][head] (T, T)
+    std::vector<Matrix> layerInputs;          // X of each layer's attention (T, d_model)
+    QString notice;                           // e.g. that the text was truncated
+    int tokenCount() const { return int(labels.size()); }
+};
+
+// Everything about one head that the step-through and the weight editor need.
+struct HeadDetails {
+    QString name;
+    QString description;
+    int layer = 0;
+    int head = 0;
+    Matrix embeddings;           // teaching model: word embeddings (T, C); empty for checkpoints
+    Matrix positions;            // teaching model: positional encodings (T, C)
+    Matrix input;                // X (T, C)
+    Matrix wQ, wK, wV;           // (C, D)
+    RowVector bQ, bK, bV;        // biases (D); empty for the teaching model
+    HeadTrace trace;
+    double temperature = 1.0;
+    bool scaled = true;
+    QString maskDescription;
+};
+
+// "Teaching model (d_model 8, d_head 4, 3 heads)", "gpt2 (GPT2: 12 layers, 12 heads, d_model 768)".
+QString teachingModelDescription(const TeachingConfig &config);
+QString checkpointDescription(const Checkpoint &checkpoint);
+
+// Building results and head details from either kind of model (used by the document and by the
+// command line, so both show the same numbers).
+AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &workspace);
+AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInput &input, ModelTrace &&trace);
+HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &trace, int head);
+HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResult &result,
+                              const ForwardInput &input, int layer, int head);
+
+} // namespace studio

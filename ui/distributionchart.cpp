@@ -1,0 +1,101 @@
+#include "distributionchart.h"
+
+#include "attentiondocument.h"
+
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
+#include <QChart>
+#include <QChartView>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+namespace studio {
+
+DistributionChart::DistributionChart(AttentionDocument *document, QWidget *parent)
+    : QWidget(parent), m_document(document)
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_chart = new QChart;
+    m_chart->legend()->setAlignment(Qt::AlignBottom);
+    m_series = new QBarSeries(m_chart);
+    m_chart->addSeries(m_series);
+    m_keys = new QBarCategoryAxis(m_chart);
+    m_weights = new QValueAxis(m_chart);
+    m_weights->setRange(0.0, 1.0);
+    m_weights->setTitleText(tr("weight"));
+    m_chart->addAxis(m_keys, Qt::AlignBottom);
+    m_chart->addAxis(m_weights, Qt::AlignLeft);
+    m_series->attachAxis(m_keys);
+    m_series->attachAxis(m_weights);
+    m_view = new QChartView(m_chart, this);
+    m_view->setRenderHint(QPainter::Antialiasing);
+    m_view->setMinimumSize(220, 160);
+    layout->addWidget(m_view);
+    connect(document, &AttentionDocument::resultChanged, this, &DistributionChart::rebuild);
+    connect(document, &AttentionDocument::selectionChanged, this, &DistributionChart::rebuild);
+    rebuild();
+}
+
+int DistributionChart::barSetCount() const
+{
+    return int(m_series->count());
+}
+
+QList<double> DistributionChart::values(int set) const
+{
+    QList<double> out;
+    if (set < 0 || set >= m_series->count())
+        return out;
+    const QBarSet *bars = m_series->barSets().at(set);
+    for (int i = 0; i < bars->count(); ++i)
+        out.append(bars->at(i));
+    return out;
+}
+
+QString DistributionChart::title() const
+{
+    return m_chart->title();
+}
+
+void DistributionChart::rebuild()
+{
+    m_series->clear();
+    m_keys->clear();
+    const AttentionResult &result = m_document->result();
+    const int layer = m_document->selectedLayer();
+    const int head = m_document->selectedHead();
+    const int query = std::max(0, m_document->selectedQuery());
+    if (layer >= int(result.weights.size()) || head >= int(result.weights[size_t(layer)].size())
+        || query >= result.tokenCount() || result.tokenCount() > 200) {
+        m_chart->setTitle(result.tokenCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
+        return;
+    }
+    const Matrix &w = result.weights[size_t(layer)][size_t(head)];
+    QStringList categories;
+    for (int k = 0; k < result.tokenCount(); ++k)
+        categories.append(QStringLiteral("%1 %2").arg(k).arg(result.labels.at(k)));
+    m_keys->append(categories);
+    const double temperature = m_document->isTeaching() ? m_document->workspace().settings.temperature : 1.0;
+    auto *shown = new QBarSet(temperature == 1.0 ? tr("weights") : tr("weights at τ = %1").arg(temperature));
+    for (int k = 0; k < w.cols(); ++k)
+        shown->append(double(w(query, k)));
+    m_series->append(shown);
+    if (temperature != 1.0) {
+        const HeadDetails &d = m_document->selectedDetails();
+        if (query < d.trace.masked.rows()) {
+            const Matrix atOne = softmaxRows(d.trace.masked.middleRows(query, 1), 1.0);
+            auto *reference = new QBarSet(tr("at τ = 1"));
+            for (int k = 0; k < atOne.cols(); ++k)
+                reference->append(double(atOne(0, k)));
+            m_series->append(reference);
+        }
+    }
+    const double entropy = rowEntropyBits(w.middleRows(query, 1))[0];
+    m_chart->setTitle(tr("Query %1 “%2”: entropy %3 bits (uniform over %4 keys: %5 bits)")
+                          .arg(query).arg(result.labels.at(query)).arg(entropy, 0, 'f', 2)
+                          .arg(w.cols()).arg(std::log2(double(w.cols())), 0, 'f', 2));
+}
+
+} // namespace studio

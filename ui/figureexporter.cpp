@@ -1,0 +1,165 @@
+#include "figureexporter.h"
+
+#include "attentiondocument.h"
+#include "figureview.h"
+#include "preferences.h"
+#include "viewoptions.h"
+#include "workspace.h"
+
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <cmath>
+
+namespace studio {
+
+QString exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi)
+{
+    return exportFigure([&view](QPainter &painter, const QRectF &area) { view.paintFigure(painter, area); },
+                        view.figureSize(), format, path, dpi, view.figureName());
+}
+
+QString exportViewInteractively(QWidget *parent, const FigureView &view)
+{
+    QString filter;
+    const QString suggested = QDir(preferences::lastFolder.get()).filePath(view.figureName() + QStringLiteral(".png"));
+    const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export %1").arg(view.figureName()), suggested,
+                                                      QObject::tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"), &filter);
+    if (path.isEmpty())
+        return {};
+    preferences::lastFolder.set(QFileInfo(path).absolutePath());
+    FigureFormat format = FigureFormat::Png;
+    if (!figureFormatFromName(QFileInfo(path).suffix(), &format))
+        format = filter.startsWith(QStringLiteral("SVG")) ? FigureFormat::Svg : filter.startsWith(QStringLiteral("PDF")) ? FigureFormat::Pdf : FigureFormat::Png;
+    int dpi = preferences::exportDpi.get();
+    if (format == FigureFormat::Png) {
+        bool ok = false;
+        dpi = QInputDialog::getInt(parent, QObject::tr("PNG resolution"), QObject::tr("Dots per inch:"), dpi, 24, 1200, 24, &ok);
+        if (!ok)
+            return {};
+        preferences::exportDpi.set(dpi);
+    }
+    return exportView(view, format, path, dpi);
+}
+
+QString exportAllHeads(const AttentionDocument &document, const ViewOptions &options, const QString &folder,
+                       FigureFormat format, int dpi, int *written)
+{
+    if (!QFileInfo(folder).isDir())
+        return QObject::tr("%1 is not a folder").arg(folder);
+    const AttentionResult &result = document.result();
+    HeatmapStyle style;
+    style.font = options.font();
+    int count = 0;
+    for (int layer = 0; layer < result.layers; ++layer) {
+        for (int head = 0; head < result.heads; ++head) {
+            FigureContext context = documentContext(document);
+            context.layer = layer;
+            context.head = head;
+            context.headName = document.headName(layer, head);
+            static const HeadDetails none;
+            HeatmapFigure figure = headHeatmap(result, none, context, HeatmapStage::Weights, options.colorMap());
+            figure.showNumbers = options.showNumbers();
+            figure.vectorCells = format != FigureFormat::Png;
+            const QString path = QDir(folder).filePath(QStringLiteral("layer%1-head%2.%3").arg(layer).arg(head).arg(figureFormatName(format)));
+            const QString error = exportFigure([&](QPainter &p, const QRectF &area) { paintHeatmapFigure(p, area, figure, style); },
+                                               preferredHeatmapSize(figure, style), format, path, dpi, figure.caption.value(1));
+            if (!error.isEmpty())
+                return error;
+            ++count;
+        }
+    }
+    if (written)
+        *written = count;
+    return {};
+}
+
+QString exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &document, const ViewOptions &options)
+{
+    const QString folder = QFileDialog::getExistingDirectory(parent, QObject::tr("Export every head into"), preferences::lastFolder.get());
+    if (folder.isEmpty())
+        return {};
+    bool ok = false;
+    const QString choice = QInputDialog::getItem(parent, QObject::tr("Format"), QObject::tr("Write every head as:"),
+                                                 {QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf")}, 0, false, &ok);
+    if (!ok)
+        return {};
+    preferences::lastFolder.set(folder);
+    FigureFormat format = FigureFormat::Png;
+    figureFormatFromName(choice, &format);
+    return exportAllHeads(document, options, folder, format, preferences::exportDpi.get());
+}
+
+QString exportMatrices(const AttentionDocument &document, const QString &path)
+{
+    const HeadDetails &d = document.selectedDetails();
+    const AttentionResult &result = document.result();
+    QByteArray bytes;
+    if (QFileInfo(path).suffix().compare(QStringLiteral("csv"), Qt::CaseInsensitive) == 0) {
+        // The weights: a header row of keys, then one row per query.
+        auto quote = [](QString s) { return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"'); };
+        QStringList header{quote(QStringLiteral("query \\ key"))};
+        for (const QString &label : result.labels)
+            header.append(quote(label));
+        bytes += header.join(QLatin1Char(',')).toUtf8() + '\n';
+        for (int i = 0; i < d.trace.weights.rows(); ++i) {
+            QStringList row{quote(result.labels.value(i))};
+            for (int j = 0; j < d.trace.weights.cols(); ++j)
+                row.append(QString::number(double(d.trace.weights(i, j)), 'g', 9));
+            bytes += row.join(QLatin1Char(',')).toUtf8() + '\n';
+        }
+    } else {
+        auto masked = [](const Matrix &m) {
+            QJsonArray rows;
+            for (int r = 0; r < m.rows(); ++r) {
+                QJsonArray row;
+                for (int c = 0; c < m.cols(); ++c)
+                    row.append(std::isinf(m(r, c)) ? QJsonValue() : QJsonValue(double(m(r, c))));
+                rows.append(row);
+            }
+            return rows;
+        };
+        const QJsonObject json{
+            {QStringLiteral("model"), document.modelDescription()},
+            {QStringLiteral("layer"), d.layer},
+            {QStringLiteral("head"), d.head},
+            {QStringLiteral("tokens"), QJsonArray::fromStringList(result.labels)},
+            {QStringLiteral("input"), matrixToJson(d.input)},
+            {QStringLiteral("w_q"), matrixToJson(d.wQ)},
+            {QStringLiteral("w_k"), matrixToJson(d.wK)},
+            {QStringLiteral("w_v"), matrixToJson(d.wV)},
+            {QStringLiteral("q"), matrixToJson(d.trace.q)},
+            {QStringLiteral("k"), matrixToJson(d.trace.k)},
+            {QStringLiteral("v"), matrixToJson(d.trace.v)},
+            {QStringLiteral("scores"), matrixToJson(d.trace.scores)},
+            {QStringLiteral("scaled"), matrixToJson(d.trace.scaled)},
+            {QStringLiteral("masked"), masked(d.trace.masked)},
+            {QStringLiteral("weights"), matrixToJson(d.trace.weights)},
+            {QStringLiteral("output"), matrixToJson(d.trace.output)},
+        };
+        bytes = QJsonDocument(json).toJson(QJsonDocument::Indented);
+    }
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
+        return QObject::tr("cannot write %1: %2").arg(path, file.errorString());
+    return {};
+}
+
+QString exportMatricesInteractively(QWidget *parent, const AttentionDocument &document)
+{
+    const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export matrices"),
+                                                      QDir(preferences::lastFolder.get()).filePath(QStringLiteral("head.json")),
+                                                      QObject::tr("Every stage as JSON (*.json);;Weights as CSV (*.csv)"));
+    if (path.isEmpty())
+        return {};
+    preferences::lastFolder.set(QFileInfo(path).absolutePath());
+    return exportMatrices(document, path);
+}
+
+} // namespace studio

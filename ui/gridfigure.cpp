@@ -1,0 +1,127 @@
+#include "gridfigure.h"
+
+#include "attention.h"
+#include "heatmapfigure.h"
+
+#include <QFontMetricsF>
+#include <QObject>
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+
+namespace studio {
+
+GridLayout::GridLayout(int layers, int heads, const QRectF &area, double rowLabelWidth, double headerHeight, double captionHeight)
+    : m_layers(std::max(layers, 0)), m_heads(std::max(heads, 0)), m_rowLabelWidth(rowLabelWidth), m_headerHeight(headerHeight)
+{
+    const double width = area.width() - rowLabelWidth - 16;
+    const double height = area.height() - headerHeight - captionHeight - 16;
+    const int columns = m_heads + 2;
+    // The aggregate columns sit after a wider gap, so they read as a separate group.
+    const double extraGap = 3 * m_gap;
+    const double byWidth = (width - extraGap) / columns - m_gap;
+    const double byHeight = m_layers > 0 ? height / m_layers - m_gap : 0;
+    m_side = std::max(0.0, std::min(byWidth, byHeight));
+    m_origin = QPointF(area.left() + 8 + rowLabelWidth, area.top() + 8 + headerHeight);
+    m_caption = QRectF(area.left() + 8, m_origin.y() + m_layers * (m_side + m_gap) + 4, area.width() - 16, captionHeight);
+}
+
+QRectF GridLayout::cell(int layer, int column) const
+{
+    const double x = m_origin.x() + column * (m_side + m_gap) + (column >= m_heads ? 3 * m_gap : 0);
+    return QRectF(x, m_origin.y() + layer * (m_side + m_gap), m_side, m_side);
+}
+
+QRectF GridLayout::columnHeader(int column) const
+{
+    const QRectF c = cell(0, column);
+    return QRectF(c.left() - m_gap, c.top() - m_headerHeight, c.width() + 2 * m_gap, m_headerHeight);
+}
+
+QRectF GridLayout::rowHeader(int layer) const
+{
+    const QRectF c = cell(layer, 0);
+    return QRectF(c.left() - m_rowLabelWidth - m_gap, c.top(), m_rowLabelWidth, c.height());
+}
+
+std::optional<std::pair<int, int>> GridLayout::cellAt(const QPointF &point) const
+{
+    for (int layer = 0; layer < m_layers; ++layer)
+        for (int column = 0; column < m_heads + 2; ++column)
+            if (cell(layer, column).contains(point))
+                return std::pair(layer, column);
+    return std::nullopt;
+}
+
+std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
+{
+    std::vector<std::vector<QImage>> images;
+    for (const std::vector<Matrix> &layer : figure.weights) {
+        std::vector<QImage> row;
+        HeatmapFigure cellFigure;
+        cellFigure.colorMap = figure.colorMap;
+        cellFigure.scale = {0.0, 1.0};
+        for (const Matrix &w : layer) {
+            cellFigure.values = w;
+            row.push_back(heatmapBodyImage(cellFigure));
+        }
+        cellFigure.values = meanOverHeads(layer);
+        row.push_back(heatmapBodyImage(cellFigure));
+        cellFigure.values = maxOverHeads(layer);
+        row.push_back(heatmapBodyImage(cellFigure));
+        images.push_back(std::move(row));
+    }
+    return images;
+}
+
+QSizeF preferredGridSize(const GridFigure &figure, const QFont &font)
+{
+    const QFontMetricsF metrics(font);
+    const int layers = int(figure.weights.size());
+    const int heads = layers > 0 ? int(figure.weights.front().size()) : 0;
+    const double side = std::clamp(900.0 / std::max(heads + 2, 1), 40.0, 160.0);
+    return {metrics.horizontalAdvance(QStringLiteral("layer 00")) + 40 + (heads + 2) * (side + 4) + 12,
+            metrics.height() * 2 + 40 + layers * (side + 4) + metrics.lineSpacing() * (figure.caption.size() + 1)};
+}
+
+void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &figure, const QFont &font,
+                     const std::vector<std::vector<QImage>> &thumbnails)
+{
+    painter.save();
+    painter.setFont(font);
+    painter.fillRect(area, Qt::white);
+    const QFontMetricsF metrics(font);
+    const int layers = int(figure.weights.size());
+    const int heads = layers > 0 ? int(figure.weights.front().size()) : 0;
+    const GridLayout layout(layers, heads, area, metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6,
+                            metrics.height() + 6, metrics.lineSpacing() * figure.caption.size() + 4);
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
+    painter.setPen(Qt::black);
+    for (int column = 0; column < heads + 2; ++column) {
+        const QString title = column < heads ? QObject::tr("head %1").arg(column) : column == heads ? QObject::tr("mean") : QObject::tr("max");
+        painter.drawText(layout.columnHeader(column), Qt::AlignHCenter | Qt::AlignBottom,
+                         metrics.elidedText(title, Qt::ElideRight, layout.columnHeader(column).width()));
+    }
+    for (int layer = 0; layer < layers; ++layer) {
+        painter.drawText(layout.rowHeader(layer), Qt::AlignRight | Qt::AlignVCenter, QObject::tr("layer %1").arg(layer));
+        for (int column = 0; column < heads + 2; ++column) {
+            const QRectF cell = layout.cell(layer, column);
+            if (layer < int(thumbnails.size()) && column < int(thumbnails[size_t(layer)].size()))
+                painter.drawImage(cell, thumbnails[size_t(layer)][size_t(column)]);
+            const bool selected = layer == figure.selectedLayer && column == figure.selectedHead;
+            painter.setPen(selected ? QPen(QColor(230, 60, 20), 3) : QPen(QColor(160, 160, 160), 0.5));
+            painter.drawRect(cell);
+        }
+    }
+    painter.setPen(Qt::black);
+    double y = layout.captionRect().top();
+    for (const QString &line : figure.caption) {
+        painter.drawText(QRectF(layout.captionRect().left(), y, layout.captionRect().width(), metrics.height()),
+                         Qt::AlignLeft | Qt::AlignVCenter, metrics.elidedText(line, Qt::ElideRight, layout.captionRect().width()));
+        y += metrics.lineSpacing();
+    }
+    painter.restore();
+}
+
+} // namespace studio

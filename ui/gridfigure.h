@@ -1,0 +1,55 @@
+#pragma once
+
+#include "colormap.h"
+#include "tensor.h"
+
+#include <QFont>
+#include <QImage>
+#include <QRectF>
+#include <QStringList>
+
+#include <optional>
+#include <vector>
+
+class QPainter;
+
+namespace studio {
+
+// The model view: one small heatmap per layer × head, then the mean and the max over the layer's
+// heads. Column index heads is the mean, heads + 1 the max.
+struct GridLayout {
+    GridLayout(int layers, int heads, const QRectF &area, double rowLabelWidth, double headerHeight, double captionHeight);
+    int columns() const { return m_heads + 2; }
+    QRectF cell(int layer, int column) const; // the thumbnail's square
+    QRectF columnHeader(int column) const;
+    QRectF rowHeader(int layer) const;
+    QRectF captionRect() const { return m_caption; }
+    std::optional<std::pair<int, int>> cellAt(const QPointF &point) const; // (layer, column)
+    double side() const { return m_side; }
+
+private:
+    int m_layers;
+    int m_heads;
+    double m_side = 0;
+    double m_gap = 4;
+    QPointF m_origin;
+    double m_rowLabelWidth;
+    double m_headerHeight;
+    QRectF m_caption;
+};
+
+struct GridFigure {
+    std::vector<std::vector<Matrix>> weights; // [layer][head] (T, T)
+    ColorMapKind colorMap = ColorMapKind::Viridis;
+    int selectedLayer = -1;
+    int selectedHead = -1; // a column; heads = mean, heads + 1 = max
+    QStringList caption;
+};
+
+// Thumbnails, one pixel per cell, for [layer][column] including mean and max.
+std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure);
+void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &figure, const QFont &font,
+                     const std::vector<std::vector<QImage>> &thumbnails);
+QSizeF preferredGridSize(const GridFigure &figure, const QFont &font);
+
+} // namespace studio

@@ -1,0 +1,80 @@
+#include "modelgridview.h"
+
+#include "attentiondocument.h"
+#include "viewoptions.h"
+
+#include <QFontMetricsF>
+#include <QHelpEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QToolTip>
+
+namespace studio {
+
+ModelGridView::ModelGridView(AttentionDocument *document, ViewOptions *options, QWidget *parent)
+    : QWidget(parent), m_document(document), m_options(options)
+{
+    setToolTip(tr("Click a head to focus it in every view."));
+    connect(document, &AttentionDocument::resultChanged, this, [this] { rebuild(true); });
+    connect(document, &AttentionDocument::selectionChanged, this, [this] { rebuild(false); });
+    connect(options, &ViewOptions::changed, this, [this] { rebuild(true); });
+    rebuild(true);
+}
+
+void ModelGridView::rebuild(bool thumbnails)
+{
+    m_figure = gridFigure(m_document->result(), documentContext(*m_document), m_options->colorMap(),
+                          m_document->selectedLayer(), m_document->selectedHead());
+    if (thumbnails)
+        m_thumbnails = gridThumbnails(m_figure);
+    update();
+}
+
+GridLayout ModelGridView::currentLayout() const
+{
+    const QFontMetricsF metrics(m_options->font());
+    return GridLayout(int(m_figure.weights.size()), m_document->result().heads, QRectF(rect()),
+                      metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6, metrics.height() + 6,
+                      metrics.lineSpacing() * m_figure.caption.size() + 4);
+}
+
+QSizeF ModelGridView::figureSize() const
+{
+    return preferredGridSize(m_figure, m_options->font());
+}
+
+void ModelGridView::paintFigure(QPainter &painter, const QRectF &area) const
+{
+    paintGridFigure(painter, area, m_figure, m_options->font(), m_thumbnails);
+}
+
+void ModelGridView::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    paintGridFigure(painter, QRectF(rect()), m_figure, m_options->font(), m_thumbnails);
+}
+
+void ModelGridView::mousePressEvent(QMouseEvent *event)
+{
+    const auto cell = currentLayout().cellAt(event->position());
+    if (cell && cell->second < m_document->result().heads)
+        m_document->selectHead(cell->first, cell->second);
+}
+
+bool ModelGridView::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        const auto *help = static_cast<QHelpEvent *>(event);
+        if (const auto cell = currentLayout().cellAt(help->pos())) {
+            const int heads = m_document->result().heads;
+            const QString what = cell->second < heads ? m_document->headName(cell->first, cell->second)
+                                 : cell->second == heads ? tr("mean over the heads of layer %1").arg(cell->first)
+                                                         : tr("max over the heads of layer %1").arg(cell->first);
+            QToolTip::showText(help->globalPos(), what, this);
+            return true;
+        }
+    }
+    return QWidget::event(event);
+}
+
+} // namespace studio

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "figures.h"
+#include "figureview.h"
+
+#include <QWidget>
+
+namespace studio {
+
+class AttentionDocument;
+class ViewOptions;
+
+// Every layer × head as a small heatmap, plus the mean and max of each layer's heads. Clicking a
+// head selects it in every view. Thumbnails are cached images, rebuilt only when the result or the
+// colour map changes.
+class ModelGridView : public QWidget, public FigureView {
+    Q_OBJECT
+public:
+    ModelGridView(AttentionDocument *document, ViewOptions *options, QWidget *parent = nullptr);
+    GridLayout currentLayout() const;
+
+    QString figureName() const override { return QStringLiteral("grid"); }
+    QSizeF figureSize() const override;
+    void paintFigure(QPainter &painter, const QRectF &area) const override;
+    QSize minimumSizeHint() const override { return {200, 160}; }
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    bool event(QEvent *event) override;
+
+private:
+    void rebuild(bool thumbnails);
+
+    AttentionDocument *m_document;
+    ViewOptions *m_options;
+    GridFigure m_figure;
+    std::vector<std::vector<QImage>> m_thumbnails;
+};
+
+} // namespace studio

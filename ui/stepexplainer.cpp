@@ -1,0 +1,158 @@
+#include "stepexplainer.h"
+
+#include <QObject>
+
+#include <cmath>
+
+namespace studio {
+
+QString number(double value)
+{
+    if (std::isinf(value))
+        return value < 0 ? QStringLiteral("−∞") : QStringLiteral("∞");
+    if (std::isnan(value))
+        return QStringLiteral("NaN");
+    QString text = QString::number(value, 'g', 4);
+    if (text.startsWith(QLatin1Char('-')))
+        text.replace(0, 1, QStringLiteral("−"));
+    return text;
+}
+
+namespace {
+
+QString vectorText(const Eigen::Ref<const RowVector> &v, int maxItems = 12)
+{
+    QStringList items;
+    for (Eigen::Index i = 0; i < v.size() && i < maxItems; ++i)
+        items.append(number(v[i]));
+    if (v.size() > maxItems)
+        items.append(QObject::tr("… (%1 in all)").arg(v.size()));
+    return QLatin1Char('[') + items.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+QString token(const AttentionResult &result, int index)
+{
+    return QStringLiteral("“%1”").arg(result.labels.value(index).toHtmlEscaped());
+}
+
+} // namespace
+
+QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<const RowVector> &b, int maxTerms)
+{
+    QStringList terms;
+    double sum = 0;
+    for (Eigen::Index i = 0; i < a.size(); ++i) {
+        sum += double(a[i]) * double(b[i]);
+        if (i < maxTerms)
+            terms.append(QStringLiteral("(%1)·(%2)").arg(number(a[i]), number(b[i])));
+    }
+    if (a.size() > maxTerms)
+        terms.append(QObject::tr("… %1 more terms").arg(a.size() - maxTerms));
+    return terms.join(QStringLiteral(" + ")) + QStringLiteral(" = <b>") + number(sum) + QStringLiteral("</b>");
+}
+
+QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int query, int key, int projection)
+{
+    const HeadTrace &t = d.trace;
+    const int tokens = int(t.weights.rows());
+    if (tokens == 0)
+        return QObject::tr("<p>No tokens.</p>");
+    const int i = std::clamp(query < 0 ? 0 : query, 0, tokens - 1);
+    int j = key;
+    if (j < 0 || j >= tokens)
+        t.weights.row(i).maxCoeff(&j); // the key this query attends to most
+    const int dHead = int(t.q.cols());
+    QString html = QObject::tr("<p>Query %1 (position %2)%3</p>")
+                       .arg(token(result, i)).arg(i)
+                       .arg(stage == Stage::Embeddings || stage == Stage::Projections || stage == Stage::Output
+                                ? QString() : QObject::tr(", key %1 (position %2)").arg(token(result, j)).arg(j));
+    switch (stage) {
+    case Stage::Embeddings:
+        if (d.embeddings.rows() > i) {
+            html += QObject::tr("<p>x<sub>%1</sub> = embedding(%2) + position(%1)</p>").arg(i).arg(token(result, i));
+            html += QStringLiteral("<table cellspacing=6><tr><th></th><th>embedding</th><th>position</th><th>x</th></tr>");
+            for (int c = 0; c < d.input.cols() && c < 16; ++c)
+                html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td align=right>+ %3</td><td align=right>= <b>%4</b></td></tr>")
+                            .arg(c).arg(number(d.embeddings(i, c)), number(d.positions(i, c)), number(d.input(i, c)));
+            html += QStringLiteral("</table>");
+        } else {
+            html += QObject::tr("<p>X is what layer %1's attention reads: %2</p><p>x<sub>%3</sub> = %4</p>")
+                        .arg(d.layer)
+                        .arg(d.bQ.size() > 0 && d.layer >= 0 ? QObject::tr("the model's residual stream at this layer (after GPT-2's layer norm, or BERT's hidden state).") : QString())
+                        .arg(i).arg(vectorText(d.input.row(i)));
+        }
+        break;
+    case Stage::Projections: {
+        static const char *names[] = {"q", "k", "v"};
+        projection = std::clamp(projection, 0, 2);
+        const Matrix &w = projection == 0 ? d.wQ : projection == 1 ? d.wK : d.wV;
+        const RowVector &b = projection == 0 ? d.bQ : projection == 1 ? d.bK : d.bV;
+        const Matrix &out = projection == 0 ? t.q : projection == 1 ? t.k : t.v;
+        const QString name = QLatin1String(names[projection]);
+        html += QObject::tr("<p>%1<sub>%2</sub> = x<sub>%2</sub>·W<sub>%3</sub>%4. Its first component:</p>")
+                    .arg(name).arg(i).arg(name.toUpper(), b.size() ? QObject::tr(" + b<sub>%1</sub>").arg(name.toUpper()) : QString());
+        if (w.rows() == d.input.cols() && w.cols() > 0) {
+            html += QStringLiteral("<p>") + writeDotProduct(d.input.row(i), w.col(0).transpose()) + QStringLiteral("</p>");
+            if (b.size())
+                html += QObject::tr("<p>plus bias %1 = <b>%2</b></p>").arg(number(b[0]), number(out(i, 0)));
+        }
+        html += QObject::tr("<p>%1<sub>%2</sub> = %3</p>").arg(name).arg(i).arg(vectorText(out.row(i)));
+        break;
+    }
+    case Stage::Scores:
+        html += QObject::tr("<p>score = q<sub>%1</sub>·k<sub>%2</sub> =</p><p>%3</p>").arg(i).arg(j).arg(writeDotProduct(t.q.row(i), t.k.row(j)));
+        break;
+    case Stage::Scaled:
+        html += d.scaled ? QObject::tr("<p>scaled = score / √d_k = %1 / √%2 = %1 / %3 = <b>%4</b></p>")
+                               .arg(number(t.scores(i, j))).arg(dHead).arg(number(std::sqrt(double(dHead))), number(t.scaled(i, j)))
+                         : QObject::tr("<p>Scaling is off: scaled = score = <b>%1</b></p>").arg(number(t.scaled(i, j)));
+        break;
+    case Stage::Masked:
+        html += QObject::tr("<p>Mask: %1.</p>").arg(d.maskDescription);
+        html += std::isinf(t.masked(i, j)) ? QObject::tr("<p>This key is hidden from this query: masked = <b>−∞</b>, so its weight will be exactly 0.</p>")
+                                           : QObject::tr("<p>This key is visible: masked = scaled = <b>%1</b></p>").arg(number(t.masked(i, j)));
+        break;
+    case Stage::Weights: {
+        const double tau = d.temperature;
+        double rowMax = -INFINITY;
+        for (int c = 0; c < tokens; ++c)
+            rowMax = std::max(rowMax, double(t.masked(i, c)) / tau);
+        html += QObject::tr("<p>Softmax of row %1 at temperature τ = %2. Subtract the row's largest value (%3) first, so "
+                            "no exponential overflows:</p><table cellspacing=6><tr><th>key</th><th>masked / τ</th><th>exp(· − max)</th></tr>")
+                    .arg(i).arg(number(tau), number(rowMax));
+        double sum = 0;
+        for (int c = 0; c < tokens; ++c) {
+            const double x = double(t.masked(i, c)) / tau;
+            const double e = std::isinf(x) ? 0.0 : std::exp(x - rowMax);
+            sum += e;
+            if (c < 24)
+                html += QStringLiteral("<tr><td>%1%2</td><td align=right>%3</td><td align=right>%4</td></tr>")
+                            .arg(token(result, c), c == j ? QStringLiteral(" ◀") : QString(), number(x), number(e));
+        }
+        if (tokens > 24)
+            html += QObject::tr("<tr><td colspan=3>… %1 more keys</td></tr>").arg(tokens - 24);
+        html += QStringLiteral("</table>");
+        if (std::isinf(rowMax))
+            html += QObject::tr("<p>Every key is masked: the query attends to nothing and its weights are all 0.</p>");
+        else
+            html += QObject::tr("<p>Σ = %1; weight = %2 / %1 = <b>%3</b></p>")
+                        .arg(number(sum), number(std::isinf(t.masked(i, j)) ? 0.0 : std::exp(double(t.masked(i, j)) / tau - rowMax)), number(t.weights(i, j)));
+        break;
+    }
+    case Stage::Output: {
+        html += QObject::tr("<p>output<sub>%1</sub> = Σ<sub>j</sub> w<sub>%1 j</sub> v<sub>j</sub>. Its first component:</p>").arg(i);
+        QStringList terms;
+        for (int c = 0; c < tokens && c < 16; ++c)
+            terms.append(QStringLiteral("%1·%2").arg(number(t.weights(i, c)), number(t.v(c, 0))));
+        if (tokens > 16)
+            terms.append(QObject::tr("… %1 more").arg(tokens - 16));
+        if (t.v.cols() > 0)
+            html += QStringLiteral("<p>%1 = <b>%2</b></p>").arg(terms.join(QStringLiteral(" + ")), number(t.output(i, 0)));
+        html += QObject::tr("<p>output<sub>%1</sub> = %2</p>").arg(i).arg(vectorText(t.output.row(i)));
+        break;
+    }
+    }
+    return html;
+}
+
+} // namespace studio

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "figures.h"
+#include "figureview.h"
+
+#include <QWidget>
+
+class QButtonGroup;
+class QComboBox;
+class QLabel;
+class QTextBrowser;
+
+namespace studio {
+
+class AttentionDocument;
+class ViewOptions;
+
+// A matrix painted as a heatmap with numbers; clicks select the cell's row (query) and column.
+class MatrixCanvas : public QWidget {
+    Q_OBJECT
+public:
+    explicit MatrixCanvas(ViewOptions *options, QWidget *parent = nullptr);
+    void setFigure(const HeatmapFigure &figure);
+    const HeatmapFigure &figure() const { return m_figure; }
+    HeatmapStyle style() const;
+    QSize minimumSizeHint() const override { return {200, 160}; }
+
+Q_SIGNALS:
+    void cellClicked(int row, int col);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+
+private:
+    ViewOptions *m_options;
+    HeatmapFigure m_figure;
+};
+
+// Walks the selected head stage by stage: embeddings → Q, K, V → QKᵀ → ÷√d_k → mask → softmax →
+// weights·V, with the formula, the matrix, and the arithmetic for the selected query written out.
+class StepThroughView : public QWidget, public FigureView {
+    Q_OBJECT
+public:
+    StepThroughView(AttentionDocument *document, ViewOptions *options, QWidget *parent = nullptr);
+    QString formulaText() const;
+    QString explanationHtml() const;
+    MatrixCanvas *canvas() const { return m_canvas; }
+
+    QString figureName() const override { return QStringLiteral("steps"); }
+    QSizeF figureSize() const override;
+    void paintFigure(QPainter &painter, const QRectF &area) const override;
+
+public Q_SLOTS:
+    void next();
+    void previous();
+
+private:
+    void rebuild();
+    HeatmapFigure exportedFigure() const; // the matrix with the formula in its caption
+
+    AttentionDocument *m_document;
+    ViewOptions *m_options;
+    QButtonGroup *m_stages;
+    QLabel *m_formula;
+    QComboBox *m_projection;
+    MatrixCanvas *m_canvas;
+    QTextBrowser *m_explanation;
+};
+
+} // namespace studio
