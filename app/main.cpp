@@ -22,7 +22,9 @@ int main(int argc, char *argv[])
     QApplication::setOrganizationName(QStringLiteral("Attention Studio"));
     QApplication::setApplicationVersion(QStringLiteral(PROJECT_VERSION));
     studio::MainWindow window;
-    window.resize(1100, 800);
+    const QStringList files = QApplication::arguments().mid(1);
     window.show();
+    if (!files.isEmpty())
+        window.openPath(files.first());
     return app.exec();
 }

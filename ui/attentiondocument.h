@@ -108,7 +108,7 @@ private:
     int m_head = 0;
     int m_query = -1;
     int m_key = -1;
-    Stage m_stage = Stage::Weights;
+    Stage m_stage = Stage::Embeddings;
 
     mutable std::optional<HeadDetails> m_details;
 

@@ -22,6 +22,7 @@ DistributionChart::DistributionChart(AttentionDocument *document, QWidget *paren
     m_series = new QBarSeries(m_chart);
     m_chart->addSeries(m_series);
     m_keys = new QBarCategoryAxis(m_chart);
+    m_keys->setLabelsAngle(-60);
     m_weights = new QValueAxis(m_chart);
     m_weights->setRange(0.0, 1.0);
     m_weights->setTitleText(tr("weight"));
@@ -75,7 +76,13 @@ void DistributionChart::rebuild()
     const Matrix &w = result.weights[size_t(layer)][size_t(head)];
     QStringList categories;
     for (int k = 0; k < result.tokenCount(); ++k)
-        categories.append(QStringLiteral("%1 %2").arg(k).arg(result.labels.at(k)));
+    {
+        // Category names must be unique: a repeated token gets its position.
+        QString label = result.labels.at(k).isEmpty() ? QString::number(k) : result.labels.at(k);
+        if (categories.contains(label))
+            label = QStringLiteral("%1 (%2)").arg(label).arg(k);
+        categories.append(label);
+    }
     m_keys->append(categories);
     const double temperature = m_document->isTeaching() ? m_document->workspace().settings.temperature : 1.0;
     auto *shown = new QBarSet(temperature == 1.0 ? tr("weights") : tr("weights at τ = %1").arg(temperature));

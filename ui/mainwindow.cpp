@@ -26,6 +26,8 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSignalBlocker>
 #include <QStatusBar>
 #include <QToolBar>
@@ -122,17 +124,25 @@ MainWindow::MainWindow(QWidget *parent)
     m_steps = new StepThroughView(m_document, m_options, this);
     m_weights = new WeightEditor(m_document, this);
     m_chart = new DistributionChart(m_document, this);
-    addDock(this, m_controls, tr("Controls"), QStringLiteral("controlsDock"), Qt::LeftDockWidgetArea);
-    QDockWidget *chartDock = addDock(this, m_chart, tr("Distribution"), QStringLiteral("chartDock"), Qt::LeftDockWidgetArea);
+    auto *controlsScroll = new QScrollArea(this);
+    controlsScroll->setWidget(m_controls);
+    controlsScroll->setWidgetResizable(true);
+    controlsScroll->setFrameShape(QFrame::NoFrame);
+    controlsScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    controlsScroll->setMinimumWidth(m_controls->minimumSizeHint().width() + 16);
+    QDockWidget *controlsDock = addDock(this, controlsScroll, tr("Controls"), QStringLiteral("controlsDock"), Qt::LeftDockWidgetArea);
     QDockWidget *arcDock = addDock(this, m_arcs, tr("Head view"), QStringLiteral("arcDock"), Qt::RightDockWidgetArea);
     QDockWidget *gridDock = addDock(this, m_grid, tr("Model view"), QStringLiteral("gridDock"), Qt::RightDockWidgetArea);
+    QDockWidget *chartDock = addDock(this, m_chart, tr("Distribution"), QStringLiteral("chartDock"), Qt::RightDockWidgetArea);
     QDockWidget *stepDock = addDock(this, m_steps, tr("Step-through"), QStringLiteral("stepDock"), Qt::BottomDockWidgetArea);
     QDockWidget *weightDock = addDock(this, m_weights, tr("Weights"), QStringLiteral("weightDock"), Qt::BottomDockWidgetArea);
     tabifyDockWidget(arcDock, gridDock);
+    tabifyDockWidget(gridDock, chartDock);
     arcDock->raise();
     tabifyDockWidget(stepDock, weightDock);
     stepDock->raise();
-    Q_UNUSED(chartDock);
+    resizeDocks({controlsDock, arcDock}, {300, 520}, Qt::Horizontal);
+    resizeDocks({stepDock}, {340}, Qt::Vertical);
 
     // Status bar: what is shown, progress of long work, notices.
     m_status = new QLabel(this);
@@ -206,7 +216,8 @@ MainWindow::MainWindow(QWidget *parent)
     });
 
     setMinimumSize(760, 520);
-    resize(1400, 900);
+    if (const QScreen *screen = QGuiApplication::primaryScreen())
+        resize(screen->availableSize() * 0.92);
     restoreGeometry(preferences::windowGeometry.get());
     restoreState(preferences::windowState.get());
     syncFromDocument();

@@ -96,6 +96,7 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     splitter->addWidget(m_explanation);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
+    splitter->setSizes({600, 400});
     layout->addWidget(splitter, 1);
 
     connect(previousButton, &QToolButton::clicked, this, &StepThroughView::previous);
