@@ -54,6 +54,13 @@ private Q_SLOTS:
     void traceToFile();
     void exportWritesFigures_data();
     void exportWritesFigures();
+    void exportViews_data();
+    void exportViews();
+    void modelTraceMatchesReference();
+    void modelTraceStagesOfOneHead();
+    void tokenizeModel();
+    void modelErrors_data();
+    void modelErrors();
     void badInputFails_data();
     void badInputFails();
 };
@@ -191,6 +198,123 @@ void TestCli::exportWritesFigures()
         QVERIFY(bytes.startsWith("%PDF-"));
         QVERIFY(bytes.contains("/Type /Page"));
     }
+}
+
+void TestCli::exportViews_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    QTest::newRow("arcs") << QStringList{QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--top-k"), QStringLiteral("2")};
+    QTest::newRow("grid") << QStringList{QStringLiteral("--view"), QStringLiteral("grid")};
+    QTest::newRow("steps") << QStringList{QStringLiteral("--view"), QStringLiteral("steps"), QStringLiteral("--stage"), QStringLiteral("projections"), QStringLiteral("--projection"), QStringLiteral("k")};
+    QTest::newRow("model heatmap") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--layer"), QStringLiteral("1"), QStringLiteral("--head"), QStringLiteral("3")};
+    QTest::newRow("model grid") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("grid")};
+    QTest::newRow("model steps") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("steps"), QStringLiteral("--stage"), QStringLiteral("scores"), QStringLiteral("--layer"), QStringLiteral("1")};
+    QTest::newRow("model arcs") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--heads"), QStringLiteral("0,2")};
+}
+
+void TestCli::exportViews()
+{
+    QFETCH(QStringList, arguments);
+    QTemporaryDir dir;
+    for (const QString &format : {QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf")}) {
+        const QString out = dir.filePath(QStringLiteral("view.") + format);
+        const Run r = run(QStringList{QStringLiteral("export"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
+                                      QStringLiteral("--out"), out, QStringLiteral("--dpi"), QStringLiteral("96")} + arguments);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        QFile file(out);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray bytes = file.readAll();
+        if (format == QStringLiteral("png"))
+            QVERIFY(QImage::fromData(bytes, "PNG").width() > 200);
+        else if (format == QStringLiteral("svg"))
+            QVERIFY(bytes.contains("<svg") && bytes.contains("cat"));
+        else
+            QVERIFY(bytes.startsWith("%PDF-"));
+    }
+}
+
+void TestCli::modelTraceMatchesReference()
+{
+    QFile file(QStringLiteral(STUDIO_TEST_DATA "/reference/bert-random-tiny.json"));
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QJsonObject reference = QJsonDocument::fromJson(file.readAll()).object();
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/bert-random-tiny"),
+                       QStringLiteral("--text"), reference.value(QStringLiteral("text_a")).toString(),
+                       QStringLiteral("--text-pair"), reference.value(QStringLiteral("text_b")).toString()});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject json = parse(r.out);
+    QCOMPARE(json.value(QStringLiteral("model")).toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("bert"));
+    QCOMPARE(json.value(QStringLiteral("ids")), reference.value(QStringLiteral("ids")));
+    QCOMPARE(json.value(QStringLiteral("tokens")), reference.value(QStringLiteral("tokens")));
+    QCOMPARE(json.value(QStringLiteral("token_type_ids")), reference.value(QStringLiteral("token_type_ids")));
+    const QJsonArray layers = json.value(QStringLiteral("layers")).toArray();
+    const QJsonArray expected = reference.value(QStringLiteral("attentions")).toArray();
+    QCOMPARE(layers.size(), 2);
+    double worst = 0;
+    for (int l = 0; l < 2; ++l)
+        for (int h = 0; h < 4; ++h) {
+            const QJsonArray ours = layers.at(l).toObject().value(QStringLiteral("heads")).toArray().at(h).toObject().value(QStringLiteral("weights")).toArray();
+            const QJsonArray theirs = expected.at(l).toArray().at(h).toArray();
+            QCOMPARE(ours.size(), theirs.size());
+            for (int i = 0; i < ours.size(); ++i)
+                for (int j = 0; j < ours.size(); ++j)
+                    worst = std::max(worst, std::abs(ours.at(i).toArray().at(j).toDouble() - theirs.at(i).toArray().at(j).toDouble()));
+        }
+    QVERIFY2(worst <= 1e-5, qPrintable(QString::number(worst)));
+}
+
+void TestCli::modelTraceStagesOfOneHead()
+{
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"),
+                       QStringLiteral("--text"), QStringLiteral("Hello world"), QStringLiteral("--stages"),
+                       QStringLiteral("--layer"), QStringLiteral("1"), QStringLiteral("--head"), QStringLiteral("2")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject json = parse(r.out);
+    QCOMPARE(json.value(QStringLiteral("model")).toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("gpt2"));
+    QCOMPARE(json.value(QStringLiteral("display_tokens")).toArray().last().toString(), QStringLiteral("␣world"));
+    const QJsonArray layers = json.value(QStringLiteral("layers")).toArray();
+    const QJsonObject selected = layers.at(1).toObject().value(QStringLiteral("heads")).toArray().at(2).toObject();
+    for (const char *key : {"q", "k", "v", "scores", "scaled", "masked", "weights", "output"})
+        QVERIFY2(selected.contains(QLatin1String(key)), key);
+    QVERIFY(selected.value(QStringLiteral("masked")).toArray().at(0).toArray().at(1).isNull()); // causal
+    QVERIFY(layers.at(1).toObject().contains(QStringLiteral("input")));
+    // Other heads carry only their weights.
+    QVERIFY(!layers.at(0).toObject().value(QStringLiteral("heads")).toArray().at(2).toObject().contains(QStringLiteral("q")));
+    QVERIFY(!layers.at(0).toObject().contains(QStringLiteral("input")));
+}
+
+void TestCli::tokenizeModel()
+{
+    const Run r = run({QStringLiteral("tokenize"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-fake-gpt2"),
+                       QStringLiteral("--text"), QStringLiteral("Hello world! The quick brown fox jumps over the lazy dog.")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject json = parse(r.out);
+    QCOMPARE(json.value(QStringLiteral("ids")).toArray(), (QJsonArray{15496, 995, 0, 383, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290, 13}));
+    QCOMPARE(json.value(QStringLiteral("tokens")).toArray().at(1).toString(), QStringLiteral("Ġworld"));
+}
+
+void TestCli::modelErrors_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+    const QString gpt2 = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    QTest::newRow("not a folder") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral("/nonexistent"), QStringLiteral("--text"), QStringLiteral("a")} << QStringLiteral("is not a folder");
+    QTest::newRow("not a model") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA), QStringLiteral("--text"), QStringLiteral("a")} << QStringLiteral("no config.json");
+    QTest::newRow("pair for GPT-2") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--text-pair"), QStringLiteral("b")} << QStringLiteral("takes one text");
+    QTest::newRow("no such head") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--stages"), QStringLiteral("--head"), QStringLiteral("4")} << QStringLiteral("no layer");
+    QTest::newRow("export no such layer") << QStringList{QStringLiteral("export"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--layer"), QStringLiteral("2"), QStringLiteral("--out"), QStringLiteral("/tmp/x.png")} << QStringLiteral("no layer 2");
+    QTest::newRow("tokenize without model") << QStringList{QStringLiteral("tokenize"), QStringLiteral("--text"), QStringLiteral("a")} << QStringLiteral("--model");
+    QTest::newRow("empty text") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("  ")} << QStringLiteral("text is empty");
+}
+
+void TestCli::modelErrors()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    const Run r = run(arguments);
+    QVERIFY2(r.exitCode > 0, qPrintable(QString::number(r.exitCode)));
+    QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
 }
 
 void TestCli::badInputFails_data()
