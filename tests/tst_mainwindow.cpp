@@ -14,6 +14,7 @@
 #include <QAbstractButton>
 #include <QAbstractItemModelTester>
 #include <QComboBox>
+#include <QDockWidget>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -56,6 +57,14 @@ bool opensAs(const QString &path, FigureFormat format)
         return bytes.startsWith("%PDF-") && bytes.contains("/Type /Page");
     }
     return false;
+}
+
+void raiseDock(QMainWindow *window, const QString &name)
+{
+    if (auto *dock = window->findChild<QDockWidget *>(name)) {
+        dock->raise();
+        QApplication::processEvents();
+    }
 }
 
 } // namespace
@@ -109,6 +118,8 @@ void TestMainWindow::typingRecomputesEveryView()
     QCOMPARE(m_window->heatmap()->figure().values, m_window->document()->teachingTrace().heads[0].weights);
     QCOMPARE(m_window->arcs()->canvas()->figure().labels, tokens);
     QCOMPARE(m_window->steps()->canvas()->figure().rowLabels, tokens);
+    // Views in hidden tabs catch up when shown.
+    raiseDock(m_window.get(), QStringLiteral("chartDock"));
     QCOMPARE(m_window->chart()->values().size(), 3);
 }
 
@@ -123,6 +134,7 @@ void TestMainWindow::clickingACellSelectsTheQueryEverywhere()
     QCOMPARE(document->selectedKey(), 5);
     QCOMPARE(heatmap->figure().selectedRow, 3);
     QCOMPARE(m_window->steps()->canvas()->figure().selectedRow, 3);
+    raiseDock(m_window.get(), QStringLiteral("chartDock"));
     QVERIFY(m_window->chart()->title().contains(QStringLiteral("Query 3 “on”")));
     const Matrix &weights = document->result().weights[0][0];
     const QList<double> bars = m_window->chart()->values();
@@ -137,6 +149,7 @@ void TestMainWindow::clickingACellSelectsTheQueryEverywhere()
 
 void TestMainWindow::choosingAHeadShowsItEverywhere()
 {
+    raiseDock(m_window.get(), QStringLiteral("gridDock"));
     auto *head = m_window->findChild<QComboBox *>(QStringLiteral("head"));
     QCOMPARE(head->count(), 3);
     QTest::mouseClick(m_window->grid(), Qt::LeftButton, {}, m_window->grid()->currentLayout().cell(0, 2).center().toPoint());
@@ -242,6 +255,7 @@ void TestMainWindow::temperatureDragIsOneUndoStep()
         slider->setValue(position);
     QCOMPARE(document->undoStack()->count(), steps + 1);
     QVERIFY(std::abs(document->workspace().settings.temperature - 10.0) < 1e-9);
+    raiseDock(m_window.get(), QStringLiteral("chartDock"));
     QCOMPARE(m_window->chart()->barSetCount(), 2); // the row at τ = 1 for comparison
     document->undoStack()->undo();
     QCOMPARE(document->workspace().settings.temperature, 1.0);
@@ -369,6 +383,7 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     document->editText(QStringLiteral("Hello world"));
     QTRY_COMPARE(document->result().labels, (QStringList{QStringLiteral("H"), QStringLiteral("ell"), QStringLiteral("o"), QStringLiteral("␣world")}));
     // The grid: 2 layers × (4 heads + mean + max); clicking layer 1 head 3 selects it everywhere.
+    raiseDock(m_window.get(), QStringLiteral("gridDock"));
     QTest::mouseClick(m_window->grid(), Qt::LeftButton, {}, m_window->grid()->currentLayout().cell(1, 3).center().toPoint());
     QCOMPARE(document->selectedLayer(), 1);
     QCOMPARE(document->selectedHead(), 3);
@@ -380,6 +395,7 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     document->setStage(Stage::Masked);
     QVERIFY(std::isinf(m_window->steps()->canvas()->figure().values(0, 1))); // causal
     // Real weights are read-only and show the bias.
+    raiseDock(m_window.get(), QStringLiteral("weightDock"));
     WeightTableModel *wq = m_window->weights()->model(0);
     QCOMPARE(wq->rowCount(), 65); // 64 inputs + bias
     QVERIFY(!(wq->flags(wq->index(0, 0)) & Qt::ItemIsEditable));

@@ -5,6 +5,7 @@
 #include <QPainter>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <numeric>
 
@@ -138,11 +139,20 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
     if (figure.focusToken >= 0) {
         std::erase_if(lines, [&](const ArcLine &l) { return (figure.focusIsQuery ? l.query : l.key) != figure.focusToken; });
     }
-    painter.setRenderHint(QPainter::Antialiasing, lines.size() < 4000);
+    // Lines go in batches of one colour: per head, 32 strength levels, each pre-blended onto white
+    // and drawn opaque, weakest first. Antialiasing only while there are few enough lines for it.
+    painter.setRenderHint(QPainter::Antialiasing, lines.size() <= 600);
     const double width = std::clamp(layout.rowHeight() / 6, 1.0, 2.5);
+    constexpr int kLevels = 32;
+    std::map<std::pair<int, int>, QList<QLineF>> batches; // (level, head) -> lines
     for (const ArcLine &line : lines) {
-        painter.setPen(QPen(QColor::fromRgb(blendOnWhite(headColor(line.head), 0.15 + 0.85 * line.weight)), width));
-        painter.drawLine(layout.leftAnchor(line.query), layout.rightAnchor(line.key));
+        const int level = std::clamp(int(line.weight * (kLevels - 1) + 0.5f), 0, kLevels - 1);
+        batches[{level, line.head}].append(QLineF(layout.leftAnchor(line.query), layout.rightAnchor(line.key)));
+    }
+    for (const auto &[key, batch] : batches) {
+        const double strength = double(key.first) / (kLevels - 1);
+        painter.setPen(QPen(QColor::fromRgb(blendOnWhite(headColor(key.second), 0.15 + 0.85 * strength)), width));
+        painter.drawLines(batch);
     }
 
     // Token labels, with level of detail: every n-th when rows are shorter than the text.

@@ -1,6 +1,7 @@
 #include "arcview.h"
 
 #include "attentiondocument.h"
+#include "deferredrebuild.h"
 #include "viewoptions.h"
 
 #include <QCheckBox>
@@ -25,8 +26,13 @@ ArcCanvas::ArcCanvas(AttentionDocument *document, ViewOptions *options, QWidget 
 
 void ArcCanvas::setFigure(const ArcFigure &figure)
 {
+    if (figure.labels.size() != m_figure.labels.size())
+        m_focus = -1;
     m_figure = figure;
-    renderCache();
+    m_cacheValid = false; // drawn at the next paint, not now
+    int hidden = 0;
+    pruneArcs(m_figure.weights, m_figure.heads, m_figure.pruning, &hidden);
+    m_hidden = hidden;
     update();
 }
 
@@ -51,17 +57,20 @@ void ArcCanvas::renderCache()
     ArcFigure figure = m_figure;
     figure.focusToken = -1;
     m_hidden = paintArcFigure(painter, QRectF(rect()), figure, m_options->font());
+    m_cacheValid = true;
 }
 
 void ArcCanvas::resizeEvent(QResizeEvent *)
 {
-    renderCache();
+    m_cacheValid = false;
 }
 
 void ArcCanvas::paintEvent(QPaintEvent *)
 {
     QPainter painter(this);
     if (m_focus < 0) {
+        if (!m_cacheValid)
+            renderCache();
         painter.drawImage(0, 0, m_cache);
         return;
     }
@@ -133,12 +142,13 @@ ArcView::ArcView(AttentionDocument *document, ViewOptions *options, QWidget *par
     m_status->setObjectName(QStringLiteral("arcStatus"));
     layout->addWidget(m_status);
 
-    connect(document, &AttentionDocument::resultChanged, this, [this] { rebuildHeads(); rebuild(); });
+    m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
+    connect(document, &AttentionDocument::resultChanged, this, [this] { rebuildHeads(); m_deferred->request(); });
     connect(document, &AttentionDocument::modelChanged, this, &ArcView::rebuildHeads);
-    connect(document, &AttentionDocument::selectionChanged, this, &ArcView::rebuild);
-    connect(options, &ViewOptions::changed, this, &ArcView::rebuild);
-    connect(m_threshold, &QDoubleSpinBox::valueChanged, this, &ArcView::rebuild);
-    connect(m_topK, &QSpinBox::valueChanged, this, &ArcView::rebuild);
+    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
+    connect(m_threshold, &QDoubleSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);
+    connect(m_topK, &QSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);
     rebuildHeads();
     rebuild();
 }
@@ -166,7 +176,7 @@ void ArcView::rebuildHeads()
         QPalette palette = box->palette();
         palette.setColor(QPalette::WindowText, headColor(h));
         box->setPalette(palette);
-        connect(box, &QCheckBox::toggled, this, &ArcView::rebuild);
+        connect(box, &QCheckBox::toggled, m_deferred, &DeferredRebuild::request);
         m_headBoxes->addWidget(box);
         m_heads.append(box);
     }
@@ -190,6 +200,7 @@ void ArcView::rebuild()
 
 QSizeF ArcView::figureSize() const
 {
+    m_deferred->flush();
     return preferredArcSize(m_canvas->figure(), m_options->font());
 }
 

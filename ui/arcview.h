@@ -40,6 +40,7 @@ protected:
 private:
     void renderCache();
     ArcLayout layout() const;
+    bool m_cacheValid = false;
 
     AttentionDocument *m_document;
     ViewOptions *m_options;
@@ -49,6 +50,8 @@ private:
     int m_focus = -1;
     bool m_focusIsQuery = true;
 };
+
+class DeferredRebuild;
 
 class ArcView : public QWidget, public FigureView {
     Q_OBJECT
@@ -73,6 +76,7 @@ private:
     QDoubleSpinBox *m_threshold;
     QSpinBox *m_topK;
     QLabel *m_status;
+    DeferredRebuild *m_deferred;
 };
 
 } // namespace studio

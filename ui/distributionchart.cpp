@@ -1,6 +1,7 @@
 #include "distributionchart.h"
 
 #include "attentiondocument.h"
+#include "deferredrebuild.h"
 
 #include <QBarCategoryAxis>
 #include <QBarSeries>
@@ -34,8 +35,9 @@ DistributionChart::DistributionChart(AttentionDocument *document, QWidget *paren
     m_view->setRenderHint(QPainter::Antialiasing);
     m_view->setMinimumSize(220, 160);
     layout->addWidget(m_view);
-    connect(document, &AttentionDocument::resultChanged, this, &DistributionChart::rebuild);
-    connect(document, &AttentionDocument::selectionChanged, this, &DistributionChart::rebuild);
+    m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
+    connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
     rebuild();
 }
 
@@ -62,41 +64,66 @@ QString DistributionChart::title() const
 
 void DistributionChart::rebuild()
 {
-    m_series->clear();
-    m_keys->clear();
     const AttentionResult &result = m_document->result();
     const int layer = m_document->selectedLayer();
     const int head = m_document->selectedHead();
     const int query = std::max(0, m_document->selectedQuery());
     if (layer >= int(result.weights.size()) || head >= int(result.weights[size_t(layer)].size())
         || query >= result.tokenCount() || result.tokenCount() > 200) {
+        m_series->clear();
+        m_keys->clear();
         m_chart->setTitle(result.tokenCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
         return;
     }
     const Matrix &w = result.weights[size_t(layer)][size_t(head)];
     QStringList categories;
-    for (int k = 0; k < result.tokenCount(); ++k)
-    {
+    for (int k = 0; k < result.tokenCount(); ++k) {
         // Category names must be unique: a repeated token gets its position.
         QString label = result.labels.at(k).isEmpty() ? QString::number(k) : result.labels.at(k);
         if (categories.contains(label))
             label = QStringLiteral("%1 (%2)").arg(label).arg(k);
         categories.append(label);
     }
-    m_keys->append(categories);
+    // Qt Charts lays out text on every change, so change only what changed, each in one call.
+    if (m_keys->categories() != categories)
+        m_keys->setCategories(categories);
     const double temperature = m_document->isTeaching() ? m_document->workspace().settings.temperature : 1.0;
-    auto *shown = new QBarSet(temperature == 1.0 ? tr("weights") : tr("weights at τ = %1").arg(temperature));
+    QList<QList<qreal>> sets;
+    QStringList names;
+    QList<qreal> shown;
     for (int k = 0; k < w.cols(); ++k)
-        shown->append(double(w(query, k)));
-    m_series->append(shown);
+        shown.append(double(w(query, k)));
+    sets.append(shown);
+    names.append(temperature == 1.0 ? tr("weights") : tr("weights at τ = %1").arg(temperature));
     if (temperature != 1.0) {
         const HeadDetails &d = m_document->selectedDetails();
         if (query < d.trace.masked.rows()) {
             const Matrix atOne = softmaxRows(d.trace.masked.middleRows(query, 1), 1.0);
-            auto *reference = new QBarSet(tr("at τ = 1"));
+            QList<qreal> reference;
             for (int k = 0; k < atOne.cols(); ++k)
-                reference->append(double(atOne(0, k)));
-            m_series->append(reference);
+                reference.append(double(atOne(0, k)));
+            sets.append(reference);
+            names.append(tr("at τ = 1"));
+        }
+    }
+    while (m_series->count() > sets.size())
+        m_series->remove(m_series->barSets().last());
+    for (qsizetype i = 0; i < sets.size(); ++i) {
+        if (i < m_series->count()) {
+            QBarSet *bars = m_series->barSets().at(i);
+            bars->setLabel(names.at(i));
+            if (bars->count() != sets.at(i).size()) {
+                bars->remove(0, bars->count());
+                bars->append(sets.at(i));
+            } else {
+                for (qsizetype k = 0; k < sets.at(i).size(); ++k)
+                    if (bars->at(k) != sets.at(i).at(k))
+                        bars->replace(k, sets.at(i).at(k));
+            }
+        } else {
+            auto *bars = new QBarSet(names.at(i));
+            bars->append(sets.at(i));
+            m_series->append(bars);
         }
     }
     const double entropy = rowEntropyBits(w.middleRows(query, 1))[0];

@@ -32,6 +32,7 @@ private:
     QBarSeries *m_series;
     QBarCategoryAxis *m_keys;
     QValueAxis *m_weights;
+    class DeferredRebuild *m_deferred;
 };
 
 } // namespace studio

@@ -167,15 +167,20 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
     return image;
 }
 
+HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style)
+{
+    return {heatmapBodyImage(figure), heatmapMargins(figure, style)};
+}
+
 void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
-                        const HeatmapStyle &style)
+                        const HeatmapStyle &style, const HeatmapCache *cache)
 {
     painter.save();
     painter.setFont(style.font);
     const QFontMetricsF metrics(style.font);
     const int rows = int(figure.values.rows());
     const int cols = int(figure.values.cols());
-    const HeatmapLayout layout(rows, cols, area, heatmapMargins(figure, style));
+    const HeatmapLayout layout(rows, cols, area, cache ? cache->margins : heatmapMargins(figure, style));
     const ColorMap map(figure.colorMap);
     const double cell = layout.cellSize();
 
@@ -187,7 +192,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                     painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
-            painter.drawImage(layout.body(), heatmapBodyImage(figure));
+            painter.drawImage(layout.body(), cache ? cache->body : heatmapBodyImage(figure));
         }
 
         // Masked cells get a diagonal hatch so they read as "not available", not as a low value.

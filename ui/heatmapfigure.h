@@ -5,6 +5,7 @@
 #include "tensor.h"
 
 #include <QFont>
+#include <QImage>
 #include <QStringList>
 
 class QPainter;
@@ -44,8 +45,15 @@ HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const Heatmap
 QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &style);
 // The T×T body as an image, one pixel a cell, coloured through the lookup table.
 QImage heatmapBodyImage(const HeatmapFigure &figure);
+// What a view can compute once per data change instead of once per frame.
+struct HeatmapCache {
+    QImage body;                     // heatmapBodyImage(figure)
+    HeatmapLayout::Margins margins;  // heatmapMargins(figure, style)
+};
+HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style);
+
 void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
-                        const HeatmapStyle &style);
+                        const HeatmapStyle &style, const HeatmapCache *cache = nullptr);
 
 // Lightness of a colour (0..1, Rec. 709 luma) to pick readable text on top of it.
 double luma(QRgb color);

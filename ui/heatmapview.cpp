@@ -48,12 +48,13 @@ void HeatmapView::rebuild()
     m_figure = headHeatmap(m_document->result(), details, documentContext(*m_document), m_stage, colors,
                            m_document->selectedQuery());
     m_figure.showNumbers = m_options->showNumbers();
+    m_cache = heatmapCache(m_figure, style());
     update();
 }
 
 HeatmapLayout HeatmapView::currentLayout() const
 {
-    return HeatmapLayout(int(m_figure.values.rows()), int(m_figure.values.cols()), QRectF(rect()), heatmapMargins(m_figure, style()));
+    return HeatmapLayout(int(m_figure.values.rows()), int(m_figure.values.cols()), QRectF(rect()), m_cache.margins);
 }
 
 QSizeF HeatmapView::figureSize() const
@@ -78,7 +79,7 @@ void HeatmapView::paintEvent(QPaintEvent *)
         return;
     }
     painter.setRenderHint(QPainter::Antialiasing);
-    paintHeatmapFigure(painter, QRectF(rect()), m_figure, style());
+    paintHeatmapFigure(painter, QRectF(rect()), m_figure, style(), &m_cache);
 }
 
 void HeatmapView::mousePressEvent(QMouseEvent *event)

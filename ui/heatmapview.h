@@ -44,6 +44,7 @@ private:
     AttentionDocument *m_document;
     ViewOptions *m_options;
     HeatmapFigure m_figure;
+    HeatmapCache m_cache; // body image and margins, rebuilt with the figure
     HeatmapStage m_stage = HeatmapStage::Weights;
 };
 

@@ -1,6 +1,7 @@
 #include "modelgridview.h"
 
 #include "attentiondocument.h"
+#include "deferredrebuild.h"
 #include "viewoptions.h"
 
 #include <QFontMetricsF>
@@ -15,9 +16,14 @@ ModelGridView::ModelGridView(AttentionDocument *document, ViewOptions *options, 
     : QWidget(parent), m_document(document), m_options(options)
 {
     setToolTip(tr("Click a head to focus it in every view."));
-    connect(document, &AttentionDocument::resultChanged, this, [this] { rebuild(true); });
-    connect(document, &AttentionDocument::selectionChanged, this, [this] { rebuild(false); });
-    connect(options, &ViewOptions::changed, this, [this] { rebuild(true); });
+    m_deferred = new DeferredRebuild(this, [this] { rebuild(m_thumbnailsStale); });
+    auto stale = [this] {
+        m_thumbnailsStale = true;
+        m_deferred->request();
+    };
+    connect(document, &AttentionDocument::resultChanged, this, stale);
+    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    connect(options, &ViewOptions::changed, this, stale);
     rebuild(true);
 }
 
@@ -27,6 +33,7 @@ void ModelGridView::rebuild(bool thumbnails)
                           m_document->selectedLayer(), m_document->selectedHead());
     if (thumbnails)
         m_thumbnails = gridThumbnails(m_figure);
+    m_thumbnailsStale = false;
     update();
 }
 
@@ -40,6 +47,7 @@ GridLayout ModelGridView::currentLayout() const
 
 QSizeF ModelGridView::figureSize() const
 {
+    m_deferred->flush();
     return preferredGridSize(m_figure, m_options->font());
 }
 

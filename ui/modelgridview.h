@@ -36,6 +36,8 @@ private:
     ViewOptions *m_options;
     GridFigure m_figure;
     std::vector<std::vector<QImage>> m_thumbnails;
+    class DeferredRebuild *m_deferred;
+    bool m_thumbnailsStale = true;
 };
 
 } // namespace studio

@@ -1,6 +1,7 @@
 #include "stepthroughview.h"
 
 #include "attentiondocument.h"
+#include "deferredrebuild.h"
 #include "stepexplainer.h"
 #include "viewoptions.h"
 
@@ -112,9 +113,10 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
         if (m_canvas->figure().values.cols() == m_document->tokenCount())
             m_document->selectKey(col);
     });
-    connect(document, &AttentionDocument::resultChanged, this, &StepThroughView::rebuild);
-    connect(document, &AttentionDocument::selectionChanged, this, &StepThroughView::rebuild);
-    connect(options, &ViewOptions::changed, this, &StepThroughView::rebuild);
+    m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
+    connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     rebuild();
 }
 
@@ -165,6 +167,7 @@ void StepThroughView::rebuild()
 
 HeatmapFigure StepThroughView::exportedFigure() const
 {
+    m_deferred->flush();
     HeatmapFigure figure = m_canvas->figure();
     figure.caption.append(formulaText());
     return figure;

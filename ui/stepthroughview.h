@@ -66,6 +66,7 @@ private:
     QComboBox *m_projection;
     MatrixCanvas *m_canvas;
     QTextBrowser *m_explanation;
+    class DeferredRebuild *m_deferred;
 };
 
 } // namespace studio
