@@ -57,10 +57,25 @@ Matrix softmaxRows(const Matrix &logits, double temperature)
         // Subtract the row maximum so the largest exponent is exp(0) = 1: no overflow for any
         // finite logit, and the sum is at least 1.
         double rowMax = -std::numeric_limits<double>::infinity();
-        for (Eigen::Index j = 0; j < logits.cols(); ++j)
-            rowMax = std::max(rowMax, double(logits(i, j)) * inverseTemperature);
-        if (!std::isfinite(rowMax)) { // every key masked (or no keys)
+        bool hasNaN = false;
+        for (Eigen::Index j = 0; j < logits.cols(); ++j) {
+            const double x = double(logits(i, j)) * inverseTemperature;
+            hasNaN |= std::isnan(x);
+            rowMax = std::max(rowMax, x);
+        }
+        if (hasNaN) { // a NaN score (from NaN weights) makes the whole row undefined: say so
+            weights.row(i).setConstant(std::numeric_limits<float>::quiet_NaN());
+            continue;
+        }
+        if (rowMax == -std::numeric_limits<double>::infinity()) { // every key masked (or no keys)
             weights.row(i).setZero();
+            continue;
+        }
+        if (rowMax == std::numeric_limits<double>::infinity()) {
+            // Overflowed scores: the limit of softmax shares the weight among the +∞ keys.
+            const double count = double((logits.row(i).array() == std::numeric_limits<float>::infinity()).count());
+            for (Eigen::Index j = 0; j < logits.cols(); ++j)
+                weights(i, j) = std::isinf(logits(i, j)) && logits(i, j) > 0 ? float(1.0 / count) : 0.0f;
             continue;
         }
         double sum = 0.0;

@@ -59,6 +59,8 @@ maskFor(const AttentionSettings &settings, int tokenCount);
 // Numerically stable softmax of each row of logits / τ. Cells equal to −∞ get weight exactly 0.
 // A row whose cells are all −∞ (a query that may see no key) is all zeros: it attends to nothing,
 // so its output is the zero vector and its entropy 0. Finite for any finite logits and τ > 0.
+// Scores that overflowed to +∞ (from huge weights) share the row equally, the limit of softmax;
+// a row with a NaN score (from NaN weights) is all NaN, so views can show it as undefined.
 Matrix softmaxRows(const Matrix &logits, double temperature); // (T, T) -> (T, T)
 
 // Shannon entropy in bits of each row of a weight matrix. (T, T) -> (T)

@@ -109,29 +109,36 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromFiles(const QString &voc
     const QString vocabText = readTextFile(vocabJson, &error);
     if (!error.isEmpty())
         return R::failure(error);
+    const QString mergesText = readTextFile(mergesTxt, &error);
+    if (!error.isEmpty())
+        return R::failure(error);
+    return fromBytes(vocabText.toUtf8(), mergesText.toUtf8(), vocabJson, mergesTxt);
+}
+
+Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &vocabJson, const QByteArray &mergesTxt,
+                                                            const QString &vocabName, const QString &mergesName)
+{
+    using R = Result<std::shared_ptr<BpeTokenizer>>;
     QJsonParseError parseError;
-    const QJsonDocument vocabDoc = QJsonDocument::fromJson(vocabText.toUtf8(), &parseError);
+    const QJsonDocument vocabDoc = QJsonDocument::fromJson(vocabJson, &parseError);
     if (parseError.error != QJsonParseError::NoError || !vocabDoc.isObject())
-        return R::failure(QStringLiteral("%1 is not a JSON object of token ids").arg(vocabJson));
+        return R::failure(QStringLiteral("%1 is not a JSON object of token ids").arg(vocabName));
     QHash<QString, int> vocab;
     const QJsonObject object = vocabDoc.object();
     for (auto it = object.begin(); it != object.end(); ++it) {
         if (!it.value().isDouble() || it.value().toDouble() < 0 || it.value().toDouble() > 1e9)
-            return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(vocabJson, it.key()));
+            return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(vocabName, it.key()));
         vocab.insert(it.key(), it.value().toInt());
     }
-    const QString mergesText = readTextFile(mergesTxt, &error);
-    if (!error.isEmpty())
-        return R::failure(error);
     QList<std::pair<QString, QString>> merges;
-    const QStringList lines = mergesText.split(QLatin1Char('\n'));
+    const QStringList lines = QString::fromUtf8(mergesTxt).split(QLatin1Char('\n'));
     for (qsizetype i = 0; i < lines.size(); ++i) {
         const QString line = lines.at(i).trimmed();
         if (line.isEmpty() || line.startsWith(QStringLiteral("#version")))
             continue;
         const QStringList parts = line.split(QLatin1Char(' '));
         if (parts.size() != 2)
-            return R::failure(QStringLiteral("%1 line %2: a merge must be two symbols separated by a space").arg(mergesTxt).arg(i + 1));
+            return R::failure(QStringLiteral("%1 line %2: a merge must be two symbols separated by a space").arg(mergesName).arg(i + 1));
         merges.append({parts.at(0), parts.at(1)});
     }
     return fromData(std::move(vocab), merges);

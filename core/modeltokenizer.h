@@ -35,6 +35,10 @@ public:
     // From vocab.json + merges.txt, or from tokenizer.json (merges as "a b" strings or [a, b] pairs).
     static Result<std::shared_ptr<BpeTokenizer>> fromFiles(const QString &vocabJson, const QString &mergesTxt);
     static Result<std::shared_ptr<BpeTokenizer>> fromTokenizerJson(const QString &tokenizerJson);
+    // The same from the files' bytes; the names are used in messages.
+    static Result<std::shared_ptr<BpeTokenizer>> fromBytes(const QByteArray &vocabJson, const QByteArray &mergesTxt,
+                                                           const QString &vocabName = QStringLiteral("vocab.json"),
+                                                           const QString &mergesName = QStringLiteral("merges.txt"));
     static Result<std::shared_ptr<BpeTokenizer>> fromData(QHash<QString, int> vocab, const QList<std::pair<QString, QString>> &merges);
 
     Result<Encoding> encode(const QString &text, const QString &pair = {}) const override;
@@ -71,6 +75,8 @@ public:
     // vocab.txt (one token per line, the line number is the id) and tokenizer_config.json (optional).
     static Result<std::shared_ptr<WordPieceTokenizer>> fromFiles(const QString &vocabTxt, const QString &tokenizerConfig);
     static Result<std::shared_ptr<WordPieceTokenizer>> fromData(const QStringList &vocab, const Options &options);
+    // From the bytes of vocab.txt and tokenizer_config.json (may be empty).
+    static Result<std::shared_ptr<WordPieceTokenizer>> fromBytes(const QByteArray &vocabTxt, const QByteArray &tokenizerConfig);
 
     Result<Encoding> encode(const QString &text, const QString &pair = {}) const override;
     QString displayToken(const QString &token) const override { return token; }

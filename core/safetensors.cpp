@@ -119,13 +119,28 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const QString &path, QStr
     file->m_map = file->m_file.map(0, file->m_size);
     if (!file->m_map)
         return fail(QStringLiteral("cannot memory-map the file: %1").arg(file->m_file.errorString()));
+    QString problem;
+    std::optional<QHash<QString, TensorView>> tensors = parse(file->m_map, file->m_size, &problem);
+    if (!tensors)
+        return fail(problem);
+    file->m_tensors = std::move(*tensors);
+    return file;
+}
 
-    const quint64 headerLength = readLittleEndian<quint64>(file->m_map);
+std::optional<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *bytes, qint64 size, QString *error)
+{
+    auto fail = [&](const QString &message) -> std::optional<QHash<QString, TensorView>> {
+        *error = message;
+        return std::nullopt;
+    };
+    if (size < 8)
+        return fail(QStringLiteral("file is %1 bytes, too short for a safetensors header").arg(size));
+    const quint64 headerLength = readLittleEndian<quint64>(bytes);
     if (headerLength > quint64(kMaxSafetensorsHeader))
         return fail(QStringLiteral("header length %1 is larger than the %2 bytes this reader accepts").arg(headerLength).arg(kMaxSafetensorsHeader));
-    if (headerLength > quint64(file->m_size - 8))
-        return fail(QStringLiteral("header length %1 runs past the end of the %2-byte file (truncated?)").arg(headerLength).arg(file->m_size));
-    const QByteArray headerBytes = QByteArray::fromRawData(reinterpret_cast<const char *>(file->m_map + 8), qsizetype(headerLength));
+    if (headerLength > quint64(size - 8))
+        return fail(QStringLiteral("header length %1 runs past the end of the %2-byte file (truncated?)").arg(headerLength).arg(size));
+    const QByteArray headerBytes = QByteArray::fromRawData(reinterpret_cast<const char *>(bytes + 8), qsizetype(headerLength));
     QJsonParseError parseError;
     const QJsonDocument header = QJsonDocument::fromJson(headerBytes, &parseError);
     if (parseError.error != QJsonParseError::NoError)
@@ -133,8 +148,9 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const QString &path, QStr
     if (!header.isObject())
         return fail(QStringLiteral("header is not a JSON object"));
 
-    const uchar *dataStart = file->m_map + 8 + headerLength;
-    const qint64 dataSize = file->m_size - 8 - qint64(headerLength);
+    const uchar *dataStart = bytes + 8 + headerLength;
+    const qint64 dataSize = size - 8 - qint64(headerLength);
+    QHash<QString, TensorView> tensors;
     const QJsonObject entries = header.object();
     struct Span {
         qint64 begin, end;
@@ -186,14 +202,14 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const QString &path, QStr
                            .arg(view.shapeText(), dtype).arg(elements * info->size).arg(view.byteCount));
         view.data = dataStart + qint64(begin);
         spans.push_back({qint64(begin), qint64(end), tensorName});
-        file->m_tensors.insert(tensorName, view);
+        tensors.insert(tensorName, view);
     }
     std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) { return a.begin < b.begin; });
     for (size_t i = 1; i < spans.size(); ++i) {
         if (spans[i].begin < spans[i - 1].end)
             return fail(QStringLiteral("tensors \"%1\" and \"%2\" overlap").arg(spans[i - 1].name, spans[i].name));
     }
-    return file;
+    return tensors;
 }
 
 bool readFloats(const TensorView &view, float *out, qint64 count, QString *error)

@@ -7,6 +7,7 @@
 #include <QString>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace studio {
@@ -40,6 +41,10 @@ public:
     qint64 fileSize() const { return m_size; }
     const QHash<QString, TensorView> &tensors() const { return m_tensors; }
     const TensorView *find(const QString &name) const;
+
+    // The checks of open() on bytes in memory: the tensors (views into bytes) or nullopt with
+    // *error saying what is wrong. The bytes must outlive the views.
+    static std::optional<QHash<QString, TensorView>> parse(const uchar *bytes, qint64 size, QString *error);
 
 private:
     SafetensorsFile() = default;

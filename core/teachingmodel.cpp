@@ -168,6 +168,10 @@ TeachingTrace traceTeachingModel(const QString &sentence, const TeachingConfig &
 {
     TeachingTrace trace;
     trace.tokens = tokenizeText(sentence);
+    if (trace.tokens.size() > kMaxTeachingTokens) {
+        trace.truncatedFrom = int(trace.tokens.size());
+        trace.tokens.resize(kMaxTeachingTokens);
+    }
     const QList<QString> words = tokenTexts(trace.tokens);
     const int tokenCount = int(words.size());
     trace.embeddings = embedWords(words, config.dModel);

@@ -14,6 +14,9 @@ namespace studio {
 inline constexpr int kMinDModel = 2;
 inline constexpr int kMaxDModel = 256;
 inline constexpr int kMaxHeads = 16;
+// The teaching model keeps every T × T stage of every head; beyond this many tokens the sentence is
+// cut (with a notice), so memory stays bounded (1024² × 16 heads × 5 stages × 4 bytes ≈ 340 MB).
+inline constexpr int kMaxTeachingTokens = 1024;
 
 struct TeachingConfig {
     int dModel = 8;
@@ -46,6 +49,7 @@ Matrix teachingInput(const QList<QString> &tokens, const TeachingConfig &config)
 // Everything a view needs for one sentence.
 struct TeachingTrace {
     QList<TextToken> tokens;
+    int truncatedFrom = 0; // the token count before cutting to kMaxTeachingTokens, 0 if nothing was cut
     Matrix embeddings;  // word embeddings                   (T, d_model)
     Matrix positions;   // positional encodings (zero if off) (T, d_model)
     Matrix input;       // X = embeddings + positions         (T, d_model)

@@ -79,16 +79,24 @@ Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromFiles(const 
     QFile file(vocabTxt);
     if (!file.open(QIODevice::ReadOnly))
         return R::failure(QStringLiteral("cannot read %1: %2").arg(vocabTxt, file.errorString()));
-    QStringList vocab = QString::fromUtf8(file.readAll()).split(QLatin1Char('\n'));
+    QByteArray config;
+    QFile configFile(tokenizerConfig);
+    if (!tokenizerConfig.isEmpty() && configFile.open(QIODevice::ReadOnly))
+        config = configFile.readAll();
+    return fromBytes(file.readAll(), config);
+}
+
+Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromBytes(const QByteArray &vocabTxt, const QByteArray &tokenizerConfig)
+{
+    QStringList vocab = QString::fromUtf8(vocabTxt).split(QLatin1Char('\n'));
     for (QString &token : vocab)
         if (token.endsWith(QLatin1Char('\r')))
             token.chop(1);
     if (!vocab.isEmpty() && vocab.last().isEmpty())
         vocab.removeLast();
     Options options;
-    QFile configFile(tokenizerConfig);
-    if (!tokenizerConfig.isEmpty() && configFile.open(QIODevice::ReadOnly)) {
-        const QJsonObject config = QJsonDocument::fromJson(configFile.readAll()).object();
+    if (!tokenizerConfig.isEmpty()) {
+        const QJsonObject config = QJsonDocument::fromJson(tokenizerConfig).object();
         options.lowerCase = config.value(QStringLiteral("do_lower_case")).toBool(true);
         const QJsonValue strip = config.value(QStringLiteral("strip_accents"));
         options.stripAccents = strip.isBool() ? strip.toBool() : options.lowerCase;

@@ -256,8 +256,26 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     return {std::move(workspace), {}};
 }
 
+QString nonFiniteWeight(const Workspace &workspace)
+{
+    static const char *names[] = {"w_q", "w_k", "w_v"};
+    for (size_t h = 0; h < workspace.heads.size(); ++h) {
+        const HeadWeights &head = workspace.heads[h];
+        const Matrix *matrices[] = {&head.wQ, &head.wK, &head.wV};
+        for (int m = 0; m < 3; ++m)
+            for (Eigen::Index r = 0; r < matrices[m]->rows(); ++r)
+                for (Eigen::Index c = 0; c < matrices[m]->cols(); ++c)
+                    if (!std::isfinite((*matrices[m])(r, c)))
+                        return QStringLiteral("head %1 %2[%3][%4] is %5").arg(h).arg(QLatin1String(names[m])).arg(r).arg(c)
+                            .arg(std::isnan((*matrices[m])(r, c)) ? QStringLiteral("NaN") : QStringLiteral("infinite"));
+    }
+    return {};
+}
+
 QString saveWorkspace(const Workspace &workspace, const QString &path)
 {
+    if (const QString problem = nonFiniteWeight(workspace); !problem.isEmpty())
+        return QStringLiteral("cannot save %1: %2, and a workspace file holds only finite numbers; fix the weight first").arg(path, problem);
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());

@@ -38,7 +38,10 @@ QJsonObject workspaceToJson(const Workspace &workspace);
 // finite weights, τ > 0, a known format version.
 Result<Workspace> workspaceFromJson(const QJsonObject &json);
 
-// Writes atomically (QSaveFile): either the whole new file is there, or the old file is untouched.
+// The first weight that is NaN or infinite, described ("head 0 w_q[1][2] is NaN"), or empty.
+QString nonFiniteWeight(const Workspace &workspace);
+
+// Refuses weights that are not finite (JSON cannot hold them). Writes atomically (QSaveFile): either the whole new file is there, or the old file is untouched.
 QString saveWorkspace(const Workspace &workspace, const QString &path); // empty on success
 Result<Workspace> loadWorkspace(const QString &path);
 

@@ -1,11 +1,13 @@
 #include "attentiondocument.h"
 
+#include "autosave.h"
 #include "undocommands.h"
 
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QPointer>
 #include <QThreadPool>
+#include <QTimer>
 
 #include <algorithm>
 
@@ -26,13 +28,56 @@ AttentionDocument::AttentionDocument(QObject *parent)
     : QObject(parent), m_workspace(defaultWorkspace(QStringLiteral("The cat sat on the mat.")))
 {
     m_undoStack.setUndoLimit(500);
+    m_autosave = std::make_unique<Autosave>();
+    m_autosaveTimer = new QTimer(this);
+    m_autosaveTimer->setSingleShot(true);
+    m_autosaveTimer->setInterval(1500);
+    connect(m_autosaveTimer, &QTimer::timeout, this, &AttentionDocument::autosaveNow);
+    connect(&m_undoStack, &QUndoStack::indexChanged, this, [this] {
+        if (isModified())
+            m_autosaveTimer->start();
+        else
+            discardAutosave();
+    });
     recompute();
 }
 
 AttentionDocument::~AttentionDocument()
 {
+    m_undoStack.disconnect(this); // its destruction must not reach the autosave, destroyed before it
     if (m_cancel)
         *m_cancel = true;
+    if (!isModified())
+        discardAutosave();
+}
+
+QString AttentionDocument::autosavePath() const
+{
+    return m_autosave->path();
+}
+
+void AttentionDocument::autosaveNow()
+{
+    m_autosaveTimer->stop();
+    if (isModified() && nonFiniteWeight(m_workspace).isEmpty())
+        m_autosave->write(m_workspace);
+}
+
+void AttentionDocument::discardAutosave()
+{
+    m_autosaveTimer->stop();
+    m_autosave->remove();
+}
+
+AttentionDocument::FileStamp AttentionDocument::stampOf(const QString &path)
+{
+    const QFileInfo info(path);
+    return info.exists() ? FileStamp{info.lastModified(), info.size()} : FileStamp{};
+}
+
+void AttentionDocument::restoreWorkspace(const Workspace &workspace, const QString &label)
+{
+    m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, workspace, label));
 }
 
 QString AttentionDocument::modelDescription() const
@@ -72,10 +117,50 @@ void AttentionDocument::recompute()
         runCheckpoint();
         return;
     }
+    // Short sentences are computed at once (well under a frame); long ones on a worker thread,
+    // so typing never waits for them.
+    constexpr int kSynchronousTokenLimit = 256;
+    if (tokenizeText(m_workspace.text).size() > kSynchronousTokenLimit) {
+        runTeachingInBackground();
+        return;
+    }
+    ++m_generation; // a background run still going is now stale
+    if (m_cancel)
+        *m_cancel = true;
+    setBusy(false);
+    const QString previousNotice = m_result.notice;
     m_teachingTrace = traceTeachingModel(m_workspace.text, m_workspace.config, m_workspace.heads, m_workspace.settings);
     m_result = teachingResult(m_teachingTrace, m_workspace);
     clampSelection();
+    if (m_result.notice != previousNotice)
+        Q_EMIT noticeChanged(m_result.notice);
     Q_EMIT resultChanged();
+}
+
+void AttentionDocument::runTeachingInBackground()
+{
+    const quint64 generation = ++m_generation;
+    if (m_cancel)
+        *m_cancel = true;
+    m_cancel = std::make_shared<std::atomic<bool>>(false);
+    setBusy(true);
+    QPointer<AttentionDocument> self(this);
+    const Workspace workspace = m_workspace;
+    QThreadPool::globalInstance()->start([self, generation, workspace] {
+        auto trace = std::make_shared<TeachingTrace>(traceTeachingModel(workspace.text, workspace.config, workspace.heads, workspace.settings));
+        auto result = std::make_shared<AttentionResult>(teachingResult(*trace, workspace));
+        QMetaObject::invokeMethod(QCoreApplication::instance(), [self, generation, trace, result] {
+            if (!self || generation != self->m_generation || self->m_checkpoint)
+                return;
+            self->m_teachingTrace = std::move(*trace);
+            self->m_result = std::move(*result);
+            self->m_details.reset();
+            self->clampSelection();
+            self->setBusy(false);
+            Q_EMIT self->noticeChanged(self->m_result.notice);
+            Q_EMIT self->resultChanged();
+        }, Qt::QueuedConnection);
+    });
 }
 
 void AttentionDocument::runCheckpoint()
@@ -305,18 +390,25 @@ QString AttentionDocument::openWorkspace(const QString &path)
     m_workspace = std::move(*loaded.value);
     m_undoStack.clear();
     m_file = QFileInfo(path).absoluteFilePath();
+    m_fileStamp = stampOf(m_file);
     recompute();
     Q_EMIT fileChanged();
     return {};
 }
 
-QString AttentionDocument::saveWorkspaceAs(const QString &path)
+QString AttentionDocument::saveWorkspaceAs(const QString &path, bool overwrite)
 {
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    m_conflict = !overwrite && absolute == m_file && !(stampOf(absolute) == m_fileStamp);
+    if (m_conflict)
+        return tr("%1 was changed by another window or program since you opened or saved it here.").arg(QFileInfo(path).fileName());
     const QString error = saveWorkspace(m_workspace, path);
     if (!error.isEmpty())
         return error;
-    m_file = QFileInfo(path).absoluteFilePath();
+    m_file = absolute;
+    m_fileStamp = stampOf(m_file);
     m_undoStack.setClean();
+    discardAutosave();
     Q_EMIT fileChanged();
     return {};
 }
@@ -328,6 +420,7 @@ void AttentionDocument::newWorkspace()
     m_workspace = defaultWorkspace(QStringLiteral("The cat sat on the mat."));
     m_undoStack.clear();
     m_file.clear();
+    m_fileStamp = {};
     recompute();
     Q_EMIT fileChanged();
 }

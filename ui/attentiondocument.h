@@ -3,7 +3,7 @@
 #include "attentionresult.h"
 #include "figures.h"
 
-#include <QFutureWatcher>
+#include <QDateTime>
 #include <QObject>
 #include <QUndoStack>
 
@@ -70,8 +70,18 @@ public:
     QString currentFile() const { return m_file; }
     bool isModified() const { return !m_undoStack.isClean(); }
     QString openWorkspace(const QString &path);
-    QString saveWorkspaceAs(const QString &path);
+    // Saving over the current file refuses (and says so) when another window or program changed
+    // it since this document opened or saved it, unless overwrite is true.
+    QString saveWorkspaceAs(const QString &path, bool overwrite = false);
+    bool lastSaveWasConflict() const { return m_conflict; }
     void newWorkspace();
+    // Replaces the workspace as one undoable step that leaves the document modified (recovery).
+    void restoreWorkspace(const Workspace &workspace, const QString &label);
+
+    // Crash safety: the unsaved workspace is autosaved shortly after each change.
+    QString autosavePath() const;
+    void autosaveNow();
+    void discardAutosave();
 
     // Models. Opening runs on a worker thread; modelChanged or modelFailed follows.
     void openModel(const QString &directory);
@@ -92,6 +102,7 @@ Q_SIGNALS:
 private:
     void recompute();
     void runCheckpoint();
+    void runTeachingInBackground();
     void setBusy(bool busy);
     void clampSelection();
 
@@ -113,6 +124,17 @@ private:
     mutable std::optional<HeadDetails> m_details;
 
     // Background work: a generation counter drops stale results; a shared flag cancels.
+    struct FileStamp {
+        QDateTime modified;
+        qint64 size = -1;
+        friend bool operator==(const FileStamp &, const FileStamp &) = default;
+    };
+    static FileStamp stampOf(const QString &path);
+    FileStamp m_fileStamp;
+    bool m_conflict = false;
+    std::unique_ptr<class Autosave> m_autosave;
+    class QTimer *m_autosaveTimer = nullptr;
+
     quint64 m_generation = 0;
     std::shared_ptr<std::atomic<bool>> m_cancel;
     bool m_busy = false;

@@ -56,6 +56,9 @@ AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &work
     for (const HeadTrace &head : trace.heads)
         result.weights[0].push_back(head.weights);
     result.layerInputs = {trace.input};
+    if (trace.truncatedFrom > 0)
+        result.notice = QObject::tr("The text has %1 tokens; the teaching model shows the first %2.")
+                            .arg(trace.truncatedFrom).arg(kMaxTeachingTokens);
     return result;
 }
 
