@@ -3,6 +3,7 @@
 
 #include <QApplication>
 #include <QGuiApplication>
+#include <QTimer>
 
 #include <cstring>
 
@@ -26,5 +27,7 @@ int main(int argc, char *argv[])
     window.show();
     if (!files.isEmpty())
         window.openPath(files.first());
+    else
+        QTimer::singleShot(0, &window, &studio::MainWindow::offerRecovery);
     return app.exec();
 }

@@ -94,10 +94,18 @@ QString writeSafetensors(const QString &path, const std::vector<TensorToWrite> &
     if (!file.open(QIODevice::WriteOnly))
         return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
     const quint64 length = quint64(json.size());
-    file.write(reinterpret_cast<const char *>(&length), 8);
-    file.write(json);
-    for (const TensorToWrite &tensor : tensors)
-        file.write(tensor.bytes());
+    // Every write must be whole: a short write (full disk) leaves the previous file in place.
+    bool complete = file.write(reinterpret_cast<const char *>(&length), 8) == 8 && file.write(json) == json.size();
+    for (const TensorToWrite &tensor : tensors) {
+        if (!complete)
+            break;
+        const QByteArray bytes = tensor.bytes();
+        complete = file.write(bytes) == bytes.size();
+    }
+    if (!complete) {
+        file.cancelWriting();
+        return QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path);
+    }
     if (!file.commit())
         return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
     return {};

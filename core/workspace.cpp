@@ -279,7 +279,13 @@ QString saveWorkspace(const Workspace &workspace, const QString &path)
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
-    file.write(QJsonDocument(workspaceToJson(workspace)).toJson(QJsonDocument::Indented));
+    const QByteArray bytes = QJsonDocument(workspaceToJson(workspace)).toJson(QJsonDocument::Indented);
+    // A short write (a full disk, a file size limit) reports no error by itself: compare sizes,
+    // and leave the previous file in place.
+    if (file.write(bytes) != bytes.size()) {
+        file.cancelWriting();
+        return QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path);
+    }
     if (!file.commit())
         return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
     return {};

@@ -78,6 +78,7 @@ private Q_SLOTS:
     void clickingACellSelectsTheQueryEverywhere();
     void choosingAHeadShowsItEverywhere();
     void editingAWeightChangesTheTraceAndUndoRestoresIt();
+    void nonFiniteWeightsAreShownAndKeptOutOfFiles();
     void scrubDragIsOneUndoStep();
     void weightModelIsAWellBehavedModel();
     void stepThroughShowsTheRightStage();
@@ -170,15 +171,46 @@ void TestMainWindow::editingAWeightChangesTheTraceAndUndoRestoresIt()
     QCOMPARE(document->workspace().heads[0].wQ(0, 0), 2.5f);
     QVERIFY(document->teachingTrace().heads[0].scores != before);
     QCOMPARE(m_window->heatmap()->figure().values, document->teachingTrace().heads[0].weights);
-    // Invalid input never enters the model.
+    // Text that is not a number never enters the model.
     QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("abc"), Qt::EditRole));
-    QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("nan"), Qt::EditRole));
-    QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("inf"), Qt::EditRole));
+    QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("1e39"), Qt::EditRole)); // beyond float
     document->undoStack()->undo();
     QCOMPARE(document->workspace().heads[0].wQ(0, 0), original);
     QCOMPARE(document->teachingTrace().heads[0].scores, before);
     document->undoStack()->redo();
     QCOMPARE(document->workspace().heads[0].wQ(0, 0), 2.5f);
+}
+
+void TestMainWindow::nonFiniteWeightsAreShownAndKeptOutOfFiles()
+{
+    AttentionDocument *document = m_window->document();
+    WeightTableModel *wk = m_window->weights()->model(1);
+    QVERIFY(wk->setData(wk->index(0, 0), QStringLiteral("nan"), Qt::EditRole));
+    QVERIFY(std::isnan(document->workspace().heads[0].wK(0, 0)));
+    // Rows whose scores used the NaN are undefined, shown as such, and the window says why.
+    const Matrix &w = document->result().weights[0][0];
+    QVERIFY(w.array().isNaN().any());
+    QCOMPARE(heatmapBodyImage(m_window->heatmap()->figure()).pixel(0, 0), ColorMap::kInvalid);
+    QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("w_k[0][0] is NaN")));
+    QCOMPARE(wk->data(wk->index(0, 0), Qt::BackgroundRole).value<QColor>(), QColor(255, 120, 120));
+    // The other heads keep working.
+    QVERIFY(document->result().weights[0][1].allFinite());
+    // Saving refuses and says which weight; nothing is written.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("nan.json"));
+    QVERIFY(document->saveWorkspaceAs(path).contains(QStringLiteral("w_k[0][0] is NaN")));
+    QVERIFY(!QFile::exists(path));
+    // Infinite and huge weights: scores overflow, the row shares its weight among the overflowing keys.
+    QVERIFY(wk->setData(wk->index(0, 0), QStringLiteral("1e30"), Qt::EditRole));
+    QVERIFY(wk->setData(wk->index(1, 1), QStringLiteral("-inf"), Qt::EditRole));
+    for (int i = 0; i < document->result().weights[0][0].rows(); ++i) {
+        const auto row = document->result().weights[0][0].row(i);
+        QVERIFY(row.allFinite() || row.array().isNaN().all());
+    }
+    for (int k = 0; k < 3; ++k)
+        document->undoStack()->undo();
+    QVERIFY(document->result().weights[0][0].allFinite());
+    QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().isEmpty());
 }
 
 void TestMainWindow::scrubDragIsOneUndoStep()

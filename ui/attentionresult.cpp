@@ -59,6 +59,8 @@ AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &work
     if (trace.truncatedFrom > 0)
         result.notice = QObject::tr("The text has %1 tokens; the teaching model shows the first %2.")
                             .arg(trace.truncatedFrom).arg(kMaxTeachingTokens);
+    if (const QString problem = nonFiniteWeight(workspace); !problem.isEmpty())
+        result.notice = QObject::tr("A weight is not a finite number (%1): scores that use it are undefined and show in magenta.").arg(problem);
     return result;
 }
 

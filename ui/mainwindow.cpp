@@ -2,6 +2,7 @@
 
 #include "arcview.h"
 #include "attentiondocument.h"
+#include "autosave.h"
 #include "controlspanel.h"
 #include "distributionchart.h"
 #include "figureexporter.h"
@@ -19,6 +20,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
+#include <QDateTime>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -417,7 +419,16 @@ bool MainWindow::save()
 {
     if (m_document->currentFile().isEmpty())
         return saveAs();
-    if (const QString error = m_document->saveWorkspaceAs(m_document->currentFile()); !error.isEmpty()) {
+    QString error = m_document->saveWorkspaceAs(m_document->currentFile());
+    if (m_document->lastSaveWasConflict()) {
+        const auto answer = QMessageBox::question(this, tr("File changed elsewhere"),
+                                                  tr("%1\n\nOverwrite it with this window's workspace?").arg(error),
+                                                  QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+        if (answer != QMessageBox::Yes)
+            return false;
+        error = m_document->saveWorkspaceAs(m_document->currentFile(), true);
+    }
+    if (!error.isEmpty()) {
         QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(error));
         return false;
     }
@@ -452,7 +463,34 @@ bool MainWindow::confirmDiscard()
                                               QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
     if (answer == QMessageBox::Save)
         return save();
-    return answer == QMessageBox::Discard;
+    if (answer == QMessageBox::Discard) {
+        m_document->discardAutosave();
+        return true;
+    }
+    return false;
+}
+
+void MainWindow::offerRecovery()
+{
+    const QStringList files = Autosave::recoverable();
+    if (files.isEmpty())
+        return;
+    const auto answer = QMessageBox::question(
+        this, tr("Recover unsaved work"),
+        tr("Attention Studio found unsaved work from a session that ended unexpectedly (%1). Restore it?")
+            .arg(QFileInfo(files.first()).lastModified().toString(QStringLiteral("yyyy-MM-dd hh:mm"))),
+        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer != QMessageBox::Yes) {
+        QFile::remove(files.first());
+        return;
+    }
+    const Result<Workspace> recovered = Autosave::take(files.first());
+    if (!recovered) {
+        showMessage(tr("The unsaved work could not be read: %1").arg(recovered.error), true);
+        return;
+    }
+    m_document->restoreWorkspace(*recovered.value, tr("Recover unsaved work"));
+    showMessage(tr("Recovered unsaved work. Save it to keep it."), false);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

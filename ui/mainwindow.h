@@ -41,6 +41,8 @@ public:
     void openPath(const QString &path);
     // Asks to save unsaved changes; false when the user cancels.
     bool confirmDiscard();
+    // Offers back the autosave of a session that crashed or was killed.
+    void offerRecovery();
 
 protected:
     void closeEvent(QCloseEvent *event) override;

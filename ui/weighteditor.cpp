@@ -13,6 +13,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <limits>
 
 namespace studio {
 
@@ -104,10 +105,14 @@ bool WeightTableModel::setData(const QModelIndex &index, const QVariant &value, 
 {
     if (role != Qt::EditRole || !(flags(index) & Qt::ItemIsEditable))
         return false;
+    // Any number a float holds, and also NaN and ±Inf: a teacher may want to show what they do to
+    // attention. The views mark such cells; saving refuses them with a message.
     bool ok = false;
-    const double number = value.toString().replace(QStringLiteral("−"), QStringLiteral("-")).toDouble(&ok);
-    if (!ok || !std::isfinite(number) || std::abs(number) > 1e6)
-        return false; // the delegate keeps the old value; nothing invalid enters the model
+    const double number = value.toString().trimmed().replace(QStringLiteral("−"), QStringLiteral("-")).toDouble(&ok);
+    if (!ok)
+        return false; // not a number: the old value stays
+    if (std::isfinite(number) && std::abs(number) > double(std::numeric_limits<float>::max()))
+        return false;
     m_document->editWeight(m_document->selectedHead(), m_matrix, index.row(), index.column(), float(number));
     return true;
 }
