@@ -27,17 +27,27 @@ QJsonArray maskedToJson(const Matrix &masked)
 
 void insertStages(QJsonObject &headJson, const HeadTrace &head)
 {
-    headJson.insert(QStringLiteral("q"), matrixToJson(head.q));
-    headJson.insert(QStringLiteral("k"), matrixToJson(head.k));
-    headJson.insert(QStringLiteral("v"), matrixToJson(head.v));
-    headJson.insert(QStringLiteral("scores"), matrixToJson(head.scores));
-    headJson.insert(QStringLiteral("scaled"), matrixToJson(head.scaled));
-    headJson.insert(QStringLiteral("masked"), maskedToJson(head.masked));
-    headJson.insert(QStringLiteral("output"), matrixToJson(head.output));
-    headJson.insert(QStringLiteral("entropy"), vectorToJson(head.entropy));
+    const QJsonObject stages = headStagesToJson(head);
+    for (auto it = stages.begin(); it != stages.end(); ++it)
+        headJson.insert(it.key(), it.value());
 }
 
 } // namespace
+
+QJsonObject headStagesToJson(const HeadTrace &head)
+{
+    return QJsonObject{
+        {QStringLiteral("q"), matrixToJson(head.q)},
+        {QStringLiteral("k"), matrixToJson(head.k)},
+        {QStringLiteral("v"), matrixToJson(head.v)},
+        {QStringLiteral("scores"), matrixToJson(head.scores)},
+        {QStringLiteral("scaled"), matrixToJson(head.scaled)},
+        {QStringLiteral("masked"), maskedToJson(head.masked)},
+        {QStringLiteral("weights"), matrixToJson(head.weights)},
+        {QStringLiteral("output"), matrixToJson(head.output)},
+        {QStringLiteral("entropy"), vectorToJson(head.entropy)},
+    };
+}
 
 QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &input, const ModelTrace &trace)
 {

@@ -23,4 +23,7 @@ QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig
 // scaled, masked, output and entropy, and their layer has "input", the X the heads attend over.
 QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &input, const ModelTrace &trace);
 
+// Every stage of one head: q, k, v, scores, scaled, masked (null where masked), weights, output, entropy.
+QJsonObject headStagesToJson(const HeadTrace &head);
+
 } // namespace studio

@@ -4,6 +4,7 @@
 #include "figureview.h"
 #include "preferences.h"
 #include "viewoptions.h"
+#include "tracejson.h"
 #include "workspace.h"
 
 #include <QDir>
@@ -115,34 +116,15 @@ QString exportMatrices(const AttentionDocument &document, const QString &path)
             bytes += row.join(QLatin1Char(',')).toUtf8() + '\n';
         }
     } else {
-        auto masked = [](const Matrix &m) {
-            QJsonArray rows;
-            for (int r = 0; r < m.rows(); ++r) {
-                QJsonArray row;
-                for (int c = 0; c < m.cols(); ++c)
-                    row.append(std::isinf(m(r, c)) ? QJsonValue() : QJsonValue(double(m(r, c))));
-                rows.append(row);
-            }
-            return rows;
-        };
-        const QJsonObject json{
-            {QStringLiteral("model"), document.modelDescription()},
-            {QStringLiteral("layer"), d.layer},
-            {QStringLiteral("head"), d.head},
-            {QStringLiteral("tokens"), QJsonArray::fromStringList(result.labels)},
-            {QStringLiteral("input"), matrixToJson(d.input)},
-            {QStringLiteral("w_q"), matrixToJson(d.wQ)},
-            {QStringLiteral("w_k"), matrixToJson(d.wK)},
-            {QStringLiteral("w_v"), matrixToJson(d.wV)},
-            {QStringLiteral("q"), matrixToJson(d.trace.q)},
-            {QStringLiteral("k"), matrixToJson(d.trace.k)},
-            {QStringLiteral("v"), matrixToJson(d.trace.v)},
-            {QStringLiteral("scores"), matrixToJson(d.trace.scores)},
-            {QStringLiteral("scaled"), matrixToJson(d.trace.scaled)},
-            {QStringLiteral("masked"), masked(d.trace.masked)},
-            {QStringLiteral("weights"), matrixToJson(d.trace.weights)},
-            {QStringLiteral("output"), matrixToJson(d.trace.output)},
-        };
+        QJsonObject json = headStagesToJson(d.trace);
+        json.insert(QStringLiteral("model"), document.modelDescription());
+        json.insert(QStringLiteral("layer"), d.layer);
+        json.insert(QStringLiteral("head"), d.head);
+        json.insert(QStringLiteral("tokens"), QJsonArray::fromStringList(result.labels));
+        json.insert(QStringLiteral("input"), matrixToJson(d.input));
+        json.insert(QStringLiteral("w_q"), matrixToJson(d.wQ));
+        json.insert(QStringLiteral("w_k"), matrixToJson(d.wK));
+        json.insert(QStringLiteral("w_v"), matrixToJson(d.wV));
         bytes = QJsonDocument(json).toJson(QJsonDocument::Indented);
     }
     QSaveFile file(path);
