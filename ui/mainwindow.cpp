@@ -226,6 +226,16 @@ MainWindow::MainWindow(QWidget *parent)
     syncTitle();
 }
 
+MainWindow::~MainWindow()
+{
+    // The document and its undo stack outlive this class's part of the object while QWidget tears
+    // the children down; nothing they emit then may reach this window's slots.
+    m_document->undoStack()->disconnect(this);
+    m_document->disconnect(this);
+    m_options->disconnect(this);
+    qApp->disconnect(this);
+}
+
 void MainWindow::buildActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));

@@ -28,6 +28,7 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
     AttentionDocument *document() const { return m_document; }
     ViewOptions *viewOptions() const { return m_options; }
     HeatmapView *heatmap() const { return m_heatmap; }
