@@ -90,6 +90,7 @@ private Q_SLOTS:
     void exportAllHeadsAndMatrices();
     void saveMarksCleanAndOpenRestores();
     void loadedCheckpointWorksInEveryView();
+    void textLongerThanTheModelIsCutWithANotice();
     void badModelFolderShowsAMessage();
 
 private:
@@ -436,6 +437,21 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     document->useTeachingModel();
     QTRY_VERIFY(document->isTeaching());
     QCOMPARE(document->result().layers, 1);
+}
+
+void TestMainWindow::textLongerThanTheModelIsCutWithANotice()
+{
+    AttentionDocument *document = m_window->document();
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/bert-random-tiny")); // 64 positions
+    QTRY_VERIFY(!document->isTeaching());
+    QTRY_VERIFY(!document->isBusy());
+    QString text;
+    for (int i = 0; i < 100; ++i)
+        text += QStringLiteral("the ");
+    document->editText(text);
+    QTRY_COMPARE(document->tokenCount(), 64);
+    QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("reads at most 64")));
+    QCOMPARE(m_window->heatmap()->figure().values.rows(), 64);
 }
 
 void TestMainWindow::badModelFolderShowsAMessage()
