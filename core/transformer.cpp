@@ -105,22 +105,19 @@ void attendHead(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix
 {
     const int tokens = int(q.rows());
     const float scale = 1.0f / std::sqrt(float(q.cols()));
-    Matrix scores = q * k.transpose();
-    Matrix scaled = scores * scale;
-    Matrix masked = scaled;
     constexpr float minusInfinity = -std::numeric_limits<float>::infinity();
-    for (int j = 0; j < tokens; ++j) {
-        if (!attentionMask.empty() && attentionMask[size_t(j)] == 0)
-            masked.col(j).setConstant(minusInfinity);
-    }
-    if (causal) {
-        for (int i = 0; i < tokens; ++i)
-            for (int j = i + 1; j < tokens; ++j)
-                masked(i, j) = minusInfinity;
-    }
-    weights = softmaxRows(masked, 1.0);
-    output.noalias() = weights * v;
     if (stages) {
+        Matrix scores = q * k.transpose();
+        Matrix scaled = scores * scale;
+        Matrix masked = scaled;
+        for (int j = 0; j < tokens; ++j)
+            if (!attentionMask.empty() && attentionMask[size_t(j)] == 0)
+                masked.col(j).setConstant(minusInfinity);
+        if (causal)
+            for (int i = 0; i < tokens; ++i)
+                masked.row(i).tail(tokens - i - 1).setConstant(minusInfinity);
+        weights = softmaxRows(masked, 1.0);
+        output.noalias() = weights * v;
         stages->q = q;
         stages->k = k;
         stages->v = v;
@@ -130,7 +127,32 @@ void attendHead(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix
         stages->weights = weights;
         stages->output = output;
         stages->entropy = rowEntropyBits(weights);
+        return;
     }
+    // Only the weights are kept: scale in place, and softmax each row in float with vectorised
+    // exponentials over just the keys the query may see (half the row for causal attention).
+    weights.resize(tokens, tokens);
+    weights.noalias() = (q * scale) * k.transpose();
+    for (int j = 0; j < tokens; ++j)
+        if (!attentionMask.empty() && attentionMask[size_t(j)] == 0)
+            weights.col(j).setConstant(minusInfinity);
+    for (int i = 0; i < tokens; ++i) {
+        const int visible = causal ? i + 1 : tokens;
+        auto row = weights.row(i).head(visible).array();
+        const float rowMax = row.maxCoeff();
+        if (std::isfinite(rowMax)) {
+            row = (row - rowMax).exp();
+            const float sum = row.sum();
+            row /= sum;
+        } else { // every key hidden, or overflowing or NaN scores: the exact rules of softmaxRows
+            weights.row(i).head(visible) = softmaxRows(Matrix(weights.row(i).head(visible)), 1.0);
+        }
+        weights.row(i).tail(tokens - visible).setZero();
+    }
+    if (causal)
+        output.noalias() = weights.triangularView<Eigen::Lower>() * v;
+    else
+        output.noalias() = weights * v;
 }
 
 } // namespace
