@@ -1,6 +1,7 @@
 #include "colormap.h"
 #include "figureexport.h"
 #include "figures.h"
+#include "gridfigure.h"
 #include "heatmapfigure.h"
 #include "heatmaplayout.h"
 
@@ -26,6 +27,7 @@ private Q_SLOTS:
     void layoutCellsAreSquareAndTile();
     void layoutHitTesting();
     void bodyImageUsesLookupTable();
+    void thumbnailsKeepThinPatterns();
     void formatCellValues();
     void paintedFigureShowsCells();
     void exportsOpen_data();
@@ -137,6 +139,22 @@ void TestFigures::bodyImageUsesLookupTable()
     QCOMPARE(image.pixel(1, 0), map.color(1.0));
     QCOMPARE(image.pixel(1, 1), map.color(0.5));
     QCOMPARE(image.pixel(0, 1), QRgb(0xFFD9D9D9)); // masked
+}
+
+void TestFigures::thumbnailsKeepThinPatterns()
+{
+    Matrix diagonal = Matrix::Zero(300, 300);
+    for (int i = 0; i < 300; ++i)
+        diagonal(i, i) = 1.0f;
+    const Matrix small = thumbnailValues(diagonal, 128); // blocks of 3 → 100 × 100
+    QCOMPARE(small.rows(), 100);
+    QCOMPARE(small.cols(), 100);
+    for (int i = 0; i < 100; ++i) {
+        QCOMPARE(small(i, i), 1.0f);
+        if (i > 0)
+            QCOMPARE(small(i, i - 1), 0.0f);
+    }
+    QCOMPARE(thumbnailValues(Matrix::Ones(7, 7), 128), Matrix(Matrix::Ones(7, 7)));
 }
 
 void TestFigures::formatCellValues()

@@ -54,8 +54,30 @@ std::optional<std::pair<int, int>> GridLayout::cellAt(const QPointF &point) cons
     return std::nullopt;
 }
 
+Matrix thumbnailValues(const Matrix &weights, int size)
+{
+    const int tokens = int(std::max(weights.rows(), weights.cols()));
+    if (tokens <= size)
+        return weights;
+    // Block maximum: a thin pattern (a diagonal, one strong key) stays visible when shrunk.
+    const int block = (tokens + size - 1) / size;
+    const int rows = int((weights.rows() + block - 1) / block);
+    const int cols = int((weights.cols() + block - 1) / block);
+    Matrix small(rows, cols);
+    for (int r = 0; r < rows; ++r) {
+        const Eigen::Index top = Eigen::Index(r) * block;
+        const Eigen::Index height = std::min<Eigen::Index>(block, weights.rows() - top);
+        for (int c = 0; c < cols; ++c) {
+            const Eigen::Index left = Eigen::Index(c) * block;
+            small(r, c) = weights.block(top, left, height, std::min<Eigen::Index>(block, weights.cols() - left)).maxCoeff();
+        }
+    }
+    return small;
+}
+
 std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
 {
+    constexpr int kThumbnailCells = 128; // a thumbnail is drawn a few dozen pixels wide
     std::vector<std::vector<QImage>> images;
     for (const std::vector<Matrix> &layer : figure.weights) {
         std::vector<QImage> row;
@@ -63,12 +85,12 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
         cellFigure.colorMap = figure.colorMap;
         cellFigure.scale = {0.0, 1.0};
         for (const Matrix &w : layer) {
-            cellFigure.values = w;
+            cellFigure.values = thumbnailValues(w, kThumbnailCells);
             row.push_back(heatmapBodyImage(cellFigure));
         }
-        cellFigure.values = meanOverHeads(layer);
+        cellFigure.values = thumbnailValues(meanOverHeads(layer), kThumbnailCells);
         row.push_back(heatmapBodyImage(cellFigure));
-        cellFigure.values = maxOverHeads(layer);
+        cellFigure.values = thumbnailValues(maxOverHeads(layer), kThumbnailCells);
         row.push_back(heatmapBodyImage(cellFigure));
         images.push_back(std::move(row));
     }

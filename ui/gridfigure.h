@@ -46,7 +46,10 @@ struct GridFigure {
     QStringList caption;
 };
 
-// Thumbnails, one pixel per cell, for [layer][column] including mean and max.
+// A matrix shrunk to at most size × size cells by block maxima (unchanged when small enough).
+Matrix thumbnailValues(const Matrix &weights, int size);
+// Thumbnails, one pixel per cell (per block of cells beyond 128 tokens), for [layer][column]
+// including mean and max.
 std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure);
 void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &figure, const QFont &font,
                      const std::vector<std::vector<QImage>> &thumbnails);

@@ -159,10 +159,19 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
     const int cols = int(figure.values.cols());
     QImage image(std::max(cols, 1), std::max(rows, 1), QImage::Format_RGB32);
     image.fill(Qt::white);
+    // value ↦ table index in one multiply-add; only values outside the scale (or masked, or NaN)
+    // take the careful path.
+    const double span = figure.scale.maximum - figure.scale.minimum;
+    const float factor = float(255.0 / span);
+    const float offset = float(-figure.scale.minimum * 255.0 / span) + 0.5f;
+    const auto &table = map.table();
     for (int r = 0; r < rows; ++r) {
         auto *line = reinterpret_cast<QRgb *>(image.scanLine(r));
-        for (int c = 0; c < cols; ++c)
-            line[c] = cellColor(map, figure.scale, figure.values(r, c));
+        const float *values = &figure.values(r, 0);
+        for (int c = 0; c < cols; ++c) {
+            const float index = values[c] * factor + offset;
+            line[c] = index >= 0.0f && index < 256.0f ? table[size_t(index)] : cellColor(map, figure.scale, values[c]);
+        }
     }
     return image;
 }

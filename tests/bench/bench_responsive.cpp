@@ -52,11 +52,15 @@ int main(int argc, char *argv[])
         phase = QStringLiteral("run 512 tokens");
         document->editText(QStringLiteral("x") + words.join(QLatin1Char(' ')).mid(1));
     });
+    QObject::connect(document, &AttentionDocument::noticeChanged, [&](const QString &notice) {
+        if (!notice.isEmpty())
+            QTextStream(stderr) << notice << Qt::endl;
+    });
     QObject::connect(document, &AttentionDocument::resultChanged, [&] {
         if (!document->isTeaching() && document->tokenCount() >= 500 && !ran) {
             ran = true;
             phase = QStringLiteral("views update");
-            QTimer::singleShot(500, &app, &QCoreApplication::quit);
+            QTimer::singleShot(500, &app, [] { QCoreApplication::exit(0); }); // exit, not quit: no unsaved-changes prompt
         }
     });
     QObject::connect(document, &AttentionDocument::modelFailed, [&](const QString &error) {
