@@ -34,16 +34,26 @@ HeatmapStyle MatrixCanvas::style() const
     return style;
 }
 
+// On screen the formula above says what the matrix is, so the caption (kept for exports) is left
+// out and the matrix gets the room.
+HeatmapFigure MatrixCanvas::shownFigure() const
+{
+    HeatmapFigure shown = m_figure;
+    shown.caption.clear();
+    return shown;
+}
+
 void MatrixCanvas::paintEvent(QPaintEvent *)
 {
     QPainter painter(this);
     painter.setRenderHint(QPainter::Antialiasing);
-    paintHeatmapFigure(painter, QRectF(rect()), m_figure, style());
+    paintHeatmapFigure(painter, QRectF(rect()), shownFigure(), style());
 }
 
 void MatrixCanvas::mousePressEvent(QMouseEvent *event)
 {
-    const HeatmapLayout layout(int(m_figure.values.rows()), int(m_figure.values.cols()), QRectF(rect()), heatmapMargins(m_figure, style()));
+    const HeatmapFigure shown = shownFigure();
+    const HeatmapLayout layout(int(shown.values.rows()), int(shown.values.cols()), QRectF(rect()), heatmapMargins(shown, style()));
     if (const auto cell = layout.cellAt(event->position()))
         Q_EMIT cellClicked(cell->row, cell->col);
 }

@@ -33,6 +33,7 @@ protected:
     void mousePressEvent(QMouseEvent *event) override;
 
 private:
+    HeatmapFigure shownFigure() const;
     ViewOptions *m_options;
     HeatmapFigure m_figure;
 };
