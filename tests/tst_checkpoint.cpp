@@ -107,6 +107,7 @@ private Q_SLOTS:
     void stagesOfARealHead();
     void threadsGiveTheSameResult();
     void streamingAndBlockedLinearAgree();
+    void vectorisedGeluMatchesTheFormulas();
     void shardedCheckpoint();
     void halfPrecisionCheckpoint();
     void legacyLayerNormNamesAndPrefixes();
@@ -250,6 +251,25 @@ void TestCheckpoint::streamingAndBlockedLinearAgree()
             QVERIFY2(difference <= kReferenceTolerance, qPrintable(QStringLiteral("%1 limit %2: %3").arg(name).arg(limit).arg(difference)));
         }
     }
+}
+
+void TestCheckpoint::vectorisedGeluMatchesTheFormulas()
+{
+    Matrix x(3, 7);
+    x << -6, -3, -1, -0.5f, 0, 0.5f, 1, 1.5f, 2, 3, 6, -0.1f, 0.1f, 4, 10, -10, 0.7f, -0.7f, 2.5f, -2.5f, 0.01f;
+    for (bool tanhForm : {true, false}) {
+        Matrix y = x;
+        applyGelu(y, tanhForm, 2);
+        for (int i = 0; i < x.rows(); ++i)
+            for (int j = 0; j < x.cols(); ++j) {
+                const float expected = tanhForm ? geluTanh(x(i, j)) : geluErf(x(i, j));
+                QVERIFY2(std::abs(y(i, j) - expected) <= 2e-6f * std::max(1.0f, std::abs(expected)),
+                         qPrintable(QStringLiteral("x = %1: %2 vs %3").arg(x(i, j)).arg(y(i, j)).arg(expected)));
+            }
+    }
+    // Known values: GELU(1) = 0.8413447 (erf form), 0.8411920 (tanh form).
+    QVERIFY(std::abs(geluErf(1.0f) - 0.8413447f) < 1e-6f);
+    QVERIFY(std::abs(geluTanh(1.0f) - 0.8411920f) < 1e-6f);
 }
 
 void TestCheckpoint::shardedCheckpoint()
