@@ -122,7 +122,8 @@ QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
     return {std::min(widest, 160.0) * 2 + 360, height};
 }
 
-int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font)
+int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font,
+                   const PrunedArcs *pruned)
 {
     painter.save();
     painter.setFont(font);
@@ -135,7 +136,13 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
     painter.fillRect(area, Qt::white);
 
     int hidden = 0;
-    std::vector<ArcLine> lines = pruneArcs(figure.weights, figure.heads, figure.pruning, &hidden);
+    std::vector<ArcLine> lines;
+    if (pruned) {
+        lines = pruned->lines;
+        hidden = pruned->hidden;
+    } else {
+        lines = pruneArcs(figure.weights, figure.heads, figure.pruning, &hidden);
+    }
     if (figure.focusToken >= 0) {
         std::erase_if(lines, [&](const ArcLine &l) { return (figure.focusIsQuery ? l.query : l.key) != figure.focusToken; });
     }

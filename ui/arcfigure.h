@@ -32,6 +32,12 @@ struct ArcPruning {
 std::vector<ArcLine> pruneArcs(const std::vector<Matrix> &weights, const QList<int> &heads,
                                const ArcPruning &pruning, int *hidden);
 
+// The outcome of pruning, kept by a view so that repaints and hovers do not prune again.
+struct PrunedArcs {
+    std::vector<ArcLine> lines; // weakest first
+    int hidden = 0;
+};
+
 // Where the two token columns go: queries on the left, keys on the right, one row per token.
 struct ArcLayout {
     ArcLayout(int tokenCount, const QRectF &area, double labelWidth, double captionHeight);
@@ -68,8 +74,10 @@ struct ArcFigure {
     QStringList caption;
 };
 
-// Paints the whole figure. Returns the number of lines pruned away.
-int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font);
+// Paints the whole figure, pruning it first unless `pruned` (of the same figure) is given.
+// Returns the number of lines pruned away.
+int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font,
+                   const PrunedArcs *pruned = nullptr);
 QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font);
 
 } // namespace studio

@@ -30,9 +30,7 @@ void ArcCanvas::setFigure(const ArcFigure &figure)
         m_focus = -1;
     m_figure = figure;
     m_cacheValid = false; // drawn at the next paint, not now
-    int hidden = 0;
-    pruneArcs(m_figure.weights, m_figure.heads, m_figure.pruning, &hidden);
-    m_hidden = hidden;
+    m_pruned.lines = pruneArcs(m_figure.weights, m_figure.heads, m_figure.pruning, &m_pruned.hidden);
     update();
 }
 
@@ -56,7 +54,7 @@ void ArcCanvas::renderCache()
     QPainter painter(&m_cache);
     ArcFigure figure = m_figure;
     figure.focusToken = -1;
-    m_hidden = paintArcFigure(painter, QRectF(rect()), figure, m_options->font());
+    paintArcFigure(painter, QRectF(rect()), figure, m_options->font(), &m_pruned);
     m_cacheValid = true;
 }
 
@@ -78,7 +76,7 @@ void ArcCanvas::paintEvent(QPaintEvent *)
     ArcFigure figure = m_figure;
     figure.focusToken = m_focus;
     figure.focusIsQuery = m_focusIsQuery;
-    paintArcFigure(painter, QRectF(rect()), figure, m_options->font());
+    paintArcFigure(painter, QRectF(rect()), figure, m_options->font(), &m_pruned);
 }
 
 void ArcCanvas::mouseMoveEvent(QMouseEvent *event)
@@ -188,14 +186,11 @@ void ArcView::rebuild()
     ArcFigure figure = arcFigure(m_document->result(), documentContext(*m_document), m_document->selectedLayer(),
                                  visibleHeads(), pruning);
     m_canvas->setFigure(figure);
-    int total = 0;
-    for (int head : figure.heads)
-        if (head < int(figure.weights.size()))
-            total += int((figure.weights[size_t(head)].array() > 0).count());
-    m_status->setText(m_canvas->hiddenLines() > 0
-                          ? tr("%1 of %2 lines shown; %3 weak ones hidden to keep the view readable.")
-                                .arg(total - m_canvas->hiddenLines()).arg(total).arg(m_canvas->hiddenLines())
-                          : tr("All %1 lines shown.").arg(total));
+    const int shown = m_canvas->shownLines();
+    const int hidden = m_canvas->hiddenLines();
+    m_status->setText(hidden > 0 ? tr("%1 of %2 lines shown; %3 weak ones hidden to keep the view readable.")
+                                       .arg(shown).arg(shown + hidden).arg(hidden)
+                                 : tr("All %1 lines shown.").arg(shown));
 }
 
 QSizeF ArcView::figureSize() const
@@ -208,7 +203,7 @@ void ArcView::paintFigure(QPainter &painter, const QRectF &area) const
 {
     ArcFigure figure = m_canvas->figure();
     figure.focusToken = m_canvas->focusToken();
-    paintArcFigure(painter, area, figure, m_options->font());
+    paintArcFigure(painter, area, figure, m_options->font(), m_canvas->pruned());
 }
 
 } // namespace studio

@@ -27,7 +27,9 @@ public:
     ArcCanvas(AttentionDocument *document, ViewOptions *options, QWidget *parent = nullptr);
     void setFigure(const ArcFigure &figure);
     const ArcFigure &figure() const { return m_figure; }
-    int hiddenLines() const { return m_hidden; }
+    int hiddenLines() const { return m_pruned.hidden; }
+    int shownLines() const { return int(m_pruned.lines.size()); }
+    const PrunedArcs *pruned() const { return &m_pruned; }
     int focusToken() const { return m_focus; }
 
 protected:
@@ -46,7 +48,7 @@ private:
     ViewOptions *m_options;
     ArcFigure m_figure;
     QImage m_cache;
-    int m_hidden = 0;
+    PrunedArcs m_pruned; // of m_figure, computed once per figure
     int m_focus = -1;
     bool m_focusIsQuery = true;
 };
