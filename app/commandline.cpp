@@ -81,8 +81,8 @@ struct ModelOptions {
             if (!readInt(parser, dModel, &config.dModel, &error) || !readInt(parser, dHead, &config.dHead, &error)
                 || !readInt(parser, heads, &config.heads, &error))
                 return R::failure(error);
-            if (const QString problem = validateConfig(config); !problem.isEmpty())
-                return R::failure(problem);
+            if (const Status valid = validateConfig(config); !valid)
+                return R::failure(valid.error);
             result.config = config;
             result.heads = defaultHeads(config);
         }
@@ -90,8 +90,12 @@ struct ModelOptions {
             result.config.positional = false;
         if (result.text.trimmed().isEmpty())
             return R::failure(QStringLiteral("the text is empty: give a sentence with --text"));
-        if (parser.isSet(mask) && !maskModeFromName(parser.value(mask), &result.settings.mask))
-            return R::failure(QStringLiteral("--mask must be none, causal or keys (got \"%1\")").arg(parser.value(mask)));
+        if (parser.isSet(mask)) {
+            const std::optional<MaskMode> parsed = maskModeFromName(parser.value(mask));
+            if (!parsed)
+                return R::failure(QStringLiteral("--mask must be none, causal or keys (got \"%1\")").arg(parser.value(mask)));
+            result.settings.mask = *parsed;
+        }
         if (parser.isSet(maskedKeys)) {
             result.settings.maskedKeys.clear();
             for (const QString &item : parser.value(maskedKeys).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
@@ -328,10 +332,11 @@ int runExport(const QStringList &arguments)
     const QString out = parser.value(model.out);
     if (out.isEmpty())
         return fail(kUsage, QStringLiteral("--out FILE is required"));
-    FigureFormat figureFormat = FigureFormat::Png;
     const QString formatName = parser.isSet(format) ? parser.value(format) : QFileInfo(out).suffix();
-    if (!figureFormatFromName(formatName, &figureFormat))
+    const std::optional<FigureFormat> parsedFormat = figureFormatFromName(formatName);
+    if (!parsedFormat)
         return fail(kUsage, QStringLiteral("--format must be png, svg or pdf (got \"%1\")").arg(formatName));
+    const FigureFormat figureFormat = *parsedFormat;
     bool ok = false;
     const int dpiValue = parser.value(dpi).toInt(&ok);
     if (!ok)
@@ -344,7 +349,9 @@ int runExport(const QStringList &arguments)
         if (!stepNames.contains(parser.value(stage)))
             return fail(kUsage, QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(stepNames.join(QStringLiteral(", ")), parser.value(stage)));
         stepStage = Stage(stepNames.indexOf(parser.value(stage)));
-    } else if (!heatmapStageFromName(parser.value(stage), &heatmapStage)) {
+    } else if (const std::optional<HeatmapStage> parsed = heatmapStageFromName(parser.value(stage))) {
+        heatmapStage = *parsed;
+    } else {
         return fail(kUsage, QStringLiteral("--stage must be scores, scaled, masked or weights (got \"%1\")").arg(parser.value(stage)));
     }
     const int projectionIndex = QStringList{QStringLiteral("q"), QStringLiteral("k"), QStringLiteral("v")}.indexOf(parser.value(projection));
@@ -352,8 +359,12 @@ int runExport(const QStringList &arguments)
         return fail(kUsage, QStringLiteral("--projection must be q, k or v"));
     const bool signedValues = viewName == QStringLiteral("steps") ? stepStage != Stage::Weights : heatmapStage != HeatmapStage::Weights;
     ColorMapKind colors = signedValues ? ColorMapKind::Diverging : ColorMapKind::Viridis;
-    if (parser.isSet(colorMap) && !colorMapFromName(parser.value(colorMap), &colors))
-        return fail(kUsage, QStringLiteral("--colormap must be viridis, cividis, grayscale or diverging (got \"%1\")").arg(parser.value(colorMap)));
+    if (parser.isSet(colorMap)) {
+        const std::optional<ColorMapKind> parsed = colorMapFromName(parser.value(colorMap));
+        if (!parsed)
+            return fail(kUsage, QStringLiteral("--colormap must be viridis, cividis, grayscale or diverging (got \"%1\")").arg(parser.value(colorMap)));
+        colors = *parsed;
+    }
     const int layerIndex = parser.value(layer).toInt(&ok);
     if (!ok)
         return fail(kUsage, QStringLiteral("--layer must be a whole number"));
@@ -455,8 +466,8 @@ int runExport(const QStringList &arguments)
         size = preferredGridSize(grid, font);
         paint = [&](QPainter &painter, const QRectF &area) { paintGridFigure(painter, area, grid, font, thumbnails); };
     }
-    if (const QString error = exportFigure(paint, size, figureFormat, out, dpiValue, viewName); !error.isEmpty())
-        return fail(kFailure, error);
+    if (const Status exported = exportFigure(paint, size, figureFormat, out, dpiValue, viewName); !exported)
+        return fail(kFailure, exported.error);
     return 0;
 }
 

@@ -15,78 +15,125 @@ QString maskModeName(MaskMode mode)
     return {};
 }
 
-bool maskModeFromName(const QString &name, MaskMode *mode)
+std::optional<MaskMode> maskModeFromName(const QString &name)
 {
-    for (MaskMode candidate : {MaskMode::None, MaskMode::Causal, MaskMode::Keys}) {
-        if (maskModeName(candidate) == name) {
-            *mode = candidate;
-            return true;
-        }
-    }
-    return false;
+    for (MaskMode candidate : {MaskMode::None, MaskMode::Causal, MaskMode::Keys})
+        if (maskModeName(candidate) == name)
+            return candidate;
+    return std::nullopt;
 }
 
-Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
-maskFor(const AttentionSettings &settings, int tokenCount)
+KeyVisibility keyVisibility(const AttentionSettings &settings, int tokenCount)
 {
-    Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> hidden(tokenCount, tokenCount);
-    hidden.setConstant(false);
+    KeyVisibility visibility;
     switch (settings.mask) {
     case MaskMode::None:
         break;
     case MaskMode::Causal:
-        for (int i = 0; i < tokenCount; ++i)
-            for (int j = i + 1; j < tokenCount; ++j)
-                hidden(i, j) = true;
+        visibility.causal = true;
         break;
     case MaskMode::Keys:
+        visibility.hiddenKeys.assign(size_t(std::max(0, tokenCount)), 0);
         for (int key : settings.maskedKeys)
             if (key >= 0 && key < tokenCount)
-                hidden.col(key).setConstant(true);
+                visibility.hiddenKeys[size_t(key)] = 1;
         break;
     }
-    return hidden;
+    return visibility;
+}
+
+namespace {
+
+constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+const float kLogSmallestNormal = std::log(std::numeric_limits<float>::min()); // ≈ −87.34
+
+// Softmax of one row's logits / τ in place, over its first `visible` cells; the cells after them
+// (keys a causal query may not see) become 0. The rules for rows without a finite maximum are
+// those documented at softmaxRows.
+void softmaxRow(Eigen::Ref<RowVector> row, Eigen::Index visible, double inverseTemperature)
+{
+    auto cells = row.head(visible).array();
+    row.tail(row.size() - visible).setZero();
+    if (visible == 0)
+        return;
+    if (cells.isNaN().any()) { // a NaN score (from NaN weights) makes the whole row undefined
+        row.setConstant(std::numeric_limits<float>::quiet_NaN());
+        return;
+    }
+    const float rowMax = cells.maxCoeff();
+    if (rowMax == kMinusInfinity) { // every key hidden: the query attends to nothing
+        cells.setZero();
+        return;
+    }
+    // Subtract the row maximum so the largest exponent is exp(0) = 1: no overflow for any finite
+    // logit, and the sum is at least 1. As τ → 0 (1/τ beyond float) the limit is the argmax.
+    const float inverse = float(inverseTemperature);
+    if (rowMax == kInfinity || !std::isfinite(inverse)) {
+        // Overflowed scores share the row equally (the limit of softmax); so do tied maxima as τ → 0.
+        const float count = float((cells == rowMax).count());
+        cells = (cells == rowMax).cast<float>() / count;
+        return;
+    }
+    // Vectorised exp clamps its argument near −88.7 and so returns 2.9·10⁻³⁹ even for −∞: below the
+    // smallest normal float the exponential is flushed to exactly 0, so hidden keys get exactly 0.
+    const Eigen::Array<float, 1, Eigen::Dynamic> shifted = (cells - rowMax) * inverse;
+    cells = (shifted < kLogSmallestNormal).select(0.0f, shifted.exp());
+    const double sum = cells.cast<double>().sum();
+    cells /= float(sum);
+}
+
+} // namespace
+
+void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k, const Eigen::Ref<const Matrix> &v,
+            const KernelOptions &options, Matrix &weights, Eigen::Ref<Matrix> output, HeadTrace *stages)
+{
+    const Eigen::Index tokens = q.rows();
+    const KeyVisibility &visibility = options.visibility;
+    const bool hidesKeys = !visibility.hiddenKeys.empty();
+    // scores = q kᵀ, then scaled = scores · scale, in place in the weights' storage. (T, T)
+    weights.resize(tokens, k.rows());
+    weights.noalias() = q * k.transpose();
+    if (stages)
+        stages->scores = weights;
+    weights *= options.scale;
+    if (stages)
+        stages->scaled = weights;
+    // masked: −∞ on hidden keys; a causal query's later keys are left out of its softmax below.
+    if (hidesKeys)
+        for (Eigen::Index j = 0; j < weights.cols() && j < Eigen::Index(visibility.hiddenKeys.size()); ++j)
+            if (visibility.hiddenKeys[size_t(j)])
+                weights.col(j).setConstant(kMinusInfinity);
+    if (stages) {
+        stages->masked = weights;
+        if (visibility.causal)
+            for (Eigen::Index i = 0; i < tokens; ++i)
+                stages->masked.row(i).tail(weights.cols() - std::min(weights.cols(), i + 1)).setConstant(kMinusInfinity);
+    }
+    const double inverseTemperature = 1.0 / options.temperature;
+    for (Eigen::Index i = 0; i < tokens; ++i)
+        softmaxRow(weights.row(i), visibility.causal ? std::min(weights.cols(), i + 1) : weights.cols(), inverseTemperature);
+    // output = weights v: a causal matrix is lower triangular, so only that half is multiplied.
+    if (visibility.causal && weights.rows() == weights.cols())
+        output.noalias() = weights.triangularView<Eigen::Lower>() * v;
+    else
+        output.noalias() = weights * v;
+    if (stages) {
+        stages->q = q;
+        stages->k = k;
+        stages->v = v;
+        stages->weights = weights;
+        stages->output = output;
+        stages->entropy = rowEntropyBits(weights);
+    }
 }
 
 Matrix softmaxRows(const Matrix &logits, double temperature)
 {
-    Matrix weights(logits.rows(), logits.cols());
+    Matrix weights = logits;
     const double inverseTemperature = 1.0 / temperature;
-    std::vector<double> exps(size_t(logits.cols()));
-    for (Eigen::Index i = 0; i < logits.rows(); ++i) {
-        // Subtract the row maximum so the largest exponent is exp(0) = 1: no overflow for any
-        // finite logit, and the sum is at least 1.
-        double rowMax = -std::numeric_limits<double>::infinity();
-        bool hasNaN = false;
-        for (Eigen::Index j = 0; j < logits.cols(); ++j) {
-            const double x = double(logits(i, j)) * inverseTemperature;
-            hasNaN |= std::isnan(x);
-            rowMax = std::max(rowMax, x);
-        }
-        if (hasNaN) { // a NaN score (from NaN weights) makes the whole row undefined: say so
-            weights.row(i).setConstant(std::numeric_limits<float>::quiet_NaN());
-            continue;
-        }
-        if (rowMax == -std::numeric_limits<double>::infinity()) { // every key masked (or no keys)
-            weights.row(i).setZero();
-            continue;
-        }
-        if (rowMax == std::numeric_limits<double>::infinity()) {
-            // Overflowed scores: the limit of softmax shares the weight among the +∞ keys.
-            const double count = double((logits.row(i).array() == std::numeric_limits<float>::infinity()).count());
-            for (Eigen::Index j = 0; j < logits.cols(); ++j)
-                weights(i, j) = std::isinf(logits(i, j)) && logits(i, j) > 0 ? float(1.0 / count) : 0.0f;
-            continue;
-        }
-        double sum = 0.0;
-        for (Eigen::Index j = 0; j < logits.cols(); ++j) {
-            const double x = double(logits(i, j));
-            exps[size_t(j)] = std::isinf(x) && x < 0 ? 0.0 : std::exp(x * inverseTemperature - rowMax);
-            sum += exps[size_t(j)];
-        }
-        for (Eigen::Index j = 0; j < logits.cols(); ++j)
-            weights(i, j) = float(exps[size_t(j)] / sum);
-    }
+    for (Eigen::Index i = 0; i < weights.rows(); ++i)
+        softmaxRow(weights.row(i), weights.cols(), inverseTemperature);
     return weights;
 }
 
@@ -108,17 +155,17 @@ Vector rowEntropyBits(const Matrix &weights)
 HeadTrace computeHead(const Matrix &input, const HeadWeights &head, const AttentionSettings &settings)
 {
     const int tokenCount = int(input.rows());
+    KernelOptions options;
+    options.scale = settings.scale ? 1.0f / std::sqrt(float(head.dHead())) : 1.0f;
+    options.temperature = settings.temperature;
+    options.visibility = keyVisibility(settings, tokenCount);
+    const Matrix q = input * head.wQ; // (T, d_head)
+    const Matrix k = input * head.wK; // (T, d_head)
+    const Matrix v = input * head.wV; // (T, d_head)
     HeadTrace trace;
-    trace.q = input * head.wQ;
-    trace.k = input * head.wK;
-    trace.v = input * head.wV;
-    trace.scores = trace.q * trace.k.transpose();
-    trace.scaled = settings.scale ? Matrix(trace.scores / std::sqrt(float(head.dHead()))) : trace.scores;
-    const auto hidden = maskFor(settings, tokenCount);
-    trace.masked = hidden.select(-std::numeric_limits<float>::infinity(), trace.scaled);
-    trace.weights = softmaxRows(trace.masked, settings.temperature);
-    trace.output = trace.weights * trace.v;
-    trace.entropy = rowEntropyBits(trace.weights);
+    Matrix weights;
+    Matrix output(tokenCount, head.wV.cols());
+    attend(q, k, v, options, weights, output, &trace);
     return trace;
 }
 

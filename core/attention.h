@@ -5,6 +5,7 @@
 #include <QList>
 #include <QString>
 
+#include <optional>
 #include <vector>
 
 namespace studio {
@@ -16,7 +17,7 @@ enum class MaskMode {
 };
 
 QString maskModeName(MaskMode mode);
-bool maskModeFromName(const QString &name, MaskMode *mode);
+std::optional<MaskMode> maskModeFromName(const QString &name);
 
 struct AttentionSettings {
     MaskMode mask = MaskMode::None;
@@ -52,15 +53,44 @@ struct HeadTrace {
     Vector entropy; // H_i = −Σ_j w_ij log₂ w_ij, in bits     (T)
 };
 
-// Which (query, key) cells the settings hide. (T, T), true = masked.
-Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
-maskFor(const AttentionSettings &settings, int tokenCount);
+// What one head's queries may see, the single description every model's mask is built from.
+struct KeyVisibility {
+    bool causal = false;          // query i sees keys 0..i only
+    std::vector<char> hiddenKeys; // per key position, 1 = hidden from every query; empty = none hidden
+};
 
-// Numerically stable softmax of each row of logits / τ. Cells equal to −∞ get weight exactly 0.
+// The teaching model's settings as key visibility for a sentence of tokenCount tokens.
+KeyVisibility keyVisibility(const AttentionSettings &settings, int tokenCount);
+
+// How scores become weights in the one attention kernel.
+struct KernelOptions {
+    float scale = 1.0f;       // scores are multiplied by this (1/√d_head, or 1 when not scaled)
+    double temperature = 1.0; // τ > 0
+    KeyVisibility visibility;
+};
+
+// The attention kernel, for the teaching model and every checkpoint alike:
+//   scores  = q kᵀ                              (T, T)
+//   scaled  = scores · scale                    (T, T)
+//   masked  = scaled, −∞ where a key is hidden  (T, T)
+//   weights = softmax_keys(masked / τ)          (T, T)
+//   output  = weights v                         (T, d_v)
+// q (T, d), k (T, d), v (T, d_v). weights is resized; output must be (T, d_v). When stages is given
+// every intermediate is kept there; without it only the weights and the output are computed, with
+// the same arithmetic, so both give the same bits.
+// Precision: products, scaling and exponentials in float; each row's sum in double. A weight is
+// within a few float ulps (≈ 3·10⁻⁷ relative) of the exact softmax of the float logits; weights
+// below the smallest normal float (1.2·10⁻³⁸) are exactly 0, as are hidden keys.
+void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k, const Eigen::Ref<const Matrix> &v,
+            const KernelOptions &options, Matrix &weights, Eigen::Ref<Matrix> output, HeadTrace *stages = nullptr);
+
+// Numerically stable softmax of each row of logits / τ (the kernel's softmax, with its precision).
+// Cells equal to −∞ get weight exactly 0.
 // A row whose cells are all −∞ (a query that may see no key) is all zeros: it attends to nothing,
 // so its output is the zero vector and its entropy 0. Finite for any finite logits and τ > 0.
 // Scores that overflowed to +∞ (from huge weights) share the row equally, the limit of softmax;
 // a row with a NaN score (from NaN weights) is all NaN, so views can show it as undefined.
+// As τ → 0 (1/τ overflowing) the limit is the argmax, shared equally among tied maxima.
 Matrix softmaxRows(const Matrix &logits, double temperature); // (T, T) -> (T, T)
 
 // Shannon entropy in bits of each row of a weight matrix. (T, T) -> (T)

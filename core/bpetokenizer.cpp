@@ -36,14 +36,12 @@ const ByteTable &byteTable()
     return table;
 }
 
-QString readTextFile(const QString &path, QString *error)
+Result<QString> readTextFile(const QString &path)
 {
     QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
-        return {};
-    }
-    return QString::fromUtf8(file.readAll());
+    if (!file.open(QIODevice::ReadOnly))
+        return Result<QString>::failure(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
+    return {QString::fromUtf8(file.readAll()), {}};
 }
 
 } // namespace
@@ -105,14 +103,13 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int>
 Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromFiles(const QString &vocabJson, const QString &mergesTxt)
 {
     using R = Result<std::shared_ptr<BpeTokenizer>>;
-    QString error;
-    const QString vocabText = readTextFile(vocabJson, &error);
-    if (!error.isEmpty())
-        return R::failure(error);
-    const QString mergesText = readTextFile(mergesTxt, &error);
-    if (!error.isEmpty())
-        return R::failure(error);
-    return fromBytes(vocabText.toUtf8(), mergesText.toUtf8(), vocabJson, mergesTxt);
+    const Result<QString> vocabText = readTextFile(vocabJson);
+    if (!vocabText)
+        return R::failure(vocabText.error);
+    const Result<QString> mergesText = readTextFile(mergesTxt);
+    if (!mergesText)
+        return R::failure(mergesText.error);
+    return fromBytes(vocabText.value->toUtf8(), mergesText.value->toUtf8(), vocabJson, mergesTxt);
 }
 
 Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &vocabJson, const QByteArray &mergesTxt,

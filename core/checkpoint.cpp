@@ -30,22 +30,26 @@ Result<QJsonObject> readJsonObject(const QString &path)
 
 Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architecture architecture)
 {
+    // Each family's tokenizer files. A new family adds its case here.
     using R = Result<std::shared_ptr<ModelTokenizer>>;
     auto lift = [](auto result) -> R {
         if (!result)
             return R::failure(result.error);
         return {std::shared_ptr<ModelTokenizer>(*result.value), {}};
     };
-    if (architecture == Architecture::Gpt2) {
+    switch (architecture) {
+    case Architecture::Gpt2:
         if (dir.exists(QStringLiteral("vocab.json")) && dir.exists(QStringLiteral("merges.txt")))
             return lift(BpeTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.json")), dir.filePath(QStringLiteral("merges.txt"))));
         if (dir.exists(QStringLiteral("tokenizer.json")))
             return lift(BpeTokenizer::fromTokenizerJson(dir.filePath(QStringLiteral("tokenizer.json"))));
         return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.json and merges.txt, or tokenizer.json"));
+    case Architecture::Bert:
+        if (dir.exists(QStringLiteral("vocab.txt")))
+            return lift(WordPieceTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.txt")), dir.filePath(QStringLiteral("tokenizer_config.json"))));
+        return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.txt"));
     }
-    if (dir.exists(QStringLiteral("vocab.txt")))
-        return lift(WordPieceTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.txt")), dir.filePath(QStringLiteral("tokenizer_config.json"))));
-    return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.txt"));
+    Q_UNREACHABLE();
 }
 
 QString modelName(const QDir &dir)
@@ -109,21 +113,15 @@ Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
         return R::failure(QStringLiteral("%1 has no model.safetensors").arg(directory));
     }
 
-    QHash<QString, TensorView> tensors;
+    std::vector<std::unique_ptr<SafetensorsFile>> files;
     for (const QString &name : weightFiles) {
-        QString error;
-        std::unique_ptr<SafetensorsFile> file = SafetensorsFile::open(dir.filePath(name), &error);
+        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(dir.filePath(name));
         if (!file)
-            return R::failure(error);
-        checkpoint->weightBytes += file->fileSize();
-        for (auto it = file->tensors().cbegin(); it != file->tensors().cend(); ++it) {
-            if (tensors.contains(it.key()))
-                return R::failure(QStringLiteral("tensor \"%1\" is in more than one shard").arg(it.key()));
-            tensors.insert(it.key(), it.value());
-        }
-        checkpoint->files.push_back(std::move(file));
+            return R::failure(file.error);
+        checkpoint->weightBytes += (*file.value)->fileSize();
+        files.push_back(std::move(*file.value));
     }
-    Result<std::shared_ptr<TransformerModel>> model = TransformerModel::bind(checkpoint->config, tensors);
+    Result<std::shared_ptr<const TransformerModel>> model = TransformerModel::bind(checkpoint->config, std::move(files));
     if (!model)
         return R::failure(weightFiles.size() == 1 ? QStringLiteral("%1: %2").arg(weightFiles.first(), model.error) : model.error);
     checkpoint->model = *model.value;
@@ -158,10 +156,10 @@ Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &
     if (prepared.encoding.ids.empty())
         return R::failure(QStringLiteral("the text gives no tokens"));
     prepared.forward.ids = prepared.encoding.ids;
-    if (checkpoint.config.architecture == Architecture::Bert)
+    if (checkpoint.config.traits().tokenTypes)
         prepared.forward.tokenTypes = prepared.encoding.tokenTypes;
-    if (const QString problem = checkpoint.model->validate(prepared.forward); !problem.isEmpty())
-        return R::failure(problem);
+    if (const Status valid = checkpoint.model->validate(prepared.forward); !valid)
+        return R::failure(valid.error);
     return {std::move(prepared), {}};
 }
 

@@ -15,8 +15,7 @@ struct Checkpoint {
     QString directory;
     QString name; // folder name, or the repository name for a Hugging Face cache snapshot
     ModelConfig config;
-    std::vector<std::unique_ptr<SafetensorsFile>> files; // keep the mappings alive
-    std::shared_ptr<TransformerModel> model;
+    std::shared_ptr<const TransformerModel> model; // owns the memory-mapped weight files
     std::shared_ptr<ModelTokenizer> tokenizer;
     qint64 weightBytes = 0; // size of the safetensors files
 };

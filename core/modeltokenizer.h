@@ -1,6 +1,6 @@
 #pragma once
 
-#include "workspace.h" // Result
+#include "result.h"
 
 #include <QHash>
 #include <QString>

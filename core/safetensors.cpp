@@ -99,13 +99,11 @@ const TensorView *SafetensorsFile::find(const QString &name) const
     return it == m_tensors.constEnd() ? nullptr : &it.value();
 }
 
-std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const QString &path, QString *error)
+Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const QString &path)
 {
+    using R = Result<std::unique_ptr<SafetensorsFile>>;
     const QString name = QFileInfo(path).fileName();
-    auto fail = [&](const QString &message) -> std::unique_ptr<SafetensorsFile> {
-        *error = QStringLiteral("%1: %2").arg(name, message);
-        return nullptr;
-    };
+    auto fail = [&](const QString &message) { return R::failure(QStringLiteral("%1: %2").arg(name, message)); };
     std::unique_ptr<SafetensorsFile> file(new SafetensorsFile);
     file->m_path = path;
     file->m_file.setFileName(path);
@@ -119,20 +117,17 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const QString &path, QStr
     file->m_map = file->m_file.map(0, file->m_size);
     if (!file->m_map)
         return fail(QStringLiteral("cannot memory-map the file: %1").arg(file->m_file.errorString()));
-    QString problem;
-    std::optional<QHash<QString, TensorView>> tensors = parse(file->m_map, file->m_size, &problem);
+    Result<QHash<QString, TensorView>> tensors = parse(file->m_map, file->m_size);
     if (!tensors)
-        return fail(problem);
-    file->m_tensors = std::move(*tensors);
-    return file;
+        return fail(tensors.error);
+    file->m_tensors = std::move(*tensors.value);
+    return {std::move(file), {}};
 }
 
-std::optional<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *bytes, qint64 size, QString *error)
+Result<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *bytes, qint64 size)
 {
-    auto fail = [&](const QString &message) -> std::optional<QHash<QString, TensorView>> {
-        *error = message;
-        return std::nullopt;
-    };
+    using R = Result<QHash<QString, TensorView>>;
+    auto fail = [](const QString &message) { return R::failure(message); };
     if (size < 8)
         return fail(QStringLiteral("file is %1 bytes, too short for a safetensors header").arg(size));
     const quint64 headerLength = readLittleEndian<quint64>(bytes);
@@ -209,36 +204,33 @@ std::optional<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *by
         if (spans[i].begin < spans[i - 1].end)
             return fail(QStringLiteral("tensors \"%1\" and \"%2\" overlap").arg(spans[i - 1].name, spans[i].name));
     }
-    return tensors;
+    return {std::move(tensors), {}};
 }
 
-bool readFloats(const TensorView &view, float *out, qint64 count, QString *error)
+Status readFloats(const TensorView &view, float *out, qint64 count)
 {
-    if (count != view.elementCount()) {
-        *error = QStringLiteral("tensor \"%1\" has %2 elements, expected %3").arg(view.name).arg(view.elementCount()).arg(count);
-        return false;
-    }
+    if (count != view.elementCount())
+        return Status::failure(QStringLiteral("tensor \"%1\" has %2 elements, expected %3").arg(view.name).arg(view.elementCount()).arg(count));
     const uchar *p = view.data;
     switch (view.dtype) {
     case DType::F32:
         std::memcpy(out, p, size_t(count) * 4);
-        return true;
+        return Status::success();
     case DType::F16:
         for (qint64 i = 0; i < count; ++i)
             out[i] = halfToFloat(readLittleEndian<quint16>(p + 2 * i));
-        return true;
+        return Status::success();
     case DType::BF16:
         for (qint64 i = 0; i < count; ++i)
             out[i] = std::bit_cast<float>(quint32(readLittleEndian<quint16>(p + 2 * i)) << 16);
-        return true;
+        return Status::success();
     case DType::F64:
         for (qint64 i = 0; i < count; ++i)
             out[i] = float(readLittleEndian<double>(p + 8 * i));
-        return true;
+        return Status::success();
     default:
-        *error = QStringLiteral("tensor \"%1\" has dtype %2; weights must be F32, F16, BF16 or F64")
-                     .arg(view.name, dtypeName(view.dtype));
-        return false;
+        return Status::failure(QStringLiteral("tensor \"%1\" has dtype %2; weights must be F32, F16, BF16 or F64")
+                                   .arg(view.name, dtypeName(view.dtype)));
     }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "result.h"
 #include "tensor.h"
 
 #include <QFile>
@@ -34,17 +35,17 @@ struct TensorView {
 // the data area and not overlapping.
 class SafetensorsFile {
 public:
-    // nullptr with *error naming the file, the tensor and the problem.
-    static std::unique_ptr<SafetensorsFile> open(const QString &path, QString *error);
+    // The open file, or a message naming the file, the tensor and the problem.
+    static Result<std::unique_ptr<SafetensorsFile>> open(const QString &path);
 
     const QString &path() const { return m_path; }
     qint64 fileSize() const { return m_size; }
     const QHash<QString, TensorView> &tensors() const { return m_tensors; }
     const TensorView *find(const QString &name) const;
 
-    // The checks of open() on bytes in memory: the tensors (views into bytes) or nullopt with
-    // *error saying what is wrong. The bytes must outlive the views.
-    static std::optional<QHash<QString, TensorView>> parse(const uchar *bytes, qint64 size, QString *error);
+    // The checks of open() on bytes in memory: the tensors (views into bytes), or what is wrong.
+    // The bytes must outlive the views.
+    static Result<QHash<QString, TensorView>> parse(const uchar *bytes, qint64 size);
 
 private:
     SafetensorsFile() = default;
@@ -59,7 +60,7 @@ private:
 inline constexpr qint64 kMaxSafetensorsHeader = 100LL * 1024 * 1024;
 
 // Converts a tensor's elements to float (F32 as is; F16, BF16 and F64 converted). Other dtypes,
-// or a count that does not match, give false with *error set.
-bool readFloats(const TensorView &view, float *out, qint64 count, QString *error);
+// or a count that does not match, are refused with a message.
+Status readFloats(const TensorView &view, float *out, qint64 count);
 
 } // namespace studio

@@ -69,7 +69,7 @@ QByteArray encodeFloats(const std::vector<float> &values, DType dtype)
     return out;
 }
 
-QString writeSafetensors(const QString &path, const std::vector<TensorToWrite> &tensors)
+Status writeSafetensors(const QString &path, const std::vector<TensorToWrite> &tensors)
 {
     QJsonObject header;
     qint64 offset = 0;
@@ -92,7 +92,7 @@ QString writeSafetensors(const QString &path, const std::vector<TensorToWrite> &
         json.append(' ');
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
     const quint64 length = quint64(json.size());
     // Every write must be whole: a short write (full disk) leaves the previous file in place.
     bool complete = file.write(reinterpret_cast<const char *>(&length), 8) == 8 && file.write(json) == json.size();
@@ -104,11 +104,11 @@ QString writeSafetensors(const QString &path, const std::vector<TensorToWrite> &
     }
     if (!complete) {
         file.cancelWriting();
-        return QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path);
+        return Status::failure(QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path));
     }
     if (!file.commit())
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
-    return {};
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    return Status::success();
 }
 
 } // namespace studio

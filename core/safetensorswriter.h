@@ -21,8 +21,8 @@ struct TensorToWrite {
     std::function<QByteArray()> bytes;
 };
 
-// Empty on success, else why not. The file is written atomically.
-QString writeSafetensors(const QString &path, const std::vector<TensorToWrite> &tensors);
+// Writes atomically; on failure says why.
+Status writeSafetensors(const QString &path, const std::vector<TensorToWrite> &tensors);
 
 // Float data as F32, F16 or BF16 bytes (round to nearest even).
 QByteArray encodeFloats(const std::vector<float> &values, DType dtype);

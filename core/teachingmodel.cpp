@@ -6,18 +6,18 @@
 
 namespace studio {
 
-QString validateConfig(const TeachingConfig &config)
+Status validateConfig(const TeachingConfig &config)
 {
     if (config.dModel < kMinDModel || config.dModel > kMaxDModel)
-        return QStringLiteral("d_model must be between %1 and %2 (got %3)")
-            .arg(kMinDModel).arg(kMaxDModel).arg(config.dModel);
+        return Status::failure(QStringLiteral("d_model must be between %1 and %2 (got %3)")
+            .arg(kMinDModel).arg(kMaxDModel).arg(config.dModel));
     if (config.dHead < 1 || config.dHead > config.dModel)
-        return QStringLiteral("d_head must be between 1 and d_model = %1 (got %2)")
-            .arg(config.dModel).arg(config.dHead);
+        return Status::failure(QStringLiteral("d_head must be between 1 and d_model = %1 (got %2)")
+            .arg(config.dModel).arg(config.dHead));
     if (config.heads < 1 || config.heads > kMaxHeads)
-        return QStringLiteral("the number of heads must be between 1 and %1 (got %2)")
-            .arg(kMaxHeads).arg(config.heads);
-    return {};
+        return Status::failure(QStringLiteral("the number of heads must be between 1 and %1 (got %2)")
+            .arg(kMaxHeads).arg(config.heads));
+    return Status::success();
 }
 
 QList<HeadPreset> allHeadPresets()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "attention.h"
+#include "result.h"
 #include "tokenizer.h"
 
 #include <QList>
@@ -27,8 +28,8 @@ struct TeachingConfig {
     friend bool operator==(const TeachingConfig &, const TeachingConfig &) = default;
 };
 
-// Empty when the configuration is usable, else a sentence naming the problem.
-QString validateConfig(const TeachingConfig &config);
+// Whether the configuration is usable, else a sentence naming the problem.
+Status validateConfig(const TeachingConfig &config);
 
 // The named head presets, in the order the default model uses them.
 enum class HeadPreset { PreviousToken, SameWord, Random };

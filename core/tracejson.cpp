@@ -88,13 +88,13 @@ QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &
         {QStringLiteral("tokens"), tokens},
         {QStringLiteral("display_tokens"), display},
         {QStringLiteral("settings"), QJsonObject{
-            {QStringLiteral("mask"), config.architecture == Architecture::Gpt2 ? QStringLiteral("causal") : QStringLiteral("none")},
+            {QStringLiteral("mask"), maskModeName(config.traits().causal ? MaskMode::Causal : MaskMode::None)},
             {QStringLiteral("temperature"), 1.0},
             {QStringLiteral("scale"), true},
         }},
         {QStringLiteral("layers"), layers},
     };
-    if (config.architecture == Architecture::Bert)
+    if (config.traits().tokenTypes)
         json.insert(QStringLiteral("token_type_ids"), types);
     if (input.truncatedFrom > 0)
         json.insert(QStringLiteral("truncated_from"), input.truncatedFrom);

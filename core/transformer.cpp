@@ -11,16 +11,13 @@ namespace studio {
 
 namespace {
 
-// Resolves tensor names as they occur in the wild: with or without the architecture's prefix
-// ("transformer." for GPT-2 heads, "bert." for BERT task models), and BERT's legacy LayerNorm
-// gamma/beta spelling. Collects the first error.
+// Resolves tensor names as they occur in the wild: with or without the family's task-model prefix
+// ("transformer.", "bert."), and the legacy LayerNorm gamma/beta spelling. Stops at the first error.
 class Binder {
 public:
     Binder(const ModelConfig &config, const QHash<QString, TensorView> &tensors, std::deque<std::vector<float>> &converted)
-        : m_config(config), m_tensors(tensors), m_converted(converted)
+        : m_config(config), m_tensors(tensors), m_converted(converted), m_prefixes(config.traits().names.prefixes)
     {
-        m_prefixes = config.architecture == Architecture::Gpt2 ? QStringList{QString(), QStringLiteral("transformer.")}
-                                                               : QStringList{QString(), QStringLiteral("bert.")};
     }
 
     QString error() const { return m_error; }
@@ -48,8 +45,10 @@ public:
         if (view->dtype == DType::F32 && reinterpret_cast<quintptr>(view->data) % alignof(float) == 0)
             return {reinterpret_cast<const float *>(view->data), rows, cols};
         std::vector<float> &copy = m_converted.emplace_back(size_t(count));
-        if (!readFloats(*view, copy.data(), count, &m_error))
+        if (const Status read = readFloats(*view, copy.data(), count); !read) {
+            m_error = read.error;
             return {};
+        }
         return {copy.data(), rows, cols};
     }
 
@@ -61,13 +60,17 @@ public:
         return ref;
     }
 
-    LinearWeights linear(const QString &base, int inputs, int outputs)
+    LinearWeights linear(const QString &base, int inputs, int outputs, bool hasBias)
     {
         LinearWeights l;
-        l.outByIn = m_config.architecture == Architecture::Bert;
+        switch (m_config.traits().linearLayout) {
+        case LinearLayout::InByOut: l.outByIn = false; break;
+        case LinearLayout::OutByIn: l.outByIn = true; break;
+        }
         l.weight = l.outByIn ? tensor(base + QStringLiteral(".weight"), outputs, inputs)
                              : tensor(base + QStringLiteral(".weight"), inputs, outputs);
-        l.bias = vector(base + QStringLiteral(".bias"), outputs);
+        if (hasBias)
+            l.bias = vector(base + QStringLiteral(".bias"), outputs);
         return l;
     }
 
@@ -92,68 +95,10 @@ private:
     const ModelConfig &m_config;
     const QHash<QString, TensorView> &m_tensors;
     std::deque<std::vector<float>> &m_converted;
-    QStringList m_prefixes;
+    const QStringList m_prefixes;
     QString m_error;
     bool m_expectVector = false;
 };
-
-// Scaled dot-product attention of one head, keeping every stage when asked.
-//   scores = q kᵀ (T, T); scaled = scores / √d; masked: −∞ on hidden keys; weights = softmax(masked)
-void attendHead(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k, const Eigen::Ref<const Matrix> &v,
-                bool causal, const std::vector<int> &attentionMask, Matrix &weights, Eigen::Ref<Matrix> output,
-                HeadTrace *stages)
-{
-    const int tokens = int(q.rows());
-    const float scale = 1.0f / std::sqrt(float(q.cols()));
-    constexpr float minusInfinity = -std::numeric_limits<float>::infinity();
-    if (stages) {
-        Matrix scores = q * k.transpose();
-        Matrix scaled = scores * scale;
-        Matrix masked = scaled;
-        for (int j = 0; j < tokens; ++j)
-            if (!attentionMask.empty() && attentionMask[size_t(j)] == 0)
-                masked.col(j).setConstant(minusInfinity);
-        if (causal)
-            for (int i = 0; i < tokens; ++i)
-                masked.row(i).tail(tokens - i - 1).setConstant(minusInfinity);
-        weights = softmaxRows(masked, 1.0);
-        output.noalias() = weights * v;
-        stages->q = q;
-        stages->k = k;
-        stages->v = v;
-        stages->scores = std::move(scores);
-        stages->scaled = std::move(scaled);
-        stages->masked = std::move(masked);
-        stages->weights = weights;
-        stages->output = output;
-        stages->entropy = rowEntropyBits(weights);
-        return;
-    }
-    // Only the weights are kept: scale in place, and softmax each row in float with vectorised
-    // exponentials over just the keys the query may see (half the row for causal attention).
-    weights.resize(tokens, tokens);
-    weights.noalias() = (q * scale) * k.transpose();
-    for (int j = 0; j < tokens; ++j)
-        if (!attentionMask.empty() && attentionMask[size_t(j)] == 0)
-            weights.col(j).setConstant(minusInfinity);
-    for (int i = 0; i < tokens; ++i) {
-        const int visible = causal ? i + 1 : tokens;
-        auto row = weights.row(i).head(visible).array();
-        const float rowMax = row.maxCoeff();
-        if (std::isfinite(rowMax)) {
-            row = (row - rowMax).exp();
-            const float sum = row.sum();
-            row /= sum;
-        } else { // every key hidden, or overflowing or NaN scores: the exact rules of softmaxRows
-            weights.row(i).head(visible) = softmaxRows(Matrix(weights.row(i).head(visible)), 1.0);
-        }
-        weights.row(i).tail(tokens - visible).setZero();
-    }
-    if (causal)
-        output.noalias() = weights.triangularView<Eigen::Lower>() * v;
-    else
-        output.noalias() = weights * v;
-}
 
 } // namespace
 
@@ -232,18 +177,23 @@ void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x,
             y.middleCols(c0, c1 - c0).noalias() = x * w.middleRows(c0, c1 - c0).transpose();
         else
             y.middleCols(c0, c1 - c0).noalias() = x * w.middleCols(c0, c1 - c0);
-        y.middleCols(c0, c1 - c0).rowwise() += b.segment(c0, c1 - c0);
+        if (b.size() > 0)
+            y.middleCols(c0, c1 - c0).rowwise() += b.segment(c0, c1 - c0);
     });
 }
 
-void applyGelu(Matrix &x, bool tanhForm, int threads)
+void applyActivation(Matrix &x, Activation activation, int threads)
 {
     parallelFor(threads, int(x.rows()), [&](int begin, int end) {
         auto rows = x.middleRows(begin, end - begin).array();
-        if (tanhForm) // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+        switch (activation) {
+        case Activation::GeluTanh: // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
             rows = 0.5f * rows * (1.0f + (0.7978845608028654f * (rows + 0.044715f * rows.cube())).tanh());
-        else // 0.5 x (1 + erf(x / √2))
+            break;
+        case Activation::GeluErf: // 0.5 x (1 + erf(x / √2))
             rows = 0.5f * rows * (1.0f + (rows * 0.7071067811865476f).erf());
+            break;
+        }
     });
 }
 
@@ -260,97 +210,164 @@ void layerNorm(const LayerNormWeights &norm, double eps, Matrix &x)
     }
 }
 
-Result<std::shared_ptr<TransformerModel>> TransformerModel::bind(const ModelConfig &config,
-                                                                 const QHash<QString, TensorView> &tensors)
+Result<std::shared_ptr<const TransformerModel>> TransformerModel::bind(const ModelConfig &config,
+                                                                       std::vector<std::unique_ptr<SafetensorsFile>> files)
 {
-    using R = Result<std::shared_ptr<TransformerModel>>;
+    using R = Result<std::shared_ptr<const TransformerModel>>;
+    QHash<QString, TensorView> tensors;
+    for (const std::unique_ptr<SafetensorsFile> &file : files) {
+        for (auto it = file->tensors().cbegin(); it != file->tensors().cend(); ++it) {
+            if (tensors.contains(it.key()))
+                return R::failure(QStringLiteral("tensor \"%1\" is in more than one shard").arg(it.key()));
+            tensors.insert(it.key(), it.value());
+        }
+    }
     std::shared_ptr<TransformerModel> model(new TransformerModel);
+    if (const Status bound = model->bindTensors(config, tensors); !bound)
+        return R::failure(bound.error);
+    model->m_files = std::move(files);
+    return {std::shared_ptr<const TransformerModel>(std::move(model)), {}};
+}
+
+Result<std::shared_ptr<const TransformerModel>> TransformerModel::bind(const ModelConfig &config,
+                                                                       const QHash<QString, TensorView> &tensors)
+{
+    using R = Result<std::shared_ptr<const TransformerModel>>;
+    std::shared_ptr<TransformerModel> model(new TransformerModel);
+    if (const Status bound = model->bindTensors(config, tensors); !bound)
+        return R::failure(bound.error);
+    return {std::shared_ptr<const TransformerModel>(std::move(model)), {}};
+}
+
+Status TransformerModel::bindTensors(const ModelConfig &config, const QHash<QString, TensorView> &tensors)
+{
+    TransformerModel *model = this;
     model->m_config = config;
+    const ArchitectureTraits &traits = config.traits();
+    const TensorNames &names = traits.names;
     Binder binder(config, tensors, model->m_converted);
     const int c = config.hidden;
     const int inner = config.intermediate;
-    if (config.architecture == Architecture::Gpt2) {
-        model->m_tokenEmbedding = binder.tensor(QStringLiteral("wte.weight"), config.vocabSize, c);
-        model->m_positionEmbedding = binder.tensor(QStringLiteral("wpe.weight"), config.maxPositions, c);
-        for (int l = 0; l < config.layers; ++l) {
-            const QString p = QStringLiteral("h.%1.").arg(l);
-            LayerWeights layer;
-            layer.attentionNorm = binder.norm(p + QStringLiteral("ln_1"), c);
-            layer.qkv = binder.linear(p + QStringLiteral("attn.c_attn"), c, 3 * c);
-            layer.attentionOutput = binder.linear(p + QStringLiteral("attn.c_proj"), c, c);
-            layer.mlpNorm = binder.norm(p + QStringLiteral("ln_2"), c);
-            layer.mlpIn = binder.linear(p + QStringLiteral("mlp.c_fc"), c, inner);
-            layer.mlpOut = binder.linear(p + QStringLiteral("mlp.c_proj"), inner, c);
-            model->m_layers.push_back(layer);
+    model->m_tokenEmbedding = binder.tensor(names.tokenEmbedding, config.vocabSize, c);
+    switch (traits.positions) {
+    case PositionKind::Learned:
+        model->m_positionEmbedding = binder.tensor(names.positionEmbedding, config.maxPositions, c);
+        break;
+    case PositionKind::Sinusoidal:
+    case PositionKind::Rotary:
+    case PositionKind::None:
+        break;
+    }
+    if (traits.tokenTypes)
+        model->m_typeEmbedding = binder.tensor(names.typeEmbedding, config.typeVocabSize, c);
+    if (traits.normalisesEmbeddings)
+        model->m_embeddingNorm = binder.norm(names.embeddingNorm, c);
+    for (int l = 0; l < config.layers && binder.error().isEmpty(); ++l) {
+        const QString p = names.layerPrefix.arg(l);
+        LayerWeights layer;
+        layer.attentionNorm = binder.norm(p + names.attentionNorm, c);
+        if (!names.fusedQkv.isEmpty()) {
+            layer.qkv = binder.linear(p + names.fusedQkv, c, 3 * c, traits.attentionBias);
+        } else {
+            layer.query = binder.linear(p + names.query, c, c, traits.attentionBias);
+            layer.key = binder.linear(p + names.key, c, c, traits.attentionBias);
+            layer.value = binder.linear(p + names.value, c, c, traits.attentionBias);
         }
-    } else {
-        model->m_tokenEmbedding = binder.tensor(QStringLiteral("embeddings.word_embeddings.weight"), config.vocabSize, c);
-        model->m_positionEmbedding = binder.tensor(QStringLiteral("embeddings.position_embeddings.weight"), config.maxPositions, c);
-        model->m_typeEmbedding = binder.tensor(QStringLiteral("embeddings.token_type_embeddings.weight"), config.typeVocabSize, c);
-        model->m_embeddingNorm = binder.norm(QStringLiteral("embeddings.LayerNorm"), c);
-        for (int l = 0; l < config.layers; ++l) {
-            const QString p = QStringLiteral("encoder.layer.%1.").arg(l);
-            LayerWeights layer;
-            layer.query = binder.linear(p + QStringLiteral("attention.self.query"), c, c);
-            layer.key = binder.linear(p + QStringLiteral("attention.self.key"), c, c);
-            layer.value = binder.linear(p + QStringLiteral("attention.self.value"), c, c);
-            layer.attentionOutput = binder.linear(p + QStringLiteral("attention.output.dense"), c, c);
-            layer.attentionNorm = binder.norm(p + QStringLiteral("attention.output.LayerNorm"), c);
-            layer.mlpIn = binder.linear(p + QStringLiteral("intermediate.dense"), c, inner);
-            layer.mlpOut = binder.linear(p + QStringLiteral("output.dense"), inner, c);
-            layer.mlpNorm = binder.norm(p + QStringLiteral("output.LayerNorm"), c);
-            model->m_layers.push_back(layer);
-        }
+        layer.attentionOutput = binder.linear(p + names.attentionOutput, c, c, traits.attentionBias);
+        layer.mlpNorm = binder.norm(p + names.mlpNorm, c);
+        layer.mlpIn = binder.linear(p + names.mlpIn, c, inner, traits.mlpBias);
+        layer.mlpOut = binder.linear(p + names.mlpOut, inner, c, traits.mlpBias);
+        model->m_layers.push_back(layer);
     }
     if (!binder.error().isEmpty())
-        return R::failure(binder.error());
-    return {model, {}};
+        return Status::failure(binder.error());
+    return Status::success();
 }
 
-QString TransformerModel::validate(const ForwardInput &input) const
+Status TransformerModel::validate(const ForwardInput &input) const
 {
     if (input.ids.empty())
-        return QStringLiteral("there are no tokens to run");
+        return Status::failure(QStringLiteral("there are no tokens to run"));
     if (int(input.ids.size()) > m_config.maxPositions)
-        return QStringLiteral("%1 tokens are more than the model's %2 positions").arg(input.ids.size()).arg(m_config.maxPositions);
+        return Status::failure(QStringLiteral("%1 tokens are more than the model's %2 positions").arg(input.ids.size()).arg(m_config.maxPositions));
     for (int id : input.ids)
         if (id < 0 || id >= m_config.vocabSize)
-            return QStringLiteral("token id %1 is outside the vocabulary (0..%2)").arg(id).arg(m_config.vocabSize - 1);
+            return Status::failure(QStringLiteral("token id %1 is outside the vocabulary (0..%2)").arg(id).arg(m_config.vocabSize - 1));
     if (!input.tokenTypes.empty() && input.tokenTypes.size() != input.ids.size())
-        return QStringLiteral("token types and ids differ in length");
+        return Status::failure(QStringLiteral("token types and ids differ in length"));
     for (int type : input.tokenTypes)
         if (type < 0 || type >= std::max(1, m_config.typeVocabSize))
-            return QStringLiteral("token type %1 is outside 0..%2").arg(type).arg(std::max(1, m_config.typeVocabSize) - 1);
+            return Status::failure(QStringLiteral("token type %1 is outside 0..%2").arg(type).arg(std::max(1, m_config.typeVocabSize) - 1));
     if (!input.attentionMask.empty() && input.attentionMask.size() != input.ids.size())
-        return QStringLiteral("the attention mask and ids differ in length");
-    return {};
+        return Status::failure(QStringLiteral("the attention mask and ids differ in length"));
+    return Status::success();
+}
+
+KernelOptions TransformerModel::kernelOptions(const ForwardInput &input) const
+{
+    KernelOptions options;
+    options.scale = 1.0f / std::sqrt(float(m_config.headDim()));
+    options.visibility.causal = m_config.traits().causal;
+    if (!input.attentionMask.empty()) { // padding: a 0 in the attention mask hides that key
+        options.visibility.hiddenKeys.resize(input.attentionMask.size());
+        for (size_t j = 0; j < input.attentionMask.size(); ++j)
+            options.visibility.hiddenKeys[j] = input.attentionMask[j] == 0;
+    }
+    return options;
+}
+
+void TransformerModel::normalise(const LayerNormWeights &norm, Matrix &x) const
+{
+    switch (m_config.traits().norm) {
+    case NormKind::LayerNorm: layerNorm(norm, m_config.normEps, x); break;
+    }
+}
+
+void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Matrix &q, Matrix &k, Matrix &v, int threads,
+                               bool streaming) const
+{
+    if (m_config.traits().names.fusedQkv.isEmpty()) {
+        applyLinear(layer.query, x, q, threads, streaming);
+        applyLinear(layer.key, x, k, threads, streaming);
+        applyLinear(layer.value, x, v, threads, streaming);
+        return;
+    }
+    Matrix qkv; // (T, 3C): q | k | v
+    applyLinear(layer.qkv, x, qkv, threads, streaming);
+    const int c = m_config.hidden;
+    q = qkv.leftCols(c);
+    k = qkv.middleCols(c, c);
+    v = qkv.rightCols(c);
 }
 
 ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOptions &options) const
 {
     const ModelConfig &cfg = m_config;
+    const ArchitectureTraits &traits = cfg.traits();
+    const bool preNorm = traits.normPlacement == NormPlacement::PreLN;
     const int tokens = int(input.ids.size());
     const int c = cfg.hidden;
     const int d = cfg.headDim();
-    const bool gpt2 = cfg.architecture == Architecture::Gpt2;
     const bool streaming = tokens <= options.streamingTokenLimit;
+    const KernelOptions kernel = kernelOptions(input);
     ModelTrace trace;
     trace.attentions.assign(size_t(cfg.layers), std::vector<Matrix>(size_t(cfg.heads)));
 
-    // Embeddings: token + position (+ token type), then BERT's LayerNorm. (T, C)
+    // Embeddings: token (+ learned position) (+ token type), then the family's embedding norm. (T, C)
     Matrix hidden(tokens, c);
     const auto wte = m_tokenEmbedding.matrix();
-    const auto wpe = m_positionEmbedding.matrix();
     for (int t = 0; t < tokens; ++t) {
-        hidden.row(t) = wte.row(input.ids[size_t(t)]) + wpe.row(t);
-        if (!gpt2)
+        hidden.row(t) = wte.row(input.ids[size_t(t)]);
+        if (m_positionEmbedding.data)
+            hidden.row(t) += m_positionEmbedding.matrix().row(t);
+        if (m_typeEmbedding.data)
             hidden.row(t) += m_typeEmbedding.matrix().row(input.tokenTypes.empty() ? 0 : input.tokenTypes[size_t(t)]);
     }
-    if (!gpt2)
-        layerNorm(m_embeddingNorm, cfg.layerNormEps, hidden);
+    if (traits.normalisesEmbeddings)
+        normalise(m_embeddingNorm, hidden);
     trace.embeddings = hidden;
 
-    Matrix normed, qkv, q, k, v, context(tokens, c), projected, inner;
+    Matrix normed, q, k, v, context(tokens, c), projected, inner;
     for (int l = 0; l < cfg.layers; ++l) {
         if (options.cancel && options.cancel->load()) {
             trace.cancelled = true;
@@ -361,29 +378,17 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         for (const auto &[sl, sh] : options.stageHeads)
             keepsStages |= sl == l;
 
-        // Attention input: GPT-2 normalises first (pre-LN); BERT attends to the hidden state (post-LN).
+        // Attention input: pre-LN normalises first; post-LN attends to the hidden state itself.
         const Matrix *attentionInput = &hidden;
-        if (gpt2) {
+        if (preNorm) {
             normed = hidden;
-            layerNorm(layer.attentionNorm, cfg.layerNormEps, normed);
+            normalise(layer.attentionNorm, normed);
             attentionInput = &normed;
         }
         if (keepsStages || options.keepLayerInputs)
             trace.layerInputs[l] = *attentionInput;
 
-        if (gpt2) {
-            applyLinear(layer.qkv, *attentionInput, qkv, options.threads, streaming); // (T, 3C): q | k | v
-        } else {
-            applyLinear(layer.query, *attentionInput, q, options.threads, streaming);
-            applyLinear(layer.key, *attentionInput, k, options.threads, streaming);
-            applyLinear(layer.value, *attentionInput, v, options.threads, streaming);
-        }
-        auto headSlice = [&](int which, int head) -> Eigen::Ref<const Matrix> {
-            if (gpt2)
-                return qkv.middleCols(which * c + head * d, d);
-            const Matrix &m = which == 0 ? q : which == 1 ? k : v;
-            return m.middleCols(head * d, d);
-        };
+        project(layer, *attentionInput, q, k, v, options.threads, streaming);
         // Entries for kept stages exist before the heads run, so the workers only look them up.
         for (const auto &[sl, sh] : options.stageHeads)
             if (sl == l && sh >= 0 && sh < cfg.heads)
@@ -392,32 +397,32 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             Matrix headOutput(tokens, d);
             for (int h = begin; h < end; ++h) {
                 const auto kept = trace.stages.find({l, h});
-                attendHead(headSlice(0, h), headSlice(1, h), headSlice(2, h), gpt2, input.attentionMask,
-                           trace.attentions[size_t(l)][size_t(h)], headOutput,
-                           kept == trace.stages.end() ? nullptr : &kept->second);
+                attend(q.middleCols(h * d, d), k.middleCols(h * d, d), v.middleCols(h * d, d), kernel,
+                       trace.attentions[size_t(l)][size_t(h)], headOutput,
+                       kept == trace.stages.end() ? nullptr : &kept->second);
                 context.middleCols(h * d, d) = headOutput;
             }
         });
         applyLinear(layer.attentionOutput, context, projected, options.threads, streaming);
         hidden += projected;
-        if (!gpt2)
-            layerNorm(layer.attentionNorm, cfg.layerNormEps, hidden);
+        if (!preNorm)
+            normalise(layer.attentionNorm, hidden);
 
-        // MLP: GPT-2 x + W₂ gelu(W₁ LN(x)); BERT LN(x + W₂ gelu(W₁ x)).
-        if (l + 1 == cfg.layers && gpt2)
-            break; // the last GPT-2 MLP changes nothing that attention shows
+        // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)).
+        if (l + 1 == cfg.layers)
+            break; // the last MLP changes nothing that attention shows
         const Matrix *mlpInput = &hidden;
-        if (gpt2) {
+        if (preNorm) {
             normed = hidden;
-            layerNorm(layer.mlpNorm, cfg.layerNormEps, normed);
+            normalise(layer.mlpNorm, normed);
             mlpInput = &normed;
         }
         applyLinear(layer.mlpIn, *mlpInput, inner, options.threads, streaming);
-        applyGelu(inner, cfg.tanhGelu, options.threads);
+        applyActivation(inner, cfg.activation, options.threads);
         applyLinear(layer.mlpOut, inner, projected, options.threads, streaming);
         hidden += projected;
-        if (!gpt2)
-            layerNorm(layer.mlpNorm, cfg.layerNormEps, hidden);
+        if (!preNorm)
+            normalise(layer.mlpNorm, hidden);
         if (options.progress)
             options.progress(l + 1);
     }
@@ -426,16 +431,18 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
     return trace;
 }
 
-HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input) const
+HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input,
+                                       const ForwardOptions &options) const
 {
-    const HeadProjection p = headProjection(layer, head);
-    const Matrix q = (layerInput * p.wQ).rowwise() + p.bQ;
-    const Matrix k = (layerInput * p.wK).rowwise() + p.bK;
-    const Matrix v = (layerInput * p.wV).rowwise() + p.bV;
+    const int d = m_config.headDim();
+    Matrix q, k, v;
+    project(m_layers.at(size_t(layer)), layerInput, q, k, v, options.threads,
+            layerInput.rows() <= options.streamingTokenLimit);
     HeadTrace stages;
     Matrix weights;
-    Matrix output(layerInput.rows(), p.wV.cols());
-    attendHead(q, k, v, m_config.architecture == Architecture::Gpt2, input.attentionMask, weights, output, &stages);
+    Matrix output(layerInput.rows(), d);
+    attend(q.middleCols(head * d, d), k.middleCols(head * d, d), v.middleCols(head * d, d), kernelOptions(input),
+           weights, output, &stages);
     return stages;
 }
 
@@ -449,9 +456,9 @@ TransformerModel::HeadProjection TransformerModel::headProjection(int layer, int
     auto slice = [&](const LinearWeights &linear, int offset, Matrix &weight, RowVector &bias) {
         const auto m = linear.weight.matrix();
         weight = linear.outByIn ? Matrix(m.middleRows(offset, d).transpose()) : Matrix(m.middleCols(offset, d));
-        bias = linear.bias.row().segment(offset, d);
+        bias = linear.bias.data ? RowVector(linear.bias.row().segment(offset, d)) : RowVector();
     };
-    if (m_config.architecture == Architecture::Gpt2) {
+    if (!m_config.traits().names.fusedQkv.isEmpty()) {
         slice(w.qkv, head * d, p.wQ, p.bQ);
         slice(w.qkv, c + head * d, p.wK, p.bK);
         slice(w.qkv, 2 * c + head * d, p.wV, p.bV);

@@ -24,11 +24,11 @@ struct WeightRef {
     Eigen::Map<const RowVector> row() const { return {data, qint64(rows) * cols}; }
 };
 
-// A linear layer. GPT-2's Conv1D stores W as [in, out] (y = x W + b); BERT's Linear as [out, in]
-// (y = x Wᵀ + b). Both stay as stored: no transposed copy.
+// A linear layer, in the storage order of its family (ArchitectureTraits::linearLayout): Conv1D
+// [in, out] (y = x W + b) or Linear [out, in] (y = x Wᵀ + b). It stays as stored: no transposed copy.
 struct LinearWeights {
     WeightRef weight;
-    WeightRef bias;
+    WeightRef bias;     // empty (no data) when the family has no bias here
     bool outByIn = false; // true for [out, in] storage
 
     int inputs() const { return outByIn ? weight.cols : weight.rows; }
@@ -40,19 +40,20 @@ struct LayerNormWeights {
     WeightRef bias;
 };
 
+// One layer's weights; which norm sits where is the family's NormPlacement.
 struct LayerWeights {
-    LayerNormWeights attentionNorm; // GPT-2 ln_1 (before attention); BERT attention.output.LayerNorm (after)
-    LinearWeights qkv;              // GPT-2 c_attn: q, k, v fused in that order, heads contiguous
-    LinearWeights query, key, value; // BERT
-    LinearWeights attentionOutput;  // GPT-2 attn.c_proj; BERT attention.output.dense
-    LayerNormWeights mlpNorm;       // GPT-2 ln_2 (before MLP); BERT output.LayerNorm (after)
-    LinearWeights mlpIn;            // GPT-2 mlp.c_fc; BERT intermediate.dense
-    LinearWeights mlpOut;           // GPT-2 mlp.c_proj; BERT output.dense
+    LayerNormWeights attentionNorm;
+    LinearWeights qkv;               // fused q | k | v, heads contiguous (families with TensorNames::fusedQkv)
+    LinearWeights query, key, value; // separate projections (the others)
+    LinearWeights attentionOutput;
+    LayerNormWeights mlpNorm;
+    LinearWeights mlpIn;
+    LinearWeights mlpOut;
 };
 
 struct ForwardInput {
     std::vector<int> ids;
-    std::vector<int> tokenTypes;    // BERT: 0 for the first sentence, 1 for the second; empty = all 0
+    std::vector<int> tokenTypes;    // families with token types: 0 for the first sentence, 1 for the second; empty = all 0
     std::vector<int> attentionMask; // 1 = real token, 0 = padding (hidden as a key); empty = all 1
 };
 
@@ -79,37 +80,52 @@ struct ModelTrace {
     bool cancelled = false;
 };
 
-// A GPT-2 or BERT model whose weights are views into memory-mapped safetensors files.
+// A model of any family the configuration describes, whose weights are views into the
+// memory-mapped safetensors files it owns (or into converted copies it owns).
 class TransformerModel {
 public:
-    // Binds every tensor the forward pass needs, checking names and shapes against the config.
-    // `tensors` maps names to views; the files that hold them must outlive the model.
-    static Result<std::shared_ptr<TransformerModel>> bind(const ModelConfig &config,
-                                                          const QHash<QString, TensorView> &tensors);
+    // Takes the opened files and binds every tensor the forward pass needs, checking names and
+    // shapes against the config. A tensor in more than one file is refused.
+    static Result<std::shared_ptr<const TransformerModel>> bind(const ModelConfig &config,
+                                                                std::vector<std::unique_ptr<SafetensorsFile>> files);
+    // Binds tensors held elsewhere (tests, fuzzing): the bytes behind the views must outlive the model.
+    static Result<std::shared_ptr<const TransformerModel>> bind(const ModelConfig &config,
+                                                                const QHash<QString, TensorView> &tensors);
 
     const ModelConfig &config() const { return m_config; }
-    // Empty when the forward pass can run on the input, else why not (ids, length, types, mask).
-    QString validate(const ForwardInput &input) const;
+    const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return m_files; }
+    // Whether the forward pass can run on the input, else why not (ids, length, types, mask).
+    Status validate(const ForwardInput &input) const;
     // Every layer; input must pass validate().
     ModelTrace forward(const ForwardInput &input, const ForwardOptions &options = {}) const;
     // The query, key and value projection of one head, sliced out of the layer's weights:
-    // W (d_model, d_head) and bias (d_head).
+    // W (d_model, d_head) and bias (d_head; empty where the family has no attention bias).
     struct HeadProjection {
         Matrix wQ, wK, wV;
         RowVector bQ, bK, bV;
     };
     HeadProjection headProjection(int layer, int head) const;
     // Every stage of one head from its layer's attention input X (T, C): q = X W_Q + b_Q, … with
-    // the model's own masking (causal for GPT-2, padding keys from input.attentionMask).
-    HeadTrace headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input) const;
+    // the model's own masking (causal where the family is, padding keys from input.attentionMask).
+    // The projections and the kernel run as in forward() with the same options, so the weights are
+    // the same bits as the forward pass's.
+    HeadTrace headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input,
+                         const ForwardOptions &options = {}) const;
 
 private:
     TransformerModel() = default;
+    Status bindTensors(const ModelConfig &config, const QHash<QString, TensorView> &tensors);
+    // q, k and v of every head, (T, C) each, as the forward pass computes them.
+    void project(const LayerWeights &layer, const Matrix &x, Matrix &q, Matrix &k, Matrix &v, int threads, bool streaming) const;
+    KernelOptions kernelOptions(const ForwardInput &input) const;
+    void normalise(const LayerNormWeights &norm, Matrix &x) const;
+
     ModelConfig m_config;
+    std::vector<std::unique_ptr<SafetensorsFile>> m_files; // the mappings the weights point into
     WeightRef m_tokenEmbedding;    // (vocab, C)
     WeightRef m_positionEmbedding; // (positions, C)
-    WeightRef m_typeEmbedding;     // BERT (types, C)
-    LayerNormWeights m_embeddingNorm; // BERT
+    WeightRef m_typeEmbedding;     // token types (types, C), where the family has them
+    LayerNormWeights m_embeddingNorm; // where the family normalises its embeddings
     std::vector<LayerWeights> m_layers;
     std::deque<std::vector<float>> m_converted; // owned copies of converted tensors
 };
@@ -119,8 +135,8 @@ private:
 void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads, bool streaming);
 // Per row: (x − mean) / √(var + ε) · gain + bias.
 void layerNorm(const LayerNormWeights &norm, double eps, Matrix &x);
-// GELU in place, vectorised: the tanh approximation (GPT-2's gelu_new) or the exact erf form (BERT).
-void applyGelu(Matrix &x, bool tanhForm, int threads);
+// The activation in place, vectorised: GELU's tanh approximation (gelu_new) or its exact erf form.
+void applyActivation(Matrix &x, Activation activation, int threads);
 float geluTanh(float x); // scalar reference forms
 float geluErf(float x);
 

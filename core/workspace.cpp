@@ -198,8 +198,8 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     workspace.config.positional = modelReader.require(QStringLiteral("positional"), QJsonValue::Bool, &error).toBool();
     if (!error.isEmpty())
         return R::failure(error);
-    if (const QString problem = validateConfig(workspace.config); !problem.isEmpty())
-        return R::failure(problem);
+    if (const Status valid = validateConfig(workspace.config); !valid)
+        return R::failure(valid.error);
 
     const QJsonObject settings = top.require(QStringLiteral("settings"), QJsonValue::Object, &error).toObject();
     if (!error.isEmpty())
@@ -208,8 +208,10 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     const QString maskName = settingsReader.require(QStringLiteral("mask"), QJsonValue::String, &error).toString();
     if (!error.isEmpty())
         return R::failure(error);
-    if (!maskModeFromName(maskName, &workspace.settings.mask))
+    const std::optional<MaskMode> mask = maskModeFromName(maskName);
+    if (!mask)
         return R::failure(QStringLiteral("settings.mask must be none, causal or keys (got \"%1\")").arg(maskName));
+    workspace.settings.mask = *mask;
     const QJsonArray maskedKeys = settingsReader.require(QStringLiteral("masked_keys"), QJsonValue::Array, &error).toArray();
     if (!error.isEmpty())
         return R::failure(error);
@@ -272,23 +274,23 @@ QString nonFiniteWeight(const Workspace &workspace)
     return {};
 }
 
-QString saveWorkspace(const Workspace &workspace, const QString &path)
+Status saveWorkspace(const Workspace &workspace, const QString &path)
 {
     if (const QString problem = nonFiniteWeight(workspace); !problem.isEmpty())
-        return QStringLiteral("cannot save %1: %2, and a workspace file holds only finite numbers; fix the weight first").arg(path, problem);
+        return Status::failure(QStringLiteral("cannot save %1: %2, and a workspace file holds only finite numbers; fix the weight first").arg(path, problem));
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
     const QByteArray bytes = QJsonDocument(workspaceToJson(workspace)).toJson(QJsonDocument::Indented);
     // A short write (a full disk, a file size limit) reports no error by itself: compare sizes,
     // and leave the previous file in place.
     if (file.write(bytes) != bytes.size()) {
         file.cancelWriting();
-        return QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path);
+        return Status::failure(QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path));
     }
     if (!file.commit())
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
-    return {};
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    return Status::success();
 }
 
 Result<Workspace> loadWorkspace(const QString &path)

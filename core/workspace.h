@@ -1,6 +1,7 @@
 #pragma once
 
 #include "attention.h"
+#include "result.h"
 #include "teachingmodel.h"
 
 #include <QJsonObject>
@@ -24,15 +25,6 @@ inline constexpr int kWorkspaceFormatVersion = 1;
 // The default workspace: the default heads for the default configuration and the given sentence.
 Workspace defaultWorkspace(const QString &text = {});
 
-// Either a value or a message naming the problem (errors are values: nothing here throws).
-template<typename T>
-struct Result {
-    std::optional<T> value;
-    QString error;
-    explicit operator bool() const { return value.has_value(); }
-    static Result failure(QString message) { return {std::nullopt, std::move(message)}; }
-};
-
 QJsonObject workspaceToJson(const Workspace &workspace);
 // Validates everything: fields present with the right types, shapes matching the configuration,
 // finite weights, τ > 0, a known format version.
@@ -42,7 +34,7 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json);
 QString nonFiniteWeight(const Workspace &workspace);
 
 // Refuses weights that are not finite (JSON cannot hold them). Writes atomically (QSaveFile): either the whole new file is there, or the old file is untouched.
-QString saveWorkspace(const Workspace &workspace, const QString &path); // empty on success
+Status saveWorkspace(const Workspace &workspace, const QString &path);
 Result<Workspace> loadWorkspace(const QString &path);
 
 // Matrix <-> JSON array of rows. Floats go through double, which JSON prints shortest-round-trip,

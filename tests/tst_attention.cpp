@@ -1,5 +1,7 @@
 #include "attention.h"
 #include "embedding.h"
+#include "teachingmodel.h"
+#include "testsupport.h"
 
 #include <QTest>
 
@@ -7,6 +9,7 @@
 #include <limits>
 
 using namespace studio;
+using studio::testing::maxAbsDifference;
 
 namespace {
 
@@ -23,20 +26,6 @@ Matrix matrix(int rows, int cols, std::initializer_list<float> values)
     return m;
 }
 
-double maxAbsDifference(const Matrix &a, const Matrix &b)
-{
-    return double((a - b).cwiseAbs().maxCoeff());
-}
-
-#define COMPARE_MATRIX(actual, expected)                                                          \
-    do {                                                                                           \
-        const Matrix a_ = (actual);                                                                \
-        const Matrix e_ = (expected);                                                              \
-        QCOMPARE(a_.rows(), e_.rows());                                                            \
-        QCOMPARE(a_.cols(), e_.cols());                                                            \
-        const double d_ = maxAbsDifference(a_, e_);                                                \
-        QVERIFY2(d_ <= kTolerance, qPrintable(QStringLiteral("max |difference| %1").arg(d_)));    \
-    } while (false)
 
 // The hand-computed example: T = 2 tokens, d_model = d_head = 2.
 //   X   = [1 2; 3 0]
@@ -105,6 +94,9 @@ private Q_SLOTS:
     void entropyInBits();
     void aggregationsOverHeads();
     void maskModeNamesRoundTrip();
+    void kernelGivesTheSameBitsWithAndWithoutStages_data();
+    void kernelGivesTheSameBitsWithAndWithoutStages();
+    void temperatureLimitIsTheArgmax();
 };
 
 void TestAttention::handComputedStages()
@@ -112,26 +104,26 @@ void TestAttention::handComputedStages()
     AttentionSettings settings; // no mask, τ = 1, scaled
     const HeadTrace t = computeHead(handInput(), handHead(), settings);
     // q = X I = [1 2; 3 0];  k = X swap = [2 1; 0 3];  v = X diag(1, 2) = [1 4; 3 0]
-    COMPARE_MATRIX(t.q, matrix(2, 2, {1, 2, 3, 0}));
-    COMPARE_MATRIX(t.k, matrix(2, 2, {2, 1, 0, 3}));
-    COMPARE_MATRIX(t.v, matrix(2, 2, {1, 4, 3, 0}));
+    COMPARE_MATRIX(t.q, matrix(2, 2, {1, 2, 3, 0}), kTolerance);
+    COMPARE_MATRIX(t.k, matrix(2, 2, {2, 1, 0, 3}), kTolerance);
+    COMPARE_MATRIX(t.v, matrix(2, 2, {1, 4, 3, 0}), kTolerance);
     // scores = q kᵀ: [1·2+2·1, 1·0+2·3; 3·2+0·1, 3·0+0·3] = [4 6; 6 0]
-    COMPARE_MATRIX(t.scores, matrix(2, 2, {4, 6, 6, 0}));
+    COMPARE_MATRIX(t.scores, matrix(2, 2, {4, 6, 6, 0}), kTolerance);
     // scaled = scores / √2
     const float r2 = float(std::sqrt(2.0));
-    COMPARE_MATRIX(t.scaled, matrix(2, 2, {4 / r2, 6 / r2, 6 / r2, 0}));
-    COMPARE_MATRIX(t.masked, t.scaled);
+    COMPARE_MATRIX(t.scaled, matrix(2, 2, {4 / r2, 6 / r2, 6 / r2, 0}), kTolerance);
+    COMPARE_MATRIX(t.masked, t.scaled, kTolerance);
     // Row 0: softmax(4/√2, 6/√2): the second key wins by 2/√2 = √2, so w01 = 1/(1+e^−√2).
     // Row 1: softmax(6/√2, 0): w10 = 1/(1+e^−6/√2).
     const double w01 = 1.0 / (1.0 + std::exp(-std::sqrt(2.0)));
     const double w10 = 1.0 / (1.0 + std::exp(-6.0 / std::sqrt(2.0)));
-    COMPARE_MATRIX(t.weights, matrix(2, 2, {float(1 - w01), float(w01), float(w10), float(1 - w10)}));
+    COMPARE_MATRIX(t.weights, matrix(2, 2, {float(1 - w01), float(w01), float(w10), float(1 - w10)}), kTolerance);
     // The same numbers worked out with a calculator.
     QVERIFY(std::abs(t.weights(0, 1) - 0.8044297) < 1e-6);
     QVERIFY(std::abs(t.weights(1, 0) - 0.9858337) < 1e-6);
     // output = weights v: row 0 = (1−w01)[1 4] + w01 [3 0]; row 1 = w10 [1 4] + (1−w10) [3 0]
     COMPARE_MATRIX(t.output, matrix(2, 2, {float((1 - w01) + 3 * w01), float(4 * (1 - w01)),
-                                           float(w10 + 3 * (1 - w10)), float(4 * w10)}));
+                                           float(w10 + 3 * (1 - w10)), float(4 * w10)}), kTolerance);
 }
 
 void TestAttention::handComputedWithoutScaling()
@@ -139,7 +131,7 @@ void TestAttention::handComputedWithoutScaling()
     AttentionSettings settings;
     settings.scale = false;
     const HeadTrace t = computeHead(handInput(), handHead(), settings);
-    COMPARE_MATRIX(t.scaled, t.scores);
+    COMPARE_MATRIX(t.scaled, t.scores, kTolerance);
     // Row 0: softmax(4, 6) → w01 = 1/(1+e^−2)
     QVERIFY(std::abs(t.weights(0, 1) - 1.0 / (1.0 + std::exp(-2.0))) < kTolerance);
 }
@@ -153,10 +145,10 @@ void TestAttention::handComputedCausal()
     QVERIFY(std::isinf(t.masked(0, 1)) && t.masked(0, 1) < 0);
     QCOMPARE(t.masked(0, 0), t.scaled(0, 0));
     QCOMPARE(t.weights(0, 0), 1.0f);
-    QCOMPARE(t.weights(0, 1), 0.0f);
+    QVERIFY(t.weights(0, 1) == 0.0f);
     QVERIFY(std::abs(t.weights(1, 0) - 1.0 / (1.0 + std::exp(-6.0 / std::sqrt(2.0)))) < kTolerance);
     // output row 0 = v row 0
-    COMPARE_MATRIX(t.output.row(0), matrix(1, 2, {1, 4}));
+    COMPARE_MATRIX(t.output.row(0), matrix(1, 2, {1, 4}), kTolerance);
 }
 
 void TestAttention::handComputedTemperature()
@@ -205,7 +197,7 @@ void TestAttention::causalUpperTriangleIsExactlyZero()
     const HeadTrace t = computeHead(randomMatrix(16, 8, 3, 3.0), randomWeights(8, 4, 9), settings);
     for (int i = 0; i < 16; ++i) {
         for (int j = i + 1; j < 16; ++j) {
-            QCOMPARE(t.weights(i, j), 0.0f);
+            QVERIFY(t.weights(i, j) == 0.0f);
             QVERIFY(std::isinf(t.masked(i, j)) && t.masked(i, j) < 0);
         }
         QVERIFY(std::isfinite(t.masked(i, i)));
@@ -220,8 +212,8 @@ void TestAttention::maskedKeysGetExactlyZero()
     settings.maskedKeys = {1, 3, 99, -4}; // out-of-range positions are ignored
     const HeadTrace t = computeHead(randomMatrix(5, 8, 4), randomWeights(8, 4, 2), settings);
     for (int i = 0; i < 5; ++i) {
-        QCOMPARE(t.weights(i, 1), 0.0f);
-        QCOMPARE(t.weights(i, 3), 0.0f);
+        QVERIFY(t.weights(i, 1) == 0.0f);
+        QVERIFY(t.weights(i, 3) == 0.0f);
         QVERIFY(t.weights(i, 0) > 0.0f);
     }
     verifyRowsSumToOne(t.weights);
@@ -312,8 +304,8 @@ void TestAttention::aggregationsOverHeads()
 {
     const Matrix a = matrix(2, 2, {0.2f, 0.8f, 1.0f, 0.0f});
     const Matrix b = matrix(2, 2, {0.6f, 0.4f, 0.5f, 0.5f});
-    COMPARE_MATRIX(meanOverHeads({a, b}), matrix(2, 2, {0.4f, 0.6f, 0.75f, 0.25f}));
-    COMPARE_MATRIX(maxOverHeads({a, b}), matrix(2, 2, {0.6f, 0.8f, 1.0f, 0.5f}));
+    COMPARE_MATRIX(meanOverHeads({a, b}), matrix(2, 2, {0.4f, 0.6f, 0.75f, 0.25f}), kTolerance);
+    COMPARE_MATRIX(maxOverHeads({a, b}), matrix(2, 2, {0.6f, 0.8f, 1.0f, 0.5f}), kTolerance);
     QCOMPARE(meanOverHeads({}).size(), 0);
     // The mean of attention matrices is an attention matrix: rows still sum to one.
     verifyRowsSumToOne(meanOverHeads({a, b}));
@@ -322,13 +314,80 @@ void TestAttention::aggregationsOverHeads()
 void TestAttention::maskModeNamesRoundTrip()
 {
     for (MaskMode mode : {MaskMode::None, MaskMode::Causal, MaskMode::Keys}) {
-        MaskMode parsed = MaskMode::None;
-        QVERIFY(maskModeFromName(maskModeName(mode), &parsed));
-        QCOMPARE(parsed, mode);
+        const std::optional<MaskMode> parsed = maskModeFromName(maskModeName(mode));
+        QVERIFY(parsed.has_value());
+        QCOMPARE(*parsed, mode);
     }
-    MaskMode parsed = MaskMode::Causal;
-    QVERIFY(!maskModeFromName(QStringLiteral("sideways"), &parsed));
-    QCOMPARE(parsed, MaskMode::Causal);
+    QVERIFY(!maskModeFromName(QStringLiteral("sideways")).has_value());
+}
+
+void TestAttention::kernelGivesTheSameBitsWithAndWithoutStages_data()
+{
+    QTest::addColumn<bool>("causal");
+    QTest::addColumn<bool>("hideKeys");
+    QTest::addColumn<double>("temperature");
+    QTest::newRow("plain") << false << false << 1.0;
+    QTest::newRow("causal") << true << false << 1.0;
+    QTest::newRow("hidden keys, τ 0.3") << false << true << 0.3;
+    QTest::newRow("causal and hidden keys, τ 4") << true << true << 4.0;
+}
+
+void TestAttention::kernelGivesTheSameBitsWithAndWithoutStages()
+{
+    // The heatmap reads weights computed without stages; the step-through reads them with every
+    // stage kept. They must be the same numbers, bit for bit.
+    QFETCH(bool, causal);
+    QFETCH(bool, hideKeys);
+    QFETCH(double, temperature);
+    const int tokens = 9;
+    const Matrix x = teachingInput({QStringLiteral("the"), QStringLiteral("cat"), QStringLiteral("sat"), QStringLiteral("on"),
+                                    QStringLiteral("the"), QStringLiteral("mat"), QStringLiteral("and"), QStringLiteral("it"),
+                                    QStringLiteral("slept")},
+                                   TeachingConfig{16, 8, 1, true});
+    const HeadWeights head = randomHead(16, 8, 7);
+    KernelOptions options;
+    options.scale = 1.0f / std::sqrt(8.0f);
+    options.temperature = temperature;
+    options.visibility.causal = causal;
+    if (hideKeys)
+        options.visibility.hiddenKeys = {0, 1, 0, 0, 1, 0, 0, 0, 0};
+    const Matrix q = x * head.wQ, k = x * head.wK, v = x * head.wV;
+    Matrix fastWeights, keptWeights;
+    Matrix fastOutput(tokens, 8), keptOutput(tokens, 8);
+    HeadTrace stages;
+    attend(q, k, v, options, fastWeights, fastOutput, nullptr);
+    attend(q, k, v, options, keptWeights, keptOutput, &stages);
+    QCOMPARE(fastWeights, keptWeights);
+    QCOMPARE(fastWeights, stages.weights);
+    QCOMPARE(fastOutput, stages.output);
+    // And the stages are what their formulas say.
+    COMPARE_MATRIX(stages.scores, Matrix(q * k.transpose()), 1e-5);
+    // (Within the kernel's float precision: a shorter causal row may take another exp code path.)
+    COMPARE_MATRIX(stages.weights, softmaxRows(stages.masked, temperature), 1e-6);
+    for (int i = 0; i < tokens; ++i)
+        for (int j = 0; j < tokens; ++j)
+            if ((causal && j > i) || (hideKeys && (j == 1 || j == 4))) {
+                QCOMPARE(stages.masked(i, j), -std::numeric_limits<float>::infinity());
+                QVERIFY(stages.weights(i, j) == 0.0f); // exactly: QCOMPARE would accept 1e-39
+            }
+}
+
+void TestAttention::temperatureLimitIsTheArgmax()
+{
+    // τ so small that 1/τ overflows a float (and even a double): the limit is the argmax, ties
+    // shared equally, and every row still sums to one.
+    Matrix logits(3, 4);
+    logits << 0.1f, 0.3f, 0.2f, -1.0f,
+              2.0f, 2.0f, 1.0f, 0.0f,
+              -std::numeric_limits<float>::infinity(), 5.0f, 4.0f, 5.0f;
+    for (double tau : {1e-30, 1e-300, 4.9e-324}) {
+        const Matrix w = softmaxRows(logits, tau);
+        Matrix expected(3, 4);
+        expected << 0, 1, 0, 0,
+                    0.5f, 0.5f, 0, 0,
+                    0, 0.5f, 0, 0.5f;
+        COMPARE_MATRIX(w, expected, 0.0);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestAttention)

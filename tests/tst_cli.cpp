@@ -1,5 +1,6 @@
 #include "tracejson.h"
 #include "workspace.h"
+#include "testsupport.h"
 
 #include <QFile>
 #include <QImage>
@@ -140,7 +141,7 @@ void TestCli::traceFromWorkspace()
     w.heads[0].wQ(0, 0) = 3.5f;
     w.settings.mask = MaskMode::Keys;
     w.settings.maskedKeys = {0};
-    QCOMPARE(saveWorkspace(w, path), QString());
+    QVERIFY_OK(saveWorkspace(w, path));
     const Run r = run({QStringLiteral("trace"), QStringLiteral("--workspace"), path, QStringLiteral("--stages")});
     QCOMPARE(r.exitCode, 0);
     const QJsonObject json = parse(r.out);

@@ -4,6 +4,7 @@
 #include "gridfigure.h"
 #include "heatmapfigure.h"
 #include "heatmaplayout.h"
+#include "testsupport.h"
 
 #include <QFile>
 #include <QGuiApplication>
@@ -61,9 +62,9 @@ void TestFigures::colorMapClampsAndFlagsNaN()
     QCOMPARE(map.color(7.0), map.color(1.0));
     QCOMPARE(map.color(std::nan("")), ColorMap::kInvalid);
     for (ColorMapKind kind : allColorMaps()) {
-        ColorMapKind parsed = ColorMapKind::Viridis;
-        QVERIFY(colorMapFromName(colorMapName(kind), &parsed));
-        QCOMPARE(parsed, kind);
+        const std::optional<ColorMapKind> parsed = colorMapFromName(colorMapName(kind));
+        QVERIFY(parsed.has_value());
+        QCOMPARE(*parsed, kind);
     }
 }
 
@@ -215,7 +216,7 @@ void TestFigures::exportsOpen()
         painter.fillRect(QRectF(10, 10, 30, 20), Qt::red);
         painter.drawText(QPointF(10, 60), QStringLiteral("head 0"));
     };
-    QCOMPARE(exportFigure(paint, QSizeF(200, 100), FigureFormat(format), path, 192, QStringLiteral("t")), QString());
+    QVERIFY_OK(exportFigure(paint, QSizeF(200, 100), FigureFormat(format), path, 192, QStringLiteral("t")));
     QFile file(path);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QByteArray bytes = file.readAll();
@@ -230,17 +231,27 @@ void TestFigures::exportsOpen()
     }
     case FigureFormat::Svg: {
         QXmlStreamReader xml(bytes);
-        int rects = 0;
+        QStringList rectFills; // the fill of each <rect>, or of the group that holds it
+        QStringList groupFills{QString()};
         bool sawText = false;
         while (!xml.atEnd()) {
             xml.readNext();
-            if (xml.isStartElement() && xml.name() == QStringLiteral("rect"))
-                ++rects;
+            if (xml.isStartElement() && xml.name() == QStringLiteral("g"))
+                groupFills.append(xml.attributes().value(QStringLiteral("fill")).toString());
+            if (xml.isEndElement() && xml.name() == QStringLiteral("g"))
+                groupFills.removeLast();
+            if (xml.isStartElement() && xml.name() == QStringLiteral("rect")) {
+                const QString own = xml.attributes().value(QStringLiteral("fill")).toString();
+                rectFills.append(own.isEmpty() ? groupFills.constLast() : own);
+            }
             if (xml.isCharacters() && xml.text().contains(QStringLiteral("head 0")))
                 sawText = true;
         }
         QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
-        QVERIFY(sawText); // text stays text
+        // Both filled rectangles stay vector rectangles, in their colours, and text stays text.
+        QVERIFY2(rectFills.contains(QStringLiteral("#ffffff")) && rectFills.contains(QStringLiteral("#ff0000")),
+                 qPrintable(rectFills.join(QLatin1Char(' '))));
+        QVERIFY(sawText);
         QVERIFY(bytes.contains("<svg"));
         break;
     }
@@ -252,7 +263,7 @@ void TestFigures::exportsOpen()
     }
     // Unwritable destinations are reported, not crashed on.
     QVERIFY(exportFigure(paint, QSizeF(200, 100), FigureFormat(format), dir.filePath(QStringLiteral("no/such/dir/f")), 96)
-                .contains(QStringLiteral("cannot write")));
+                .error.contains(QStringLiteral("cannot write")));
 }
 
 QTEST_MAIN(TestFigures)

@@ -1,5 +1,6 @@
 #include "safetensors.h"
 #include "safetensorswriter.h"
+#include "testsupport.h"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -56,12 +57,11 @@ void TestSafetensors::writesAndReadsBack()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("t.safetensors"));
-    QCOMPARE(writeSafetensors(path, {floats(QStringLiteral("a"), {2, 3}, {1, 2, 3, 4, 5, 6}),
-                                     floats(QStringLiteral("b"), {1}, {-7.5f})}),
-             QString());
-    QString error;
-    const auto file = SafetensorsFile::open(path, &error);
-    QVERIFY2(file, qPrintable(error));
+    QVERIFY_OK(writeSafetensors(path, {floats(QStringLiteral("a"), {2, 3}, {1, 2, 3, 4, 5, 6}),
+                                     floats(QStringLiteral("b"), {1}, {-7.5f})}));
+    const auto opened = SafetensorsFile::open(path);
+    QVERIFY_OK(opened);
+    const auto &file = *opened.value;
     QCOMPARE(file->tensors().size(), 2);
     const TensorView *a = file->find(QStringLiteral("a"));
     QVERIFY(a);
@@ -69,13 +69,13 @@ void TestSafetensors::writesAndReadsBack()
     QCOMPARE(a->shapeText(), QStringLiteral("[2, 3]"));
     QCOMPARE(a->byteCount, 24);
     float out[6];
-    QVERIFY(readFloats(*a, out, 6, &error));
+    QVERIFY(readFloats(*a, out, 6));
     QCOMPARE(out[5], 6.0f);
     // The data is read in place from the mapping: the view points into the file's bytes.
     const QByteArray bytes = fileBytes(path);
     QCOMPARE(std::memcmp(a->data, bytes.constData() + bytes.size() - 28, 24), 0);
     QVERIFY(!file->find(QStringLiteral("c")));
-    QVERIFY(!readFloats(*a, out, 5, &error)); // count mismatch is refused
+    QVERIFY(!readFloats(*a, out, 5)); // count mismatch is refused
 }
 
 void TestSafetensors::convertsHalfAndBfloat()
@@ -85,19 +85,18 @@ void TestSafetensors::convertsHalfAndBfloat()
                                        5.9604644775390625e-08f, std::numeric_limits<float>::infinity()};
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("h.safetensors"));
-    QCOMPARE(writeSafetensors(path, {floats(QStringLiteral("half"), {9}, values, DType::F16),
-                                     floats(QStringLiteral("brain"), {3}, {1.0f, -2.5f, 3.0e38f}, DType::BF16)}),
-             QString());
-    QString error;
-    const auto file = SafetensorsFile::open(path, &error);
-    QVERIFY2(file, qPrintable(error));
+    QVERIFY_OK(writeSafetensors(path, {floats(QStringLiteral("half"), {9}, values, DType::F16),
+                                     floats(QStringLiteral("brain"), {3}, {1.0f, -2.5f, 3.0e38f}, DType::BF16)}));
+    const auto opened = SafetensorsFile::open(path);
+    QVERIFY_OK(opened);
+    const auto &file = *opened.value;
     float half[9];
-    QVERIFY(readFloats(*file->find(QStringLiteral("half")), half, 9, &error));
+    QVERIFY(readFloats(*file->find(QStringLiteral("half")), half, 9));
     for (int i = 0; i < 9; ++i)
         QCOMPARE(half[i], values[size_t(i)]);
     QVERIFY(std::signbit(half[1]));
     float brain[3];
-    QVERIFY(readFloats(*file->find(QStringLiteral("brain")), brain, 3, &error));
+    QVERIFY(readFloats(*file->find(QStringLiteral("brain")), brain, 3));
     QCOMPARE(brain[0], 1.0f);
     QCOMPARE(brain[1], -2.5f);
     QVERIFY(std::abs(brain[2] - 3.0e38f) / 3.0e38f < 1.0f / 128); // bfloat16 keeps 8 bits of mantissa
@@ -109,15 +108,15 @@ void TestSafetensors::scalarTensor()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("s.safetensors"));
-    QCOMPARE(writeSafetensors(path, {floats(QStringLiteral("masked_bias"), {}, {-1e4f})}), QString());
-    QString error;
-    const auto file = SafetensorsFile::open(path, &error);
-    QVERIFY2(file, qPrintable(error));
+    QVERIFY_OK(writeSafetensors(path, {floats(QStringLiteral("masked_bias"), {}, {-1e4f})}));
+    const auto opened = SafetensorsFile::open(path);
+    QVERIFY_OK(opened);
+    const auto &file = *opened.value;
     const TensorView *scalar = file->find(QStringLiteral("masked_bias"));
     QVERIFY(scalar->shape.empty());
     QCOMPARE(scalar->elementCount(), 1);
     float value = 0;
-    QVERIFY(readFloats(*scalar, &value, 1, &error));
+    QVERIFY(readFloats(*scalar, &value, 1));
     QCOMPARE(value, -1e4f);
 }
 
@@ -150,8 +149,8 @@ void TestSafetensors::malformedFiles()
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("bad.safetensors"));
     writeBytes(path, bytes);
-    QString error;
-    const auto file = SafetensorsFile::open(path, &error);
+    const auto file = SafetensorsFile::open(path);
+    const QString error = file.error;
     QVERIFY(!file);
     QVERIFY2(error.contains(message), qPrintable(error));
     QVERIFY2(error.startsWith(QStringLiteral("bad.safetensors: ")), qPrintable(error));
@@ -165,15 +164,15 @@ void TestSafetensors::truncatedRealCheckpoint()
     QVERIFY(original.size() > 100000);
     for (qsizetype cut : {qsizetype(4), qsizetype(100), original.size() / 2, original.size() - 1}) {
         writeBytes(path, original.left(cut));
-        QString error;
-        QVERIFY(!SafetensorsFile::open(path, &error));
-        QVERIFY2(!error.isEmpty(), qPrintable(QString::number(cut)));
+        const auto truncated = SafetensorsFile::open(path);
+        QVERIFY(!truncated);
+        QVERIFY2(!truncated.error.isEmpty(), qPrintable(QString::number(cut)));
     }
     writeBytes(path, original);
-    QString error;
-    QVERIFY2(SafetensorsFile::open(path, &error), qPrintable(error));
-    QVERIFY(!SafetensorsFile::open(dir.path(), &error));
-    QVERIFY(error.contains(QStringLiteral("folder")));
+    QVERIFY_OK(SafetensorsFile::open(path));
+    const auto folder = SafetensorsFile::open(dir.path());
+    QVERIFY(!folder);
+    QVERIFY(folder.error.contains(QStringLiteral("folder")));
 }
 
 QTEST_GUILESS_MAIN(TestSafetensors)

@@ -132,13 +132,13 @@ void TestTeachingModel::inputIsEmbeddingPlusPosition()
 
 void TestTeachingModel::validateConfigNamesTheProblem()
 {
-    QVERIFY(validateConfig(TeachingConfig{}).isEmpty());
-    QVERIFY(validateConfig(TeachingConfig{64, 8, 8, true}).isEmpty());
-    QVERIFY(validateConfig(TeachingConfig{1, 1, 1, true}).contains(QStringLiteral("d_model")));
-    QVERIFY(validateConfig(TeachingConfig{8, 9, 1, true}).contains(QStringLiteral("d_head")));
-    QVERIFY(validateConfig(TeachingConfig{8, 0, 1, true}).contains(QStringLiteral("d_head")));
-    QVERIFY(validateConfig(TeachingConfig{8, 4, 0, true}).contains(QStringLiteral("heads")));
-    QVERIFY(validateConfig(TeachingConfig{8, 4, kMaxHeads + 1, true}).contains(QStringLiteral("heads")));
+    QVERIFY(bool(validateConfig(TeachingConfig{})));
+    QVERIFY(bool(validateConfig(TeachingConfig{64, 8, 8, true})));
+    QVERIFY(validateConfig(TeachingConfig{1, 1, 1, true}).error.contains(QStringLiteral("d_model")));
+    QVERIFY(validateConfig(TeachingConfig{8, 9, 1, true}).error.contains(QStringLiteral("d_head")));
+    QVERIFY(validateConfig(TeachingConfig{8, 0, 1, true}).error.contains(QStringLiteral("d_head")));
+    QVERIFY(validateConfig(TeachingConfig{8, 4, 0, true}).error.contains(QStringLiteral("heads")));
+    QVERIFY(validateConfig(TeachingConfig{8, 4, kMaxHeads + 1, true}).error.contains(QStringLiteral("heads")));
 }
 
 void TestTeachingModel::traceOfEmptySentenceIsEmpty()

@@ -1,4 +1,5 @@
 #include "workspace.h"
+#include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
@@ -68,7 +69,7 @@ void TestWorkspace::roundTripIsBitIdentical()
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("w.json"));
     const Workspace original = awkwardWorkspace();
-    QCOMPARE(saveWorkspace(original, path), QString());
+    QVERIFY_OK(saveWorkspace(original, path));
     const Result<Workspace> loaded = loadWorkspace(path);
     QVERIFY2(loaded, qPrintable(loaded.error));
     const Workspace &w = *loaded.value;
@@ -85,7 +86,7 @@ void TestWorkspace::roundTripIsBitIdentical()
     }
     // Saving the loaded workspace again writes the same bytes.
     const QString again = dir.filePath(QStringLiteral("again.json"));
-    QCOMPARE(saveWorkspace(w, again), QString());
+    QVERIFY_OK(saveWorkspace(w, again));
     QCOMPARE(readAll(again), readAll(path));
 }
 
@@ -172,7 +173,7 @@ void TestWorkspace::negativeZeroIsSavedAsZero()
     w.heads[0].wQ(0, 0) = -0.0f;
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("w.json"));
-    QCOMPARE(saveWorkspace(w, path), QString());
+    QVERIFY_OK(saveWorkspace(w, path));
     const Result<Workspace> loaded = loadWorkspace(path);
     QVERIFY(loaded);
     QCOMPARE(loaded.value->heads[0].wQ(0, 0), 0.0f);
@@ -194,13 +195,14 @@ void TestWorkspace::saveIsAtomic()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("w.json"));
-    QCOMPARE(saveWorkspace(defaultWorkspace(QStringLiteral("first")), path), QString());
+    QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("first")), path));
     const QByteArray first = readAll(path);
     // A save that cannot happen (its folder does not exist) reports why and leaves nothing behind.
-    const QString error = saveWorkspace(defaultWorkspace(QStringLiteral("x")), dir.filePath(QStringLiteral("missing/w.json")));
-    QVERIFY(error.contains(QStringLiteral("cannot write")));
+    const Status failed = saveWorkspace(defaultWorkspace(QStringLiteral("x")), dir.filePath(QStringLiteral("missing/w.json")));
+    QVERIFY(!failed);
+    QVERIFY(failed.error.contains(QStringLiteral("cannot write")));
     // Overwriting replaces the whole file, with no temporary files left over.
-    QCOMPARE(saveWorkspace(defaultWorkspace(QStringLiteral("second")), path), QString());
+    QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("second")), path));
     QVERIFY(readAll(path) != first);
     QVERIFY(readAll(path).contains("second"));
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")});

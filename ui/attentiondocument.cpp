@@ -59,8 +59,9 @@ QString AttentionDocument::autosavePath() const
 void AttentionDocument::autosaveNow()
 {
     m_autosaveTimer->stop();
+    // A failed autosave is retried after the next change; the work itself stays in the window.
     if (isModified() && nonFiniteWeight(m_workspace).isEmpty())
-        m_autosave->write(m_workspace);
+        (void)m_autosave->write(m_workspace);
 }
 
 void AttentionDocument::discardAutosave()
@@ -330,7 +331,7 @@ void AttentionDocument::editSettings(const AttentionSettings &settings, const QS
 
 void AttentionDocument::editConfig(const TeachingConfig &config)
 {
-    if (config == m_workspace.config || !validateConfig(config).isEmpty())
+    if (config == m_workspace.config || !validateConfig(config))
         return;
     Workspace after = m_workspace;
     after.config = config;
@@ -380,11 +381,11 @@ void AttentionDocument::toggleMaskedKey(int key)
     editSettings(settings, tr("Hide key %1").arg(key));
 }
 
-QString AttentionDocument::openWorkspace(const QString &path)
+Status AttentionDocument::openWorkspace(const QString &path)
 {
     Result<Workspace> loaded = loadWorkspace(path);
     if (!loaded)
-        return loaded.error;
+        return Status::failure(loaded.error);
     if (m_checkpoint)
         useTeachingModel();
     m_workspace = std::move(*loaded.value);
@@ -393,18 +394,16 @@ QString AttentionDocument::openWorkspace(const QString &path)
     m_fileStamp = stampOf(m_file);
     recompute();
     Q_EMIT fileChanged();
-    return {};
+    return Status::success();
 }
 
-QString AttentionDocument::saveWorkspaceAs(const QString &path, bool overwrite)
+SaveReport AttentionDocument::saveWorkspaceAs(const QString &path, bool overwrite)
 {
     const QString absolute = QFileInfo(path).absoluteFilePath();
-    m_conflict = !overwrite && absolute == m_file && !(stampOf(absolute) == m_fileStamp);
-    if (m_conflict)
-        return tr("%1 was changed by another window or program since you opened or saved it here.").arg(QFileInfo(path).fileName());
-    const QString error = saveWorkspace(m_workspace, path);
-    if (!error.isEmpty())
-        return error;
+    if (!overwrite && absolute == m_file && !(stampOf(absolute) == m_fileStamp))
+        return {SaveOutcome::Conflict, tr("%1 was changed by another window or program since you opened or saved it here.").arg(QFileInfo(path).fileName())};
+    if (const Status saved = saveWorkspace(m_workspace, path); !saved)
+        return {SaveOutcome::Failed, saved.error};
     m_file = absolute;
     m_fileStamp = stampOf(m_file);
     m_undoStack.setClean();

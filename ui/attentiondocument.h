@@ -12,6 +12,14 @@
 
 namespace studio {
 
+// What saving did. A conflict: the file changed on disk since this document opened or saved it.
+enum class SaveOutcome { Saved, Conflict, Failed };
+struct [[nodiscard]] SaveReport {
+    SaveOutcome outcome = SaveOutcome::Saved;
+    QString error; // why not, for Conflict and Failed
+    explicit operator bool() const { return outcome == SaveOutcome::Saved; }
+};
+
 // The single source of truth of a window: the workspace (sentence, settings, weights of the
 // teaching model), the loaded checkpoint if any, the result computed from them, the selection and
 // the undo stack. Widgets read from it and push undo commands; they never compute attention.
@@ -66,14 +74,13 @@ public:
     void applySettings(const AttentionSettings &settings);
     void applyWorkspace(const Workspace &workspace);
 
-    // Files. Errors come back as a message; the document is unchanged on failure.
+    // Files. The document is unchanged on failure.
     QString currentFile() const { return m_file; }
     bool isModified() const { return !m_undoStack.isClean(); }
-    QString openWorkspace(const QString &path);
-    // Saving over the current file refuses (and says so) when another window or program changed
+    Status openWorkspace(const QString &path);
+    // Saving over the current file refuses (a Conflict) when another window or program changed
     // it since this document opened or saved it, unless overwrite is true.
-    QString saveWorkspaceAs(const QString &path, bool overwrite = false);
-    bool lastSaveWasConflict() const { return m_conflict; }
+    SaveReport saveWorkspaceAs(const QString &path, bool overwrite = false);
     void newWorkspace();
     // Replaces the workspace as one undoable step that leaves the document modified (recovery).
     void restoreWorkspace(const Workspace &workspace, const QString &label);
@@ -131,7 +138,6 @@ private:
     };
     static FileStamp stampOf(const QString &path);
     FileStamp m_fileStamp;
-    bool m_conflict = false;
     std::unique_ptr<class Autosave> m_autosave;
     class QTimer *m_autosaveTimer = nullptr;
 

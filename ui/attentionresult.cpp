@@ -41,7 +41,7 @@ QString checkpointDescription(const Checkpoint &checkpoint)
 {
     const ModelConfig &c = checkpoint.config;
     return QObject::tr("%1 (%2: %3 layers, %4 heads, d_model %5)")
-        .arg(checkpoint.name, architectureName(c.architecture).toUpper())
+        .arg(checkpoint.name, c.traits().displayName)
         .arg(c.layers).arg(c.heads).arg(c.hidden);
 }
 
@@ -127,9 +127,18 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
     details.bK = projection.bK;
     details.bV = projection.bV;
     details.trace = checkpoint.model->headStages(details.input, layer, head, input);
-    details.maskDescription = checkpoint.config.architecture == Architecture::Gpt2
-        ? QObject::tr("causal: GPT-2 sees only itself and earlier tokens")
-        : QObject::tr("none: BERT sees every token");
+    const ArchitectureTraits &traits = checkpoint.config.traits();
+    details.maskDescription = traits.causal
+        ? QObject::tr("causal: %1 sees only itself and earlier tokens").arg(traits.displayName)
+        : QObject::tr("none: %1 sees every token").arg(traits.displayName);
+    switch (traits.normPlacement) {
+    case NormPlacement::PreLN:
+        details.inputDescription = QObject::tr("the model's residual stream at this layer, after the layer's norm (%1 normalises before attention).").arg(traits.displayName);
+        break;
+    case NormPlacement::PostLN:
+        details.inputDescription = QObject::tr("the model's hidden state at this layer (%1 normalises after each residual add).").arg(traits.displayName);
+        break;
+    }
     return details;
 }
 

@@ -43,6 +43,7 @@ struct HeadDetails {
     double temperature = 1.0;
     bool scaled = true;
     QString maskDescription;
+    QString inputDescription;    // where X comes from, for checkpoints (e.g. after the layer's norm)
 };
 
 // "Teaching model (d_model 8, d_head 4, 3 heads)", "gpt2 (GPT2: 12 layers, 12 heads, d_model 768)".

@@ -25,7 +25,7 @@ Autosave::Autosave()
 
 Autosave::~Autosave() = default; // the lock file goes with m_lock; the autosave stays if not removed
 
-QString Autosave::write(const Workspace &workspace)
+Status Autosave::write(const Workspace &workspace)
 {
     return saveWorkspace(workspace, m_path);
 }

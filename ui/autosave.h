@@ -20,7 +20,7 @@ public:
     ~Autosave();
 
     QString path() const { return m_path; }
-    QString write(const Workspace &workspace); // empty on success
+    Status write(const Workspace &workspace);
     void remove();
 
     // The folder, and the autosaves whose window is gone (their lock is free).

@@ -44,15 +44,12 @@ QString colorMapName(ColorMapKind kind)
     return {};
 }
 
-bool colorMapFromName(const QString &name, ColorMapKind *kind)
+std::optional<ColorMapKind> colorMapFromName(const QString &name)
 {
-    for (ColorMapKind candidate : allColorMaps()) {
-        if (colorMapName(candidate) == name) {
-            *kind = candidate;
-            return true;
-        }
-    }
-    return false;
+    for (ColorMapKind candidate : allColorMaps())
+        if (colorMapName(candidate) == name)
+            return candidate;
+    return std::nullopt;
 }
 
 ColorMap::ColorMap(ColorMapKind kind) : m_kind(kind)

@@ -4,6 +4,8 @@
 #include <QRgb>
 #include <QString>
 
+#include <optional>
+
 #include <array>
 
 namespace studio {
@@ -17,7 +19,7 @@ enum class ColorMapKind {
 
 QList<ColorMapKind> allColorMaps();
 QString colorMapName(ColorMapKind kind);
-bool colorMapFromName(const QString &name, ColorMapKind *kind);
+std::optional<ColorMapKind> colorMapFromName(const QString &name);
 
 // 256-entry lookup table built by linear interpolation between published anchor colours.
 class ColorMap {

@@ -16,27 +16,24 @@ namespace {
 
 constexpr double kLogicalDpi = 96.0;
 
-QString writeAtomically(const QString &path, const QByteArray &bytes)
+Status writeAtomically(const QString &path, const QByteArray &bytes)
 {
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
     if (file.write(bytes) != bytes.size() || !file.commit())
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
-    return {};
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    return Status::success();
 }
 
 } // namespace
 
-bool figureFormatFromName(const QString &name, FigureFormat *format)
+std::optional<FigureFormat> figureFormatFromName(const QString &name)
 {
-    for (FigureFormat candidate : {FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf}) {
-        if (figureFormatName(candidate) == name.toLower()) {
-            *format = candidate;
-            return true;
-        }
-    }
-    return false;
+    for (FigureFormat candidate : {FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf})
+        if (figureFormatName(candidate) == name.toLower())
+            return candidate;
+    return std::nullopt;
 }
 
 QString figureFormatName(FigureFormat format)
@@ -49,7 +46,7 @@ QString figureFormatName(FigureFormat format)
     return {};
 }
 
-QString exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, FigureFormat format,
+Status exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, FigureFormat format,
                      const QString &path, int dpi, const QString &title)
 {
     const QRectF area(QPointF(0, 0), logicalSize);
@@ -60,14 +57,14 @@ QString exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, Figu
     switch (format) {
     case FigureFormat::Png: {
         if (dpi < 24 || dpi > 1200)
-            return QStringLiteral("--dpi must be between 24 and 1200 (got %1)").arg(dpi);
+            return Status::failure(QStringLiteral("--dpi must be between 24 and 1200 (got %1)").arg(dpi));
         const double scale = dpi / kLogicalDpi;
         const QSize pixels(int(std::ceil(logicalSize.width() * scale)), int(std::ceil(logicalSize.height() * scale)));
         if (qint64(pixels.width()) * pixels.height() > 400LL * 1000 * 1000)
-            return QStringLiteral("the image would be %1×%2 pixels; lower the DPI").arg(pixels.width()).arg(pixels.height());
+            return Status::failure(QStringLiteral("the image would be %1×%2 pixels; lower the DPI").arg(pixels.width()).arg(pixels.height()));
         QImage image(pixels, QImage::Format_ARGB32_Premultiplied);
         if (image.isNull())
-            return QStringLiteral("not enough memory for a %1×%2 image").arg(pixels.width()).arg(pixels.height());
+            return Status::failure(QStringLiteral("not enough memory for a %1×%2 image").arg(pixels.width()).arg(pixels.height()));
         image.fill(Qt::white);
         image.setDotsPerMeterX(int(std::lround(dpi / 0.0254)));
         image.setDotsPerMeterY(int(std::lround(dpi / 0.0254)));
@@ -79,7 +76,7 @@ QString exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, Figu
             paint(painter, area);
         }
         if (!image.save(&buffer, "PNG"))
-            return QStringLiteral("could not encode the PNG image");
+            return Status::failure(QStringLiteral("could not encode the PNG image"));
         break;
     }
     case FigureFormat::Svg: {

@@ -20,40 +20,39 @@
 
 namespace studio {
 
-QString exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi)
+Status exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi)
 {
     return exportFigure([&view](QPainter &painter, const QRectF &area) { view.paintFigure(painter, area); },
                         view.figureSize(), format, path, dpi, view.figureName());
 }
 
-QString exportViewInteractively(QWidget *parent, const FigureView &view)
+Status exportViewInteractively(QWidget *parent, const FigureView &view)
 {
     QString filter;
     const QString suggested = QDir(preferences::lastFolder.get()).filePath(view.figureName() + QStringLiteral(".png"));
     const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export %1").arg(view.figureName()), suggested,
                                                       QObject::tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"), &filter);
     if (path.isEmpty())
-        return {};
+        return Status::success(); // cancelled
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
-    FigureFormat format = FigureFormat::Png;
-    if (!figureFormatFromName(QFileInfo(path).suffix(), &format))
-        format = filter.startsWith(QStringLiteral("SVG")) ? FigureFormat::Svg : filter.startsWith(QStringLiteral("PDF")) ? FigureFormat::Pdf : FigureFormat::Png;
+    const FigureFormat format = figureFormatFromName(QFileInfo(path).suffix())
+        .value_or(filter.startsWith(QStringLiteral("SVG")) ? FigureFormat::Svg : filter.startsWith(QStringLiteral("PDF")) ? FigureFormat::Pdf : FigureFormat::Png);
     int dpi = preferences::exportDpi.get();
     if (format == FigureFormat::Png) {
         bool ok = false;
         dpi = QInputDialog::getInt(parent, QObject::tr("PNG resolution"), QObject::tr("Dots per inch:"), dpi, 24, 1200, 24, &ok);
         if (!ok)
-            return {};
+            return Status::success(); // cancelled
         preferences::exportDpi.set(dpi);
     }
     return exportView(view, format, path, dpi);
 }
 
-QString exportAllHeads(const AttentionDocument &document, const ViewOptions &options, const QString &folder,
-                       FigureFormat format, int dpi, int *written)
+Result<int> exportAllHeads(const AttentionDocument &document, const ViewOptions &options, const QString &folder,
+                           FigureFormat format, int dpi)
 {
     if (!QFileInfo(folder).isDir())
-        return QObject::tr("%1 is not a folder").arg(folder);
+        return Result<int>::failure(QObject::tr("%1 is not a folder").arg(folder));
     const AttentionResult &result = document.result();
     HeatmapStyle style;
     style.font = options.font();
@@ -69,35 +68,33 @@ QString exportAllHeads(const AttentionDocument &document, const ViewOptions &opt
             figure.showNumbers = options.showNumbers();
             figure.vectorCells = format != FigureFormat::Png;
             const QString path = QDir(folder).filePath(QStringLiteral("layer%1-head%2.%3").arg(layer).arg(head).arg(figureFormatName(format)));
-            const QString error = exportFigure([&](QPainter &p, const QRectF &area) { paintHeatmapFigure(p, area, figure, style); },
-                                               preferredHeatmapSize(figure, style), format, path, dpi, figure.caption.value(1));
-            if (!error.isEmpty())
-                return error;
+            const Status written = exportFigure([&](QPainter &p, const QRectF &area) { paintHeatmapFigure(p, area, figure, style); },
+                                                preferredHeatmapSize(figure, style), format, path, dpi, figure.caption.value(1));
+            if (!written)
+                return Result<int>::failure(written.error);
             ++count;
         }
     }
-    if (written)
-        *written = count;
-    return {};
+    return {count, {}};
 }
 
-QString exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &document, const ViewOptions &options)
+Status exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &document, const ViewOptions &options)
 {
     const QString folder = QFileDialog::getExistingDirectory(parent, QObject::tr("Export every head into"), preferences::lastFolder.get());
     if (folder.isEmpty())
-        return {};
+        return Status::success(); // cancelled
     bool ok = false;
     const QString choice = QInputDialog::getItem(parent, QObject::tr("Format"), QObject::tr("Write every head as:"),
                                                  {QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf")}, 0, false, &ok);
     if (!ok)
-        return {};
+        return Status::success(); // cancelled
     preferences::lastFolder.set(folder);
-    FigureFormat format = FigureFormat::Png;
-    figureFormatFromName(choice, &format);
-    return exportAllHeads(document, options, folder, format, preferences::exportDpi.get());
+    const Result<int> written = exportAllHeads(document, options, folder, figureFormatFromName(choice).value_or(FigureFormat::Png),
+                                               preferences::exportDpi.get());
+    return written ? Status::success() : Status::failure(written.error);
 }
 
-QString exportMatrices(const AttentionDocument &document, const QString &path)
+Status exportMatrices(const AttentionDocument &document, const QString &path)
 {
     const HeadDetails &d = document.selectedDetails();
     const AttentionResult &result = document.result();
@@ -129,17 +126,17 @@ QString exportMatrices(const AttentionDocument &document, const QString &path)
     }
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-        return QObject::tr("cannot write %1: %2").arg(path, file.errorString());
-    return {};
+        return Status::failure(QObject::tr("cannot write %1: %2").arg(path, file.errorString()));
+    return Status::success();
 }
 
-QString exportMatricesInteractively(QWidget *parent, const AttentionDocument &document)
+Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &document)
 {
     const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export matrices"),
                                                       QDir(preferences::lastFolder.get()).filePath(QStringLiteral("head.json")),
                                                       QObject::tr("Every stage as JSON (*.json);;Weights as CSV (*.csv)"));
     if (path.isEmpty())
-        return {};
+        return Status::success(); // cancelled
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
     return exportMatrices(document, path);
 }

@@ -12,16 +12,17 @@ class AttentionDocument;
 class FigureView;
 class ViewOptions;
 
-// Export helpers behind the File menu. Each writes atomically and returns an error message (empty
-// on success); the interactive ones ask for a file name first and return {} when cancelled.
-QString exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi);
-QString exportViewInteractively(QWidget *parent, const FigureView &view);
+// Export helpers behind the File menu. Each writes atomically or says why not; the interactive ones
+// ask for a file name first, and succeed without writing when the user cancels.
+Status exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi);
+Status exportViewInteractively(QWidget *parent, const FigureView &view);
 // Every layer × head heatmap into a folder, named layer<L>-head<H>.<format>.
-QString exportAllHeads(const AttentionDocument &document, const ViewOptions &options, const QString &folder,
-                       FigureFormat format, int dpi, int *written = nullptr);
-QString exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &document, const ViewOptions &options);
+// Returns how many files were written.
+Result<int> exportAllHeads(const AttentionDocument &document, const ViewOptions &options, const QString &folder,
+                           FigureFormat format, int dpi);
+Status exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &document, const ViewOptions &options);
 // The selected head's stage matrices: CSV (one matrix, the weights) or JSON (every stage).
-QString exportMatrices(const AttentionDocument &document, const QString &path);
-QString exportMatricesInteractively(QWidget *parent, const AttentionDocument &document);
+Status exportMatrices(const AttentionDocument &document, const QString &path);
+Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &document);
 
 } // namespace studio

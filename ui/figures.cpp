@@ -16,15 +16,12 @@ QString heatmapStageName(HeatmapStage stage)
     return {};
 }
 
-bool heatmapStageFromName(const QString &name, HeatmapStage *stage)
+std::optional<HeatmapStage> heatmapStageFromName(const QString &name)
 {
-    for (HeatmapStage candidate : {HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked, HeatmapStage::Weights}) {
-        if (heatmapStageName(candidate) == name) {
-            *stage = candidate;
-            return true;
-        }
-    }
-    return false;
+    for (HeatmapStage candidate : {HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked, HeatmapStage::Weights})
+        if (heatmapStageName(candidate) == name)
+            return candidate;
+    return std::nullopt;
 }
 
 QStringList FigureContext::captionFor(const QString &what) const

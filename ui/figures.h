@@ -10,7 +10,7 @@ namespace studio {
 // The stage of one head a heatmap shows.
 enum class HeatmapStage { Scores, Scaled, Masked, Weights };
 QString heatmapStageName(HeatmapStage stage);
-bool heatmapStageFromName(const QString &name, HeatmapStage *stage);
+std::optional<HeatmapStage> heatmapStageFromName(const QString &name);
 
 // What every figure's caption says: the sentence, the model, the layer and head.
 struct FigureContext {

@@ -55,9 +55,8 @@ MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent), m_document(new AttentionDocument(this)), m_options(new ViewOptions(this))
 {
     setWindowIcon(QIcon(QStringLiteral(":/icons/attention-studio.svg")));
-    ColorMapKind colors = ColorMapKind::Viridis;
-    if (colorMapFromName(preferences::colorMap.get(), &colors))
-        m_options->setColorMap(colors);
+    if (const std::optional<ColorMapKind> colors = colorMapFromName(preferences::colorMap.get()))
+        m_options->setColorMap(*colors);
     m_options->setShowNumbers(preferences::showNumbers.get());
     m_options->setFontSize(preferences::fontSize.get());
 
@@ -258,16 +257,16 @@ void MainWindow::buildActions()
     file->addSeparator();
     file->addAction(tr("&Export view…"), QKeySequence(tr("Ctrl+E")), this, [this] {
         if (FigureView *view = activeFigureView())
-            if (const QString error = exportViewInteractively(this, *view); !error.isEmpty())
-                showMessage(error, true);
+            if (const Status exported = exportViewInteractively(this, *view); !exported)
+                showMessage(exported.error, true);
     });
     file->addAction(tr("Export &all heads…"), this, [this] {
-        if (const QString error = exportAllHeadsInteractively(this, *m_document, *m_options); !error.isEmpty())
-            showMessage(error, true);
+        if (const Status exported = exportAllHeadsInteractively(this, *m_document, *m_options); !exported)
+            showMessage(exported.error, true);
     });
     file->addAction(tr("Export &matrices (CSV, JSON)…"), this, [this] {
-        if (const QString error = exportMatricesInteractively(this, *m_document); !error.isEmpty())
-            showMessage(error, true);
+        if (const Status exported = exportMatricesInteractively(this, *m_document); !exported)
+            showMessage(exported.error, true);
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -407,8 +406,8 @@ void MainWindow::openPath(const QString &path)
     }
     if (!confirmDiscard())
         return;
-    if (const QString error = m_document->openWorkspace(path); !error.isEmpty()) {
-        showMessage(error, true);
+    if (const Status opened = m_document->openWorkspace(path); !opened) {
+        showMessage(opened.error, true);
         return;
     }
     addRecentFile(QFileInfo(path).absoluteFilePath());
@@ -429,17 +428,17 @@ bool MainWindow::save()
 {
     if (m_document->currentFile().isEmpty())
         return saveAs();
-    QString error = m_document->saveWorkspaceAs(m_document->currentFile());
-    if (m_document->lastSaveWasConflict()) {
+    SaveReport report = m_document->saveWorkspaceAs(m_document->currentFile());
+    if (report.outcome == SaveOutcome::Conflict) {
         const auto answer = QMessageBox::question(this, tr("File changed elsewhere"),
-                                                  tr("%1\n\nOverwrite it with this window's workspace?").arg(error),
+                                                  tr("%1\n\nOverwrite it with this window's workspace?").arg(report.error),
                                                   QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
         if (answer != QMessageBox::Yes)
             return false;
-        error = m_document->saveWorkspaceAs(m_document->currentFile(), true);
+        report = m_document->saveWorkspaceAs(m_document->currentFile(), true);
     }
-    if (!error.isEmpty()) {
-        QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(error));
+    if (!report) {
+        QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(report.error));
         return false;
     }
     showMessage(tr("Saved %1").arg(QFileInfo(m_document->currentFile()).fileName()), false);
@@ -456,8 +455,8 @@ bool MainWindow::saveAs()
     if (QFileInfo(path).suffix().isEmpty())
         path += QStringLiteral(".json");
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
-    if (const QString error = m_document->saveWorkspaceAs(path); !error.isEmpty()) {
-        QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(error));
+    if (const SaveReport report = m_document->saveWorkspaceAs(path); !report) {
+        QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(report.error));
         return false;
     }
     addRecentFile(m_document->currentFile());

@@ -78,7 +78,7 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         } else {
             html += QObject::tr("<p>X is what layer %1's attention reads: %2</p><p>x<sub>%3</sub> = %4</p>")
                         .arg(d.layer)
-                        .arg(d.bQ.size() > 0 && d.layer >= 0 ? QObject::tr("the model's residual stream at this layer (after GPT-2's layer norm, or BERT's hidden state).") : QString())
+                        .arg(d.inputDescription)
                         .arg(i).arg(vectorText(d.input.row(i)));
         }
         break;
