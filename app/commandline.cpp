@@ -343,28 +343,32 @@ int runExport(const QStringList &arguments)
         return fail(kUsage, QStringLiteral("--dpi must be a whole number (got \"%1\")").arg(parser.value(dpi)));
     HeatmapStage heatmapStage = HeatmapStage::Weights;
     Stage stepStage = Stage::Weights;
-    static const QStringList stepNames = {QStringLiteral("embeddings"), QStringLiteral("projections"), QStringLiteral("scores"),
-                                          QStringLiteral("scaled"), QStringLiteral("masked"), QStringLiteral("weights"), QStringLiteral("output")};
     if (viewName == QStringLiteral("steps")) {
-        if (!stepNames.contains(parser.value(stage)))
-            return fail(kUsage, QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(stepNames.join(QStringLiteral(", ")), parser.value(stage)));
-        stepStage = Stage(stepNames.indexOf(parser.value(stage)));
+        const std::optional<Stage> parsed = stageFromName(parser.value(stage));
+        if (!parsed) {
+            QStringList names;
+            for (Stage s : kStages)
+                names.append(stageName(s));
+            return fail(kUsage, QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(names.join(QStringLiteral(", ")), parser.value(stage)));
+        }
+        stepStage = *parsed;
     } else if (const std::optional<HeatmapStage> parsed = heatmapStageFromName(parser.value(stage))) {
         heatmapStage = *parsed;
     } else {
         return fail(kUsage, QStringLiteral("--stage must be scores, scaled, masked or weights (got \"%1\")").arg(parser.value(stage)));
     }
-    const int projectionIndex = QStringList{QStringLiteral("q"), QStringLiteral("k"), QStringLiteral("v")}.indexOf(parser.value(projection));
-    if (projectionIndex < 0)
+    const std::optional<Projection> projectionChoice = projectionFromName(parser.value(projection));
+    if (!projectionChoice)
         return fail(kUsage, QStringLiteral("--projection must be q, k or v"));
     const bool signedValues = viewName == QStringLiteral("steps") ? stepStage != Stage::Weights : heatmapStage != HeatmapStage::Weights;
-    ColorMapKind colors = signedValues ? ColorMapKind::Diverging : ColorMapKind::Viridis;
+    ColorMapKind preferredColors = ColorMapKind::Viridis;
     if (parser.isSet(colorMap)) {
         const std::optional<ColorMapKind> parsed = colorMapFromName(parser.value(colorMap));
         if (!parsed)
             return fail(kUsage, QStringLiteral("--colormap must be viridis, cividis, grayscale or diverging (got \"%1\")").arg(parser.value(colorMap)));
-        colors = *parsed;
+        preferredColors = *parsed;
     }
+    const ColorMapKind colors = colorMapFor(signedValues ? ValueKind::Signed : ValueKind::Weights, preferredColors);
     const int layerIndex = parser.value(layer).toInt(&ok);
     if (!ok)
         return fail(kUsage, QStringLiteral("--layer must be a whole number"));
@@ -436,7 +440,7 @@ int runExport(const QStringList &arguments)
     if (viewName == QStringLiteral("heatmap") || viewName == QStringLiteral("steps")) {
         heatmap = viewName == QStringLiteral("heatmap")
             ? headHeatmap(result, details, context, heatmapStage, colors, selectedQuery)
-            : stageFigure(result, details, context, stepStage, projectionIndex, colors, selectedQuery);
+            : stageFigure(result, details, context, stepStage, *projectionChoice, colors, selectedQuery);
         if (viewName == QStringLiteral("steps"))
             heatmap.caption.append(QStringLiteral("%1. %2:   %3").arg(int(stepStage) + 1).arg(stageTitle(stepStage), stageFormula(stepStage)));
         heatmap.showNumbers = parser.isSet(numbers) || viewName == QStringLiteral("steps");
@@ -461,7 +465,7 @@ int runExport(const QStringList &arguments)
         size = preferredArcSize(arcs, font);
         paint = [&](QPainter &painter, const QRectF &area) { paintArcFigure(painter, area, arcs, font); };
     } else {
-        grid = gridFigure(result, context, parser.isSet(colorMap) ? colors : ColorMapKind::Viridis, layerIndex, headIndex);
+        grid = gridFigure(result, context, preferredColors, layerIndex, headIndex);
         thumbnails = gridThumbnails(grid);
         size = preferredGridSize(grid, font);
         paint = [&](QPainter &painter, const QRectF &area) { paintGridFigure(painter, area, grid, font, thumbnails); };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace studio {
 
@@ -13,6 +14,54 @@ QString maskModeName(MaskMode mode)
     case MaskMode::Keys: return QStringLiteral("keys");
     }
     return {};
+}
+
+QString projectionName(Projection projection)
+{
+    switch (projection) {
+    case Projection::Q: return QStringLiteral("q");
+    case Projection::K: return QStringLiteral("k");
+    case Projection::V: return QStringLiteral("v");
+    }
+    Q_UNREACHABLE();
+}
+
+QString projectionMatrixName(Projection projection)
+{
+    return QStringLiteral("W_") + projectionName(projection).toUpper();
+}
+
+std::optional<Projection> projectionFromName(const QString &name)
+{
+    for (Projection candidate : kProjections)
+        if (projectionName(candidate) == name)
+            return candidate;
+    return std::nullopt;
+}
+
+Matrix &HeadWeights::weight(Projection projection)
+{
+    return const_cast<Matrix &>(std::as_const(*this).weight(projection));
+}
+
+const Matrix &HeadWeights::weight(Projection projection) const
+{
+    switch (projection) {
+    case Projection::Q: return wQ;
+    case Projection::K: return wK;
+    case Projection::V: return wV;
+    }
+    Q_UNREACHABLE();
+}
+
+const Matrix &HeadTrace::projected(Projection projection) const
+{
+    switch (projection) {
+    case Projection::Q: return q;
+    case Projection::K: return k;
+    case Projection::V: return v;
+    }
+    Q_UNREACHABLE();
 }
 
 std::optional<MaskMode> maskModeFromName(const QString &name)

@@ -28,6 +28,13 @@ struct AttentionSettings {
     friend bool operator==(const AttentionSettings &, const AttentionSettings &) = default;
 };
 
+// The three projections of a head: queries, keys, values.
+enum class Projection { Q, K, V };
+inline constexpr Projection kProjections[] = {Projection::Q, Projection::K, Projection::V};
+QString projectionName(Projection projection);       // "q", "k", "v"
+QString projectionMatrixName(Projection projection); // "W_Q", "W_K", "W_V"
+std::optional<Projection> projectionFromName(const QString &name);
+
 // The projections of one head. No biases: X W is the whole projection.
 struct HeadWeights {
     QString name;
@@ -38,6 +45,8 @@ struct HeadWeights {
 
     int dModel() const { return int(wQ.rows()); }
     int dHead() const { return int(wQ.cols()); }
+    Matrix &weight(Projection projection);
+    const Matrix &weight(Projection projection) const;
 };
 
 // Every stage of one head, kept so that a view can show any of them.
@@ -51,6 +60,8 @@ struct HeadTrace {
     Matrix weights; // weights = softmax_keys(masked / τ)     (T, T)
     Matrix output;  // output = weights v                     (T, d_head)
     Vector entropy; // H_i = −Σ_j w_ij log₂ w_ij, in bits     (T)
+
+    const Matrix &projected(Projection projection) const; // q, k or v
 };
 
 // What one head's queries may see, the single description every model's mask is built from.

@@ -97,6 +97,7 @@ private Q_SLOTS:
     void kernelGivesTheSameBitsWithAndWithoutStages_data();
     void kernelGivesTheSameBitsWithAndWithoutStages();
     void temperatureLimitIsTheArgmax();
+    void projectionNamesRoundTrip();
 };
 
 void TestAttention::handComputedStages()
@@ -388,6 +389,20 @@ void TestAttention::temperatureLimitIsTheArgmax()
                     0, 0.5f, 0, 0.5f;
         COMPARE_MATRIX(w, expected, 0.0);
     }
+}
+
+void TestAttention::projectionNamesRoundTrip()
+{
+    QStringList names;
+    for (Projection projection : kProjections) {
+        QCOMPARE(projectionFromName(projectionName(projection)), std::optional<Projection>(projection));
+        names.append(projectionMatrixName(projection));
+    }
+    QCOMPARE(names, (QStringList{QStringLiteral("W_Q"), QStringLiteral("W_K"), QStringLiteral("W_V")}));
+    QVERIFY(!projectionFromName(QStringLiteral("o")).has_value());
+    HeadWeights head = randomHead(4, 2, 1);
+    head.weight(Projection::K)(1, 1) = 9.0f;
+    QCOMPARE(head.wK(1, 1), 9.0f);
 }
 
 QTEST_GUILESS_MAIN(TestAttention)

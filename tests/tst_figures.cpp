@@ -65,7 +65,14 @@ void TestFigures::colorMapClampsAndFlagsNaN()
         const std::optional<ColorMapKind> parsed = colorMapFromName(colorMapName(kind));
         QVERIFY(parsed.has_value());
         QCOMPARE(*parsed, kind);
+        // One rule for every view: weights take the preference; signed values take it too unless
+        // it is the default, which gives way to the diverging map.
+        QCOMPARE(colorMapFor(ValueKind::Weights, kind), kind);
+        QCOMPARE(colorMapFor(ValueKind::Signed, kind), kind == ColorMapKind::Viridis ? ColorMapKind::Diverging : kind);
     }
+    for (Stage stage : kStages)
+        QCOMPARE(stageFromName(stageName(stage)), std::optional<Stage>(stage));
+    QVERIFY(!stageFromName(QStringLiteral("rope")).has_value());
 }
 
 void TestFigures::colorScaleFitting()

@@ -159,14 +159,14 @@ void TestMainWindow::choosingAHeadShowsItEverywhere()
     QCOMPARE(m_window->document()->selectedHead(), 2);
     QCOMPARE(head->currentIndex(), 2);
     QCOMPARE(m_window->heatmap()->figure().values, m_window->document()->teachingTrace().heads[2].weights);
-    QCOMPARE(m_window->weights()->model(0)->valueAt(m_window->weights()->model(0)->index(0, 0)),
+    QCOMPARE(m_window->weights()->model(Projection::Q)->valueAt(m_window->weights()->model(Projection::Q)->index(0, 0)),
              m_window->document()->workspace().heads[2].wQ(0, 0));
 }
 
 void TestMainWindow::editingAWeightChangesTheTraceAndUndoRestoresIt()
 {
     AttentionDocument *document = m_window->document();
-    WeightTableModel *wq = m_window->weights()->model(0);
+    WeightTableModel *wq = m_window->weights()->model(Projection::Q);
     const Matrix before = document->teachingTrace().heads[0].scores;
     const float original = document->workspace().heads[0].wQ(0, 0);
     QVERIFY(wq->setData(wq->index(0, 0), QStringLiteral("2.5"), Qt::EditRole));
@@ -186,7 +186,7 @@ void TestMainWindow::editingAWeightChangesTheTraceAndUndoRestoresIt()
 void TestMainWindow::nonFiniteWeightsAreShownAndKeptOutOfFiles()
 {
     AttentionDocument *document = m_window->document();
-    WeightTableModel *wk = m_window->weights()->model(1);
+    WeightTableModel *wk = m_window->weights()->model(Projection::K);
     QVERIFY(wk->setData(wk->index(0, 0), QStringLiteral("nan"), Qt::EditRole));
     QVERIFY(std::isnan(document->workspace().heads[0].wK(0, 0)));
     // Rows whose scores used the NaN are undefined, shown as such, and the window says why.
@@ -218,7 +218,7 @@ void TestMainWindow::nonFiniteWeightsAreShownAndKeptOutOfFiles()
 void TestMainWindow::scrubDragIsOneUndoStep()
 {
     AttentionDocument *document = m_window->document();
-    QTableView *table = m_window->weights()->table(1);
+    QTableView *table = m_window->weights()->table(Projection::K);
     const QRect cell = table->visualRect(table->model()->index(2, 1));
     QVERIFY(cell.isValid());
     const float start = document->workspace().heads[0].wK(2, 1);
@@ -239,12 +239,12 @@ void TestMainWindow::scrubDragIsOneUndoStep()
 
 void TestMainWindow::weightModelIsAWellBehavedModel()
 {
-    QAbstractItemModelTester tester(m_window->weights()->model(2), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester tester(m_window->weights()->model(Projection::V), QAbstractItemModelTester::FailureReportingMode::QtTest);
     m_window->document()->selectHead(1);
     m_window->document()->editText(QStringLiteral("new words here"));
     m_window->document()->editConfig(TeachingConfig{12, 6, 2, true});
-    QCOMPARE(m_window->weights()->model(2)->rowCount(), 12);
-    QCOMPARE(m_window->weights()->model(2)->columnCount(), 6);
+    QCOMPARE(m_window->weights()->model(Projection::V)->rowCount(), 12);
+    QCOMPARE(m_window->weights()->model(Projection::V)->columnCount(), 6);
 }
 
 void TestMainWindow::stepThroughShowsTheRightStage()
@@ -430,7 +430,7 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     QVERIFY(std::isinf(m_window->steps()->canvas()->figure().values(0, 1))); // causal
     // Real weights are read-only and show the bias.
     raiseDock(m_window.get(), QStringLiteral("weightDock"));
-    WeightTableModel *wq = m_window->weights()->model(0);
+    WeightTableModel *wq = m_window->weights()->model(Projection::Q);
     QCOMPARE(wq->rowCount(), 65); // 64 inputs + bias
     QVERIFY(!(wq->flags(wq->index(0, 0)) & Qt::ItemIsEditable));
     QVERIFY(!wq->setData(wq->index(0, 0), 1.0, Qt::EditRole));

@@ -353,12 +353,11 @@ void AttentionDocument::editHead(int head, const HeadWeights &weights, const QSt
     m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, after, label));
 }
 
-void AttentionDocument::editWeight(int head, int matrix, int row, int col, float value, int gesture)
+void AttentionDocument::editWeight(int head, Projection matrix, int row, int col, float value, int gesture)
 {
-    if (head < 0 || head >= int(m_workspace.heads.size()) || matrix < 0 || matrix > 2)
+    if (head < 0 || head >= int(m_workspace.heads.size()))
         return;
-    const HeadWeights &w = m_workspace.heads[size_t(head)];
-    const Matrix &m = matrix == 0 ? w.wQ : matrix == 1 ? w.wK : w.wV;
+    const Matrix &m = m_workspace.heads[size_t(head)].weight(matrix);
     if (row < 0 || col < 0 || row >= m.rows() || col >= m.cols() || m(row, col) == value)
         return;
     m_undoStack.push(new SetWeightCommand(this, {head, matrix, row, col}, m(row, col), value, gesture));

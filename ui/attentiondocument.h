@@ -63,9 +63,9 @@ public:
     void editSettings(const AttentionSettings &settings, const QString &label);
     void editConfig(const TeachingConfig &config); // new dimensions reset the weights to the defaults
     void editHead(int head, const HeadWeights &weights, const QString &label);
-    // One weight cell: matrix 0 = W_Q, 1 = W_K, 2 = W_V. Consecutive edits of one cell with the
-    // same gesture id merge into one undo step (a scrub drag).
-    void editWeight(int head, int matrix, int row, int col, float value, int gesture = 0);
+    // One weight cell of W_Q, W_K or W_V. Consecutive edits of one cell with the same gesture id
+    // merge into one undo step (a scrub drag).
+    void editWeight(int head, Projection matrix, int row, int col, float value, int gesture = 0);
     void toggleMaskedKey(int key);
 
     // Used by undo commands: set, recompute, emit. Each compares first and does nothing if equal.

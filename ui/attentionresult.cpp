@@ -4,6 +4,48 @@
 
 namespace studio {
 
+QString stageName(Stage stage)
+{
+    switch (stage) {
+    case Stage::Embeddings: return QStringLiteral("embeddings");
+    case Stage::Projections: return QStringLiteral("projections");
+    case Stage::Scores: return QStringLiteral("scores");
+    case Stage::Scaled: return QStringLiteral("scaled");
+    case Stage::Masked: return QStringLiteral("masked");
+    case Stage::Weights: return QStringLiteral("weights");
+    case Stage::Output: return QStringLiteral("output");
+    }
+    Q_UNREACHABLE();
+}
+
+std::optional<Stage> stageFromName(const QString &name)
+{
+    for (Stage candidate : kStages)
+        if (stageName(candidate) == name)
+            return candidate;
+    return std::nullopt;
+}
+
+const Matrix &HeadDetails::weight(Projection projection) const
+{
+    switch (projection) {
+    case Projection::Q: return wQ;
+    case Projection::K: return wK;
+    case Projection::V: return wV;
+    }
+    Q_UNREACHABLE();
+}
+
+const RowVector &HeadDetails::bias(Projection projection) const
+{
+    switch (projection) {
+    case Projection::Q: return bQ;
+    case Projection::K: return bK;
+    case Projection::V: return bV;
+    }
+    Q_UNREACHABLE();
+}
+
 QString stageTitle(Stage stage)
 {
     switch (stage) {

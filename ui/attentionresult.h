@@ -6,13 +6,20 @@
 
 #include <QStringList>
 
+#include <iterator>
+#include <optional>
+
 #include <vector>
 
 namespace studio {
 
 // The steps of one head that the step-through walks, in order.
 enum class Stage { Embeddings, Projections, Scores, Scaled, Masked, Weights, Output };
-inline constexpr int kStageCount = 7;
+inline constexpr Stage kStages[] = {Stage::Embeddings, Stage::Projections, Stage::Scores, Stage::Scaled,
+                                    Stage::Masked, Stage::Weights, Stage::Output};
+inline constexpr int kStageCount = int(std::size(kStages));
+QString stageName(Stage stage);    // "projections", as the command line spells it
+std::optional<Stage> stageFromName(const QString &name);
 QString stageTitle(Stage stage);   // "Q, K, V"
 QString stageFormula(Stage stage); // "q = X·W_Q, k = X·W_K, v = X·W_V"
 
@@ -40,6 +47,9 @@ struct HeadDetails {
     Matrix wQ, wK, wV;           // (C, D)
     RowVector bQ, bK, bV;        // biases (D); empty for the teaching model
     HeadTrace trace;
+
+    const Matrix &weight(Projection projection) const;
+    const RowVector &bias(Projection projection) const;
     double temperature = 1.0;
     bool scaled = true;
     QString maskDescription;

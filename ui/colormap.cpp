@@ -52,6 +52,15 @@ std::optional<ColorMapKind> colorMapFromName(const QString &name)
     return std::nullopt;
 }
 
+ColorMapKind colorMapFor(ValueKind values, ColorMapKind preferred)
+{
+    switch (values) {
+    case ValueKind::Weights: return preferred;
+    case ValueKind::Signed: return preferred == ColorMapKind::Viridis ? ColorMapKind::Diverging : preferred;
+    }
+    Q_UNREACHABLE();
+}
+
 ColorMap::ColorMap(ColorMapKind kind) : m_kind(kind)
 {
     const QList<QRgb> stops = anchors(kind);

@@ -21,6 +21,12 @@ QList<ColorMapKind> allColorMaps();
 QString colorMapName(ColorMapKind kind);
 std::optional<ColorMapKind> colorMapFromName(const QString &name);
 
+// The one rule for which map a figure uses. Weights (0 to 1) use the preferred map. Signed values
+// (scores, q, k, v, …) read best around zero, so they use the diverging map while the preference
+// is the default (viridis); any other preference is used as chosen.
+enum class ValueKind { Weights, Signed };
+ColorMapKind colorMapFor(ValueKind values, ColorMapKind preferred);
+
 // 256-entry lookup table built by linear interpolation between published anchor colours.
 class ColorMap {
 public:

@@ -95,9 +95,8 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
 }
 
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
-                          Stage stage, int projection, ColorMapKind colorMap, int selectedQuery)
+                          Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery)
 {
-    static const char *projectionNames[] = {"q", "k", "v"};
     const HeadTrace &t = details.trace;
     HeatmapFigure figure;
     figure.rowLabels = result.labels;
@@ -110,13 +109,11 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         figure.colLabels = numbered(QStringLiteral("x"), int(details.input.cols()));
         what = QObject::tr("X, the input of the head (tokens × d_model)");
         break;
-    case Stage::Projections: {
-        projection = std::clamp(projection, 0, 2);
-        figure.values = projection == 0 ? t.q : projection == 1 ? t.k : t.v;
-        figure.colLabels = numbered(QLatin1String(projectionNames[projection]), int(figure.values.cols()));
-        what = QObject::tr("%1 = X·W_%2 (tokens × d_head)").arg(QLatin1String(projectionNames[projection]), QString(QLatin1Char(projectionNames[projection][0])).toUpper());
+    case Stage::Projections:
+        figure.values = t.projected(projection);
+        figure.colLabels = numbered(projectionName(projection), int(figure.values.cols()));
+        what = QObject::tr("%1 = X·%2 (tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection));
         break;
-    }
     case Stage::Scores: figure.values = t.scores; what = QStringLiteral("scores = q·kᵀ"); break;
     case Stage::Scaled: figure.values = t.scaled; what = QStringLiteral("scaled = scores / √d_k"); break;
     case Stage::Masked: figure.values = t.masked; what = QStringLiteral("masked"); break;

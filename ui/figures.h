@@ -26,10 +26,10 @@ struct FigureContext {
 // Pre-softmax stages use a zero-centred scale; weights use [0, 1].
 HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
                           HeatmapStage stage, ColorMapKind colorMap, int selectedQuery = -1);
-// The matrix of a step-through stage: X (T × C), q/k/v (T × D, projection 0/1/2), the T × T
+// The matrix of a step-through stage: X (T × C), q/k/v (T × D, the given projection), the T × T
 // stages, or the output (T × D).
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
-                          Stage stage, int projection, ColorMapKind colorMap, int selectedQuery = -1);
+                          Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery = -1);
 ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context, int layer,
                     const QList<int> &heads, const ArcPruning &pruning);
 GridFigure gridFigure(const AttentionResult &result, const FigureContext &context, ColorMapKind colorMap,

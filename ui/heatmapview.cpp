@@ -40,8 +40,8 @@ HeatmapStyle HeatmapView::style() const
 
 void HeatmapView::rebuild()
 {
-    const ColorMapKind colors = m_stage == HeatmapStage::Weights || m_options->colorMap() != ColorMapKind::Viridis
-        ? m_options->colorMap() : ColorMapKind::Diverging;
+    const ColorMapKind colors = colorMapFor(m_stage == HeatmapStage::Weights ? ValueKind::Weights : ValueKind::Signed,
+                                            m_options->colorMap());
     // Weights need no head details: they come straight from the result (no recomputation).
     static const HeadDetails none;
     const HeadDetails &details = m_stage == HeatmapStage::Weights ? none : m_document->selectedDetails();

@@ -51,7 +51,7 @@ QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<c
     return terms.join(QStringLiteral(" + ")) + QStringLiteral(" = <b>") + number(sum) + QStringLiteral("</b>");
 }
 
-QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int query, int key, int projection)
+QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int query, int key, Projection projection)
 {
     const HeadTrace &t = d.trace;
     const int tokens = int(t.weights.rows());
@@ -83,12 +83,10 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         }
         break;
     case Stage::Projections: {
-        static const char *names[] = {"q", "k", "v"};
-        projection = std::clamp(projection, 0, 2);
-        const Matrix &w = projection == 0 ? d.wQ : projection == 1 ? d.wK : d.wV;
-        const RowVector &b = projection == 0 ? d.bQ : projection == 1 ? d.bK : d.bV;
-        const Matrix &out = projection == 0 ? t.q : projection == 1 ? t.k : t.v;
-        const QString name = QLatin1String(names[projection]);
+        const Matrix &w = d.weight(projection);
+        const RowVector &b = d.bias(projection);
+        const Matrix &out = t.projected(projection);
+        const QString name = projectionName(projection);
         html += QObject::tr("<p>%1<sub>%2</sub> = x<sub>%2</sub>·W<sub>%3</sub>%4. Its first component:</p>")
                     .arg(name).arg(i).arg(name.toUpper(), b.size() ? QObject::tr(" + b<sub>%1</sub>").arg(name.toUpper()) : QString());
         if (w.rows() == d.input.cols() && w.cols() > 0) {

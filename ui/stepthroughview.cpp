@@ -85,7 +85,8 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     bar->addWidget(nextButton);
     bar->addStretch();
     m_projection = new QComboBox(this);
-    m_projection->addItems({QStringLiteral("q"), QStringLiteral("k"), QStringLiteral("v")});
+    for (Projection projection : kProjections)
+        m_projection->addItem(projectionName(projection), int(projection));
     m_projection->setToolTip(tr("Which projection to show at the Q, K, V stage"));
     bar->addWidget(m_projection);
     layout->addLayout(bar);
@@ -163,16 +164,18 @@ void StepThroughView::rebuild()
         m_explanation->setHtml(tr("<p>Type a sentence to step through its attention.</p>"));
         return;
     }
-    const bool signedStage = stage != Stage::Weights;
-    ColorMapKind colors = m_options->colorMap();
-    if (signedStage && colors == ColorMapKind::Viridis)
-        colors = ColorMapKind::Diverging; // values around zero read best on a diverging map
+    const ColorMapKind colors = colorMapFor(stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed, m_options->colorMap());
     HeatmapFigure figure = stageFigure(m_document->result(), details, documentContext(*m_document), stage,
-                                       m_projection->currentIndex(), colors, m_document->selectedQuery());
+                                       selectedProjection(), colors, m_document->selectedQuery());
     figure.showNumbers = true;
     m_canvas->setFigure(figure);
     m_explanation->setHtml(explainStage(m_document->result(), details, stage, m_document->selectedQuery(),
-                                        m_document->selectedKey(), m_projection->currentIndex()));
+                                        m_document->selectedKey(), selectedProjection()));
+}
+
+Projection StepThroughView::selectedProjection() const
+{
+    return Projection(m_projection->currentData().toInt());
 }
 
 HeatmapFigure StepThroughView::exportedFigure() const

@@ -59,6 +59,7 @@ public Q_SLOTS:
 private:
     void rebuild();
     HeatmapFigure exportedFigure() const; // the matrix with the formula in its caption
+    Projection selectedProjection() const;
 
     AttentionDocument *m_document;
     ViewOptions *m_options;

@@ -49,8 +49,7 @@ SetWorkspaceCommand::SetWorkspaceCommand(AttentionDocument *document, Workspace 
 SetWeightCommand::SetWeightCommand(AttentionDocument *document, Cell cell, float before, float after, int gesture)
     : m_document(document), m_cell(cell), m_before(before), m_after(after), m_gesture(gesture)
 {
-    static const char *names[] = {"W_Q", "W_K", "W_V"};
-    setText(QObject::tr("Edit %1[%2][%3] of head %4").arg(QLatin1String(names[cell.matrix])).arg(cell.row).arg(cell.col).arg(cell.head));
+    setText(QObject::tr("Edit %1[%2][%3] of head %4").arg(projectionMatrixName(cell.matrix)).arg(cell.row).arg(cell.col).arg(cell.head));
 }
 
 bool SetWeightCommand::mergeWith(const QUndoCommand *other)
@@ -68,7 +67,7 @@ void SetWeightCommand::apply(float value)
     if (m_cell.head < 0 || m_cell.head >= int(workspace.heads.size()))
         return;
     HeadWeights &head = workspace.heads[size_t(m_cell.head)];
-    Matrix &matrix = m_cell.matrix == 0 ? head.wQ : m_cell.matrix == 1 ? head.wK : head.wV;
+    Matrix &matrix = head.weight(m_cell.matrix);
     if (m_cell.row >= matrix.rows() || m_cell.col >= matrix.cols())
         return;
     matrix(m_cell.row, m_cell.col) = value;

@@ -59,7 +59,9 @@ private:
 class SetWeightCommand final : public QUndoCommand {
 public:
     struct Cell {
-        int head, matrix, row, col;
+        int head;
+        Projection matrix;
+        int row, col;
         friend bool operator==(const Cell &, const Cell &) = default;
     };
     SetWeightCommand(AttentionDocument *document, Cell cell, float before, float after, int gesture);

@@ -19,21 +19,10 @@ namespace studio {
 
 namespace {
 
-const char *const kMatrixNames[] = {"W_Q", "W_K", "W_V"};
-
-const Matrix &weightsOf(const HeadDetails &d, int matrix)
-{
-    return matrix == 0 ? d.wQ : matrix == 1 ? d.wK : d.wV;
-}
-
-const RowVector &biasOf(const HeadDetails &d, int matrix)
-{
-    return matrix == 0 ? d.bQ : matrix == 1 ? d.bK : d.bV;
-}
 
 } // namespace
 
-WeightTableModel::WeightTableModel(AttentionDocument *document, int matrix, QObject *parent)
+WeightTableModel::WeightTableModel(AttentionDocument *document, Projection matrix, QObject *parent)
     : QAbstractTableModel(parent), m_document(document), m_matrix(matrix)
 {
     connect(document, &AttentionDocument::resultChanged, this, &WeightTableModel::reload);
@@ -45,8 +34,8 @@ WeightTableModel::WeightTableModel(AttentionDocument *document, int matrix, QObj
 void WeightTableModel::reload()
 {
     const HeadDetails &d = m_document->selectedDetails();
-    const Matrix &w = weightsOf(d, m_matrix);
-    const bool hasBias = biasOf(d, m_matrix).size() > 0;
+    const Matrix &w = d.weight(m_matrix);
+    const bool hasBias = d.bias(m_matrix).size() > 0;
     const int rows = int(w.rows()) + (hasBias ? 1 : 0);
     const int cols = int(w.cols());
     if (rows != m_rows || cols != m_cols || hasBias != m_hasBias) {
@@ -73,10 +62,10 @@ int WeightTableModel::columnCount(const QModelIndex &parent) const
 float WeightTableModel::valueAt(const QModelIndex &index) const
 {
     const HeadDetails &d = m_document->selectedDetails();
-    const Matrix &w = weightsOf(d, m_matrix);
+    const Matrix &w = d.weight(m_matrix);
     if (index.row() < w.rows() && index.column() < w.cols())
         return w(index.row(), index.column());
-    const RowVector &b = biasOf(d, m_matrix);
+    const RowVector &b = d.bias(m_matrix);
     return index.column() < b.size() ? b[index.column()] : 0.0f;
 }
 
@@ -194,8 +183,9 @@ WeightEditor::WeightEditor(AttentionDocument *document, QWidget *parent) : QWidg
     m_title->setWordWrap(true);
     layout->addWidget(m_title);
     auto *grid = new QGridLayout;
-    for (int m = 0; m < 3; ++m) {
-        m_models[m] = new WeightTableModel(document, m, this);
+    for (Projection projection : kProjections) {
+        const int m = int(projection);
+        m_models[m] = new WeightTableModel(document, projection, this);
         auto *table = new ScrubTableView(this);
         table->setObjectName(QStringLiteral("weights%1").arg(m));
         table->setModel(m_models[m]);
@@ -203,9 +193,9 @@ WeightEditor::WeightEditor(AttentionDocument *document, QWidget *parent) : QWidg
         table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 6);
         table->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed | QAbstractItemView::AnyKeyPressed);
         table->setToolTip(tr("%1 of the selected head. Drag up/down over a cell to scrub its value (Shift: finer); double-click to type one.")
-                              .arg(QLatin1String(kMatrixNames[m])));
+                              .arg(projectionMatrixName(projection)));
         m_tables[m] = table;
-        grid->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(QLatin1String(kMatrixNames[m])), this), 0, m);
+        grid->addWidget(new QLabel(QStringLiteral("<b>%1</b>").arg(projectionMatrixName(projection)), this), 0, m);
         grid->addWidget(table, 1, m);
     }
     layout->addLayout(grid, 1);

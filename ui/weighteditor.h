@@ -1,5 +1,7 @@
 #pragma once
 
+#include "attention.h"
+
 #include <QAbstractTableModel>
 #include <QTableView>
 #include <QWidget>
@@ -19,7 +21,7 @@ class AttentionDocument;
 class WeightTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    WeightTableModel(AttentionDocument *document, int matrix, QObject *parent = nullptr);
+    WeightTableModel(AttentionDocument *document, Projection matrix, QObject *parent = nullptr);
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;
@@ -34,7 +36,7 @@ public:
 private:
     void reload();
     AttentionDocument *m_document;
-    int m_matrix;
+    Projection m_matrix;
     int m_rows = 0;
     int m_cols = 0;
     bool m_hasBias = false;
@@ -64,8 +66,8 @@ class WeightEditor : public QWidget {
     Q_OBJECT
 public:
     explicit WeightEditor(AttentionDocument *document, QWidget *parent = nullptr);
-    WeightTableModel *model(int matrix) const { return m_models[matrix]; }
-    QTableView *table(int matrix) const { return m_tables[matrix]; }
+    WeightTableModel *model(Projection matrix) const { return m_models[int(matrix)]; }
+    QTableView *table(Projection matrix) const { return m_tables[int(matrix)]; }
 
 private:
     void sync();

@@ -34,13 +34,13 @@ double residentMegabytes()
     return -1;
 }
 
-QString writeGpt2Small(const QString &folder)
+Status writeGpt2Small(const QString &folder)
 {
     QDir().mkpath(folder);
     const int layers = 12, c = 768, vocab = 50257, positions = 1024;
     QFile config(folder + QStringLiteral("/config.json"));
     if (!config.open(QIODevice::WriteOnly))
-        return QStringLiteral("cannot write config.json");
+        return Status::failure(QStringLiteral("cannot write config.json"));
     config.write(QJsonDocument(QJsonObject{
         {QStringLiteral("model_type"), QStringLiteral("gpt2")}, {QStringLiteral("n_layer"), layers},
         {QStringLiteral("n_head"), 12}, {QStringLiteral("n_embd"), c}, {QStringLiteral("vocab_size"), vocab},
@@ -100,8 +100,8 @@ int main(int argc, char *argv[])
                                     : QCoreApplication::applicationDirPath() + QStringLiteral("/gpt2-small-random");
     if (!QFile::exists(folder + QStringLiteral("/model.safetensors"))) {
         out << "writing " << folder << " ..." << Qt::endl;
-        if (const QString error = writeGpt2Small(folder); !error.isEmpty()) {
-            out << error << Qt::endl;
+        if (const Status written = writeGpt2Small(folder); !written) {
+            out << written.error << Qt::endl;
             return 1;
         }
     }
