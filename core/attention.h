@@ -5,6 +5,7 @@
 #include <QList>
 #include <QString>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -109,6 +110,11 @@ Vector rowEntropyBits(const Matrix &weights);
 
 // All stages of one head on input X (T, d_model).
 HeadTrace computeHead(const Matrix &input, const HeadWeights &head, const AttentionSettings &settings);
+
+// Every layer's and head's attention weights: [layer][head] (T, T). Built once per run, then shared
+// (never copied) by the document, the views and their figures.
+using AttentionMaps = std::vector<std::vector<Matrix>>;
+using SharedAttentionMaps = std::shared_ptr<const AttentionMaps>;
 
 // Element-wise aggregations across heads of the same size. An empty list gives an empty matrix.
 Matrix meanOverHeads(const std::vector<Matrix> &weights); // (T, T): (1/H) Σ_h W_h

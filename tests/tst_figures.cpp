@@ -137,8 +137,9 @@ void TestFigures::layoutHitTesting()
 void TestFigures::bodyImageUsesLookupTable()
 {
     HeatmapFigure figure;
-    figure.values.resize(2, 2);
-    figure.values << 0.0f, 1.0f, -std::numeric_limits<float>::infinity(), 0.5f;
+    Matrix values(2, 2);
+    values << 0.0f, 1.0f, -std::numeric_limits<float>::infinity(), 0.5f;
+    figure.setValues(values);
     figure.scale = {0.0, 1.0};
     const QImage image = heatmapBodyImage(figure);
     const ColorMap map(ColorMapKind::Viridis);

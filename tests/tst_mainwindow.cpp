@@ -118,7 +118,7 @@ void TestMainWindow::typingRecomputesEveryView()
     const QStringList tokens{QStringLiteral("a"), QStringLiteral("dog"), QStringLiteral("ran")};
     QCOMPARE(m_window->document()->workspace().text, QStringLiteral("a dog ran"));
     QCOMPARE(m_window->heatmap()->figure().rowLabels, tokens);
-    QCOMPARE(m_window->heatmap()->figure().values, m_window->document()->teachingTrace().heads[0].weights);
+    QCOMPARE(m_window->heatmap()->figure().values(), m_window->document()->teachingTrace().heads[0].weights);
     QCOMPARE(m_window->arcs()->canvas()->figure().labels, tokens);
     QCOMPARE(m_window->steps()->canvas()->figure().rowLabels, tokens);
     // Views in hidden tabs catch up when shown.
@@ -139,7 +139,7 @@ void TestMainWindow::clickingACellSelectsTheQueryEverywhere()
     QCOMPARE(m_window->steps()->canvas()->figure().selectedRow, 3);
     raiseDock(m_window.get(), QStringLiteral("chartDock"));
     QVERIFY(m_window->chart()->title().contains(QStringLiteral("Query 3 “on”")));
-    const Matrix &weights = document->result().weights[0][0];
+    const Matrix &weights = document->result().weights(0, 0);
     const QList<double> bars = m_window->chart()->values();
     for (int k = 0; k < 7; ++k)
         QCOMPARE(float(bars.at(k)), weights(3, k));
@@ -158,7 +158,7 @@ void TestMainWindow::choosingAHeadShowsItEverywhere()
     QTest::mouseClick(m_window->grid(), Qt::LeftButton, {}, m_window->grid()->currentLayout().cell(0, 2).center().toPoint());
     QCOMPARE(m_window->document()->selectedHead(), 2);
     QCOMPARE(head->currentIndex(), 2);
-    QCOMPARE(m_window->heatmap()->figure().values, m_window->document()->teachingTrace().heads[2].weights);
+    QCOMPARE(m_window->heatmap()->figure().values(), m_window->document()->teachingTrace().heads[2].weights);
     QCOMPARE(m_window->weights()->model(Projection::Q)->valueAt(m_window->weights()->model(Projection::Q)->index(0, 0)),
              m_window->document()->workspace().heads[2].wQ(0, 0));
 }
@@ -172,7 +172,7 @@ void TestMainWindow::editingAWeightChangesTheTraceAndUndoRestoresIt()
     QVERIFY(wq->setData(wq->index(0, 0), QStringLiteral("2.5"), Qt::EditRole));
     QCOMPARE(document->workspace().heads[0].wQ(0, 0), 2.5f);
     QVERIFY(document->teachingTrace().heads[0].scores != before);
-    QCOMPARE(m_window->heatmap()->figure().values, document->teachingTrace().heads[0].weights);
+    QCOMPARE(m_window->heatmap()->figure().values(), document->teachingTrace().heads[0].weights);
     // Text that is not a number never enters the model.
     QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("abc"), Qt::EditRole));
     QVERIFY(!wq->setData(wq->index(0, 1), QStringLiteral("1e39"), Qt::EditRole)); // beyond float
@@ -190,13 +190,13 @@ void TestMainWindow::nonFiniteWeightsAreShownAndKeptOutOfFiles()
     QVERIFY(wk->setData(wk->index(0, 0), QStringLiteral("nan"), Qt::EditRole));
     QVERIFY(std::isnan(document->workspace().heads[0].wK(0, 0)));
     // Rows whose scores used the NaN are undefined, shown as such, and the window says why.
-    const Matrix &w = document->result().weights[0][0];
+    const Matrix &w = document->result().weights(0, 0);
     QVERIFY(w.array().isNaN().any());
     QCOMPARE(heatmapBodyImage(m_window->heatmap()->figure()).pixel(0, 0), ColorMap::kInvalid);
     QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("w_k[0][0] is NaN")));
     QCOMPARE(wk->data(wk->index(0, 0), Qt::BackgroundRole).value<QColor>(), QColor(255, 120, 120));
     // The other heads keep working.
-    QVERIFY(document->result().weights[0][1].allFinite());
+    QVERIFY(document->result().weights(0, 1).allFinite());
     // Saving refuses and says which weight; nothing is written.
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("nan.json"));
@@ -205,13 +205,13 @@ void TestMainWindow::nonFiniteWeightsAreShownAndKeptOutOfFiles()
     // Infinite and huge weights: scores overflow, the row shares its weight among the overflowing keys.
     QVERIFY(wk->setData(wk->index(0, 0), QStringLiteral("1e30"), Qt::EditRole));
     QVERIFY(wk->setData(wk->index(1, 1), QStringLiteral("-inf"), Qt::EditRole));
-    for (int i = 0; i < document->result().weights[0][0].rows(); ++i) {
-        const auto row = document->result().weights[0][0].row(i);
+    for (int i = 0; i < document->result().weights(0, 0).rows(); ++i) {
+        const auto row = document->result().weights(0, 0).row(i);
         QVERIFY(row.allFinite() || row.array().isNaN().all());
     }
     for (int k = 0; k < 3; ++k)
         document->undoStack()->undo();
-    QVERIFY(document->result().weights[0][0].allFinite());
+    QVERIFY(document->result().weights(0, 0).allFinite());
     QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().isEmpty());
 }
 
@@ -259,12 +259,12 @@ void TestMainWindow::stepThroughShowsTheRightStage()
     QCOMPARE(document->stage(), Stage::Scores);
     QVERIFY(steps->formulaText().contains(QStringLiteral("scores = q·kᵀ")));
     const HeadTrace &t = document->teachingTrace().heads[0];
-    QCOMPARE(steps->canvas()->figure().values, t.scores);
+    QCOMPARE(steps->canvas()->figure().values(), t.scores);
     // The dot product is written out with the score it sums to.
     QVERIFY(steps->explanationHtml().contains(number(t.scores(1, 0))));
     steps->next();
     QCOMPARE(document->stage(), Stage::Scaled);
-    QCOMPARE(steps->canvas()->figure().values, t.scaled);
+    QCOMPARE(steps->canvas()->figure().values(), t.scaled);
     steps->next();
     steps->next();
     QCOMPARE(document->stage(), Stage::Weights);
@@ -272,11 +272,11 @@ void TestMainWindow::stepThroughShowsTheRightStage()
     steps->next();
     steps->next(); // stays on the last stage
     QCOMPARE(document->stage(), Stage::Output);
-    QCOMPARE(steps->canvas()->figure().values, t.output);
+    QCOMPARE(steps->canvas()->figure().values(), t.output);
     for (int s = 0; s < kStageCount; ++s)
         steps->previous();
     QCOMPARE(document->stage(), Stage::Embeddings);
-    QCOMPARE(steps->canvas()->figure().values, document->teachingTrace().input);
+    QCOMPARE(steps->canvas()->figure().values(), document->teachingTrace().input);
 }
 
 void TestMainWindow::temperatureDragIsOneUndoStep()
@@ -304,7 +304,7 @@ void TestMainWindow::ctrlClickHidesAKey()
     const AttentionSettings &settings = m_window->document()->workspace().settings;
     QCOMPARE(settings.mask, MaskMode::Keys);
     QCOMPARE(settings.maskedKeys, QList<int>{2});
-    const Matrix &w = m_window->document()->result().weights[0][1];
+    const Matrix &w = m_window->document()->result().weights(0, 1);
     for (int q = 0; q < w.rows(); ++q)
         QVERIFY(w(q, 2) == 0.0f);
 }
@@ -421,13 +421,13 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     QTest::mouseClick(m_window->grid(), Qt::LeftButton, {}, m_window->grid()->currentLayout().cell(1, 3).center().toPoint());
     QCOMPARE(document->selectedLayer(), 1);
     QCOMPARE(document->selectedHead(), 3);
-    QCOMPARE(m_window->heatmap()->figure().values, document->result().weights[1][3]);
+    QCOMPARE(m_window->heatmap()->figure().values(), document->result().weights(1, 3));
     // Step-through on a real head: the stages agree with the forward pass.
     document->setStage(Stage::Weights);
-    const Matrix &shown = m_window->steps()->canvas()->figure().values;
-    QVERIFY((shown - document->result().weights[1][3]).cwiseAbs().maxCoeff() < 1e-6f);
+    const Matrix &shown = m_window->steps()->canvas()->figure().values();
+    QVERIFY((shown - document->result().weights(1, 3)).cwiseAbs().maxCoeff() < 1e-6f);
     document->setStage(Stage::Masked);
-    QVERIFY(std::isinf(m_window->steps()->canvas()->figure().values(0, 1))); // causal
+    QVERIFY(std::isinf(m_window->steps()->canvas()->figure().values()(0, 1))); // causal
     // Real weights are read-only and show the bias.
     raiseDock(m_window.get(), QStringLiteral("weightDock"));
     WeightTableModel *wq = m_window->weights()->model(Projection::Q);
@@ -452,7 +452,7 @@ void TestMainWindow::textLongerThanTheModelIsCutWithANotice()
     document->editText(text);
     QTRY_COMPARE(document->tokenCount(), 64);
     QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("reads at most 64")));
-    QCOMPARE(m_window->heatmap()->figure().values.rows(), 64);
+    QCOMPARE(m_window->heatmap()->figure().values().rows(), 64);
 }
 
 void TestMainWindow::badModelFolderShowsAMessage()

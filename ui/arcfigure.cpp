@@ -141,7 +141,7 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
         lines = pruned->lines;
         hidden = pruned->hidden;
     } else {
-        lines = pruneArcs(figure.weights, figure.heads, figure.pruning, &hidden);
+        lines = pruneArcs(*figure.weights, figure.heads, figure.pruning, &hidden);
     }
     if (figure.focusToken >= 0) {
         std::erase_if(lines, [&](const ArcLine &l) { return (figure.focusIsQuery ? l.query : l.key) != figure.focusToken; });

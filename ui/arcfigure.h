@@ -66,7 +66,8 @@ QRgb blendOnWhite(QColor color, double alpha);
 
 struct ArcFigure {
     QStringList labels;
-    std::vector<Matrix> weights; // per head shown (T, T)
+    // One layer's heads (T, T) each, shared with the result, not copied. Never null.
+    std::shared_ptr<const std::vector<Matrix>> weights = std::make_shared<const std::vector<Matrix>>();
     QList<int> heads;            // indices into weights that are switched on
     ArcPruning pruning;
     int focusToken = -1;         // show only this token's lines

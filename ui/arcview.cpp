@@ -30,7 +30,7 @@ void ArcCanvas::setFigure(const ArcFigure &figure)
         m_focus = -1;
     m_figure = figure;
     m_cacheValid = false; // drawn at the next paint, not now
-    m_pruned.lines = pruneArcs(m_figure.weights, m_figure.heads, m_figure.pruning, &m_pruned.hidden);
+    m_pruned.lines = pruneArcs(*m_figure.weights, m_figure.heads, m_figure.pruning, &m_pruned.hidden);
     update();
 }
 
@@ -143,7 +143,7 @@ ArcView::ArcView(AttentionDocument *document, ViewOptions *options, QWidget *par
     m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
     connect(document, &AttentionDocument::resultChanged, this, [this] { rebuildHeads(); m_deferred->request(); });
     connect(document, &AttentionDocument::modelChanged, this, &ArcView::rebuildHeads);
-    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::headSelected, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     connect(m_threshold, &QDoubleSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);
     connect(m_topK, &QSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);

@@ -3,11 +3,9 @@
 #include "autosave.h"
 #include "undocommands.h"
 
-#include <QCoreApplication>
 #include <QFileInfo>
-#include <QPointer>
-#include <QThreadPool>
 #include <QTimer>
+#include <QtConcurrent>
 
 #include <algorithm>
 
@@ -38,6 +36,9 @@ AttentionDocument::AttentionDocument(QObject *parent)
             m_autosaveTimer->start();
         else
             discardAutosave();
+    });
+    connect(&m_progressWatcher, &QFutureWatcherBase::progressValueChanged, this, [this](int value) {
+        Q_EMIT progressChanged(value, m_progressWatcher.progressMaximum());
     });
     recompute();
 }
@@ -103,151 +104,146 @@ void AttentionDocument::setBusy(bool busy)
 
 void AttentionDocument::clampSelection()
 {
-    m_layer = std::clamp(m_layer, 0, std::max(0, m_result.layers - 1));
-    m_head = std::clamp(m_head, 0, std::max(0, m_result.heads - 1));
+    const AttentionResult &result = *m_run.result;
+    m_layer = std::clamp(m_layer, 0, std::max(0, result.layers - 1));
+    m_head = std::clamp(m_head, 0, std::max(0, result.heads - 1));
     if (m_query >= tokenCount())
         m_query = tokenCount() - 1;
     if (m_key >= tokenCount())
         m_key = tokenCount() - 1;
 }
 
+const TeachingTrace &AttentionDocument::teachingTrace() const
+{
+    static const TeachingTrace none;
+    return m_run.teachingTrace ? *m_run.teachingTrace : none;
+}
+
+AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace)
+{
+    auto trace = std::make_shared<const TeachingTrace>(
+        traceTeachingModel(workspace.text, workspace.config, workspace.heads, workspace.settings));
+    Run run;
+    run.result = std::make_shared<const AttentionResult>(teachingResult(*trace, workspace));
+    run.teachingTrace = std::move(trace);
+    return run;
+}
+
+AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair)
+{
+    return [checkpoint, text, pair](const WorkContext &context) -> std::optional<Run> {
+        Result<PreparedInput> input = text.trimmed().isEmpty() ? Result<PreparedInput>::failure({})
+                                                               : prepareInput(*checkpoint, text, pair);
+        Run run;
+        if (!input) { // nothing to run: an empty result that says why
+            AttentionResult empty;
+            empty.layers = checkpoint->config.layers;
+            empty.heads = checkpoint->config.heads;
+            empty.notice = input.error;
+            run.result = std::make_shared<const AttentionResult>(std::move(empty));
+            return run;
+        }
+        ForwardOptions options;
+        options.keepLayerInputs = true;
+        options.cancel = &context.cancelled;
+        const int layers = checkpoint->config.layers;
+        options.progress = [&context, layers](int done) { context.progress(done, layers); };
+        ModelTrace trace = checkpoint->model->forward(input.value->forward, options);
+        if (trace.cancelled)
+            return std::nullopt;
+        auto prepared = std::make_shared<const PreparedInput>(std::move(*input.value));
+        run.result = std::make_shared<const AttentionResult>(checkpointResult(*checkpoint, *prepared, std::move(trace)));
+        run.preparedInput = std::move(prepared);
+        return run;
+    };
+}
+
+quint64 AttentionDocument::beginWork()
+{
+    if (m_cancel)
+        *m_cancel = true; // whatever still runs is stale now
+    m_cancel = std::make_shared<std::atomic<bool>>(false);
+    return ++m_generation;
+}
+
+void AttentionDocument::runInBackground(Work work)
+{
+    const quint64 generation = beginWork();
+    setBusy(true);
+    auto cancel = m_cancel;
+    QFuture<Run> future = QtConcurrent::run([work, cancel](QPromise<Run> &promise) {
+        const WorkContext context{*cancel, [&promise](int done, int total) {
+            promise.setProgressRange(0, total);
+            promise.setProgressValue(done);
+        }};
+        if (std::optional<Run> run = work(context))
+            promise.addResult(std::move(*run));
+    });
+    m_progressWatcher.setFuture(future);
+    // Delivered on this object's thread, and only while it exists; a newer generation drops it.
+    future.then(this, [this, generation](QFuture<Run> finished) {
+        if (generation != m_generation || finished.resultCount() == 0)
+            return;
+        installRun(finished.result());
+    });
+}
+
+void AttentionDocument::installRun(Run run)
+{
+    const QString previousNotice = m_run.result->notice;
+    m_run = std::move(run);
+    m_details.reset();
+    clampSelection();
+    setBusy(false);
+    if (m_run.result->notice != previousNotice)
+        Q_EMIT noticeChanged(m_run.result->notice);
+    Q_EMIT resultChanged();
+}
+
 void AttentionDocument::recompute()
 {
     m_details.reset();
     if (m_checkpoint) {
-        runCheckpoint();
+        runInBackground(checkpointWork(m_checkpoint, m_workspace.text, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString()));
         return;
     }
     // Short sentences are computed at once (well under a frame); long ones on a worker thread,
     // so typing never waits for them.
     constexpr int kSynchronousTokenLimit = 256;
     if (tokenizeText(m_workspace.text).size() > kSynchronousTokenLimit) {
-        runTeachingInBackground();
+        runInBackground([workspace = m_workspace](const WorkContext &) -> std::optional<Run> { return teachingRun(workspace); });
         return;
     }
-    ++m_generation; // a background run still going is now stale
-    if (m_cancel)
-        *m_cancel = true;
-    setBusy(false);
-    const QString previousNotice = m_result.notice;
-    m_teachingTrace = traceTeachingModel(m_workspace.text, m_workspace.config, m_workspace.heads, m_workspace.settings);
-    m_result = teachingResult(m_teachingTrace, m_workspace);
-    clampSelection();
-    if (m_result.notice != previousNotice)
-        Q_EMIT noticeChanged(m_result.notice);
-    Q_EMIT resultChanged();
-}
-
-void AttentionDocument::runTeachingInBackground()
-{
-    const quint64 generation = ++m_generation;
-    if (m_cancel)
-        *m_cancel = true;
-    m_cancel = std::make_shared<std::atomic<bool>>(false);
-    setBusy(true);
-    QPointer<AttentionDocument> self(this);
-    const Workspace workspace = m_workspace;
-    QThreadPool::globalInstance()->start([self, generation, workspace] {
-        auto trace = std::make_shared<TeachingTrace>(traceTeachingModel(workspace.text, workspace.config, workspace.heads, workspace.settings));
-        auto result = std::make_shared<AttentionResult>(teachingResult(*trace, workspace));
-        QMetaObject::invokeMethod(QCoreApplication::instance(), [self, generation, trace, result] {
-            if (!self || generation != self->m_generation || self->m_checkpoint)
-                return;
-            self->m_teachingTrace = std::move(*trace);
-            self->m_result = std::move(*result);
-            self->m_details.reset();
-            self->clampSelection();
-            self->setBusy(false);
-            Q_EMIT self->noticeChanged(self->m_result.notice);
-            Q_EMIT self->resultChanged();
-        }, Qt::QueuedConnection);
-    });
-}
-
-void AttentionDocument::runCheckpoint()
-{
-    const quint64 generation = ++m_generation;
-    if (m_cancel)
-        *m_cancel = true; // a new keystroke cancels a stale run
-    m_cancel = std::make_shared<std::atomic<bool>>(false);
-    setBusy(true);
-    QPointer<AttentionDocument> self(this);
-    auto checkpoint = m_checkpoint;
-    auto cancel = m_cancel;
-    const QString text = m_workspace.text;
-    const QString pair = checkpoint->tokenizer->takesPairs() ? m_textPair : QString();
-    auto deliver = [self, generation](auto function) {
-        QMetaObject::invokeMethod(QCoreApplication::instance(), [self, generation, function] {
-            if (self && generation == self->m_generation)
-                function(self.data());
-        }, Qt::QueuedConnection);
-    };
-    QThreadPool::globalInstance()->start([=] {
-        Result<PreparedInput> input = text.trimmed().isEmpty() ? Result<PreparedInput>::failure({}) : prepareInput(*checkpoint, text, pair);
-        if (!input) {
-            deliver([input](AttentionDocument *d) {
-                d->m_result = AttentionResult{};
-                d->m_result.layers = d->m_checkpoint->config.layers;
-                d->m_result.heads = d->m_checkpoint->config.heads;
-                d->m_result.notice = input.error;
-                d->clampSelection();
-                d->setBusy(false);
-                Q_EMIT d->noticeChanged(input.error);
-                Q_EMIT d->resultChanged();
-            });
-            return;
-        }
-        ForwardOptions options;
-        options.keepLayerInputs = true;
-        options.cancel = cancel.get();
-        const int layers = checkpoint->config.layers;
-        options.progress = [deliver, layers](int done) {
-            deliver([done, layers](AttentionDocument *d) { Q_EMIT d->progressChanged(done, layers); });
-        };
-        auto trace = std::make_shared<ModelTrace>(checkpoint->model->forward(input.value->forward, options));
-        if (trace->cancelled)
-            return;
-        auto prepared = std::make_shared<PreparedInput>(std::move(*input.value));
-        deliver([trace, prepared, checkpoint](AttentionDocument *d) {
-            AttentionResult result = checkpointResult(*checkpoint, *prepared, std::move(*trace));
-            d->m_preparedInput = std::move(*prepared);
-            d->m_result = std::move(result);
-            d->m_details.reset();
-            d->clampSelection();
-            d->setBusy(false);
-            Q_EMIT d->noticeChanged(d->m_result.notice);
-            Q_EMIT d->resultChanged();
-        });
-    });
+    beginWork();
+    installRun(teachingRun(m_workspace));
 }
 
 void AttentionDocument::cancel()
 {
-    if (m_cancel)
-        *m_cancel = true;
-    ++m_generation;
+    beginWork();
     setBusy(false);
 }
 
 const HeadDetails &AttentionDocument::selectedDetails() const
 {
     if (!m_details) {
-        m_details = m_checkpoint ? checkpointDetails(*m_checkpoint, m_result, m_preparedInput.forward, m_layer, m_head)
-                                 : teachingDetails(m_workspace, m_teachingTrace, m_head);
+        static const PreparedInput noInput;
+        m_details = m_checkpoint ? checkpointDetails(*m_checkpoint, result(), m_run.preparedInput ? m_run.preparedInput->forward : noInput.forward, m_layer, m_head)
+                                 : teachingDetails(m_workspace, teachingTrace(), m_head);
     }
     return *m_details;
 }
 
 void AttentionDocument::selectHead(int layer, int head)
 {
-    layer = std::clamp(layer, 0, std::max(0, m_result.layers - 1));
-    head = std::clamp(head, 0, std::max(0, m_result.heads - 1));
+    layer = std::clamp(layer, 0, std::max(0, result().layers - 1));
+    head = std::clamp(head, 0, std::max(0, result().heads - 1));
     if (layer == m_layer && head == m_head)
         return;
     m_layer = layer;
     m_head = head;
     m_details.reset();
-    Q_EMIT selectionChanged();
+    Q_EMIT headSelected();
 }
 
 void AttentionDocument::selectQuery(int query)
@@ -256,7 +252,7 @@ void AttentionDocument::selectQuery(int query)
     if (query == m_query)
         return;
     m_query = query;
-    Q_EMIT selectionChanged();
+    Q_EMIT querySelected();
 }
 
 void AttentionDocument::selectKey(int key)
@@ -265,7 +261,7 @@ void AttentionDocument::selectKey(int key)
     if (key == m_key)
         return;
     m_key = key;
-    Q_EMIT selectionChanged();
+    Q_EMIT querySelected();
 }
 
 void AttentionDocument::setStage(Stage stage)
@@ -273,7 +269,7 @@ void AttentionDocument::setStage(Stage stage)
     if (stage == m_stage)
         return;
     m_stage = stage;
-    Q_EMIT selectionChanged();
+    Q_EMIT stageChanged();
 }
 
 void AttentionDocument::applyText(const QString &text)
@@ -281,6 +277,7 @@ void AttentionDocument::applyText(const QString &text)
     if (text == m_workspace.text)
         return;
     m_workspace.text = text;
+    Q_EMIT workspaceChanged();
     recompute();
 }
 
@@ -289,6 +286,7 @@ void AttentionDocument::applyTextPair(const QString &text)
     if (text == m_textPair)
         return;
     m_textPair = text;
+    Q_EMIT workspaceChanged();
     if (m_checkpoint && m_checkpoint->tokenizer->takesPairs())
         recompute();
 }
@@ -298,17 +296,19 @@ void AttentionDocument::applySettings(const AttentionSettings &settings)
     if (settings == m_workspace.settings)
         return;
     m_workspace.settings = settings;
-    if (!m_checkpoint)
+    Q_EMIT workspaceChanged();
+    if (!m_checkpoint) // a checkpoint's attention does not read the teaching settings
         recompute();
 }
 
 void AttentionDocument::applyWorkspace(const Workspace &workspace)
 {
+    // A checkpoint reads only the text of the workspace; the teaching model reads all of it.
+    const bool rerun = !m_checkpoint || workspace.text != m_workspace.text;
     m_workspace = workspace;
-    if (!m_checkpoint)
+    Q_EMIT workspaceChanged();
+    if (rerun)
         recompute();
-    else
-        applyText(workspace.text);
 }
 
 void AttentionDocument::editText(const QString &text)
@@ -323,10 +323,10 @@ void AttentionDocument::editTextPair(const QString &text)
         m_undoStack.push(new SetTextCommand(this, m_textPair, text, true));
 }
 
-void AttentionDocument::editSettings(const AttentionSettings &settings, const QString &label)
+void AttentionDocument::editSettings(const AttentionSettings &settings, SettingsEdit edit, int key)
 {
     if (!(settings == m_workspace.settings))
-        m_undoStack.push(new SetSettingsCommand(this, m_workspace.settings, settings, label));
+        m_undoStack.push(new SetSettingsCommand(this, m_workspace.settings, settings, edit, key));
 }
 
 void AttentionDocument::editConfig(const TeachingConfig &config)
@@ -377,7 +377,7 @@ void AttentionDocument::toggleMaskedKey(int key)
     else
         settings.maskedKeys.append(key);
     std::sort(settings.maskedKeys.begin(), settings.maskedKeys.end());
-    editSettings(settings, tr("Hide key %1").arg(key));
+    editSettings(settings, SettingsEdit::HiddenKey, key);
 }
 
 Status AttentionDocument::openWorkspace(const QString &path)
@@ -425,29 +425,23 @@ void AttentionDocument::newWorkspace()
 
 void AttentionDocument::openModel(const QString &directory)
 {
-    const quint64 generation = ++m_generation;
-    if (m_cancel)
-        *m_cancel = true;
+    const quint64 generation = beginWork();
     setBusy(true);
-    QPointer<AttentionDocument> self(this);
-    QThreadPool::globalInstance()->start([self, generation, directory] {
-        auto opened = std::make_shared<Result<std::shared_ptr<Checkpoint>>>(openCheckpoint(directory));
-        QMetaObject::invokeMethod(QCoreApplication::instance(), [self, generation, opened] {
-            if (!self || generation != self->m_generation)
-                return;
-            if (!*opened) {
-                self->setBusy(false);
-                Q_EMIT self->modelFailed(opened->error);
-                return;
-            }
-            self->m_checkpoint = *opened->value;
-            self->m_layer = 0;
-            self->m_head = 0;
-            self->m_query = -1;
-            self->m_key = -1;
-            Q_EMIT self->modelChanged();
-            self->recompute();
-        }, Qt::QueuedConnection);
+    QtConcurrent::run(openCheckpoint, directory).then(this, [this, generation](const Result<std::shared_ptr<Checkpoint>> &opened) {
+        if (generation != m_generation)
+            return;
+        if (!opened) {
+            setBusy(false);
+            Q_EMIT modelFailed(opened.error);
+            return;
+        }
+        m_checkpoint = *opened.value;
+        m_layer = 0;
+        m_head = 0;
+        m_query = -1;
+        m_key = -1;
+        Q_EMIT modelChanged();
+        recompute();
     });
 }
 
@@ -457,7 +451,6 @@ void AttentionDocument::useTeachingModel()
         return;
     cancel();
     m_checkpoint.reset();
-    m_preparedInput = {};
     m_layer = 0;
     m_head = 0;
     Q_EMIT modelChanged();

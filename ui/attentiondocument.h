@@ -7,8 +7,12 @@
 #include <QObject>
 #include <QUndoStack>
 
+#include <QFutureWatcher>
+
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace studio {
 
@@ -30,8 +34,10 @@ public:
     ~AttentionDocument() override;
 
     const Workspace &workspace() const { return m_workspace; }
-    const AttentionResult &result() const { return m_result; }
-    const TeachingTrace &teachingTrace() const { return m_teachingTrace; }
+    const AttentionResult &result() const { return *m_run.result; }
+    // The same result, shared: figures and background work keep it alive without copying it.
+    SharedResult sharedResult() const { return m_run.result; }
+    const TeachingTrace &teachingTrace() const;
     QUndoStack *undoStack() { return &m_undoStack; }
 
     // The model: the teaching model (no checkpoint) or a loaded one.
@@ -46,7 +52,7 @@ public:
     int selectedQuery() const { return m_query; }
     int selectedKey() const { return m_key; }
     Stage stage() const { return m_stage; }
-    int tokenCount() const { return m_result.tokenCount(); }
+    int tokenCount() const { return m_run.result->tokenCount(); }
     void selectHead(int layer, int head);
     void selectHead(int head) { selectHead(m_layer, head); }
     void selectQuery(int query);
@@ -60,7 +66,10 @@ public:
     // Undoable edits for widgets.
     void editText(const QString &text);
     void editTextPair(const QString &text);
-    void editSettings(const AttentionSettings &settings, const QString &label);
+    // Which setting an edit changes: consecutive edits of the same one (a slider drag, toggling the
+    // same key) merge into one undo step. key is the key position for HiddenKey, else −1.
+    enum class SettingsEdit { Scale, Mask, HiddenKey, ShowAllKeys, Temperature };
+    void editSettings(const AttentionSettings &settings, SettingsEdit edit, int key = -1);
     void editConfig(const TeachingConfig &config); // new dimensions reset the weights to the defaults
     void editHead(int head, const HeadWeights &weights, const QString &label);
     // One weight cell of W_Q, W_K or W_V. Consecutive edits of one cell with the same gesture id
@@ -97,8 +106,12 @@ public:
     void cancel();
 
 Q_SIGNALS:
+    void workspaceChanged(); // the sentence, the settings or the weights (before the new result)
     void resultChanged();
-    void selectionChanged();
+    // The selection, by what changed: views listen to what they show.
+    void headSelected();     // layer or head
+    void querySelected();    // query or key
+    void stageChanged();
     void modelChanged();
     void modelFailed(const QString &message);
     void busyChanged(bool busy);
@@ -107,18 +120,33 @@ Q_SIGNALS:
     void noticeChanged(const QString &notice);
 
 private:
+    // Everything one run of a model produces, installed in one step.
+    struct Run {
+        SharedResult result = std::make_shared<const AttentionResult>();
+        std::shared_ptr<const TeachingTrace> teachingTrace; // the teaching model's run
+        std::shared_ptr<const PreparedInput> preparedInput; // a checkpoint's input
+    };
+    // What background work can see: whether it is stale, and where to report progress.
+    struct WorkContext {
+        const std::atomic<bool> &cancelled;
+        std::function<void(int done, int total)> progress;
+    };
+    using Work = std::function<std::optional<Run>(const WorkContext &)>;
+
     void recompute();
-    void runCheckpoint();
-    void runTeachingInBackground();
+    static Run teachingRun(const Workspace &workspace);
+    static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair);
+    // Starts a new generation of work: earlier work still running becomes stale and is cancelled.
+    quint64 beginWork();
+    void runInBackground(Work work);
+    void installRun(Run run);
     void setBusy(bool busy);
     void clampSelection();
 
     Workspace m_workspace;
     QString m_textPair;
-    std::shared_ptr<Checkpoint> m_checkpoint;
-    TeachingTrace m_teachingTrace;
-    AttentionResult m_result;
-    PreparedInput m_preparedInput;
+    std::shared_ptr<const Checkpoint> m_checkpoint;
+    Run m_run;
     QUndoStack m_undoStack;
     QString m_file;
 
@@ -143,6 +171,7 @@ private:
 
     quint64 m_generation = 0;
     std::shared_ptr<std::atomic<bool>> m_cancel;
+    QFutureWatcher<Run> m_progressWatcher; // progress of the current background run
     bool m_busy = false;
 };
 

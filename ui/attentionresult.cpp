@@ -26,6 +26,28 @@ std::optional<Stage> stageFromName(const QString &name)
     return std::nullopt;
 }
 
+bool AttentionResult::hasHead(int layer, int head) const
+{
+    return layer >= 0 && layer < int(maps->size()) && head >= 0 && head < int((*maps)[size_t(layer)].size());
+}
+
+const Matrix &AttentionResult::weights(int layer, int head) const
+{
+    static const Matrix empty;
+    return hasHead(layer, head) ? (*maps)[size_t(layer)][size_t(head)] : empty;
+}
+
+std::shared_ptr<const Matrix> AttentionResult::sharedWeights(int layer, int head) const
+{
+    return std::shared_ptr<const Matrix>(maps, &weights(layer, head));
+}
+
+std::shared_ptr<const std::vector<Matrix>> AttentionResult::sharedLayer(int layer) const
+{
+    static const std::vector<Matrix> none;
+    return std::shared_ptr<const std::vector<Matrix>>(maps, layer >= 0 && layer < int(maps->size()) ? &(*maps)[size_t(layer)] : &none);
+}
+
 const Matrix &HeadDetails::weight(Projection projection) const
 {
     switch (projection) {
@@ -94,9 +116,10 @@ AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &work
     result.pieces = result.labels;
     result.layers = 1;
     result.heads = int(workspace.heads.size());
-    result.weights.resize(1);
+    AttentionMaps maps(1);
     for (const HeadTrace &head : trace.heads)
-        result.weights[0].push_back(head.weights);
+        maps[0].push_back(head.weights);
+    result.maps = std::make_shared<const AttentionMaps>(std::move(maps));
     result.layerInputs = {trace.input};
     if (trace.truncatedFrom > 0)
         result.notice = QObject::tr("The text has %1 tokens; the teaching model shows the first %2.")
@@ -115,7 +138,7 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     }
     result.layers = checkpoint.config.layers;
     result.heads = checkpoint.config.heads;
-    result.weights = std::move(trace.attentions);
+    result.maps = std::make_shared<const AttentionMaps>(std::move(trace.attentions));
     for (auto &[layer, x] : trace.layerInputs)
         result.layerInputs.push_back(std::move(x));
     if (input.truncatedFrom > 0)

@@ -7,6 +7,7 @@
 #include <QStringList>
 
 #include <iterator>
+#include <memory>
 #include <optional>
 
 #include <vector>
@@ -23,17 +24,26 @@ std::optional<Stage> stageFromName(const QString &name);
 QString stageTitle(Stage stage);   // "Q, K, V"
 QString stageFormula(Stage stage); // "q = X·W_Q, k = X·W_K, v = X·W_V"
 
-// What the views show for the current input: every layer's and head's attention weights.
+// What the views show for the current input. The document holds it as a shared, immutable value.
 struct AttentionResult {
     QStringList labels;  // tokens as a person reads them
     QStringList pieces;  // tokens as the model's vocabulary spells them
     int layers = 0;
     int heads = 0;
-    std::vector<std::vector<Matrix>> weights; // [layer][head] (T, T)
+    SharedAttentionMaps maps = std::make_shared<const AttentionMaps>(); // never null
     std::vector<Matrix> layerInputs;          // X of each layer's attention (T, d_model)
     QString notice;                           // e.g. that the text was truncated
     int tokenCount() const { return int(labels.size()); }
+
+    bool hasHead(int layer, int head) const;
+    // One head's weights (T, T); an empty matrix for a head that does not exist.
+    const Matrix &weights(int layer, int head) const;
+    // The same matrix, sharing ownership of the maps: no copy.
+    std::shared_ptr<const Matrix> sharedWeights(int layer, int head) const;
+    // One layer's heads, sharing ownership of the maps (empty for a layer that does not exist).
+    std::shared_ptr<const std::vector<Matrix>> sharedLayer(int layer) const;
 };
+using SharedResult = std::shared_ptr<const AttentionResult>;
 
 // Everything about one head that the step-through and the weight editor need.
 struct HeadDetails {

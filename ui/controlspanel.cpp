@@ -108,27 +108,27 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
     connect(m_scale, &QCheckBox::toggled, this, [this](bool on) {
         AttentionSettings s = m_document->workspace().settings;
         s.scale = on;
-        m_document->editSettings(s, on ? tr("Scale scores") : tr("Do not scale scores"));
+        m_document->editSettings(s, AttentionDocument::SettingsEdit::Scale);
     });
     connect(m_mask, &QComboBox::currentIndexChanged, this, [this] {
         AttentionSettings s = m_document->workspace().settings;
         s.mask = MaskMode(m_mask->currentData().toInt());
-        m_document->editSettings(s, tr("Change mask"));
+        m_document->editSettings(s, AttentionDocument::SettingsEdit::Mask);
     });
     connect(m_clearKeys, &QPushButton::clicked, this, [this] {
         AttentionSettings s = m_document->workspace().settings;
         s.maskedKeys.clear();
-        m_document->editSettings(s, tr("Show all keys"));
+        m_document->editSettings(s, AttentionDocument::SettingsEdit::ShowAllKeys);
     });
     connect(m_temperatureSlider, &QSlider::valueChanged, this, [this](int position) {
         AttentionSettings s = m_document->workspace().settings;
         s.temperature = temperatureForSlider(position);
-        m_document->editSettings(s, tr("Change temperature")); // a whole drag merges into one step
+        m_document->editSettings(s, AttentionDocument::SettingsEdit::Temperature); // a whole drag merges into one step
     });
     connect(m_temperature, &QDoubleSpinBox::valueChanged, this, [this](double value) {
         AttentionSettings s = m_document->workspace().settings;
         s.temperature = value;
-        m_document->editSettings(s, tr("Change temperature"));
+        m_document->editSettings(s, AttentionDocument::SettingsEdit::Temperature);
     });
     connect(m_colorMap, &QComboBox::currentIndexChanged, this, [this] { m_options->setColorMap(ColorMapKind(m_colorMap->currentData().toInt())); });
     connect(m_numbers, &QCheckBox::toggled, m_options, &ViewOptions::setShowNumbers);

@@ -37,7 +37,8 @@ DistributionChart::DistributionChart(AttentionDocument *document, QWidget *paren
     layout->addWidget(m_view);
     m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
     connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
-    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::headSelected, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::querySelected, m_deferred, &DeferredRebuild::request);
     rebuild();
 }
 
@@ -68,14 +69,13 @@ void DistributionChart::rebuild()
     const int layer = m_document->selectedLayer();
     const int head = m_document->selectedHead();
     const int query = std::max(0, m_document->selectedQuery());
-    if (layer >= int(result.weights.size()) || head >= int(result.weights[size_t(layer)].size())
-        || query >= result.tokenCount() || result.tokenCount() > 200) {
+    if (!result.hasHead(layer, head) || query >= result.tokenCount() || result.tokenCount() > 200) {
         m_series->clear();
         m_keys->clear();
         m_chart->setTitle(result.tokenCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
         return;
     }
-    const Matrix &w = result.weights[size_t(layer)][size_t(head)];
+    const Matrix &w = result.weights(layer, head);
     QStringList categories;
     for (int k = 0; k < result.tokenCount(); ++k) {
         // Category names must be unique: a repeated token gets its position.

@@ -59,7 +59,7 @@ QStringList numbered(const QString &prefix, int count)
 
 void fitScale(HeatmapFigure &figure, const QString &label)
 {
-    const auto [lo, hi] = finiteRange(figure.values);
+    const auto [lo, hi] = finiteRange(figure.values());
     figure.scale = ColorScale::fitted(lo, hi, figure.colorMap == ColorMapKind::Diverging);
     figure.scaleLabel = label;
 }
@@ -75,13 +75,10 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     figure.colorMap = colorMap;
     figure.selectedRow = selectedQuery;
     switch (stage) {
-    case HeatmapStage::Scores: figure.values = details.trace.scores; break;
-    case HeatmapStage::Scaled: figure.values = details.trace.scaled; break;
-    case HeatmapStage::Masked: figure.values = details.trace.masked; break;
-    case HeatmapStage::Weights:
-        if (context.layer < int(result.weights.size()) && context.head < int(result.weights[size_t(context.layer)].size()))
-            figure.values = result.weights[size_t(context.layer)][size_t(context.head)];
-        break;
+    case HeatmapStage::Scores: figure.setValues(details.trace.scores); break;
+    case HeatmapStage::Scaled: figure.setValues(details.trace.scaled); break;
+    case HeatmapStage::Masked: figure.setValues(details.trace.masked); break;
+    case HeatmapStage::Weights: figure.data = result.sharedWeights(context.layer, context.head); break;
     }
     if (stage == HeatmapStage::Weights) {
         figure.scale = {0.0, 1.0};
@@ -105,21 +102,21 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
     QString what;
     switch (stage) {
     case Stage::Embeddings:
-        figure.values = details.input;
+        figure.setValues(details.input);
         figure.colLabels = numbered(QStringLiteral("x"), int(details.input.cols()));
         what = QObject::tr("X, the input of the head (tokens × d_model)");
         break;
     case Stage::Projections:
-        figure.values = t.projected(projection);
-        figure.colLabels = numbered(projectionName(projection), int(figure.values.cols()));
+        figure.setValues(t.projected(projection));
+        figure.colLabels = numbered(projectionName(projection), int(figure.values().cols()));
         what = QObject::tr("%1 = X·%2 (tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection));
         break;
-    case Stage::Scores: figure.values = t.scores; what = QStringLiteral("scores = q·kᵀ"); break;
-    case Stage::Scaled: figure.values = t.scaled; what = QStringLiteral("scaled = scores / √d_k"); break;
-    case Stage::Masked: figure.values = t.masked; what = QStringLiteral("masked"); break;
-    case Stage::Weights: figure.values = t.weights; what = QStringLiteral("weights = softmax(masked / τ)"); break;
+    case Stage::Scores: figure.setValues(t.scores); what = QStringLiteral("scores = q·kᵀ"); break;
+    case Stage::Scaled: figure.setValues(t.scaled); what = QStringLiteral("scaled = scores / √d_k"); break;
+    case Stage::Masked: figure.setValues(t.masked); what = QStringLiteral("masked"); break;
+    case Stage::Weights: figure.setValues(t.weights); what = QStringLiteral("weights = softmax(masked / τ)"); break;
     case Stage::Output:
-        figure.values = t.output;
+        figure.setValues(t.output);
         figure.colLabels = numbered(QStringLiteral("o"), int(t.output.cols()));
         what = QObject::tr("output = weights·v (tokens × d_head)");
         break;
@@ -142,8 +139,7 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
 {
     ArcFigure figure;
     figure.labels = result.labels;
-    if (layer >= 0 && layer < int(result.weights.size()))
-        figure.weights = result.weights[size_t(layer)];
+    figure.weights = result.sharedLayer(layer);
     figure.heads = heads;
     figure.pruning = pruning;
     QStringList headNames;
@@ -158,7 +154,7 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
                       int selectedLayer, int selectedColumn)
 {
     GridFigure figure;
-    figure.weights = result.weights;
+    figure.weights = result.maps;
     figure.colorMap = colorMap;
     figure.selectedLayer = selectedLayer;
     figure.selectedHead = selectedColumn;

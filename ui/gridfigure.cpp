@@ -79,18 +79,22 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
 {
     constexpr int kThumbnailCells = 128; // a thumbnail is drawn a few dozen pixels wide
     std::vector<std::vector<QImage>> images;
-    for (const std::vector<Matrix> &layer : figure.weights) {
+    for (const std::vector<Matrix> &layer : *figure.weights) {
         std::vector<QImage> row;
         HeatmapFigure cellFigure;
         cellFigure.colorMap = figure.colorMap;
         cellFigure.scale = {0.0, 1.0};
         for (const Matrix &w : layer) {
-            cellFigure.values = thumbnailValues(w, kThumbnailCells);
+            // Small matrices are drawn as they are, shared with the result; large ones shrunk.
+            if (w.rows() <= kThumbnailCells && w.cols() <= kThumbnailCells)
+                cellFigure.data = std::shared_ptr<const Matrix>(figure.weights, &w);
+            else
+                cellFigure.setValues(thumbnailValues(w, kThumbnailCells));
             row.push_back(heatmapBodyImage(cellFigure));
         }
-        cellFigure.values = thumbnailValues(meanOverHeads(layer), kThumbnailCells);
+        cellFigure.setValues(thumbnailValues(meanOverHeads(layer), kThumbnailCells));
         row.push_back(heatmapBodyImage(cellFigure));
-        cellFigure.values = thumbnailValues(maxOverHeads(layer), kThumbnailCells);
+        cellFigure.setValues(thumbnailValues(maxOverHeads(layer), kThumbnailCells));
         row.push_back(heatmapBodyImage(cellFigure));
         images.push_back(std::move(row));
     }
@@ -100,8 +104,8 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
 QSizeF preferredGridSize(const GridFigure &figure, const QFont &font)
 {
     const QFontMetricsF metrics(font);
-    const int layers = int(figure.weights.size());
-    const int heads = layers > 0 ? int(figure.weights.front().size()) : 0;
+    const int layers = int(figure.weights->size());
+    const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
     const double side = std::clamp(900.0 / std::max(heads + 2, 1), 40.0, 160.0);
     return {metrics.horizontalAdvance(QStringLiteral("layer 00")) + 40 + (heads + 2) * (side + 4) + 12,
             metrics.height() * 2 + 40 + layers * (side + 4) + metrics.lineSpacing() * (figure.caption.size() + 1)};
@@ -114,8 +118,8 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
     painter.setFont(font);
     painter.fillRect(area, Qt::white);
     const QFontMetricsF metrics(font);
-    const int layers = int(figure.weights.size());
-    const int heads = layers > 0 ? int(figure.weights.front().size()) : 0;
+    const int layers = int(figure.weights->size());
+    const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
     const GridLayout layout(layers, heads, area, metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6,
                             metrics.height() + 6, metrics.lineSpacing() * figure.caption.size() + 4);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "attention.h"
 #include "colormap.h"
-#include "tensor.h"
 
 #include <QFont>
 #include <QImage>
@@ -39,7 +39,7 @@ private:
 };
 
 struct GridFigure {
-    std::vector<std::vector<Matrix>> weights; // [layer][head] (T, T)
+    SharedAttentionMaps weights = std::make_shared<const AttentionMaps>(); // shared with the result; never null
     ColorMapKind colorMap = ColorMapKind::Viridis;
     int selectedLayer = -1;
     int selectedHead = -1; // a column; heads = mean, heads + 1 = max

@@ -9,6 +9,17 @@
 
 namespace studio {
 
+const Matrix &HeatmapFigure::values() const
+{
+    static const Matrix empty;
+    return data ? *data : empty;
+}
+
+void HeatmapFigure::setValues(Matrix values)
+{
+    data = std::make_shared<const Matrix>(std::move(values));
+}
+
 namespace {
 
 constexpr QRgb kMaskedColor = 0xFFD9D9D9;
@@ -137,8 +148,8 @@ QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &sty
 {
     const HeatmapLayout::Margins m = heatmapMargins(figure, style);
     const QFontMetricsF metrics(style.font);
-    const int rows = int(figure.values.rows());
-    const int cols = int(figure.values.cols());
+    const int rows = int(figure.values().rows());
+    const int cols = int(figure.values().cols());
     const int count = std::max(rows, cols);
     // Cells wide enough for "−0.00" in the number font up to ~20 tokens, then shrinking to fit.
     const double cell = std::clamp(900.0 / std::max(count, 1), 4.0,
@@ -155,8 +166,8 @@ QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &sty
 QImage heatmapBodyImage(const HeatmapFigure &figure)
 {
     const ColorMap map(figure.colorMap);
-    const int rows = int(figure.values.rows());
-    const int cols = int(figure.values.cols());
+    const int rows = int(figure.values().rows());
+    const int cols = int(figure.values().cols());
     QImage image(std::max(cols, 1), std::max(rows, 1), QImage::Format_RGB32);
     image.fill(Qt::white);
     // value ↦ table index in one multiply-add; only values outside the scale (or masked, or NaN)
@@ -167,7 +178,7 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
     const auto &table = map.table();
     for (int r = 0; r < rows; ++r) {
         auto *line = reinterpret_cast<QRgb *>(image.scanLine(r));
-        const float *values = &figure.values(r, 0);
+        const float *values = &figure.values()(r, 0);
         for (int c = 0; c < cols; ++c) {
             const float index = values[c] * factor + offset;
             line[c] = index >= 0.0f && index < 256.0f ? table[size_t(index)] : cellColor(map, figure.scale, values[c]);
@@ -187,8 +198,8 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
     painter.save();
     painter.setFont(style.font);
     const QFontMetricsF metrics(style.font);
-    const int rows = int(figure.values.rows());
-    const int cols = int(figure.values.cols());
+    const int rows = int(figure.values().rows());
+    const int cols = int(figure.values().cols());
     const HeatmapLayout layout(rows, cols, area, cache ? cache->margins : heatmapMargins(figure, style));
     const ColorMap map(figure.colorMap);
     const double cell = layout.cellSize();
@@ -198,7 +209,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         if (figure.vectorCells && std::max(rows, cols) <= kVectorCellLimit) {
             for (int r = 0; r < rows; ++r)
                 for (int c = 0; c < cols; ++c)
-                    painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values(r, c))));
+                    painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values()(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
             painter.drawImage(layout.body(), cache ? cache->body : heatmapBodyImage(figure));
@@ -209,7 +220,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             painter.setPen(Qt::NoPen);
             for (int r = 0; r < rows; ++r)
                 for (int c = 0; c < cols; ++c)
-                    if (isMasked(figure.values(r, c)))
+                    if (isMasked(figure.values()(r, c)))
                         painter.fillRect(layout.cellRect(r, c), QBrush(QColor(160, 160, 160), Qt::BDiagPattern));
         }
 
@@ -223,7 +234,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         if (figure.showNumbers && cell >= numberMetrics.horizontalAdvance(QStringLiteral("0.00")) + 3) {
             for (int r = 0; r < rows; ++r) {
                 for (int c = 0; c < cols; ++c) {
-                    const float value = figure.values(r, c);
+                    const float value = figure.values()(r, c);
                     const QString text = formatCellValue(value, figure.cellDecimals);
                     // A number that does not fit its cell is left out rather than overlapping.
                     if (isMasked(value) || numberMetrics.horizontalAdvance(text) > cell - 2)

@@ -8,6 +8,8 @@
 #include <QImage>
 #include <QStringList>
 
+#include <memory>
+
 class QPainter;
 
 namespace studio {
@@ -17,7 +19,10 @@ namespace studio {
 struct HeatmapFigure {
     QStringList rowLabels;
     QStringList colLabels;
-    Matrix values; // (rows, cols)
+    // The matrix shown (rows, cols), shared with the result or head details it comes from, not copied.
+    std::shared_ptr<const Matrix> data;
+    const Matrix &values() const;
+    void setValues(Matrix values); // a matrix of the figure's own
     ColorMapKind colorMap = ColorMapKind::Viridis;
     ColorScale scale;
     QString scaleLabel = QStringLiteral("attention weight");

@@ -20,7 +20,8 @@ HeatmapView::HeatmapView(AttentionDocument *document, ViewOptions *options, QWid
     setFocusPolicy(Qt::StrongFocus);
     setToolTip(tr("Rows are queries, columns are keys. Click a row to select its query; Ctrl+click a column to hide that key."));
     connect(document, &AttentionDocument::resultChanged, this, &HeatmapView::rebuild);
-    connect(document, &AttentionDocument::selectionChanged, this, &HeatmapView::rebuild);
+    connect(document, &AttentionDocument::headSelected, this, &HeatmapView::rebuild);
+    connect(document, &AttentionDocument::querySelected, this, &HeatmapView::rebuild);
     connect(options, &ViewOptions::changed, this, &HeatmapView::rebuild);
     rebuild();
 }
@@ -54,7 +55,7 @@ void HeatmapView::rebuild()
 
 HeatmapLayout HeatmapView::currentLayout() const
 {
-    return HeatmapLayout(int(m_figure.values.rows()), int(m_figure.values.cols()), QRectF(rect()), m_cache.margins);
+    return HeatmapLayout(int(m_figure.values().rows()), int(m_figure.values().cols()), QRectF(rect()), m_cache.margins);
 }
 
 QSizeF HeatmapView::figureSize() const
@@ -72,7 +73,7 @@ void HeatmapView::paintFigure(QPainter &painter, const QRectF &area) const
 void HeatmapView::paintEvent(QPaintEvent *)
 {
     QPainter painter(this);
-    if (m_figure.values.size() == 0) {
+    if (m_figure.values().size() == 0) {
         painter.fillRect(rect(), Qt::white);
         painter.setPen(palette().color(QPalette::PlaceholderText));
         painter.drawText(rect(), Qt::AlignCenter, m_document->isBusy() ? tr("Computing…") : tr("Type a sentence to see its attention."));
@@ -113,7 +114,7 @@ void HeatmapView::keyPressEvent(QKeyEvent *event)
 
 QString HeatmapView::explain(int row, int col) const
 {
-    const float value = m_figure.values(row, col);
+    const float value = m_figure.values()(row, col);
     QString text = tr("query “%1” (%2) → key “%3” (%4)\n%5 = %6")
                        .arg(m_figure.rowLabels.value(row)).arg(row).arg(m_figure.colLabels.value(col)).arg(col)
                        .arg(heatmapStageName(m_stage), QString::number(value, 'g', 7));

@@ -181,7 +181,9 @@ MainWindow::MainWindow(QWidget *parent)
         m_lastFigureView = m_heatmap;
     });
     connect(m_document, &AttentionDocument::resultChanged, this, &MainWindow::syncFromDocument);
-    connect(m_document, &AttentionDocument::selectionChanged, this, &MainWindow::syncFromDocument);
+    for (auto change : {&AttentionDocument::workspaceChanged, &AttentionDocument::headSelected,
+                        &AttentionDocument::querySelected, &AttentionDocument::stageChanged})
+        connect(m_document, change, this, &MainWindow::syncFromDocument);
     connect(m_document, &AttentionDocument::modelChanged, this, &MainWindow::syncFromDocument);
     connect(m_document, &AttentionDocument::fileChanged, this, &MainWindow::syncTitle);
     connect(m_document->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::syncTitle);

@@ -22,7 +22,7 @@ ModelGridView::ModelGridView(AttentionDocument *document, ViewOptions *options, 
         m_deferred->request();
     };
     connect(document, &AttentionDocument::resultChanged, this, stale);
-    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::headSelected, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, this, stale);
     rebuild(true);
 }
@@ -40,7 +40,7 @@ void ModelGridView::rebuild(bool thumbnails)
 GridLayout ModelGridView::currentLayout() const
 {
     const QFontMetricsF metrics(m_options->font());
-    return GridLayout(int(m_figure.weights.size()), m_document->result().heads, QRectF(rect()),
+    return GridLayout(int(m_figure.weights->size()), m_document->result().heads, QRectF(rect()),
                       metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6, metrics.height() + 6,
                       metrics.lineSpacing() * m_figure.caption.size() + 4);
 }

@@ -53,7 +53,7 @@ void MatrixCanvas::paintEvent(QPaintEvent *)
 void MatrixCanvas::mousePressEvent(QMouseEvent *event)
 {
     const HeatmapFigure shown = shownFigure();
-    const HeatmapLayout layout(int(shown.values.rows()), int(shown.values.cols()), QRectF(rect()), heatmapMargins(shown, style()));
+    const HeatmapLayout layout(int(shown.values().rows()), int(shown.values().cols()), QRectF(rect()), heatmapMargins(shown, style()));
     if (const auto cell = layout.cellAt(event->position()))
         Q_EMIT cellClicked(cell->row, cell->col);
 }
@@ -121,12 +121,13 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     connect(m_projection, &QComboBox::currentIndexChanged, this, &StepThroughView::rebuild);
     connect(m_canvas, &MatrixCanvas::cellClicked, this, [this](int row, int col) {
         m_document->selectQuery(row);
-        if (m_canvas->figure().values.cols() == m_document->tokenCount())
+        if (m_canvas->figure().values().cols() == m_document->tokenCount())
             m_document->selectKey(col);
     });
     m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
     connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
-    connect(document, &AttentionDocument::selectionChanged, m_deferred, &DeferredRebuild::request);
+    for (auto change : {&AttentionDocument::headSelected, &AttentionDocument::querySelected, &AttentionDocument::stageChanged})
+        connect(document, change, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     rebuild();
 }

@@ -1,5 +1,7 @@
 #include "undocommands.h"
 
+#include <bit>
+
 namespace studio {
 
 SetTextCommand::SetTextCommand(AttentionDocument *document, QString before, QString after, bool pair)
@@ -21,21 +23,37 @@ void SetTextCommand::redo()
 bool SetTextCommand::mergeWith(const QUndoCommand *other)
 {
     m_after = static_cast<const SetTextCommand *>(other)->m_after;
+    setObsolete(m_after == m_before);
     return true;
 }
 
 SetSettingsCommand::SetSettingsCommand(AttentionDocument *document, AttentionSettings before,
-                                       AttentionSettings after, const QString &label)
-    : m_document(document), m_before(std::move(before)), m_after(std::move(after))
+                                       AttentionSettings after, Edit edit, int key)
+    : m_document(document), m_before(std::move(before)), m_after(std::move(after)), m_edit(edit), m_key(key)
 {
-    setText(label);
+    setText(label(edit, key));
+    setObsolete(m_before == m_after);
+}
+
+QString SetSettingsCommand::label(Edit edit, int key)
+{
+    switch (edit) {
+    case Edit::Scale: return QObject::tr("Change scaling");
+    case Edit::Mask: return QObject::tr("Change mask");
+    case Edit::HiddenKey: return QObject::tr("Hide or show key %1").arg(key);
+    case Edit::ShowAllKeys: return QObject::tr("Show all keys");
+    case Edit::Temperature: return QObject::tr("Change temperature");
+    }
+    Q_UNREACHABLE();
 }
 
 bool SetSettingsCommand::mergeWith(const QUndoCommand *other)
 {
-    if (other->text() != text())
+    const auto *next = static_cast<const SetSettingsCommand *>(other);
+    if (next->m_edit != m_edit || next->m_key != m_key)
         return false;
-    m_after = static_cast<const SetSettingsCommand *>(other)->m_after;
+    m_after = next->m_after;
+    setObsolete(m_before == m_after);
     return true;
 }
 
@@ -58,6 +76,7 @@ bool SetWeightCommand::mergeWith(const QUndoCommand *other)
     if (m_gesture == 0 || edit->m_gesture != m_gesture || !(edit->m_cell == m_cell))
         return false;
     m_after = edit->m_after;
+    setObsolete(std::bit_cast<quint32>(m_after) == std::bit_cast<quint32>(m_before)); // NaN-safe equality
     return true;
 }
 

@@ -25,21 +25,25 @@ private:
     bool m_pair;
 };
 
-// Any change of mask, temperature or scaling. Commands with the same label merge, so a whole slider
-// drag is one step.
+// Any change of mask, temperature or scaling. Consecutive edits of the same setting merge (by the
+// edit's kind and key, never by their translated label), so a whole slider drag is one step; a
+// step whose net change is nothing (a key hidden and shown again) is dropped.
 class SetSettingsCommand final : public QUndoCommand {
 public:
-    SetSettingsCommand(AttentionDocument *document, AttentionSettings before, AttentionSettings after,
-                       const QString &label);
+    using Edit = AttentionDocument::SettingsEdit;
+    SetSettingsCommand(AttentionDocument *document, AttentionSettings before, AttentionSettings after, Edit edit, int key);
     void undo() override { m_document->applySettings(m_before); }
     void redo() override { m_document->applySettings(m_after); }
     int id() const override { return int(CommandId::Settings); }
     bool mergeWith(const QUndoCommand *other) override;
+    static QString label(Edit edit, int key);
 
 private:
     AttentionDocument *m_document;
     AttentionSettings m_before;
     AttentionSettings m_after;
+    Edit m_edit;
+    int m_key;
 };
 
 // Replaces the whole workspace: dimension changes, presets, randomising, loading a file.

@@ -26,7 +26,7 @@ WeightTableModel::WeightTableModel(AttentionDocument *document, Projection matri
     : QAbstractTableModel(parent), m_document(document), m_matrix(matrix)
 {
     connect(document, &AttentionDocument::resultChanged, this, &WeightTableModel::reload);
-    connect(document, &AttentionDocument::selectionChanged, this, &WeightTableModel::reload);
+    connect(document, &AttentionDocument::headSelected, this, &WeightTableModel::reload);
     connect(document, &AttentionDocument::modelChanged, this, &WeightTableModel::reload);
     reload();
 }
@@ -239,7 +239,7 @@ WeightEditor::WeightEditor(AttentionDocument *document, QWidget *parent) : QWidg
         m_document->editHead(m_document->selectedHead(), presetHead(preset, c.dModel, c.dHead, std::uint64_t(m_seed->value())),
                              tr("Preset “%1” for head %2").arg(headPresetName(preset)).arg(m_document->selectedHead()));
     });
-    connect(document, &AttentionDocument::selectionChanged, this, &WeightEditor::sync);
+    connect(document, &AttentionDocument::headSelected, this, &WeightEditor::sync);
     connect(document, &AttentionDocument::modelChanged, this, &WeightEditor::sync);
     connect(document, &AttentionDocument::resultChanged, this, &WeightEditor::sync);
     sync();
