@@ -1,7 +1,7 @@
 #include "commandline.h"
 
 #include "checkpoint.h"
-#include "figureexport.h"
+#include "figurefile.h"
 #include "figures.h"
 #include "attentionresult.h"
 #include "tracejson.h"

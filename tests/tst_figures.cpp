@@ -1,5 +1,5 @@
 #include "colormap.h"
-#include "figureexport.h"
+#include "figurefile.h"
 #include "figures.h"
 #include "gridfigure.h"
 #include "heatmapfigure.h"

@@ -2,7 +2,7 @@
 #include "attentiondocument.h"
 #include "controlspanel.h"
 #include "distributionchart.h"
-#include "figureexporter.h"
+#include "exportactions.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
 #include "modelgridview.h"

@@ -5,7 +5,7 @@
 #include "autosave.h"
 #include "controlspanel.h"
 #include "distributionchart.h"
-#include "figureexporter.h"
+#include "exportactions.h"
 #include "heatmapview.h"
 #include "modelgridview.h"
 #include "preferences.h"

@@ -1,4 +1,4 @@
-#include "figureexport.h"
+#include "figurefile.h"
 
 #include <QBuffer>
 #include <QImage>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "figureexport.h"
+#include "figurefile.h"
 
 #include <QString>
 

@@ -1,4 +1,4 @@
-#include "figureexporter.h"
+#include "exportactions.h"
 
 #include "attentiondocument.h"
 #include "figureview.h"
