@@ -2,6 +2,7 @@
 
 #include "checkpoint.h"
 #include "figurefile.h"
+#include "figurekind.h"
 #include "figures.h"
 #include "attentionresult.h"
 #include "tracejson.h"
@@ -130,30 +131,25 @@ struct CheckpointOptions {
     void addTo(QCommandLineParser &parser) const { parser.addOptions({model, textPair, threads}); }
 };
 
-// Opens the checkpoint, tokenizes, and runs the forward pass keeping the stages of the heads asked
-// for. Errors are written and returned as an exit code through *code.
+// Tokenizes and runs the forward pass of an open checkpoint, keeping the stages of the heads asked
+// for. A text the model cannot take, or an option out of range, is a usage error.
 struct CheckpointRun {
-    std::shared_ptr<Checkpoint> checkpoint;
+    std::shared_ptr<const Checkpoint> checkpoint;
     PreparedInput input;
     ModelTrace trace;
 };
 
-std::optional<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const CheckpointOptions &options,
-                                           const QString &text, const std::vector<std::pair<int, int>> &stageHeads,
-                                           bool allStages, int *code, bool keepLayerInputs = false)
+Result<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const CheckpointOptions &options,
+                                    std::shared_ptr<const Checkpoint> checkpoint, const QString &text,
+                                    const std::vector<std::pair<int, int>> &stageHeads, bool allStages,
+                                    bool keepLayerInputs = false)
 {
-    Result<std::shared_ptr<Checkpoint>> checkpoint = openCheckpoint(parser.value(options.model));
-    if (!checkpoint) {
-        *code = fail(kFailure, checkpoint.error);
-        return std::nullopt;
-    }
+    using R = Result<CheckpointRun>;
     CheckpointRun run;
-    run.checkpoint = *checkpoint.value;
+    run.checkpoint = std::move(checkpoint);
     Result<PreparedInput> input = prepareInput(*run.checkpoint, text, parser.value(options.textPair));
-    if (!input) {
-        *code = fail(kUsage, input.error);
-        return std::nullopt;
-    }
+    if (!input)
+        return R::failure(input.error);
     run.input = std::move(*input.value);
     if (run.input.truncatedFrom > 0)
         QTextStream(stderr) << "attention-studio: note: " << run.input.truncatedFrom << " tokens truncated to the model's "
@@ -162,16 +158,12 @@ std::optional<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, con
     ForwardOptions forward;
     bool ok = false;
     forward.threads = parser.value(options.threads).toInt(&ok);
-    if (!ok || forward.threads < 1 || forward.threads > 64) {
-        *code = fail(kUsage, QStringLiteral("--threads must be between 1 and 64"));
-        return std::nullopt;
-    }
+    if (!ok || forward.threads < 1 || forward.threads > 64)
+        return R::failure(QStringLiteral("--threads must be between 1 and 64"));
     for (const auto &[layer, head] : stageHeads) {
-        if (layer < 0 || layer >= config.layers || head < 0 || head >= config.heads) {
-            *code = fail(kUsage, QStringLiteral("layer %1 head %2 does not exist: %3 has layers 0..%4 and heads 0..%5")
-                                     .arg(layer).arg(head).arg(run.checkpoint->name).arg(config.layers - 1).arg(config.heads - 1));
-            return std::nullopt;
-        }
+        if (layer < 0 || layer >= config.layers || head < 0 || head >= config.heads)
+            return R::failure(QStringLiteral("layer %1 head %2 does not exist: %3 has layers 0..%4 and heads 0..%5")
+                                  .arg(layer).arg(head).arg(run.checkpoint->name).arg(config.layers - 1).arg(config.heads - 1));
     }
     forward.stageHeads = stageHeads;
     forward.keepLayerInputs = keepLayerInputs;
@@ -182,10 +174,9 @@ std::optional<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, con
                 forward.stageHeads.push_back({l, h});
     }
     run.trace = run.checkpoint->model->forward(run.input.forward, forward);
-    return run;
+    return {std::move(run), {}};
 }
 
-// --layer and --head select heads: both given, one head; one given, all of that layer or head.
 bool selectedHeads(const QCommandLineParser &parser, const QCommandLineOption &layer, const QCommandLineOption &head,
                    std::vector<std::pair<int, int>> *out, int layers, int heads, int *code)
 {
@@ -232,17 +223,17 @@ bool parse(QCommandLineParser &parser, const QStringList &arguments, int *exitCo
     return true;
 }
 
-QString writeText(const QString &path, const QByteArray &bytes)
+Status writeText(const QString &path, const QByteArray &bytes)
 {
     if (path.isEmpty() || path == QStringLiteral("-")) {
         std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
         std::fflush(stdout);
-        return {};
+        return Status::success();
     }
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
-    return {};
+        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    return Status::success();
 }
 
 int runTrace(const QStringList &arguments)
@@ -266,22 +257,22 @@ int runTrace(const QStringList &arguments)
     if (parser.isSet(checkpointOptions.model)) {
         if (parser.value(model.text).trimmed().isEmpty())
             return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
-        // The selection is checked against the model once it is open.
-        Result<std::shared_ptr<Checkpoint>> probe = openCheckpoint(parser.value(checkpointOptions.model));
-        if (!probe)
-            return fail(kFailure, probe.error);
+        // Opened once; the selection is checked against it.
+        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
+        if (!opened)
+            return fail(kFailure, opened.error);
+        const std::shared_ptr<const Checkpoint> checkpoint = *opened.value;
         std::vector<std::pair<int, int>> heads;
         if (parser.isSet(stages) && (parser.isSet(layer) || parser.isSet(head))
-            && !selectedHeads(parser, layer, head, &heads, (*probe.value)->config.layers, (*probe.value)->config.heads, &code))
+            && !selectedHeads(parser, layer, head, &heads, checkpoint->config.layers, checkpoint->config.heads, &code))
             return code;
         const bool allStages = parser.isSet(stages) && heads.empty();
-        std::optional<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, parser.value(model.text), heads, allStages, &code);
+        const Result<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, checkpoint, parser.value(model.text), heads, allStages);
         if (!run)
-            return code;
-        const QJsonObject json = modelTraceToJson(*run->checkpoint, run->input, run->trace);
-        if (const QString error = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n');
-            !error.isEmpty())
-            return fail(kFailure, error);
+            return fail(kUsage, run.error);
+        const QJsonObject json = modelTraceToJson(*run.value->checkpoint, run.value->input, run.value->trace);
+        if (const Status written = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+            return fail(kFailure, written.error);
         return 0;
     }
 
@@ -293,10 +284,171 @@ int runTrace(const QStringList &arguments)
     if (trace.tokens.isEmpty())
         return fail(kUsage, QStringLiteral("the text has no tokens"));
     const QJsonObject json = teachingTraceToJson(trace, w.config, w.heads, w.settings, parser.isSet(stages));
-    if (const QString error = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n');
-        !error.isEmpty())
-        return fail(kFailure, error);
+    if (const Status written = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+        return fail(kFailure, written.error);
     return 0;
+}
+
+// The options of `export`, beside the model's.
+struct ExportFlags {
+    QCommandLineOption view{QStringLiteral("view"), QStringLiteral("%1.").arg(figureKindNames().join(QStringLiteral(", "))), QStringLiteral("VIEW"), figureKindName(FigureKind::Heatmap)};
+    QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Head index (0-based)."), QStringLiteral("N"), QStringLiteral("0")};
+    QCommandLineOption layer{QStringLiteral("layer"), QStringLiteral("Layer index (0-based)."), QStringLiteral("L"), QStringLiteral("0")};
+    QCommandLineOption format{QStringLiteral("format"), QStringLiteral("png, svg or pdf (default: from the --out suffix)."), QStringLiteral("FORMAT")};
+    QCommandLineOption dpi{QStringLiteral("dpi"), QStringLiteral("PNG resolution (default 192)."), QStringLiteral("DPI"), QStringLiteral("192")};
+    QCommandLineOption stage{QStringLiteral("stage"), QStringLiteral("heatmap: scores, scaled, masked or weights (default); steps: embeddings, projections, scores, scaled, masked, weights or output."), QStringLiteral("STAGE"), QStringLiteral("weights")};
+    QCommandLineOption projection{QStringLiteral("projection"), QStringLiteral("steps at the projections stage: q, k or v."), QStringLiteral("P"), QStringLiteral("q")};
+    QCommandLineOption query{QStringLiteral("query"), QStringLiteral("The selected query token (0-based), outlined in the figure."), QStringLiteral("Q")};
+    QCommandLineOption heads{QStringLiteral("heads"), QStringLiteral("arcs: comma-separated heads to show (default: all)."), QStringLiteral("LIST")};
+    QCommandLineOption threshold{QStringLiteral("threshold"), QStringLiteral("arcs: hide lines below this weight (default 0.02)."), QStringLiteral("W"), QStringLiteral("0.02")};
+    QCommandLineOption topK{QStringLiteral("top-k"), QStringLiteral("arcs: keep the k strongest lines per query (default: all)."), QStringLiteral("K"), QStringLiteral("0")};
+    QCommandLineOption colorMap{QStringLiteral("colormap"), QStringLiteral("viridis, cividis, grayscale or diverging."), QStringLiteral("NAME")};
+    QCommandLineOption numbers{QStringLiteral("numbers"), QStringLiteral("Write the value in each cell.")};
+
+    void addTo(QCommandLineParser &parser) const
+    {
+        parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers});
+    }
+};
+
+// Everything `export` was asked for, checked, before any model runs.
+struct ExportOptions {
+    FigureRequest request;
+    QString out;
+    FigureFormat format = FigureFormat::Png;
+    int dpi = 192;
+    int layer = 0;
+    int head = 0;
+    std::optional<int> query;
+};
+
+Result<int> wholeNumber(const QCommandLineParser &parser, const QCommandLineOption &option)
+{
+    bool ok = false;
+    const int value = parser.value(option).toInt(&ok);
+    if (!ok)
+        return Result<int>::failure(QStringLiteral("--%1 must be a whole number (got \"%2\")").arg(option.names().constFirst(), parser.value(option)));
+    return {value, {}};
+}
+
+Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const ExportFlags &flags, const QString &out)
+{
+    using R = Result<ExportOptions>;
+    ExportOptions options;
+    FigureRequest &request = options.request;
+    const std::optional<FigureKind> kind = figureKindFromName(parser.value(flags.view));
+    if (!kind)
+        return R::failure(QStringLiteral("--view must be %1 (got \"%2\")").arg(figureKindNames().join(QStringLiteral(", ")), parser.value(flags.view)));
+    request.kind = *kind;
+    options.out = out;
+    if (out.isEmpty())
+        return R::failure(QStringLiteral("--out FILE is required"));
+    const QString formatName = parser.isSet(flags.format) ? parser.value(flags.format) : QFileInfo(out).suffix();
+    const std::optional<FigureFormat> format = figureFormatFromName(formatName);
+    if (!format)
+        return R::failure(QStringLiteral("--format must be png, svg or pdf (got \"%1\")").arg(formatName));
+    options.format = *format;
+    request.vectorCells = options.format != FigureFormat::Png;
+    for (auto [option, target] : {std::pair{&flags.dpi, &options.dpi}, std::pair{&flags.layer, &options.layer}, std::pair{&flags.head, &options.head}}) {
+        const Result<int> value = wholeNumber(parser, *option);
+        if (!value)
+            return R::failure(value.error);
+        *target = *value.value;
+    }
+    if (request.kind == FigureKind::Steps) {
+        const std::optional<Stage> stage = stageFromName(parser.value(flags.stage));
+        if (!stage) {
+            QStringList names;
+            for (Stage s : kStages)
+                names.append(stageName(s));
+            return R::failure(QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(names.join(QStringLiteral(", ")), parser.value(flags.stage)));
+        }
+        request.stage = *stage;
+    } else if (const std::optional<HeatmapStage> stage = heatmapStageFromName(parser.value(flags.stage))) {
+        request.heatmapStage = *stage;
+    } else {
+        return R::failure(QStringLiteral("--stage must be scores, scaled, masked or weights (got \"%1\")").arg(parser.value(flags.stage)));
+    }
+    const std::optional<Projection> projection = projectionFromName(parser.value(flags.projection));
+    if (!projection)
+        return R::failure(QStringLiteral("--projection must be q, k or v"));
+    request.projection = *projection;
+    if (parser.isSet(flags.colorMap)) {
+        const std::optional<ColorMapKind> colors = colorMapFromName(parser.value(flags.colorMap));
+        if (!colors)
+            return R::failure(QStringLiteral("--colormap must be viridis, cividis, grayscale or diverging (got \"%1\")").arg(parser.value(flags.colorMap)));
+        request.preferredColors = *colors;
+    }
+    bool ok = false;
+    request.pruning.threshold = parser.value(flags.threshold).toFloat(&ok);
+    if (!ok || request.pruning.threshold < 0 || request.pruning.threshold > 1)
+        return R::failure(QStringLiteral("--threshold must be between 0 and 1"));
+    request.pruning.topK = parser.value(flags.topK).toInt(&ok);
+    if (!ok || request.pruning.topK < 0)
+        return R::failure(QStringLiteral("--top-k must be a whole number ≥ 0"));
+    if (request.kind == FigureKind::Arcs && parser.isSet(flags.heads)) {
+        for (const QString &item : parser.value(flags.heads).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const int h = item.trimmed().toInt(&ok);
+            if (!ok || h < 0)
+                return R::failure(QStringLiteral("--heads takes head indices such as 0,2 (got \"%1\")").arg(item));
+            request.heads.append(h);
+        }
+    }
+    if (parser.isSet(flags.query)) {
+        const Result<int> query = wholeNumber(parser, flags.query);
+        if (!query)
+            return R::failure(query.error);
+        options.query = *query.value;
+    }
+    request.numbers = parser.isSet(flags.numbers);
+    return {std::move(options), {}};
+}
+
+// The result and the selected head's details, from either kind of model.
+struct ExportSource {
+    AttentionResult result;
+    HeadDetails details;
+    FigureContext context;
+};
+
+Result<ExportSource> checkpointSource(const QCommandLineParser &parser, const CheckpointOptions &checkpointOptions,
+                                      std::shared_ptr<const Checkpoint> checkpoint, const QString &text, int layer, int head)
+{
+    using R = Result<ExportSource>;
+    const ModelConfig &config = checkpoint->config;
+    if (layer < 0 || layer >= config.layers || head < 0 || head >= config.heads)
+        return R::failure(QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
+                              .arg(layer).arg(head).arg(config.layers - 1).arg(config.heads - 1));
+    Result<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, std::move(checkpoint), text, {}, false, true);
+    if (!run)
+        return R::failure(run.error);
+    ExportSource source;
+    const Checkpoint &opened = *run.value->checkpoint;
+    source.result = checkpointResult(opened, run.value->input, std::move(run.value->trace));
+    source.details = checkpointDetails(opened, source.result, run.value->input.forward, layer, head);
+    source.context.model = checkpointDescription(opened);
+    source.context.sentence = text;
+    source.context.headName = source.details.name;
+    return {std::move(source), {}};
+}
+
+Result<ExportSource> teachingSource(const Workspace &w, int layer, int head)
+{
+    using R = Result<ExportSource>;
+    if (layer != 0)
+        return R::failure(QStringLiteral("--layer must be 0: the teaching model has one layer (got %1)").arg(layer));
+    if (head < 0 || head >= int(w.heads.size()))
+        return R::failure(QStringLiteral("--head must be between 0 and %1 (got %2)").arg(w.heads.size() - 1).arg(head));
+    const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
+    if (trace.tokens.isEmpty())
+        return R::failure(QStringLiteral("the text has no tokens"));
+    ExportSource source;
+    source.result = teachingResult(trace, w);
+    source.details = teachingDetails(w, trace, head);
+    source.context.model = teachingModelDescription(w.config);
+    source.context.sentence = w.text;
+    source.context.headName = source.details.name;
+    return {std::move(source), {}};
 }
 
 int runExport(const QStringList &arguments)
@@ -308,170 +460,53 @@ int runExport(const QStringList &arguments)
     model.addTo(parser);
     CheckpointOptions checkpointOptions;
     checkpointOptions.addTo(parser);
-    const QCommandLineOption view(QStringLiteral("view"), QStringLiteral("heatmap, arcs, grid or steps."), QStringLiteral("VIEW"), QStringLiteral("heatmap"));
-    const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Head index (0-based)."), QStringLiteral("N"), QStringLiteral("0"));
-    const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("Layer index (0-based)."), QStringLiteral("L"), QStringLiteral("0"));
-    const QCommandLineOption format(QStringLiteral("format"), QStringLiteral("png, svg or pdf (default: from the --out suffix)."), QStringLiteral("FORMAT"));
-    const QCommandLineOption dpi(QStringLiteral("dpi"), QStringLiteral("PNG resolution (default 192)."), QStringLiteral("DPI"), QStringLiteral("192"));
-    const QCommandLineOption stage(QStringLiteral("stage"), QStringLiteral("heatmap: scores, scaled, masked or weights (default); steps: embeddings, projections, scores, scaled, masked, weights or output."), QStringLiteral("STAGE"), QStringLiteral("weights"));
-    const QCommandLineOption projection(QStringLiteral("projection"), QStringLiteral("steps at the projections stage: q, k or v."), QStringLiteral("P"), QStringLiteral("q"));
-    const QCommandLineOption query(QStringLiteral("query"), QStringLiteral("The selected query token (0-based), outlined in the figure."), QStringLiteral("Q"));
-    const QCommandLineOption heads(QStringLiteral("heads"), QStringLiteral("arcs: comma-separated heads to show (default: all)."), QStringLiteral("LIST"));
-    const QCommandLineOption threshold(QStringLiteral("threshold"), QStringLiteral("arcs: hide lines below this weight (default 0.02)."), QStringLiteral("W"), QStringLiteral("0.02"));
-    const QCommandLineOption topK(QStringLiteral("top-k"), QStringLiteral("arcs: keep the k strongest lines per query (default: all)."), QStringLiteral("K"), QStringLiteral("0"));
-    const QCommandLineOption colorMap(QStringLiteral("colormap"), QStringLiteral("viridis, cividis, grayscale or diverging."), QStringLiteral("NAME"));
-    const QCommandLineOption numbers(QStringLiteral("numbers"), QStringLiteral("Write the value in each cell."));
-    parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers});
+    const ExportFlags flags;
+    flags.addTo(parser);
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
 
-    const QString viewName = parser.value(view);
-    if (!QStringList{QStringLiteral("heatmap"), QStringLiteral("arcs"), QStringLiteral("grid"), QStringLiteral("steps")}.contains(viewName))
-        return fail(kUsage, QStringLiteral("--view must be heatmap, arcs, grid or steps (got \"%1\")").arg(viewName));
-    const QString out = parser.value(model.out);
-    if (out.isEmpty())
-        return fail(kUsage, QStringLiteral("--out FILE is required"));
-    const QString formatName = parser.isSet(format) ? parser.value(format) : QFileInfo(out).suffix();
-    const std::optional<FigureFormat> parsedFormat = figureFormatFromName(formatName);
-    if (!parsedFormat)
-        return fail(kUsage, QStringLiteral("--format must be png, svg or pdf (got \"%1\")").arg(formatName));
-    const FigureFormat figureFormat = *parsedFormat;
-    bool ok = false;
-    const int dpiValue = parser.value(dpi).toInt(&ok);
-    if (!ok)
-        return fail(kUsage, QStringLiteral("--dpi must be a whole number (got \"%1\")").arg(parser.value(dpi)));
-    HeatmapStage heatmapStage = HeatmapStage::Weights;
-    Stage stepStage = Stage::Weights;
-    if (viewName == QStringLiteral("steps")) {
-        const std::optional<Stage> parsed = stageFromName(parser.value(stage));
-        if (!parsed) {
-            QStringList names;
-            for (Stage s : kStages)
-                names.append(stageName(s));
-            return fail(kUsage, QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(names.join(QStringLiteral(", ")), parser.value(stage)));
-        }
-        stepStage = *parsed;
-    } else if (const std::optional<HeatmapStage> parsed = heatmapStageFromName(parser.value(stage))) {
-        heatmapStage = *parsed;
-    } else {
-        return fail(kUsage, QStringLiteral("--stage must be scores, scaled, masked or weights (got \"%1\")").arg(parser.value(stage)));
-    }
-    const std::optional<Projection> projectionChoice = projectionFromName(parser.value(projection));
-    if (!projectionChoice)
-        return fail(kUsage, QStringLiteral("--projection must be q, k or v"));
-    const bool signedValues = viewName == QStringLiteral("steps") ? stepStage != Stage::Weights : heatmapStage != HeatmapStage::Weights;
-    ColorMapKind preferredColors = ColorMapKind::Viridis;
-    if (parser.isSet(colorMap)) {
-        const std::optional<ColorMapKind> parsed = colorMapFromName(parser.value(colorMap));
-        if (!parsed)
-            return fail(kUsage, QStringLiteral("--colormap must be viridis, cividis, grayscale or diverging (got \"%1\")").arg(parser.value(colorMap)));
-        preferredColors = *parsed;
-    }
-    const ColorMapKind colors = colorMapFor(signedValues ? ValueKind::Signed : ValueKind::Weights, preferredColors);
-    const int layerIndex = parser.value(layer).toInt(&ok);
-    if (!ok)
-        return fail(kUsage, QStringLiteral("--layer must be a whole number"));
-    const int headIndex = parser.value(head).toInt(&ok);
-    if (!ok)
-        return fail(kUsage, QStringLiteral("--head must be a whole number"));
-    const float thresholdValue = parser.value(threshold).toFloat(&ok);
-    if (!ok || thresholdValue < 0 || thresholdValue > 1)
-        return fail(kUsage, QStringLiteral("--threshold must be between 0 and 1"));
-    const int topKValue = parser.value(topK).toInt(&ok);
-    if (!ok || topKValue < 0)
-        return fail(kUsage, QStringLiteral("--top-k must be a whole number ≥ 0"));
+    // Parse: every option is checked before a model runs.
+    Result<ExportOptions> parsed = parseExportOptions(parser, flags, parser.value(model.out));
+    if (!parsed)
+        return fail(kUsage, parsed.error);
+    ExportOptions &options = *parsed.value;
 
-    // The result and the selected head's details, from either kind of model.
-    AttentionResult result;
-    HeadDetails details;
-    FigureContext context;
+    // Compute: the result and the selected head, from either kind of model.
+    Result<ExportSource> source = Result<ExportSource>::failure({});
     if (parser.isSet(checkpointOptions.model)) {
         if (parser.value(model.text).trimmed().isEmpty())
             return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
-        std::optional<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, parser.value(model.text), {}, false, &code, true);
-        if (!run)
-            return code;
-        const ModelConfig &config = run->checkpoint->config;
-        if (layerIndex < 0 || layerIndex >= config.layers || headIndex < 0 || headIndex >= config.heads)
-            return fail(kUsage, QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
-                                    .arg(layerIndex).arg(headIndex).arg(config.layers - 1).arg(config.heads - 1));
-        result = checkpointResult(*run->checkpoint, run->input, std::move(run->trace));
-        details = checkpointDetails(*run->checkpoint, result, run->input.forward, layerIndex, headIndex);
-        context.model = checkpointDescription(*run->checkpoint);
-        context.sentence = parser.value(model.text);
-        context.headName = details.name;
+        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
+        if (!opened)
+            return fail(kFailure, opened.error);
+        source = checkpointSource(parser, checkpointOptions, *opened.value, parser.value(model.text), options.layer, options.head);
     } else {
         const Result<Workspace> workspace = model.workspaceFrom(parser);
         if (!workspace)
             return fail(kUsage, workspace.error);
-        const Workspace &w = *workspace.value;
-        if (layerIndex != 0)
-            return fail(kUsage, QStringLiteral("--layer must be 0: the teaching model has one layer (got %1)").arg(layerIndex));
-        if (headIndex < 0 || headIndex >= int(w.heads.size()))
-            return fail(kUsage, QStringLiteral("--head must be between 0 and %1 (got %2)").arg(w.heads.size() - 1).arg(headIndex));
-        const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
-        if (trace.tokens.isEmpty())
-            return fail(kUsage, QStringLiteral("the text has no tokens"));
-        result = teachingResult(trace, w);
-        details = teachingDetails(w, trace, headIndex);
-        context.model = teachingModelDescription(w.config);
-        context.sentence = w.text;
-        context.headName = details.name;
+        source = teachingSource(*workspace.value, options.layer, options.head);
     }
-    context.layer = layerIndex;
-    context.head = headIndex;
-    int selectedQuery = -1;
-    if (parser.isSet(query)) {
-        selectedQuery = parser.value(query).toInt(&ok);
-        if (!ok || selectedQuery < 0 || selectedQuery >= result.tokenCount())
-            return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(result.tokenCount() - 1));
+    if (!source)
+        return fail(kUsage, source.error);
+    ExportSource &from = *source.value;
+    from.context.layer = options.layer;
+    from.context.head = options.head;
+    if (options.query) {
+        if (*options.query < 0 || *options.query >= from.result.tokenCount())
+            return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(from.result.tokenCount() - 1));
+        options.request.selectedQuery = *options.query;
     }
+    for (int h : options.request.heads)
+        if (h >= from.result.heads)
+            return fail(kUsage, QStringLiteral("--heads takes head indices between 0 and %1 (got \"%2\")").arg(from.result.heads - 1).arg(h));
 
-    const QFont font = figureFont();
-    FigurePainter paint;
-    QSizeF size;
-    HeatmapFigure heatmap;
-    ArcFigure arcs;
-    GridFigure grid;
-    std::vector<std::vector<QImage>> thumbnails;
-    HeatmapStyle style;
-    style.font = font;
-    if (viewName == QStringLiteral("heatmap") || viewName == QStringLiteral("steps")) {
-        heatmap = viewName == QStringLiteral("heatmap")
-            ? headHeatmap(result, details, context, heatmapStage, colors, selectedQuery)
-            : stageFigure(result, details, context, stepStage, *projectionChoice, colors, selectedQuery);
-        if (viewName == QStringLiteral("steps"))
-            heatmap.caption.append(QStringLiteral("%1. %2:   %3").arg(int(stepStage) + 1).arg(stageTitle(stepStage), stageFormula(stepStage)));
-        heatmap.showNumbers = parser.isSet(numbers) || viewName == QStringLiteral("steps");
-        heatmap.vectorCells = figureFormat != FigureFormat::Png;
-        size = preferredHeatmapSize(heatmap, style);
-        paint = [&](QPainter &painter, const QRectF &area) { paintHeatmapFigure(painter, area, heatmap, style); };
-    } else if (viewName == QStringLiteral("arcs")) {
-        QList<int> shown;
-        if (parser.isSet(heads)) {
-            for (const QString &item : parser.value(heads).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-                const int h = item.trimmed().toInt(&ok);
-                if (!ok || h < 0 || h >= result.heads)
-                    return fail(kUsage, QStringLiteral("--heads takes head indices between 0 and %1 (got \"%2\")").arg(result.heads - 1).arg(item));
-                shown.append(h);
-            }
-        } else {
-            for (int h = 0; h < result.heads; ++h)
-                shown.append(h);
-        }
-        arcs = arcFigure(result, context, layerIndex, shown, ArcPruning{thresholdValue, topKValue});
-        arcs.focusToken = selectedQuery;
-        size = preferredArcSize(arcs, font);
-        paint = [&](QPainter &painter, const QRectF &area) { paintArcFigure(painter, area, arcs, font); };
-    } else {
-        grid = gridFigure(result, context, preferredColors, layerIndex, headIndex);
-        thumbnails = gridThumbnails(grid);
-        size = preferredGridSize(grid, font);
-        paint = [&](QPainter &painter, const QRectF &area) { paintGridFigure(painter, area, grid, font, thumbnails); };
-    }
-    if (const Status exported = exportFigure(paint, size, figureFormat, out, dpiValue, viewName); !exported)
-        return fail(kFailure, exported.error);
+    // Build and write.
+    const BuiltFigure figure = buildFigure(from.result, from.details, from.context, options.request, figureFont());
+    if (const Status written = exportFigure(figure.paint, figure.size, options.format, options.out, options.dpi,
+                                            figureKindName(options.request.kind));
+        !written)
+        return fail(kFailure, written.error);
     return 0;
 }
 
@@ -507,7 +542,8 @@ int runTokenize(const QStringList &arguments)
         display.append(tokenizer.displayToken(encoding.value->tokens.at(i)));
     }
     const QJsonObject json{{QStringLiteral("ids"), ids}, {QStringLiteral("tokens"), tokens}, {QStringLiteral("display_tokens"), display}};
-    writeText({}, QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n');
+    if (const Status written = writeText({}, QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+        return fail(kFailure, written.error);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "gridfigure.h"
 #include "heatmapfigure.h"
 #include "heatmaplayout.h"
+#include "figurekind.h"
 #include "testsupport.h"
 
 #include <QFile>
@@ -72,6 +73,9 @@ void TestFigures::colorMapClampsAndFlagsNaN()
     }
     for (Stage stage : kStages)
         QCOMPARE(stageFromName(stageName(stage)), std::optional<Stage>(stage));
+    for (FigureKind kind : kFigureKinds)
+        QCOMPARE(figureKindFromName(figureKindName(kind)), std::optional<FigureKind>(kind));
+    QCOMPARE(figureKindNames(), (QStringList{QStringLiteral("heatmap"), QStringLiteral("arcs"), QStringLiteral("grid"), QStringLiteral("steps")}));
     QVERIFY(!stageFromName(QStringLiteral("rope")).has_value());
 }
 

@@ -327,27 +327,25 @@ void TestMainWindow::dimensionsChangeAndUndo()
 
 void TestMainWindow::exportsWriteFilesThatOpen_data()
 {
-    QTest::addColumn<QString>("view");
+    QTest::addColumn<int>("kind");
     QTest::addColumn<int>("format");
-    for (const char *view : {"heatmap", "arcs", "grid", "steps"})
+    for (FigureKind kind : kFigureKinds)
         for (FigureFormat format : {FigureFormat::Png, FigureFormat::Svg, FigureFormat::Pdf})
-            QTest::addRow("%s %s", view, qPrintable(figureFormatName(format))) << QString::fromLatin1(view) << int(format);
+            QTest::addRow("%s %s", qPrintable(figureKindName(kind)), qPrintable(figureFormatName(format))) << int(kind) << int(format);
 }
 
 void TestMainWindow::exportsWriteFilesThatOpen()
 {
-    QFETCH(QString, view);
+    QFETCH(int, kind);
     QFETCH(int, format);
     m_window->document()->selectQuery(2);
-    const FigureView *figure = view == QStringLiteral("heatmap") ? static_cast<const FigureView *>(m_window->heatmap())
-                             : view == QStringLiteral("arcs")    ? static_cast<const FigureView *>(m_window->arcs())
-                             : view == QStringLiteral("grid")    ? static_cast<const FigureView *>(m_window->grid())
-                                                                 : static_cast<const FigureView *>(m_window->steps());
+    FigureView *figure = m_window->figureView(FigureKind(kind));
+    QCOMPARE(figure->figureKind(), FigureKind(kind));
     QTemporaryDir dir;
-    const QString path = dir.filePath(view + QLatin1Char('.') + figureFormatName(FigureFormat(format)));
+    const QString path = dir.filePath(figure->figureName() + QLatin1Char('.') + figureFormatName(FigureFormat(format)));
     QVERIFY_OK(exportView(*figure, FigureFormat(format), path, 96));
     QVERIFY(opensAs(path, FigureFormat(format)));
-    if (FigureFormat(format) == FigureFormat::Png && view == QStringLiteral("heatmap")) {
+    if (FigureFormat(format) == FigureFormat::Png && FigureKind(kind) == FigureKind::Heatmap) {
         // Exactly as shown: the selected query row is outlined in the selection colour.
         QImage image(path);
         HeatmapLayout layout(7, 7, QRectF(QPointF(0, 0), m_window->heatmap()->figureSize()),

@@ -193,9 +193,13 @@ void ArcView::rebuild()
                                  : tr("All %1 lines shown.").arg(shown));
 }
 
-QSizeF ArcView::figureSize() const
+void ArcView::updateFigure()
 {
     m_deferred->flush();
+}
+
+QSizeF ArcView::figureSize() const
+{
     return preferredArcSize(m_canvas->figure(), m_options->font());
 }
 

@@ -62,7 +62,8 @@ public:
     ArcCanvas *canvas() const { return m_canvas; }
     QList<int> visibleHeads() const;
 
-    QString figureName() const override { return QStringLiteral("arcs"); }
+    FigureKind figureKind() const override { return FigureKind::Arcs; }
+    void updateFigure() override;
     QSizeF figureSize() const override;
     void paintFigure(QPainter &painter, const QRectF &area) const override;
 

@@ -20,13 +20,14 @@
 
 namespace studio {
 
-Status exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi)
+Status exportView(FigureView &view, FigureFormat format, const QString &path, int dpi)
 {
+    view.updateFigure();
     return exportFigure([&view](QPainter &painter, const QRectF &area) { view.paintFigure(painter, area); },
                         view.figureSize(), format, path, dpi, view.figureName());
 }
 
-Status exportViewInteractively(QWidget *parent, const FigureView &view)
+Status exportViewInteractively(QWidget *parent, FigureView &view)
 {
     QString filter;
     const QString suggested = QDir(preferences::lastFolder.get()).filePath(view.figureName() + QStringLiteral(".png"));

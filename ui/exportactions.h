@@ -14,8 +14,8 @@ class ViewOptions;
 
 // Export helpers behind the File menu. Each writes atomically or says why not; the interactive ones
 // ask for a file name first, and succeed without writing when the user cancels.
-Status exportView(const FigureView &view, FigureFormat format, const QString &path, int dpi);
-Status exportViewInteractively(QWidget *parent, const FigureView &view);
+Status exportView(FigureView &view, FigureFormat format, const QString &path, int dpi);
+Status exportViewInteractively(QWidget *parent, FigureView &view);
 // Every layer × head heatmap into a folder, named layer<L>-head<H>.<format>.
 // Returns how many files were written.
 Result<int> exportAllHeads(const AttentionDocument &document, const ViewOptions &options, const QString &folder,

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "figurekind.h"
+
 #include <QSizeF>
 #include <QString>
 
@@ -12,8 +14,12 @@ namespace studio {
 class FigureView {
 public:
     virtual ~FigureView() = default;
-    virtual QString figureName() const = 0;   // "heatmap", used in file names
-    virtual QSizeF figureSize() const = 0;    // logical size for export
+    virtual FigureKind figureKind() const = 0;
+    QString figureName() const { return figureKindName(figureKind()); } // used in file names
+    // Brings the figure up to date: a view in a hidden tab rebuilds only when asked (or shown).
+    virtual void updateFigure() = 0;
+    // The figure as it is now; call updateFigure() first.
+    virtual QSizeF figureSize() const = 0; // logical size for export
     virtual void paintFigure(QPainter &painter, const QRectF &area) const = 0;
 };
 

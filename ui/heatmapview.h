@@ -24,7 +24,8 @@ public:
     HeatmapStyle style() const;
     HeatmapLayout currentLayout() const;
 
-    QString figureName() const override { return QStringLiteral("heatmap"); }
+    FigureKind figureKind() const override { return FigureKind::Heatmap; }
+    void updateFigure() override {} // rebuilt on every change
     QSizeF figureSize() const override;
     void paintFigure(QPainter &painter, const QRectF &area) const override;
 

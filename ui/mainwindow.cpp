@@ -373,6 +373,17 @@ void MainWindow::showMessage(const QString &message, bool error)
     m_notice->setStyleSheet(error ? QStringLiteral("color: #b00020;") : QString());
 }
 
+FigureView *MainWindow::figureView(FigureKind kind) const
+{
+    switch (kind) {
+    case FigureKind::Heatmap: return m_heatmap;
+    case FigureKind::Arcs: return m_arcs;
+    case FigureKind::Grid: return m_grid;
+    case FigureKind::Steps: return m_steps;
+    }
+    Q_UNREACHABLE();
+}
+
 FigureView *MainWindow::activeFigureView() const
 {
     if (auto *view = dynamic_cast<FigureView *>(m_lastFigureView))

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "figurekind.h"
+
 #include <QMainWindow>
 
 class QComboBox;
@@ -35,6 +37,7 @@ public:
     ArcView *arcs() const { return m_arcs; }
     ModelGridView *grid() const { return m_grid; }
     StepThroughView *steps() const { return m_steps; }
+    FigureView *figureView(FigureKind kind) const;
     WeightEditor *weights() const { return m_weights; }
     DistributionChart *chart() const { return m_chart; }
 

@@ -45,9 +45,13 @@ GridLayout ModelGridView::currentLayout() const
                       metrics.lineSpacing() * m_figure.caption.size() + 4);
 }
 
-QSizeF ModelGridView::figureSize() const
+void ModelGridView::updateFigure()
 {
     m_deferred->flush();
+}
+
+QSizeF ModelGridView::figureSize() const
+{
     return preferredGridSize(m_figure, m_options->font());
 }
 

@@ -19,7 +19,8 @@ public:
     ModelGridView(AttentionDocument *document, ViewOptions *options, QWidget *parent = nullptr);
     GridLayout currentLayout() const;
 
-    QString figureName() const override { return QStringLiteral("grid"); }
+    FigureKind figureKind() const override { return FigureKind::Grid; }
+    void updateFigure() override;
     QSizeF figureSize() const override;
     void paintFigure(QPainter &painter, const QRectF &area) const override;
     QSize minimumSizeHint() const override { return {200, 160}; }

@@ -179,9 +179,13 @@ Projection StepThroughView::selectedProjection() const
     return Projection(m_projection->currentData().toInt());
 }
 
-HeatmapFigure StepThroughView::exportedFigure() const
+void StepThroughView::updateFigure()
 {
     m_deferred->flush();
+}
+
+HeatmapFigure StepThroughView::exportedFigure() const
+{
     HeatmapFigure figure = m_canvas->figure();
     figure.caption.append(formulaText());
     return figure;

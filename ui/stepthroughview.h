@@ -48,7 +48,8 @@ public:
     QString explanationHtml() const;
     MatrixCanvas *canvas() const { return m_canvas; }
 
-    QString figureName() const override { return QStringLiteral("steps"); }
+    FigureKind figureKind() const override { return FigureKind::Steps; }
+    void updateFigure() override;
     QSizeF figureSize() const override;
     void paintFigure(QPainter &painter, const QRectF &area) const override;
 

@@ -1,0 +1,89 @@
+#include "figurekind.h"
+
+#include <memory>
+
+namespace studio {
+
+QString figureKindName(FigureKind kind)
+{
+    switch (kind) {
+    case FigureKind::Heatmap: return QStringLiteral("heatmap");
+    case FigureKind::Arcs: return QStringLiteral("arcs");
+    case FigureKind::Grid: return QStringLiteral("grid");
+    case FigureKind::Steps: return QStringLiteral("steps");
+    }
+    Q_UNREACHABLE();
+}
+
+std::optional<FigureKind> figureKindFromName(const QString &name)
+{
+    for (FigureKind kind : kFigureKinds)
+        if (figureKindName(kind) == name)
+            return kind;
+    return std::nullopt;
+}
+
+QStringList figureKindNames()
+{
+    QStringList names;
+    for (FigureKind kind : kFigureKinds)
+        names.append(figureKindName(kind));
+    return names;
+}
+
+namespace {
+
+BuiltFigure heatmapFigure(HeatmapFigure figure, const QFont &font)
+{
+    HeatmapStyle style;
+    style.font = font;
+    const QSizeF size = preferredHeatmapSize(figure, style);
+    auto shared = std::make_shared<const HeatmapFigure>(std::move(figure));
+    return {size, [shared, style](QPainter &painter, const QRectF &area) { paintHeatmapFigure(painter, area, *shared, style); }};
+}
+
+} // namespace
+
+BuiltFigure buildFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
+                        const FigureRequest &request, const QFont &font)
+{
+    switch (request.kind) {
+    case FigureKind::Heatmap: {
+        const ValueKind values = request.heatmapStage == HeatmapStage::Weights ? ValueKind::Weights : ValueKind::Signed;
+        HeatmapFigure figure = headHeatmap(result, details, context, request.heatmapStage,
+                                           colorMapFor(values, request.preferredColors), request.selectedQuery);
+        figure.showNumbers = request.numbers;
+        figure.vectorCells = request.vectorCells;
+        return heatmapFigure(std::move(figure), font);
+    }
+    case FigureKind::Steps: {
+        const ValueKind values = request.stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed;
+        HeatmapFigure figure = stageFigure(result, details, context, request.stage, request.projection,
+                                           colorMapFor(values, request.preferredColors), request.selectedQuery);
+        figure.caption.append(QStringLiteral("%1. %2:   %3").arg(int(request.stage) + 1).arg(stageTitle(request.stage), stageFormula(request.stage)));
+        figure.showNumbers = true;
+        figure.vectorCells = request.vectorCells;
+        return heatmapFigure(std::move(figure), font);
+    }
+    case FigureKind::Arcs: {
+        QList<int> heads = request.heads;
+        if (heads.isEmpty())
+            for (int h = 0; h < result.heads; ++h)
+                heads.append(h);
+        auto figure = std::make_shared<ArcFigure>(arcFigure(result, context, context.layer, heads, request.pruning));
+        figure->focusToken = request.selectedQuery;
+        return {preferredArcSize(*figure, font),
+                [figure, font](QPainter &painter, const QRectF &area) { paintArcFigure(painter, area, *figure, font); }};
+    }
+    case FigureKind::Grid: {
+        auto figure = std::make_shared<const GridFigure>(gridFigure(result, context, request.preferredColors, context.layer, context.head));
+        auto thumbnails = std::make_shared<const std::vector<std::vector<QImage>>>(gridThumbnails(*figure));
+        return {preferredGridSize(*figure, font), [figure, thumbnails, font](QPainter &painter, const QRectF &area) {
+                    paintGridFigure(painter, area, *figure, font, *thumbnails);
+                }};
+    }
+    }
+    Q_UNREACHABLE();
+}
+
+} // namespace studio
