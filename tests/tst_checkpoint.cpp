@@ -101,6 +101,7 @@ Status rewrite(const QString &from, const QString &to, const std::function<QStri
 class TestCheckpoint : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void foldersAndFilesOfTheWrongKind();
     void matchesReference_data();
     void matchesReference();
     void bertPaddedPairMatchesReference_data();
@@ -524,6 +525,18 @@ void TestCheckpoint::findsModelsInTheHuggingFaceCache()
     QCOMPARE((*checkpoint.value)->name, QStringLiteral("sshleifer/tiny-gpt2"));
     qputenv("HF_HOME", home.path().toUtf8());
     QCOMPARE(defaultHuggingFaceHub(), hub);
+}
+
+void TestCheckpoint::foldersAndFilesOfTheWrongKind()
+{
+    QTemporaryDir dir;
+    QVERIFY(openCheckpoint(dir.filePath(QStringLiteral("missing"))).error.contains(QStringLiteral("is not a folder")));
+    // A model folder whose model.safetensors is a folder.
+    QDir(dir.path()).mkpath(QStringLiteral("m/model.safetensors"));
+    QFile::copy(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny/config.json"), dir.filePath(QStringLiteral("m/config.json")));
+    const auto checkpoint = openCheckpoint(dir.filePath(QStringLiteral("m")));
+    QVERIFY(!checkpoint);
+    QVERIFY2(checkpoint.error.contains(QStringLiteral("is a folder")), qPrintable(checkpoint.error));
 }
 
 QTEST_GUILESS_MAIN(TestCheckpoint)

@@ -1,5 +1,6 @@
 #include "tracejson.h"
 #include "workspace.h"
+#include "figuresupport.h"
 #include "testsupport.h"
 
 #include <QFile>
@@ -13,6 +14,7 @@
 #include <cmath>
 
 using namespace studio;
+using studio::testing::opensAs;
 
 namespace {
 
@@ -187,6 +189,7 @@ void TestCli::exportWritesFigures()
     QFile file(out);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QByteArray bytes = file.readAll();
+    QVERIFY(opensAs(out, *figureFormatFromName(format)));
     if (format == QStringLiteral("png")) {
         QImage image;
         QVERIFY(image.loadFromData(bytes, "PNG"));
@@ -226,6 +229,7 @@ void TestCli::exportViews()
         QFile file(out);
         QVERIFY(file.open(QIODevice::ReadOnly));
         const QByteArray bytes = file.readAll();
+        QVERIFY(opensAs(out, *figureFormatFromName(format)));
         if (format == QStringLiteral("png"))
             QVERIFY(QImage::fromData(bytes, "PNG").width() > 200);
         else if (format == QStringLiteral("svg"))

@@ -1,8 +1,14 @@
 // The document alone, without a window: edits, undo across model switches, background runs.
+#include "autosave.h"
 #include "attentiondocument.h"
 #include "testsupport.h"
 
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QStandardPaths>
 #include <QTest>
 #include <QThreadPool>
@@ -36,7 +42,12 @@ class TestDocument : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+    void tenThousandTokensStayResponsiveAndBounded();
+    void newerWorkspaceVersion();
+    void twoWindowsSavingTheSameFile();
+    void autosaveIsOfferedAfterACrashAndRemovedAfterSave();
+    void initTestCase();
+    void cleanup();
     void undoAfterSwitchingModelsRecomputes();
     void undoOfTheTextWithACheckpointLoaded();
     void staleBackgroundResultsAreDropped();
@@ -45,6 +56,17 @@ private Q_SLOTS:
     void selectionSignalsAreTyped();
     void resultsAreSharedNotCopied();
 };
+
+void TestDocument::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QDir(Autosave::folder()).removeRecursively();
+}
+
+void TestDocument::cleanup()
+{
+    QDir(Autosave::folder()).removeRecursively();
+}
 
 void TestDocument::undoAfterSwitchingModelsRecomputes()
 {
@@ -191,6 +213,105 @@ void TestDocument::resultsAreSharedNotCopied()
     document.editText(QStringLiteral("another sentence"));
     QVERIFY(document.sharedResult() != result);
     QCOMPARE(weights->rows(), 7);
+}
+
+void TestDocument::tenThousandTokensStayResponsiveAndBounded()
+{
+    QString text;
+    for (int i = 0; i < 10000; ++i)
+        text += QStringLiteral("word%1 ").arg(i % 50);
+    AttentionDocument document;
+    QSignalSpy notices(&document, &AttentionDocument::noticeChanged);
+    QSignalSpy results(&document, &AttentionDocument::resultChanged);
+    document.editText(text);
+    // The edit returns before the result exists: the work runs off the GUI thread.
+    QVERIFY(document.isBusy());
+    QCOMPARE(results.count(), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), 60000);
+    QCOMPARE(document.tokenCount(), kMaxTeachingTokens);
+    QVERIFY(document.result().notice.contains(QStringLiteral("10000 tokens")));
+    QVERIFY(!notices.isEmpty());
+    // A short edit afterwards is computed at once and clears the notice.
+    document.editText(QStringLiteral("short again"));
+    QCOMPARE(document.tokenCount(), 2);
+    QVERIFY(document.result().notice.isEmpty());
+}
+
+void TestDocument::newerWorkspaceVersion()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("future.json"));
+    QJsonObject json = workspaceToJson(defaultWorkspace(QStringLiteral("x")));
+    json.insert(QStringLiteral("version"), kWorkspaceFormatVersion + 1);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QJsonDocument(json).toJson());
+    file.close();
+    AttentionDocument document;
+    const QString error = document.openWorkspace(path).error;
+    QVERIFY2(error.contains(QStringLiteral("newer version")), qPrintable(error));
+    QCOMPARE(document.workspace().text, QStringLiteral("The cat sat on the mat.")); // unchanged
+}
+
+void TestDocument::twoWindowsSavingTheSameFile()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("shared.json"));
+    QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("original")), path));
+    AttentionDocument first, second;
+    QVERIFY_OK(first.openWorkspace(path));
+    QVERIFY_OK(second.openWorkspace(path));
+    // The first window's file is longer than the original, so the change is seen by its size even
+    // where the file system's times are too coarse to tell the two saves apart.
+    first.editText(QStringLiteral("from the first window"));
+    QVERIFY_OK(first.saveWorkspaceAs(path));
+    second.editText(QStringLiteral("from the second window"));
+    const SaveReport conflict = second.saveWorkspaceAs(path);
+    QCOMPARE(conflict.outcome, SaveOutcome::Conflict);
+    QVERIFY2(conflict.error.contains(QStringLiteral("changed by another window")), qPrintable(conflict.error));
+    QVERIFY(loadWorkspace(path).value->text == QStringLiteral("from the first window")); // not overwritten
+    QVERIFY_OK(second.saveWorkspaceAs(path, true)); // the user chose to overwrite
+    QCOMPARE(loadWorkspace(path).value->text, QStringLiteral("from the second window"));
+    QVERIFY(!second.isModified());
+}
+
+void TestDocument::autosaveIsOfferedAfterACrashAndRemovedAfterSave()
+{
+    QString leftover;
+    {
+        auto *crashed = new AttentionDocument;
+        crashed->editText(QStringLiteral("unsaved work"));
+        crashed->autosaveNow();
+        leftover = crashed->autosavePath();
+        QVERIFY(QFile::exists(leftover));
+        // While its window lives, nobody else is offered it.
+        QVERIFY(!Autosave::recoverable().contains(leftover));
+        // The window "crashes": it is never destroyed normally, but its lock goes with the process.
+        // Simulated by deleting the document while it is still modified (the autosave stays).
+        delete crashed;
+    }
+    QVERIFY(QFile::exists(leftover));
+    QCOMPARE(Autosave::recoverable(), QStringList{leftover});
+    AttentionDocument document;
+    const Result<Workspace> recovered = Autosave::take(leftover);
+    QVERIFY(recovered);
+    document.restoreWorkspace(*recovered.value, QStringLiteral("Recover"));
+    QCOMPARE(document.workspace().text, QStringLiteral("unsaved work"));
+    QVERIFY(document.isModified());
+    QVERIFY(!QFile::exists(leftover));
+    // The recovered work is autosaved by its new window, and that autosave goes after a save.
+    document.autosaveNow();
+    QVERIFY(QFile::exists(document.autosavePath()));
+    QTemporaryDir dir;
+    QVERIFY_OK(document.saveWorkspaceAs(dir.filePath(QStringLiteral("kept.json"))));
+    QVERIFY(!QFile::exists(document.autosavePath()));
+    // Undo after saving makes it unsaved again; discarding removes the autosave.
+    document.undoStack()->undo();
+    document.autosaveNow();
+    QVERIFY(QFile::exists(document.autosavePath()));
+    document.discardAutosave();
+    QVERIFY(!QFile::exists(document.autosavePath()));
+    QVERIFY(Autosave::recoverable().isEmpty());
 }
 
 QTEST_MAIN(TestDocument)

@@ -10,6 +10,7 @@
 #include "stepthroughview.h"
 #include "viewoptions.h"
 #include "weighteditor.h"
+#include "figuresupport.h"
 #include "testsupport.h"
 
 #include <QAbstractButton>
@@ -32,33 +33,9 @@
 #include <QXmlStreamReader>
 
 using namespace studio;
+using studio::testing::opensAs;
 
 namespace {
-
-bool opensAs(const QString &path, FigureFormat format)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return false;
-    const QByteArray bytes = file.readAll();
-    switch (format) {
-    case FigureFormat::Png: {
-        QImage image;
-        return image.loadFromData(bytes, "PNG") && image.width() > 100 && image.height() > 100;
-    }
-    case FigureFormat::Svg: {
-        QXmlStreamReader xml(bytes);
-        bool svg = false;
-        while (!xml.atEnd())
-            if (xml.readNext() == QXmlStreamReader::StartElement && xml.name() == QStringLiteral("svg"))
-                svg = true;
-        return svg && !xml.hasError();
-    }
-    case FigureFormat::Pdf:
-        return bytes.startsWith("%PDF-") && bytes.contains("/Type /Page");
-    }
-    return false;
-}
 
 void raiseDock(QMainWindow *window, const QString &name)
 {

@@ -11,14 +11,10 @@
 #include <limits>
 
 using namespace studio;
+using studio::testing::readAll;
 
 namespace {
 
-QByteArray fileBytes(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
 
 void writeBytes(const QString &path, const QByteArray &bytes)
 {
@@ -72,7 +68,7 @@ void TestSafetensors::writesAndReadsBack()
     QVERIFY(readFloats(*a, out, 6));
     QCOMPARE(out[5], 6.0f);
     // The data is read in place from the mapping: the view points into the file's bytes.
-    const QByteArray bytes = fileBytes(path);
+    const QByteArray bytes = readAll(path);
     QCOMPARE(std::memcmp(a->data, bytes.constData() + bytes.size() - 28, 24), 0);
     QVERIFY(!file->find(QStringLiteral("c")));
     QVERIFY(!readFloats(*a, out, 5)); // count mismatch is refused
@@ -160,7 +156,7 @@ void TestSafetensors::truncatedRealCheckpoint()
 {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("model.safetensors"));
-    const QByteArray original = fileBytes(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny/model.safetensors"));
+    const QByteArray original = readAll(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny/model.safetensors"));
     QVERIFY(original.size() > 100000);
     for (qsizetype cut : {qsizetype(4), qsizetype(100), original.size() / 2, original.size() - 1}) {
         writeBytes(path, original.left(cut));

@@ -1,3 +1,4 @@
+#include "tokenizer.h"
 #include "embedding.h"
 #include "teachingmodel.h"
 
@@ -19,6 +20,8 @@ int argmaxOfRow(const Matrix &m, int row)
 class TestTeachingModel : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void hostileTexts_data();
+    void hostileTexts();
     void defaultHeadsAreNamedAndShaped();
     void previousTokenHeadLooksOneBack_data();
     void previousTokenHeadLooksOneBack();
@@ -148,6 +151,37 @@ void TestTeachingModel::traceOfEmptySentenceIsEmpty()
     QVERIFY(trace.tokens.isEmpty());
     QCOMPARE(trace.input.rows(), 0);
     QCOMPARE(trace.heads[0].weights.rows(), 0);
+}
+
+void TestTeachingModel::hostileTexts_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<int>("tokens");
+    QTest::newRow("empty") << QString() << 0;
+    QTest::newRow("white space only") << QStringLiteral(" \t\n\u00A0\u3000 ") << 0;
+    QTest::newRow("right-to-left with marks") << QStringLiteral("مَرْحَبًا بِالعالم") << 2;
+    QTest::newRow("combining characters") << QStringLiteral("e\u0301\u0302\u0303 x") << 2;
+    QTest::newRow("emoji and flags") << QStringLiteral("👩‍👩‍👧 🇳🇴 ok") << 3;
+    QTest::newRow("control characters") << QStringLiteral("a\u0001\u001B[31mb\u007F") << 3; // a, [, 31mb
+    QTest::newRow("5000-character word") << QString(5000, QLatin1Char('z')) << 1;
+}
+
+void TestTeachingModel::hostileTexts()
+{
+    QFETCH(QString, text);
+    QFETCH(int, tokens);
+    const QList<TextToken> split = tokenizeText(text);
+    QCOMPARE(split.size(), tokens);
+    TeachingConfig config;
+    const TeachingTrace trace = traceTeachingModel(text, config, defaultHeads(config), AttentionSettings{});
+    QCOMPARE(trace.heads[0].weights.rows(), trace.tokens.size());
+    QVERIFY(trace.input.allFinite());
+    for (const HeadTrace &head : trace.heads)
+        for (int i = 0; i < head.weights.rows(); ++i)
+            QVERIFY(std::abs(head.weights.row(i).sum() - 1.0f) < 1e-5f);
+    for (const TextToken &token : split)
+        for (QChar c : token.text)
+            QVERIFY2(c.category() != QChar::Other_Control, "a control character became part of a token");
 }
 
 QTEST_GUILESS_MAIN(TestTeachingModel)

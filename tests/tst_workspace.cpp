@@ -8,9 +8,12 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <csignal>
 #include <cstring>
+#include <sys/resource.h>
 
 using namespace studio;
+using studio::testing::readAll;
 
 namespace {
 
@@ -20,11 +23,6 @@ bool sameBits(const Matrix &a, const Matrix &b)
         && std::memcmp(a.data(), b.data(), sizeof(float) * size_t(a.size())) == 0;
 }
 
-QByteArray readAll(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
 
 void writeAll(const QString &path, const QByteArray &bytes)
 {
@@ -56,6 +54,9 @@ Workspace awkwardWorkspace()
 class TestWorkspace : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void invalidUtf8InAWorkspaceFile();
+    void diskFullKeepsThePreviousFile();
+    void folderIsNotAWorkspace();
     void roundTripIsBitIdentical();
     void rejectsBadFiles_data();
     void rejectsBadFiles();
@@ -206,6 +207,53 @@ void TestWorkspace::saveIsAtomic()
     QVERIFY(readAll(path) != first);
     QVERIFY(readAll(path).contains("second"));
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")});
+}
+
+void TestWorkspace::invalidUtf8InAWorkspaceFile()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QByteArray bytes = QJsonDocument(workspaceToJson(defaultWorkspace(QStringLiteral("PLACEHOLDER")))).toJson();
+    bytes.replace("PLACEHOLDER", "bad \xC3\x28 bytes \xFF");
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(bytes);
+    file.close();
+    const Result<Workspace> loaded = loadWorkspace(path);
+    // Qt's JSON reader refuses invalid UTF-8 with a message; nothing is half-loaded.
+    QVERIFY(!loaded);
+    QVERIFY2(loaded.error.contains(QStringLiteral("not valid JSON")), qPrintable(loaded.error));
+}
+
+void TestWorkspace::diskFullKeepsThePreviousFile()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("the previous version")), path));
+    const QByteArray previous = readAll(path);
+    // A large workspace, written with the process allowed files of at most 64 KiB: the write fails
+    // as on a full disk.
+    Workspace large = defaultWorkspace(QStringLiteral("large"));
+    large.config = TeachingConfig{128, 64, 8, true};
+    large.heads = defaultHeads(large.config);
+    rlimit old{};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 64 * 1024;
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const QString error = saveWorkspace(large, path).error;
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, previousHandler);
+    QVERIFY2(error.contains(QStringLiteral("cannot write")), qPrintable(error));
+    QCOMPARE(readAll(path), previous); // intact
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")}); // no leftovers
+}
+
+void TestWorkspace::folderIsNotAWorkspace()
+{
+    QTemporaryDir dir;
+    QVERIFY(loadWorkspace(dir.path()).error.contains(QStringLiteral("is a folder")));
 }
 
 QTEST_GUILESS_MAIN(TestWorkspace)
