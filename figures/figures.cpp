@@ -26,10 +26,10 @@ std::optional<HeatmapStage> heatmapStageFromName(const QString &name)
 
 QStringList FigureContext::captionFor(const QString &what) const
 {
-    QString head = QObject::tr("layer %1 · head %2").arg(layer).arg(this->head);
+    QString which = QObject::tr("layer %1 · head %2").arg(layer).arg(head);
     if (!headName.isEmpty() && !headName.startsWith(QStringLiteral("layer ")))
-        head += QStringLiteral(" “%1”").arg(headName);
-    return {QStringLiteral("“%1”").arg(sentence.simplified()), QStringLiteral("%1 · %2 · %3").arg(model, head, what)};
+        which += QStringLiteral(" “%1”").arg(headName);
+    return {QStringLiteral("“%1”").arg(sentence.simplified()), QStringLiteral("%1 · %2 · %3").arg(model, which, what)};
 }
 
 namespace {

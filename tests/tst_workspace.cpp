@@ -136,15 +136,15 @@ void TestWorkspace::rejectsBadFiles()
         // path=value edits of a valid workspace, path components split at dots.
         QJsonObject root = workspaceToJson(defaultWorkspace(QStringLiteral("x")));
         const qsizetype eq = edit.indexOf('=');
-        const QList<QByteArray> path = edit.left(eq).split('.');
+        const QList<QByteArray> fieldPath = edit.left(eq).split('.');
         const QByteArray valueText = edit.mid(eq + 1);
         const QJsonValue value = valueText == "undefined" ? QJsonValue(QJsonValue::Undefined)
                                                           : QJsonDocument::fromJson("[" + valueText + "]").array().at(0);
         std::function<QJsonValue(QJsonValue, int)> set = [&](QJsonValue node, int depth) -> QJsonValue {
-            const QString key = QString::fromUtf8(path.at(depth));
+            const QString key = QString::fromUtf8(fieldPath.at(depth));
             bool isIndex = false;
             const int index = key.toInt(&isIndex);
-            const bool last = depth == path.size() - 1;
+            const bool last = depth == fieldPath.size() - 1;
             if (isIndex) {
                 QJsonArray array = node.toArray();
                 array[index] = last ? value : set(array.at(index), depth + 1);

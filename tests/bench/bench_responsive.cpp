@@ -2,6 +2,7 @@
 // at 512 tokens in a real window: a 1 ms timer records the longest gap between its ticks.
 // A measurement, not a test.   bench_responsive [model folder]
 #include "attentiondocument.h"
+#include "benchcheckpoint.h"
 #include "mainwindow.h"
 
 #include <QApplication>
@@ -18,8 +19,12 @@ int main(int argc, char *argv[])
         qputenv("QT_QPA_PLATFORM", "offscreen");
     QApplication app(argc, argv);
     QStandardPaths::setTestModeEnabled(true);
-    const QString folder = argc > 1 ? QString::fromLocal8Bit(argv[1])
-                                    : QCoreApplication::applicationDirPath() + QStringLiteral("/gpt2-small-random");
+    const Result<QString> prepared = bench::gpt2SmallFolder(argc, argv);
+    if (!prepared) {
+        QTextStream(stderr) << prepared.error << Qt::endl;
+        return 1;
+    }
+    const QString folder = *prepared.value;
     MainWindow window;
     window.resize(1600, 1000);
     window.show();
