@@ -32,6 +32,15 @@ int fail(int code, const QString &message)
     return code;
 }
 
+Result<int> wholeNumber(const QCommandLineParser &parser, const QCommandLineOption &option)
+{
+    bool ok = false;
+    const int value = parser.value(option).toInt(&ok);
+    if (!ok)
+        return Result<int>::failure(QStringLiteral("--%1 must be a whole number (got \"%2\")").arg(option.names().constFirst(), parser.value(option)));
+    return {value, {}};
+}
+
 // Options shared by the subcommands that run the teaching model.
 struct ModelOptions {
     QCommandLineOption text{QStringLiteral("text"), QStringLiteral("The sentence."), QStringLiteral("TEXT")};
@@ -51,18 +60,6 @@ struct ModelOptions {
         parser.addOptions({text, workspace, mask, maskedKeys, temperature, noScale, out, dModel, dHead, heads, noPositional});
     }
 
-    // Reads a whole-number option into *value; false with *error set when it is not one.
-    static bool readInt(const QCommandLineParser &parser, const QCommandLineOption &option, int *value, QString *error)
-    {
-        if (!parser.isSet(option))
-            return true;
-        bool ok = false;
-        *value = parser.value(option).toInt(&ok);
-        if (!ok)
-            *error = QStringLiteral("--%1 must be a whole number (got \"%2\")").arg(option.names().constFirst(), parser.value(option));
-        return ok;
-    }
-
     // The workspace the options describe, or an error message.
     Result<Workspace> workspaceFrom(const QCommandLineParser &parser) const
     {
@@ -78,10 +75,15 @@ struct ModelOptions {
             result.text = parser.value(text);
         if (parser.isSet(dModel) || parser.isSet(dHead) || parser.isSet(heads)) {
             TeachingConfig config = result.config;
-            QString error;
-            if (!readInt(parser, dModel, &config.dModel, &error) || !readInt(parser, dHead, &config.dHead, &error)
-                || !readInt(parser, heads, &config.heads, &error))
-                return R::failure(error);
+            for (const auto &[option, target] : {std::pair{&dModel, &config.dModel}, std::pair{&dHead, &config.dHead},
+                                                 std::pair{&heads, &config.heads}}) {
+                if (!parser.isSet(*option))
+                    continue;
+                const Result<int> value = wholeNumber(parser, *option);
+                if (!value)
+                    return R::failure(value.error);
+                *target = *value.value;
+            }
             if (const Status valid = validateConfig(config); !valid)
                 return R::failure(valid.error);
             result.config = config;
@@ -177,30 +179,27 @@ Result<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const Chec
     return {std::move(run), {}};
 }
 
-bool selectedHeads(const QCommandLineParser &parser, const QCommandLineOption &layer, const QCommandLineOption &head,
-                   std::vector<std::pair<int, int>> *out, int layers, int heads, int *code)
+// --layer and --head select heads: both given, one head; one given, all of that layer or head.
+Result<std::vector<std::pair<int, int>>> selectedHeads(const QCommandLineParser &parser, const QCommandLineOption &layer,
+                                                      const QCommandLineOption &head, int layers, int heads)
 {
+    using R = Result<std::vector<std::pair<int, int>>>;
     bool ok = true;
     const int l = parser.isSet(layer) ? parser.value(layer).toInt(&ok) : -1;
-    if (!ok) {
-        *code = fail(kUsage, QStringLiteral("--layer must be a whole number"));
-        return false;
-    }
+    if (!ok)
+        return R::failure(QStringLiteral("--layer must be a whole number"));
     const int h = parser.isSet(head) ? parser.value(head).toInt(&ok) : -1;
-    if (!ok) {
-        *code = fail(kUsage, QStringLiteral("--head must be a whole number"));
-        return false;
-    }
+    if (!ok)
+        return R::failure(QStringLiteral("--head must be a whole number"));
+    std::vector<std::pair<int, int>> selected;
     for (int li = 0; li < layers; ++li)
         for (int hi = 0; hi < heads; ++hi)
             if ((l < 0 || l == li) && (h < 0 || h == hi))
-                out->push_back({li, hi});
-    if (out->empty() || (l >= layers) || (h >= heads)) {
-        *code = fail(kUsage, QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
-                                 .arg(l).arg(h).arg(layers - 1).arg(heads - 1));
-        return false;
-    }
-    return true;
+                selected.push_back({li, hi});
+    if (selected.empty() || l >= layers || h >= heads)
+        return R::failure(QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
+                              .arg(l).arg(h).arg(layers - 1).arg(heads - 1));
+    return {std::move(selected), {}};
 }
 
 // Parses; on --help prints help and returns 0 through *exitCode.
@@ -263,9 +262,12 @@ int runTrace(const QStringList &arguments)
             return fail(kFailure, opened.error);
         const std::shared_ptr<const Checkpoint> checkpoint = *opened.value;
         std::vector<std::pair<int, int>> heads;
-        if (parser.isSet(stages) && (parser.isSet(layer) || parser.isSet(head))
-            && !selectedHeads(parser, layer, head, &heads, checkpoint->config.layers, checkpoint->config.heads, &code))
-            return code;
+        if (parser.isSet(stages) && (parser.isSet(layer) || parser.isSet(head))) {
+            Result<std::vector<std::pair<int, int>>> selected = selectedHeads(parser, layer, head, checkpoint->config.layers, checkpoint->config.heads);
+            if (!selected)
+                return fail(kUsage, selected.error);
+            heads = std::move(*selected.value);
+        }
         const bool allStages = parser.isSet(stages) && heads.empty();
         const Result<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, checkpoint, parser.value(model.text), heads, allStages);
         if (!run)
@@ -322,14 +324,6 @@ struct ExportOptions {
     std::optional<int> query;
 };
 
-Result<int> wholeNumber(const QCommandLineParser &parser, const QCommandLineOption &option)
-{
-    bool ok = false;
-    const int value = parser.value(option).toInt(&ok);
-    if (!ok)
-        return Result<int>::failure(QStringLiteral("--%1 must be a whole number (got \"%2\")").arg(option.names().constFirst(), parser.value(option)));
-    return {value, {}};
-}
 
 Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const ExportFlags &flags, const QString &out)
 {

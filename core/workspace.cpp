@@ -28,35 +28,30 @@ QString typeName(QJsonValue::Type type)
     return {};
 }
 
-// Reads json[key] as the expected type or sets *error to a sentence naming the path.
+// Reads json[key] as the expected type, or says which field is wrong by its whole path.
 class FieldReader {
 public:
     FieldReader(const QJsonObject &object, QString path) : m_object(object), m_path(std::move(path)) {}
 
-    const QJsonValue require(const QString &key, QJsonValue::Type type, QString *error) const
+    Result<QJsonValue> require(const QString &key, QJsonValue::Type type) const
     {
         const QJsonValue value = m_object.value(key);
-        if (value.type() != type) {
-            *error = value.isUndefined()
-                ? QStringLiteral("missing field \"%1\"").arg(m_path + key)
-                : QStringLiteral("field \"%1\" must be %2, not %3")
-                      .arg(m_path + key, typeName(type), typeName(value.type()));
-        }
-        return value;
+        if (value.type() == type)
+            return {value, {}};
+        return Result<QJsonValue>::failure(value.isUndefined()
+            ? QStringLiteral("missing field \"%1\"").arg(m_path + key)
+            : QStringLiteral("field \"%1\" must be %2, not %3").arg(m_path + key, typeName(type), typeName(value.type())));
     }
 
-    bool requireInt(const QString &key, int *out, QString *error) const
+    Result<int> requireInt(const QString &key) const
     {
-        const QJsonValue value = require(key, QJsonValue::Double, error);
-        if (!error->isEmpty())
-            return false;
-        const double d = value.toDouble();
-        if (d != std::floor(d) || std::abs(d) > 1e9) {
-            *error = QStringLiteral("field \"%1\" must be a whole number").arg(m_path + key);
-            return false;
-        }
-        *out = int(d);
-        return true;
+        const Result<QJsonValue> value = require(key, QJsonValue::Double);
+        if (!value)
+            return Result<int>::failure(value.error);
+        const double d = value.value->toDouble();
+        if (d != std::floor(d) || std::abs(d) > 1e9)
+            return Result<int>::failure(QStringLiteral("field \"%1\" must be a whole number").arg(m_path + key));
+        return {int(d), {}};
     }
 
 private:
@@ -64,38 +59,30 @@ private:
     QString m_path;
 };
 
-bool matrixFromJson(const QJsonValue &value, int rows, int cols, const QString &path, Matrix *out,
-                    QString *error)
+Result<Matrix> matrixFromJson(const QJsonValue &value, int rows, int cols, const QString &path)
 {
-    if (!value.isArray()) {
-        *error = QStringLiteral("\"%1\" must be an array of %2 rows").arg(path).arg(rows);
-        return false;
-    }
+    using R = Result<Matrix>;
+    if (!value.isArray())
+        return R::failure(QStringLiteral("\"%1\" must be an array of %2 rows").arg(path).arg(rows));
     const QJsonArray rowArray = value.toArray();
-    if (rowArray.size() != rows) {
-        *error = QStringLiteral("\"%1\" has %2 rows, expected %3 (d_model)").arg(path).arg(rowArray.size()).arg(rows);
-        return false;
-    }
-    out->resize(rows, cols);
+    if (rowArray.size() != rows)
+        return R::failure(QStringLiteral("\"%1\" has %2 rows, expected %3 (d_model)").arg(path).arg(rowArray.size()).arg(rows));
+    Matrix matrix(rows, cols);
     for (int r = 0; r < rows; ++r) {
         const QJsonValue rowValue = rowArray.at(r);
         const QJsonArray row = rowValue.toArray();
-        if (!rowValue.isArray() || row.size() != cols) {
-            *error = QStringLiteral("\"%1\" row %2 must have %3 numbers (d_head)").arg(path).arg(r).arg(cols);
-            return false;
-        }
+        if (!rowValue.isArray() || row.size() != cols)
+            return R::failure(QStringLiteral("\"%1\" row %2 must have %3 numbers (d_head)").arg(path).arg(r).arg(cols));
         for (int c = 0; c < cols; ++c) {
             const QJsonValue cell = row.at(c);
             // QJsonDocument reads NaN and ±Inf as null, and a number out of double range as ±Inf.
             if (!cell.isDouble() || !std::isfinite(cell.toDouble())
-                || std::abs(cell.toDouble()) > double(std::numeric_limits<float>::max())) {
-                *error = QStringLiteral("\"%1\" [%2][%3] is not a finite number").arg(path).arg(r).arg(c);
-                return false;
-            }
-            (*out)(r, c) = float(cell.toDouble());
+                || std::abs(cell.toDouble()) > double(std::numeric_limits<float>::max()))
+                return R::failure(QStringLiteral("\"%1\" [%2][%3] is not a finite number").arg(path).arg(r).arg(c));
+            matrix(r, c) = float(cell.toDouble());
         }
     }
-    return true;
+    return {std::move(matrix), {}};
 }
 
 } // namespace
@@ -138,9 +125,9 @@ QJsonObject workspaceToJson(const Workspace &workspace)
         heads.append(QJsonObject{
             {QStringLiteral("name"), head.name},
             {QStringLiteral("description"), head.description},
-            {QStringLiteral("w_q"), matrixToJson(head.wQ)},
-            {QStringLiteral("w_k"), matrixToJson(head.wK)},
-            {QStringLiteral("w_v"), matrixToJson(head.wV)},
+            {projectionMatrixName(Projection::Q).toLower(), matrixToJson(head.wQ)},
+            {projectionMatrixName(Projection::K).toLower(), matrixToJson(head.wK)},
+            {projectionMatrixName(Projection::V).toLower(), matrixToJson(head.wV)},
         });
     }
     return QJsonObject{
@@ -166,73 +153,82 @@ QJsonObject workspaceToJson(const Workspace &workspace)
 Result<Workspace> workspaceFromJson(const QJsonObject &json)
 {
     using R = Result<Workspace>;
-    QString error;
+    // Each field in turn; the first problem is the answer.
     const FieldReader top(json, {});
-    const QJsonValue format = top.require(QStringLiteral("format"), QJsonValue::String, &error);
-    if (!error.isEmpty())
-        return R::failure(error);
-    if (format.toString() != kFormatName)
-        return R::failure(QStringLiteral("not an Attention Studio workspace (format \"%1\")").arg(format.toString()));
-    int version = 0;
-    if (!top.requireInt(QStringLiteral("version"), &version, &error))
-        return R::failure(error);
-    if (version > kWorkspaceFormatVersion)
+    const Result<QJsonValue> format = top.require(QStringLiteral("format"), QJsonValue::String);
+    if (!format)
+        return R::failure(format.error);
+    if (format.value->toString() != kFormatName)
+        return R::failure(QStringLiteral("not an Attention Studio workspace (format \"%1\")").arg(format.value->toString()));
+    const Result<int> version = top.requireInt(QStringLiteral("version"));
+    if (!version)
+        return R::failure(version.error);
+    if (*version.value > kWorkspaceFormatVersion)
         return R::failure(QStringLiteral("the workspace was written by a newer version (format %1; this version reads up to %2)")
-                              .arg(version).arg(kWorkspaceFormatVersion));
-    if (version < 1)
-        return R::failure(QStringLiteral("unknown workspace format version %1").arg(version));
+                              .arg(*version.value).arg(kWorkspaceFormatVersion));
+    if (*version.value < 1)
+        return R::failure(QStringLiteral("unknown workspace format version %1").arg(*version.value));
 
     Workspace workspace;
-    workspace.text = top.require(QStringLiteral("text"), QJsonValue::String, &error).toString();
-    if (!error.isEmpty())
-        return R::failure(error);
+    const Result<QJsonValue> text = top.require(QStringLiteral("text"), QJsonValue::String);
+    if (!text)
+        return R::failure(text.error);
+    workspace.text = text.value->toString();
 
-    const QJsonObject model = top.require(QStringLiteral("model"), QJsonValue::Object, &error).toObject();
-    if (!error.isEmpty())
-        return R::failure(error);
-    const FieldReader modelReader(model, QStringLiteral("model."));
-    if (!modelReader.requireInt(QStringLiteral("d_model"), &workspace.config.dModel, &error)
-        || !modelReader.requireInt(QStringLiteral("d_head"), &workspace.config.dHead, &error)
-        || !modelReader.requireInt(QStringLiteral("heads"), &workspace.config.heads, &error))
-        return R::failure(error);
-    workspace.config.positional = modelReader.require(QStringLiteral("positional"), QJsonValue::Bool, &error).toBool();
-    if (!error.isEmpty())
-        return R::failure(error);
+    const Result<QJsonValue> model = top.require(QStringLiteral("model"), QJsonValue::Object);
+    if (!model)
+        return R::failure(model.error);
+    const FieldReader modelReader(model.value->toObject(), QStringLiteral("model."));
+    for (const auto &[key, target] : {std::pair{QStringLiteral("d_model"), &workspace.config.dModel},
+                                      std::pair{QStringLiteral("d_head"), &workspace.config.dHead},
+                                      std::pair{QStringLiteral("heads"), &workspace.config.heads}}) {
+        const Result<int> size = modelReader.requireInt(key);
+        if (!size)
+            return R::failure(size.error);
+        *target = *size.value;
+    }
+    const Result<QJsonValue> positional = modelReader.require(QStringLiteral("positional"), QJsonValue::Bool);
+    if (!positional)
+        return R::failure(positional.error);
+    workspace.config.positional = positional.value->toBool();
     if (const Status valid = validateConfig(workspace.config); !valid)
         return R::failure(valid.error);
 
-    const QJsonObject settings = top.require(QStringLiteral("settings"), QJsonValue::Object, &error).toObject();
-    if (!error.isEmpty())
-        return R::failure(error);
-    const FieldReader settingsReader(settings, QStringLiteral("settings."));
-    const QString maskName = settingsReader.require(QStringLiteral("mask"), QJsonValue::String, &error).toString();
-    if (!error.isEmpty())
-        return R::failure(error);
-    const std::optional<MaskMode> mask = maskModeFromName(maskName);
+    const Result<QJsonValue> settings = top.require(QStringLiteral("settings"), QJsonValue::Object);
+    if (!settings)
+        return R::failure(settings.error);
+    const FieldReader settingsReader(settings.value->toObject(), QStringLiteral("settings."));
+    const Result<QJsonValue> maskName = settingsReader.require(QStringLiteral("mask"), QJsonValue::String);
+    if (!maskName)
+        return R::failure(maskName.error);
+    const std::optional<MaskMode> mask = maskModeFromName(maskName.value->toString());
     if (!mask)
-        return R::failure(QStringLiteral("settings.mask must be none, causal or keys (got \"%1\")").arg(maskName));
+        return R::failure(QStringLiteral("settings.mask must be none, causal or keys (got \"%1\")").arg(maskName.value->toString()));
     workspace.settings.mask = *mask;
-    const QJsonArray maskedKeys = settingsReader.require(QStringLiteral("masked_keys"), QJsonValue::Array, &error).toArray();
-    if (!error.isEmpty())
-        return R::failure(error);
-    for (const QJsonValue &key : maskedKeys) {
+    const Result<QJsonValue> maskedKeys = settingsReader.require(QStringLiteral("masked_keys"), QJsonValue::Array);
+    if (!maskedKeys)
+        return R::failure(maskedKeys.error);
+    for (const QJsonValue &key : maskedKeys.value->toArray()) {
         const double d = key.toDouble(-1.0);
         if (!key.isDouble() || d < 0 || d != std::floor(d) || d > 1e9)
             return R::failure(QStringLiteral("settings.masked_keys must hold token positions (whole numbers ≥ 0)"));
         workspace.settings.maskedKeys.append(int(d));
     }
-    workspace.settings.temperature = settingsReader.require(QStringLiteral("temperature"), QJsonValue::Double, &error).toDouble();
-    if (!error.isEmpty())
-        return R::failure(error);
+    const Result<QJsonValue> temperature = settingsReader.require(QStringLiteral("temperature"), QJsonValue::Double);
+    if (!temperature)
+        return R::failure(temperature.error);
+    workspace.settings.temperature = temperature.value->toDouble();
     if (!(workspace.settings.temperature > 0.0) || !std::isfinite(workspace.settings.temperature))
         return R::failure(QStringLiteral("settings.temperature must be a finite number > 0"));
-    workspace.settings.scale = settingsReader.require(QStringLiteral("scale"), QJsonValue::Bool, &error).toBool();
-    if (!error.isEmpty())
-        return R::failure(error);
+    const Result<QJsonValue> scale = settingsReader.require(QStringLiteral("scale"), QJsonValue::Bool);
+    if (!scale)
+        return R::failure(scale.error);
+    workspace.settings.scale = scale.value->toBool();
 
-    const QJsonArray heads = top.require(QStringLiteral("heads"), QJsonValue::Array, &error).toArray();
-    if (!error.isEmpty())
-        return R::failure(error);
+    const Result<QJsonValue> headsValue = top.require(QStringLiteral("heads"), QJsonValue::Array);
+    if (!headsValue)
+        return R::failure(headsValue.error);
+    const QJsonArray heads = headsValue.value->toArray();
     if (heads.size() != workspace.config.heads)
         return R::failure(QStringLiteral("\"heads\" lists %1 heads but model.heads is %2")
                               .arg(heads.size()).arg(workspace.config.heads));
@@ -241,18 +237,19 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
         if (!heads.at(h).isObject())
             return R::failure(QStringLiteral("heads[%1] must be an object").arg(h));
         const QJsonObject headJson = heads.at(h).toObject();
-        const FieldReader headReader(headJson, path);
+        const Result<QJsonValue> name = FieldReader(headJson, path).require(QStringLiteral("name"), QJsonValue::String);
+        if (!name)
+            return R::failure(name.error);
         HeadWeights head;
-        head.name = headReader.require(QStringLiteral("name"), QJsonValue::String, &error).toString();
-        if (!error.isEmpty())
-            return R::failure(error);
+        head.name = name.value->toString();
         head.description = headJson.value(QStringLiteral("description")).toString();
-        const int rows = workspace.config.dModel;
-        const int cols = workspace.config.dHead;
-        if (!matrixFromJson(headJson.value(QStringLiteral("w_q")), rows, cols, path + QStringLiteral("w_q"), &head.wQ, &error)
-            || !matrixFromJson(headJson.value(QStringLiteral("w_k")), rows, cols, path + QStringLiteral("w_k"), &head.wK, &error)
-            || !matrixFromJson(headJson.value(QStringLiteral("w_v")), rows, cols, path + QStringLiteral("w_v"), &head.wV, &error))
-            return R::failure(error);
+        for (Projection projection : kProjections) {
+            const QString key = projectionMatrixName(projection).toLower(); // "w_q"
+            Result<Matrix> weights = matrixFromJson(headJson.value(key), workspace.config.dModel, workspace.config.dHead, path + key);
+            if (!weights)
+                return R::failure(weights.error);
+            head.weight(projection) = std::move(*weights.value);
+        }
         workspace.heads.push_back(std::move(head));
     }
     return {std::move(workspace), {}};
@@ -260,17 +257,15 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
 
 QString nonFiniteWeight(const Workspace &workspace)
 {
-    static const char *names[] = {"w_q", "w_k", "w_v"};
-    for (size_t h = 0; h < workspace.heads.size(); ++h) {
-        const HeadWeights &head = workspace.heads[h];
-        const Matrix *matrices[] = {&head.wQ, &head.wK, &head.wV};
-        for (int m = 0; m < 3; ++m)
-            for (Eigen::Index r = 0; r < matrices[m]->rows(); ++r)
-                for (Eigen::Index c = 0; c < matrices[m]->cols(); ++c)
-                    if (!std::isfinite((*matrices[m])(r, c)))
-                        return QStringLiteral("head %1 %2[%3][%4] is %5").arg(h).arg(QLatin1String(names[m])).arg(r).arg(c)
-                            .arg(std::isnan((*matrices[m])(r, c)) ? QStringLiteral("NaN") : QStringLiteral("infinite"));
-    }
+    for (size_t h = 0; h < workspace.heads.size(); ++h)
+        for (Projection projection : kProjections) {
+            const Matrix &m = workspace.heads[h].weight(projection);
+            for (Eigen::Index r = 0; r < m.rows(); ++r)
+                for (Eigen::Index c = 0; c < m.cols(); ++c)
+                    if (!std::isfinite(m(r, c)))
+                        return QStringLiteral("head %1 %2[%3][%4] is %5").arg(h).arg(projectionMatrixName(projection).toLower()).arg(r).arg(c)
+                            .arg(std::isnan(m(r, c)) ? QStringLiteral("NaN") : QStringLiteral("infinite"));
+        }
     return {};
 }
 

@@ -33,7 +33,7 @@ bool openModelAndWait(AttentionDocument &document, const QString &directory)
 {
     QSignalSpy changed(&document, &AttentionDocument::modelChanged);
     document.openModel(directory);
-    return changed.wait(10000) && QTest::qWaitFor([&] { return !document.isBusy(); }, 10000);
+    return QTest::qWaitFor([&] { return changed.count() == 1 && !document.isBusy(); }, 30000);
 }
 
 } // namespace

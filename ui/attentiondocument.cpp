@@ -5,11 +5,33 @@
 
 #include <QFileInfo>
 #include <QTimer>
-#include <QtConcurrent>
+#include <QPromise>
+#include <QThreadPool>
 
 #include <algorithm>
 
 namespace studio {
+
+namespace {
+
+// Runs work(promise) on the global thread pool and calls deliver(future) on context's thread once
+// it is done: always later, from the event loop, never inside this call (the continuation is in
+// place before the work starts), and never after context is gone. Returns the future, for progress.
+template<typename T, typename Work, typename Deliver>
+QFuture<T> runOffThread(QObject *context, Work work, Deliver deliver)
+{
+    auto promise = std::make_shared<QPromise<T>>();
+    QFuture<T> future = promise->future();
+    future.then(context, std::move(deliver));
+    promise->start();
+    QThreadPool::globalInstance()->start([promise, work = std::move(work)]() mutable {
+        work(*promise);
+        promise->finish();
+    });
+    return future;
+}
+
+} // namespace
 
 FigureContext documentContext(const AttentionDocument &document)
 {
@@ -171,21 +193,23 @@ void AttentionDocument::runInBackground(Work work)
     const quint64 generation = beginWork();
     setBusy(true);
     auto cancel = m_cancel;
-    QFuture<Run> future = QtConcurrent::run([work, cancel](QPromise<Run> &promise) {
-        const WorkContext context{*cancel, [&promise](int done, int total) {
-            promise.setProgressRange(0, total);
-            promise.setProgressValue(done);
-        }};
-        if (std::optional<Run> run = work(context))
-            promise.addResult(std::move(*run));
-    });
-    m_progressWatcher.setFuture(future);
     // Delivered on this object's thread, and only while it exists; a newer generation drops it.
-    future.then(this, [this, generation](QFuture<Run> finished) {
-        if (generation != m_generation || finished.resultCount() == 0)
-            return;
-        installRun(finished.result());
-    });
+    const QFuture<Run> future = runOffThread<Run>(
+        this,
+        [work, cancel](QPromise<Run> &promise) {
+            const WorkContext context{*cancel, [&promise](int done, int total) {
+                promise.setProgressRange(0, total);
+                promise.setProgressValue(done);
+            }};
+            if (std::optional<Run> run = work(context))
+                promise.addResult(std::move(*run));
+        },
+        [this, generation](QFuture<Run> finished) {
+            if (generation != m_generation || finished.resultCount() == 0)
+                return;
+            installRun(finished.result());
+        });
+    m_progressWatcher.setFuture(future);
 }
 
 void AttentionDocument::installRun(Run run)
@@ -427,22 +451,26 @@ void AttentionDocument::openModel(const QString &directory)
 {
     const quint64 generation = beginWork();
     setBusy(true);
-    QtConcurrent::run(openCheckpoint, directory).then(this, [this, generation](const Result<std::shared_ptr<Checkpoint>> &opened) {
-        if (generation != m_generation)
-            return;
-        if (!opened) {
-            setBusy(false);
-            Q_EMIT modelFailed(opened.error);
-            return;
-        }
-        m_checkpoint = *opened.value;
-        m_layer = 0;
-        m_head = 0;
-        m_query = -1;
-        m_key = -1;
-        Q_EMIT modelChanged();
-        recompute();
-    });
+    using Opened = Result<std::shared_ptr<Checkpoint>>;
+    runOffThread<Opened>(
+        this, [directory](QPromise<Opened> &promise) { promise.addResult(openCheckpoint(directory)); },
+        [this, generation](QFuture<Opened> finished) {
+            if (generation != m_generation || finished.resultCount() == 0)
+                return;
+            const Opened opened = finished.result();
+            if (!opened) {
+                setBusy(false);
+                Q_EMIT modelFailed(opened.error);
+                return;
+            }
+            m_checkpoint = *opened.value;
+            m_layer = 0;
+            m_head = 0;
+            m_query = -1;
+            m_key = -1;
+            Q_EMIT modelChanged();
+            recompute();
+        });
 }
 
 void AttentionDocument::useTeachingModel()
