@@ -106,29 +106,40 @@ void softmaxRow(Eigen::Ref<RowVector> row, Eigen::Index visible, double inverseT
     row.tail(row.size() - visible).setZero();
     if (visible == 0)
         return;
-    if (cells.isNaN().any()) { // a NaN score (from NaN weights) makes the whole row undefined
-        row.setConstant(std::numeric_limits<float>::quiet_NaN());
-        return;
-    }
+    const auto undefined = [&row] { row.setConstant(std::numeric_limits<float>::quiet_NaN()); };
     const float rowMax = cells.maxCoeff();
-    if (rowMax == kMinusInfinity) { // every key hidden: the query attends to nothing
-        cells.setZero();
-        return;
-    }
-    // Subtract the row maximum so the largest exponent is exp(0) = 1: no overflow for any finite
-    // logit, and the sum is at least 1. As τ → 0 (1/τ beyond float) the limit is the argmax.
     const float inverse = float(inverseTemperature);
-    if (rowMax == kInfinity || !std::isfinite(inverse)) {
-        // Overflowed scores share the row equally (the limit of softmax); so do tied maxima as τ → 0.
+    if (!std::isfinite(rowMax) || !std::isfinite(inverse)) { // rare rows, decided exactly
+        if (cells.isNaN().any()) // a NaN score (from NaN weights) makes the whole row undefined
+            return undefined();
+        if (rowMax == kMinusInfinity) { // every key hidden: the query attends to nothing
+            cells.setZero();
+            return;
+        }
+        // Overflowed scores share the row equally (the limit of softmax); so do tied maxima as
+        // τ → 0 (1/τ beyond float): the limit is the argmax.
         const float count = float((cells == rowMax).count());
         cells = (cells == rowMax).cast<float>() / count;
         return;
     }
-    // Vectorised exp clamps its argument near −88.7 and so returns 2.9·10⁻³⁹ even for −∞: below the
-    // smallest normal float the exponential is flushed to exactly 0, so hidden keys get exactly 0.
-    const Eigen::Array<float, 1, Eigen::Dynamic> shifted = (cells - rowMax) * inverse;
-    cells = (shifted < kLogSmallestNormal).select(0.0f, shifted.exp());
-    const double sum = cells.cast<double>().sum();
+    // Subtract the row maximum so the largest exponent is exp(0) = 1: no overflow for any finite
+    // logit, and the sum is at least 1. Vectorised exp clamps its argument near −88.7 and so returns
+    // 2.9·10⁻³⁹ even for −∞: below the smallest normal float the exponential is flushed to exactly
+    // 0, so hidden keys get exactly 0.
+    // (Eigen 3.4's select is not vectorised: the exponentials are taken first, and only rows that
+    // reach below the smallest normal float pay for the flush.)
+    cells = (cells - rowMax) * inverse;
+    const bool flush = cells.minCoeff() < kLogSmallestNormal;
+    cells = cells.exp();
+    if (flush)
+        cells = (cells < std::numeric_limits<float>::min()).select(0.0f, cells);
+    // The sum: vectorised float sums of 64-cell blocks (each a chain of a few additions per lane),
+    // added up in double. Error ≤ a few float ulps, at the speed of a float sum.
+    double sum = 0.0;
+    for (Eigen::Index j = 0; j < visible; j += 64)
+        sum += cells.segment(j, std::min<Eigen::Index>(64, visible - j)).sum();
+    if (std::isnan(sum)) // a NaN score the maximum skipped
+        return undefined();
     cells /= float(sum);
 }
 
@@ -140,14 +151,15 @@ void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k
     const Eigen::Index tokens = q.rows();
     const KeyVisibility &visibility = options.visibility;
     const bool hidesKeys = !visibility.hiddenKeys.empty();
-    // scores = q kᵀ, then scaled = scores · scale, in place in the weights' storage. (T, T)
+    // scaled = (q · scale) kᵀ in the weights' storage (T, T): scaling q (T, d) costs less than
+    // scaling the product (T, T). Kept stages also get scores = q kᵀ; scaled equals scores · scale
+    // up to float rounding (exactly when the scale is a power of two, as for d_head 4, 16, 64).
     weights.resize(tokens, k.rows());
-    weights.noalias() = q * k.transpose();
-    if (stages)
-        stages->scores = weights;
-    weights *= options.scale;
-    if (stages)
+    weights.noalias() = (q * options.scale) * k.transpose();
+    if (stages) {
+        stages->scores.noalias() = q * k.transpose();
         stages->scaled = weights;
+    }
     // masked: −∞ on hidden keys; a causal query's later keys are left out of its softmax below.
     if (hidesKeys)
         for (Eigen::Index j = 0; j < weights.cols() && j < Eigen::Index(visibility.hiddenKeys.size()); ++j)

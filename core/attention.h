@@ -83,14 +83,15 @@ struct KernelOptions {
 
 // The attention kernel, for the teaching model and every checkpoint alike:
 //   scores  = q kᵀ                              (T, T)
-//   scaled  = scores · scale                    (T, T)
+//   scaled  = (q · scale) kᵀ = scores · scale   (T, T)
 //   masked  = scaled, −∞ where a key is hidden  (T, T)
 //   weights = softmax_keys(masked / τ)          (T, T)
 //   output  = weights v                         (T, d_v)
 // q (T, d), k (T, d), v (T, d_v). weights is resized; output must be (T, d_v). When stages is given
 // every intermediate is kept there; without it only the weights and the output are computed, with
 // the same arithmetic, so both give the same bits.
-// Precision: products, scaling and exponentials in float; each row's sum in double. A weight is
+// Precision: products, scaling and exponentials in float; each row's sum of 64-cell float blocks
+// added up in double. A weight is
 // within a few float ulps (≈ 3·10⁻⁷ relative) of the exact softmax of the float logits; weights
 // below the smallest normal float (1.2·10⁻³⁸) are exactly 0, as are hidden keys.
 void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k, const Eigen::Ref<const Matrix> &v,

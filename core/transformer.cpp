@@ -323,21 +323,24 @@ void TransformerModel::normalise(const LayerNormWeights &norm, Matrix &x) const
     }
 }
 
-void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Matrix &q, Matrix &k, Matrix &v, int threads,
-                               bool streaming) const
+void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming) const
 {
-    if (m_config.traits().names.fusedQkv.isEmpty()) {
-        applyLinear(layer.query, x, q, threads, streaming);
-        applyLinear(layer.key, x, k, threads, streaming);
-        applyLinear(layer.value, x, v, threads, streaming);
+    if (!m_config.traits().names.fusedQkv.isEmpty()) {
+        applyLinear(layer.qkv, x, out.fused, threads, streaming); // (T, 3C): q | k | v
         return;
     }
-    Matrix qkv; // (T, 3C): q | k | v
-    applyLinear(layer.qkv, x, qkv, threads, streaming);
-    const int c = m_config.hidden;
-    q = qkv.leftCols(c);
-    k = qkv.middleCols(c, c);
-    v = qkv.rightCols(c);
+    applyLinear(layer.query, x, out.q, threads, streaming);
+    applyLinear(layer.key, x, out.k, threads, streaming);
+    applyLinear(layer.value, x, out.v, threads, streaming);
+}
+
+Eigen::Ref<const Matrix> TransformerModel::headSlice(const Projections &projections, Projection which, int head) const
+{
+    const int d = m_config.headDim();
+    if (!m_config.traits().names.fusedQkv.isEmpty())
+        return projections.fused.middleCols(int(which) * m_config.hidden + head * d, d);
+    const Matrix &all = which == Projection::Q ? projections.q : which == Projection::K ? projections.k : projections.v;
+    return all.middleCols(head * d, d);
 }
 
 ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOptions &options) const
@@ -367,7 +370,8 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         normalise(m_embeddingNorm, hidden);
     trace.embeddings = hidden;
 
-    Matrix normed, q, k, v, context(tokens, c), projected, inner;
+    Projections qkv;
+    Matrix normed, context(tokens, c), projected, inner;
     for (int l = 0; l < cfg.layers; ++l) {
         if (options.cancel && options.cancel->load()) {
             trace.cancelled = true;
@@ -388,7 +392,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         if (keepsStages || options.keepLayerInputs)
             trace.layerInputs[l] = *attentionInput;
 
-        project(layer, *attentionInput, q, k, v, options.threads, streaming);
+        project(layer, *attentionInput, qkv, options.threads, streaming);
         // Entries for kept stages exist before the heads run, so the workers only look them up.
         for (const auto &[sl, sh] : options.stageHeads)
             if (sl == l && sh >= 0 && sh < cfg.heads)
@@ -397,7 +401,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             Matrix headOutput(tokens, d);
             for (int h = begin; h < end; ++h) {
                 const auto kept = trace.stages.find({l, h});
-                attend(q.middleCols(h * d, d), k.middleCols(h * d, d), v.middleCols(h * d, d), kernel,
+                attend(headSlice(qkv, Projection::Q, h), headSlice(qkv, Projection::K, h), headSlice(qkv, Projection::V, h), kernel,
                        trace.attentions[size_t(l)][size_t(h)], headOutput,
                        kept == trace.stages.end() ? nullptr : &kept->second);
                 context.middleCols(h * d, d) = headOutput;
@@ -434,15 +438,13 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
 HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input,
                                        const ForwardOptions &options) const
 {
-    const int d = m_config.headDim();
-    Matrix q, k, v;
-    project(m_layers.at(size_t(layer)), layerInput, q, k, v, options.threads,
-            layerInput.rows() <= options.streamingTokenLimit);
+    Projections qkv;
+    project(m_layers.at(size_t(layer)), layerInput, qkv, options.threads, layerInput.rows() <= options.streamingTokenLimit);
     HeadTrace stages;
     Matrix weights;
-    Matrix output(layerInput.rows(), d);
-    attend(q.middleCols(head * d, d), k.middleCols(head * d, d), v.middleCols(head * d, d), kernelOptions(input),
-           weights, output, &stages);
+    Matrix output(layerInput.rows(), m_config.headDim());
+    attend(headSlice(qkv, Projection::Q, head), headSlice(qkv, Projection::K, head), headSlice(qkv, Projection::V, head),
+           kernelOptions(input), weights, output, &stages);
     return stages;
 }
 

@@ -115,8 +115,15 @@ public:
 private:
     TransformerModel() = default;
     Status bindTensors(const ModelConfig &config, const QHash<QString, TensorView> &tensors);
-    // q, k and v of every head, (T, C) each, as the forward pass computes them.
-    void project(const LayerWeights &layer, const Matrix &x, Matrix &q, Matrix &k, Matrix &v, int threads, bool streaming) const;
+    // q, k and v of every head as the forward pass computes them: one fused (T, 3C) product or
+    // three (T, C) ones. The buffers are reused from layer to layer.
+    struct Projections {
+        Matrix fused;   // q | k | v, for families with a fused projection
+        Matrix q, k, v; // for the others
+    };
+    void project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming) const;
+    // One head's slice of q, k or v (T, d_head), a view into the projections.
+    Eigen::Ref<const Matrix> headSlice(const Projections &projections, Projection which, int head) const;
     KernelOptions kernelOptions(const ForwardInput &input) const;
     void normalise(const LayerNormWeights &norm, Matrix &x) const;
 
