@@ -5,6 +5,7 @@
 #include <QList>
 #include <QString>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -26,7 +27,13 @@ struct AttentionSettings {
     double temperature = 1.0; // τ > 0
     bool scale = true;        // divide scores by √d_head
 
-    friend bool operator==(const AttentionSettings &, const AttentionSettings &) = default;
+    // Element by element: Qt 6.4's QList comparison hands memcmp a null pointer when an empty list
+    // has no storage, which is undefined behaviour.
+    friend bool operator==(const AttentionSettings &a, const AttentionSettings &b)
+    {
+        return a.mask == b.mask && a.temperature == b.temperature && a.scale == b.scale
+            && std::equal(a.maskedKeys.cbegin(), a.maskedKeys.cend(), b.maskedKeys.cbegin(), b.maskedKeys.cend());
+    }
 };
 
 // The three projections of a head: queries, keys, values.
