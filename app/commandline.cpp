@@ -7,13 +7,13 @@
 #include "attentionresult.h"
 #include "tracejson.h"
 #include "workspace.h"
+#include "atomicfile.h"
 
 #include <QCommandLineParser>
 #include <QFileInfo>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <QTextStream>
 
 #include <cstdio>
@@ -229,10 +229,7 @@ Status writeText(const QString &path, const QByteArray &bytes)
         std::fflush(stdout);
         return Status::success();
     }
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
-    return Status::success();
+    return writeFileAtomically(path, bytes);
 }
 
 int runTrace(const QStringList &arguments)

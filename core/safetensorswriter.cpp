@@ -1,9 +1,9 @@
 #include "safetensorswriter.h"
+#include "atomicfile.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 
 #include <bit>
 #include <cmath>
@@ -90,25 +90,15 @@ Status writeSafetensors(const QString &path, const std::vector<TensorToWrite> &t
     QByteArray json = QJsonDocument(header).toJson(QJsonDocument::Compact);
     while (json.size() % 8 != 0)
         json.append(' ');
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
+    AtomicFile file(path);
+    if (const Status opened = file.open(); !opened)
+        return opened;
     const quint64 length = quint64(json.size());
     // Every write must be whole: a short write (full disk) leaves the previous file in place.
-    bool complete = file.write(reinterpret_cast<const char *>(&length), 8) == 8 && file.write(json) == json.size();
-    for (const TensorToWrite &tensor : tensors) {
-        if (!complete)
-            break;
-        const QByteArray bytes = tensor.bytes();
-        complete = file.write(bytes) == bytes.size();
-    }
-    if (!complete) {
-        file.cancelWriting();
-        return Status::failure(QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path));
-    }
-    if (!file.commit())
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
-    return Status::success();
+    bool complete = file.write(QByteArray(reinterpret_cast<const char *>(&length), 8)) && file.write(json);
+    for (size_t t = 0; complete && t < tensors.size(); ++t)
+        complete = file.write(tensors[t].bytes());
+    return file.commit();
 }
 
 } // namespace studio

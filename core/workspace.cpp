@@ -1,10 +1,10 @@
 #include "workspace.h"
+#include "atomicfile.h"
 
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 #include <cmath>
 
@@ -273,19 +273,7 @@ Status saveWorkspace(const Workspace &workspace, const QString &path)
 {
     if (const QString problem = nonFiniteWeight(workspace); !problem.isEmpty())
         return Status::failure(QStringLiteral("cannot save %1: %2, and a workspace file holds only finite numbers; fix the weight first").arg(path, problem));
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
-    const QByteArray bytes = QJsonDocument(workspaceToJson(workspace)).toJson(QJsonDocument::Indented);
-    // A short write (a full disk, a file size limit) reports no error by itself: compare sizes,
-    // and leave the previous file in place.
-    if (file.write(bytes) != bytes.size()) {
-        file.cancelWriting();
-        return Status::failure(QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(path));
-    }
-    if (!file.commit())
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
-    return Status::success();
+    return writeFileAtomically(path, QJsonDocument(workspaceToJson(workspace)).toJson(QJsonDocument::Indented));
 }
 
 Result<Workspace> loadWorkspace(const QString &path)

@@ -1,11 +1,12 @@
 #include "figurefile.h"
 
+#include "atomicfile.h"
+
 #include <QBuffer>
 #include <QImage>
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
-#include <QSaveFile>
 #include <QSvgGenerator>
 
 #include <cmath>
@@ -15,16 +16,6 @@ namespace studio {
 namespace {
 
 constexpr double kLogicalDpi = 96.0;
-
-Status writeAtomically(const QString &path, const QByteArray &bytes)
-{
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
-    if (file.write(bytes) != bytes.size() || !file.commit())
-        return Status::failure(QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
-    return Status::success();
-}
 
 } // namespace
 
@@ -112,7 +103,7 @@ Status exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, Figur
     }
     }
     buffer.close();
-    return writeAtomically(path, bytes);
+    return writeFileAtomically(path, bytes);
 }
 
 } // namespace studio

@@ -5,12 +5,16 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QStandardPaths>
 #include <QTest>
+
+#include <csignal>
+#include <sys/resource.h>
 #include <QThreadPool>
 
 using namespace studio;
@@ -46,6 +50,7 @@ private Q_SLOTS:
     void newerWorkspaceVersion();
     void twoWindowsSavingTheSameFile();
     void autosaveIsOfferedAfterACrashAndRemovedAfterSave();
+    void recoveryKeepsItsFileUntilTheWorkIsSafeAgain();
     void initTestCase();
     void cleanup();
     void undoAfterSwitchingModelsRecomputes();
@@ -293,15 +298,13 @@ void TestDocument::autosaveIsOfferedAfterACrashAndRemovedAfterSave()
     QVERIFY(QFile::exists(leftover));
     QCOMPARE(Autosave::recoverable(), QStringList{leftover});
     AttentionDocument document;
-    const Result<Workspace> recovered = Autosave::take(leftover);
-    QVERIFY(recovered);
-    document.restoreWorkspace(*recovered.value, QStringLiteral("Recover"));
+    QVERIFY_OK(document.recoverFrom(leftover));
     QCOMPARE(document.workspace().text, QStringLiteral("unsaved work"));
     QVERIFY(document.isModified());
-    QVERIFY(!QFile::exists(leftover));
-    // The recovered work is autosaved by its new window, and that autosave goes after a save.
-    document.autosaveNow();
+    // The recovered work is autosaved by its new window at once, and only then is the old file gone.
     QVERIFY(QFile::exists(document.autosavePath()));
+    QCOMPARE(loadWorkspace(document.autosavePath()).value->text, QStringLiteral("unsaved work"));
+    QVERIFY(!QFile::exists(leftover));
     QTemporaryDir dir;
     QVERIFY_OK(document.saveWorkspaceAs(dir.filePath(QStringLiteral("kept.json"))));
     QVERIFY(!QFile::exists(document.autosavePath()));
@@ -312,6 +315,34 @@ void TestDocument::autosaveIsOfferedAfterACrashAndRemovedAfterSave()
     document.discardAutosave();
     QVERIFY(!QFile::exists(document.autosavePath()));
     QVERIFY(Autosave::recoverable().isEmpty());
+}
+
+void TestDocument::recoveryKeepsItsFileUntilTheWorkIsSafeAgain()
+{
+    QString leftover;
+    {
+        AttentionDocument crashed;
+        crashed.editText(QStringLiteral("work that must survive"));
+        crashed.autosaveNow();
+        leftover = crashed.autosavePath();
+    } // its window went away while modified: the autosave stays
+    QVERIFY(QFile::exists(leftover));
+    // The new window cannot write its own autosave (the process may write files of 1 KiB at most,
+    // as on a full disk): the recovered work is shown, and the old file stays on disk.
+    AttentionDocument document;
+    rlimit old{};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 1024;
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const Status recovered = document.recoverFrom(leftover);
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, previousHandler);
+    QVERIFY2(!recovered, qPrintable(QFileInfo(document.autosavePath()).size() ? QStringLiteral("autosave of %1 bytes").arg(QFileInfo(document.autosavePath()).size()) : QStringLiteral("no autosave")));
+    QCOMPARE(document.workspace().text, QStringLiteral("work that must survive"));
+    QVERIFY(QFile::exists(leftover));
+    QCOMPARE(loadWorkspace(leftover).value->text, QStringLiteral("work that must survive"));
 }
 
 QTEST_MAIN(TestDocument)

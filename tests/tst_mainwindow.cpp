@@ -70,6 +70,7 @@ private Q_SLOTS:
     void loadedCheckpointWorksInEveryView();
     void textLongerThanTheModelIsCutWithANotice();
     void badModelFolderShowsAMessage();
+    void longTextsAreKeptWhole();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -440,6 +441,27 @@ void TestMainWindow::badModelFolderShowsAMessage()
     QVERIFY(m_window->document()->isTeaching());
     QVERIFY(!m_window->document()->isBusy());
     QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("config.json")));
+}
+
+void TestMainWindow::longTextsAreKeptWhole()
+{
+    // A text longer than QLineEdit's default 32,767 characters, loaded and then edited in the
+    // field: not a character may go.
+    AttentionDocument *document = m_window->document();
+    QString text;
+    while (text.size() < 40000)
+        text += QStringLiteral("The cat sat on the mat. ");
+    document->editText(text);
+    auto *sentence = m_window->findChild<QLineEdit *>(QStringLiteral("sentence"));
+    QCOMPARE(sentence->text().size(), text.size());
+    sentence->setFocus();
+    sentence->end(false);
+    QTest::keyClicks(sentence, QStringLiteral("Done."));
+    QCOMPARE(document->workspace().text, text + QStringLiteral("Done."));
+    // A paste beyond the old limit arrives whole too.
+    sentence->clear();
+    sentence->insert(text);
+    QCOMPARE(sentence->text().size(), text.size());
 }
 
 QTEST_MAIN(TestMainWindow)

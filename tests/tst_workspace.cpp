@@ -56,6 +56,7 @@ class TestWorkspace : public QObject {
 private Q_SLOTS:
     void invalidUtf8InAWorkspaceFile();
     void diskFullKeepsThePreviousFile();
+    void smallFileUnderASizeLimitIsNotCommittedTruncated();
     void folderIsNotAWorkspace();
     void roundTripIsBitIdentical();
     void rejectsBadFiles_data();
@@ -254,6 +255,29 @@ void TestWorkspace::folderIsNotAWorkspace()
 {
     QTemporaryDir dir;
     QVERIFY(loadWorkspace(dir.path()).error.contains(QStringLiteral("is a folder")));
+}
+
+void TestWorkspace::smallFileUnderASizeLimitIsNotCommittedTruncated()
+{
+    // A workspace of a few kilobytes with files limited to 1 KiB: the write is buffered, so the
+    // failure shows only when it is flushed. The old file must stay, whole.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("the previous version")), path));
+    const QByteArray previous = readAll(path);
+    rlimit old{};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 1024;
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const Status saved = saveWorkspace(defaultWorkspace(QStringLiteral("a new version")), path);
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, previousHandler);
+    QVERIFY(!saved);
+    QVERIFY2(saved.error.contains(QStringLiteral("cannot write")), qPrintable(saved.error));
+    QCOMPARE(readAll(path), previous);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")});
 }
 
 QTEST_GUILESS_MAIN(TestWorkspace)

@@ -81,10 +81,18 @@ QString AttentionDocument::autosavePath() const
 
 void AttentionDocument::autosaveNow()
 {
-    m_autosaveTimer->stop();
     // A failed autosave is retried after the next change; the work itself stays in the window.
-    if (isModified() && nonFiniteWeight(m_workspace).isEmpty())
-        (void)m_autosave->write(m_workspace);
+    (void)writeAutosave();
+}
+
+Status AttentionDocument::writeAutosave()
+{
+    m_autosaveTimer->stop();
+    if (!isModified())
+        return Status::success();
+    if (const QString problem = nonFiniteWeight(m_workspace); !problem.isEmpty())
+        return Status::failure(problem);
+    return m_autosave->write(m_workspace);
 }
 
 void AttentionDocument::discardAutosave()
@@ -102,6 +110,18 @@ AttentionDocument::FileStamp AttentionDocument::stampOf(const QString &path)
 void AttentionDocument::restoreWorkspace(const Workspace &workspace, const QString &label)
 {
     m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, workspace, label));
+}
+
+Status AttentionDocument::recoverFrom(const QString &autosave)
+{
+    const Result<Workspace> recovered = Autosave::read(autosave);
+    if (!recovered)
+        return Status::failure(recovered.error);
+    restoreWorkspace(*recovered.value, tr("Recover unsaved work"));
+    if (const Status saved = writeAutosave(); !saved)
+        return Status::failure(tr("The work is restored, but it could not be autosaved again (%1); the recovery file stays until it is.").arg(saved.error));
+    Autosave::discard(autosave);
+    return Status::success();
 }
 
 QString AttentionDocument::modelDescription() const

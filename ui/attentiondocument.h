@@ -93,6 +93,10 @@ public:
     void newWorkspace();
     // Replaces the workspace as one undoable step that leaves the document modified (recovery).
     void restoreWorkspace(const Workspace &workspace, const QString &label);
+    // Restores the unsaved work in an autosave left by a session that ended unexpectedly. The file
+    // is removed only once this document's own autosave of the work exists, so a crash at any
+    // moment leaves the work recoverable.
+    Status recoverFrom(const QString &autosave);
 
     // Crash safety: the unsaved workspace is autosaved shortly after each change.
     QString autosavePath() const;
@@ -133,6 +137,7 @@ private:
     };
     using Work = std::function<std::optional<Run>(const WorkContext &)>;
 
+    Status writeAutosave();
     void recompute();
     static Run teachingRun(const Workspace &workspace);
     static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair);

@@ -50,11 +50,16 @@ QStringList Autosave::recoverable()
     return files;
 }
 
-Result<Workspace> Autosave::take(const QString &path)
+Result<Workspace> Autosave::read(const QString &path)
 {
-    Result<Workspace> workspace = loadWorkspace(path);
+    return loadWorkspace(path);
+}
+
+void Autosave::discard(const QString &path)
+{
+    const QFileInfo info(path);
     QFile::remove(path);
-    return workspace;
+    QFile::remove(info.dir().filePath(info.completeBaseName() + QStringLiteral(".lock")));
 }
 
 } // namespace studio

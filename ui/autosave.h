@@ -26,8 +26,10 @@ public:
     // The folder, and the autosaves whose window is gone (their lock is free).
     static QString folder();
     static QStringList recoverable();
-    // Loads one and deletes it (its content then lives in the window that took it).
-    static Result<Workspace> take(const QString &path);
+    // Reads one, leaving it in place: it is removed only once the work is safe elsewhere.
+    static Result<Workspace> read(const QString &path);
+    // Removes an autosave and its lock file.
+    static void discard(const QString &path);
 
 private:
     QString m_path;

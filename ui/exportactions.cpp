@@ -6,6 +6,7 @@
 #include "viewoptions.h"
 #include "tracejson.h"
 #include "workspace.h"
+#include "atomicfile.h"
 
 #include <QDir>
 #include <QFileDialog>
@@ -14,7 +15,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 
 #include <cmath>
 
@@ -125,10 +125,7 @@ Status exportMatrices(const AttentionDocument &document, const QString &path)
         json.insert(QStringLiteral("w_v"), matrixToJson(d.wV));
         bytes = QJsonDocument(json).toJson(QJsonDocument::Indented);
     }
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
-        return Status::failure(QObject::tr("cannot write %1: %2").arg(path, file.errorString()));
-    return Status::success();
+    return writeFileAtomically(path, bytes);
 }
 
 Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &document)

@@ -36,6 +36,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <limits>
+
 namespace studio {
 
 namespace {
@@ -67,12 +69,16 @@ MainWindow::MainWindow(QWidget *parent)
     auto *inputs = new QWidget(inputBar);
     auto *inputLayout = new QHBoxLayout(inputs);
     inputLayout->setContentsMargins(4, 2, 4, 2);
+    // No hidden limit on the text (QLineEdit keeps 32,767 characters by default and would cut a
+    // longer text behind the user's back); the models state their own cut with a notice.
     m_sentence = new QLineEdit(inputs);
+    m_sentence->setMaxLength(std::numeric_limits<int>::max());
     m_sentence->setObjectName(QStringLiteral("sentence"));
     m_sentence->setPlaceholderText(tr("Type a sentence"));
     m_sentence->setToolTip(tr("Every keystroke recomputes every view."));
     m_sentence->setClearButtonEnabled(true);
     m_pair = new QLineEdit(inputs);
+    m_pair->setMaxLength(std::numeric_limits<int>::max());
     m_pair->setObjectName(QStringLiteral("pair"));
     m_pair->setPlaceholderText(tr("Second sentence (optional)"));
     m_pair->setToolTip(tr("BERT reads sentence pairs: [CLS] first [SEP] second [SEP]."));
@@ -503,15 +509,13 @@ void MainWindow::offerRecovery()
             .arg(QFileInfo(files.first()).lastModified().toString(QStringLiteral("yyyy-MM-dd hh:mm"))),
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
     if (answer != QMessageBox::Yes) {
-        QFile::remove(files.first());
+        Autosave::discard(files.first());
         return;
     }
-    const Result<Workspace> recovered = Autosave::take(files.first());
-    if (!recovered) {
-        showMessage(tr("The unsaved work could not be read: %1").arg(recovered.error), true);
+    if (const Status recovered = m_document->recoverFrom(files.first()); !recovered) {
+        showMessage(tr("The unsaved work could not be recovered: %1").arg(recovered.error), true);
         return;
     }
-    m_document->restoreWorkspace(*recovered.value, tr("Recover unsaved work"));
     showMessage(tr("Recovered unsaved work. Save it to keep it."), false);
 }
 
