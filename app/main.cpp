@@ -5,10 +5,15 @@
 #include <QGuiApplication>
 #include <QTimer>
 
+#include <csignal>
 #include <cstring>
 
 int main(int argc, char *argv[])
 {
+    // A write past the process's file-size limit would kill it with SIGXFSZ; ignored, the write
+    // fails instead and the user gets the same clear message as on a full disk.
+    std::signal(SIGXFSZ, SIG_IGN);
+
     // A subcommand runs headless: no window system is needed, so it works over ssh and in CI.
     if (argc > 1 && studio::isSubcommand(QString::fromLocal8Bit(argv[1]))) {
         if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))

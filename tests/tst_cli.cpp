@@ -12,6 +12,7 @@
 #include <QTest>
 
 #include <cmath>
+#include <sys/resource.h>
 
 using namespace studio;
 using studio::testing::opensAs;
@@ -51,6 +52,7 @@ QJsonObject parse(const QByteArray &bytes)
 class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void fileSizeLimitGivesAMessageNotASignal();
     void traceMatchesLibrary();
     void traceStagesAndMask();
     void traceFromWorkspace();
@@ -357,6 +359,25 @@ void TestCli::badInputFails()
     QVERIFY2(err.contains(QStringLiteral("attention-studio: error: ")), qPrintable(err));
     QVERIFY2(err.contains(message), qPrintable(err));
     QVERIFY(r.out.isEmpty());
+}
+
+void TestCli::fileSizeLimitGivesAMessageNotASignal()
+{
+    // The export runs with files limited to 1 KiB (inherited by the child, whose SIGXFSZ is left
+    // at its default): it must end with the disk-full message, not be killed by the signal.
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("big.png"));
+    rlimit old{};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+    rlimit small = old;
+    small.rlim_cur = 1024;
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const Run r = run({QStringLiteral("export"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
+                       QStringLiteral("--out"), out});
+    setrlimit(RLIMIT_FSIZE, &old);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("could be written (is the disk full?)"), r.err.constData());
+    QVERIFY(!QFile::exists(out));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
