@@ -1,4 +1,5 @@
 #include "modeltokenizer.h"
+#include "regularfile.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -38,10 +39,10 @@ const ByteTable &byteTable()
 
 Result<QString> readTextFile(const QString &path)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return Result<QString>::failure(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    return {QString::fromUtf8(file.readAll()), {}};
+    const Result<QByteArray> bytes = readRegularFile(path, kMaxTokenizerBytes);
+    if (!bytes)
+        return Result<QString>::failure(bytes.error);
+    return {QString::fromUtf8(*bytes.value), {}};
 }
 
 } // namespace
@@ -144,11 +145,11 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &
 Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QString &tokenizerJson)
 {
     using R = Result<std::shared_ptr<BpeTokenizer>>;
-    QFile file(tokenizerJson);
-    if (!file.open(QIODevice::ReadOnly))
-        return R::failure(QStringLiteral("cannot read %1: %2").arg(tokenizerJson, file.errorString()));
+    const Result<QByteArray> bytes = readRegularFile(tokenizerJson, kMaxTokenizerBytes);
+    if (!bytes)
+        return R::failure(bytes.error);
     QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
+    const QJsonDocument doc = QJsonDocument::fromJson(*bytes.value, &parseError);
     if (parseError.error != QJsonParseError::NoError || !doc.isObject())
         return R::failure(QStringLiteral("%1 is not valid JSON").arg(tokenizerJson));
     const QJsonObject model = doc.object().value(QStringLiteral("model")).toObject();

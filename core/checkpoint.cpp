@@ -1,4 +1,5 @@
 #include "checkpoint.h"
+#include "regularfile.h"
 
 #include <QDir>
 #include <QFile>
@@ -14,13 +15,11 @@ namespace {
 Result<QJsonObject> readJsonObject(const QString &path)
 {
     using R = Result<QJsonObject>;
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return R::failure(QStringLiteral("cannot read %1: %2").arg(QFileInfo(path).fileName(), file.errorString()));
-    if (file.size() > 64LL * 1024 * 1024)
-        return R::failure(QStringLiteral("%1 is too large").arg(QFileInfo(path).fileName()));
+    const Result<QByteArray> bytes = readRegularFile(path, kMaxConfigBytes);
+    if (!bytes)
+        return R::failure(bytes.error);
     QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &error);
+    const QJsonDocument document = QJsonDocument::fromJson(*bytes.value, &error);
     if (error.error != QJsonParseError::NoError)
         return R::failure(QStringLiteral("%1 is not valid JSON: %2 at byte %3").arg(QFileInfo(path).fileName(), error.errorString()).arg(error.offset));
     if (!document.isObject())

@@ -1,4 +1,5 @@
 #include "safetensors.h"
+#include "regularfile.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -109,6 +110,8 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const QString &pa
     file->m_file.setFileName(path);
     if (QFileInfo(path).isDir())
         return fail(QStringLiteral("is a folder, not a file"));
+    if (const Status regular = requireRegularFile(path); !regular) // a pipe or device would block
+        return R::failure(regular.error);
     if (!file->m_file.open(QIODevice::ReadOnly))
         return fail(file->m_file.errorString());
     file->m_size = file->m_file.size();

@@ -1,6 +1,8 @@
 #include "modeltokenizer.h"
+#include "regularfile.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -76,14 +78,17 @@ Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromData(const Q
 Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromFiles(const QString &vocabTxt, const QString &tokenizerConfig)
 {
     using R = Result<std::shared_ptr<WordPieceTokenizer>>;
-    QFile file(vocabTxt);
-    if (!file.open(QIODevice::ReadOnly))
-        return R::failure(QStringLiteral("cannot read %1: %2").arg(vocabTxt, file.errorString()));
+    const Result<QByteArray> vocab = readRegularFile(vocabTxt, kMaxTokenizerBytes);
+    if (!vocab)
+        return R::failure(vocab.error);
     QByteArray config;
-    QFile configFile(tokenizerConfig);
-    if (!tokenizerConfig.isEmpty() && configFile.open(QIODevice::ReadOnly))
-        config = configFile.readAll();
-    return fromBytes(file.readAll(), config);
+    if (!tokenizerConfig.isEmpty() && QFileInfo::exists(tokenizerConfig)) {
+        const Result<QByteArray> configBytes = readRegularFile(tokenizerConfig, kMaxConfigBytes);
+        if (!configBytes)
+            return R::failure(configBytes.error);
+        config = *configBytes.value;
+    }
+    return fromBytes(*vocab.value, config);
 }
 
 Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromBytes(const QByteArray &vocabTxt, const QByteArray &tokenizerConfig)

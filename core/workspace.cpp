@@ -1,5 +1,6 @@
 #include "workspace.h"
 #include "atomicfile.h"
+#include "regularfile.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -281,14 +282,11 @@ Result<Workspace> loadWorkspace(const QString &path)
     using R = Result<Workspace>;
     if (QFileInfo(path).isDir())
         return R::failure(QStringLiteral("%1 is a folder, not a workspace file").arg(path));
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return R::failure(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    constexpr qint64 kMaxWorkspaceBytes = 256LL * 1024 * 1024;
-    if (file.size() > kMaxWorkspaceBytes)
-        return R::failure(QStringLiteral("%1 is too large for a workspace file").arg(path));
+    const Result<QByteArray> bytes = readRegularFile(path, kMaxWorkspaceBytes);
+    if (!bytes)
+        return R::failure(bytes.error);
     QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(*bytes.value, &parseError);
     if (parseError.error != QJsonParseError::NoError)
         return R::failure(QStringLiteral("%1 is not valid JSON: %2 at byte %3")
                               .arg(path, parseError.errorString()).arg(parseError.offset));

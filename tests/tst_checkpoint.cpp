@@ -10,7 +10,11 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <atomic>
 #include <cmath>
+#include <memory>
+#include <sys/stat.h>
+#include <thread>
 
 using namespace studio;
 
@@ -101,6 +105,8 @@ Status rewrite(const QString &from, const QString &to, const std::function<QStri
 class TestCheckpoint : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void pipesAndDevicesAreRefusedNotWaitedFor_data();
+    void pipesAndDevicesAreRefusedNotWaitedFor();
     void foldersAndFilesOfTheWrongKind();
     void matchesReference_data();
     void matchesReference();
@@ -537,6 +543,45 @@ void TestCheckpoint::foldersAndFilesOfTheWrongKind()
     const auto checkpoint = openCheckpoint(dir.filePath(QStringLiteral("m")));
     QVERIFY(!checkpoint);
     QVERIFY2(checkpoint.error.contains(QStringLiteral("is a folder")), qPrintable(checkpoint.error));
+}
+
+void TestCheckpoint::pipesAndDevicesAreRefusedNotWaitedFor_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("kind"); // "fifo", or the device a symbolic link points to
+    QTest::newRow("config.json as a FIFO") << QStringLiteral("gpt2-random-tiny") << QStringLiteral("config.json") << QStringLiteral("fifo");
+    QTest::newRow("model.safetensors as a FIFO") << QStringLiteral("gpt2-random-tiny") << QStringLiteral("model.safetensors") << QStringLiteral("fifo");
+    QTest::newRow("vocab.json as a FIFO") << QStringLiteral("gpt2-random-tiny") << QStringLiteral("vocab.json") << QStringLiteral("fifo");
+    QTest::newRow("merges.txt to /dev/zero") << QStringLiteral("gpt2-random-tiny") << QStringLiteral("merges.txt") << QStringLiteral("/dev/zero");
+    QTest::newRow("model.safetensors to /dev/zero") << QStringLiteral("gpt2-random-tiny") << QStringLiteral("model.safetensors") << QStringLiteral("/dev/zero");
+    QTest::newRow("vocab.txt as a FIFO") << QStringLiteral("bert-random-tiny") << QStringLiteral("vocab.txt") << QStringLiteral("fifo");
+    QTest::newRow("tokenizer_config.json to /dev/zero") << QStringLiteral("bert-random-tiny") << QStringLiteral("tokenizer_config.json") << QStringLiteral("/dev/zero");
+}
+
+void TestCheckpoint::pipesAndDevicesAreRefusedNotWaitedFor()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, file);
+    QFETCH(QString, kind);
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("m"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/") + model, folder);
+    const QString path = folder + QLatin1Char('/') + file;
+    QFile::remove(path);
+    if (kind == QStringLiteral("fifo"))
+        QCOMPARE(mkfifo(QFile::encodeName(path).constData(), 0600), 0);
+    else
+        QVERIFY(QFile::link(kind, path));
+    // Opened on a thread of its own: a regression blocks that thread, not the test.
+    auto message = std::make_shared<QString>();
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread([folder, message, done] {
+        *message = openCheckpoint(folder).error;
+        *done = true;
+    }).detach();
+    QTRY_VERIFY_WITH_TIMEOUT(done->load(), 20000);
+    QVERIFY2(message->contains(QStringLiteral("not a regular file")) && message->contains(file), qPrintable(*message));
 }
 
 QTEST_GUILESS_MAIN(TestCheckpoint)

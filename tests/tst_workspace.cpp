@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 using namespace studio;
 using studio::testing::readAll;
@@ -54,6 +55,7 @@ Workspace awkwardWorkspace()
 class TestWorkspace : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void pipeIsNotAWorkspace();
     void invalidUtf8InAWorkspaceFile();
     void diskFullKeepsThePreviousFile();
     void smallFileUnderASizeLimitIsNotCommittedTruncated();
@@ -278,6 +280,17 @@ void TestWorkspace::smallFileUnderASizeLimitIsNotCommittedTruncated()
     QVERIFY2(saved.error.contains(QStringLiteral("cannot write")), qPrintable(saved.error));
     QCOMPARE(readAll(path), previous);
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")});
+}
+
+void TestWorkspace::pipeIsNotAWorkspace()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("w.json"));
+    QCOMPARE(mkfifo(QFile::encodeName(path).constData(), 0600), 0);
+    const Result<Workspace> loaded = loadWorkspace(path); // would block on open before the fix
+    QVERIFY(!loaded);
+    QVERIFY2(loaded.error.contains(QStringLiteral("not a regular file")), qPrintable(loaded.error));
+    QVERIFY(loadWorkspace(QStringLiteral("/dev/zero")).error.contains(QStringLiteral("not a regular file")));
 }
 
 QTEST_GUILESS_MAIN(TestWorkspace)
