@@ -4,6 +4,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QSet>
 #include <QJsonObject>
 
 #include <algorithm>
@@ -58,6 +59,36 @@ T readLittleEndian(const uchar *p)
     T value;
     std::memcpy(&value, p, sizeof(T));
     return value; // x86 and ARM Linux are little-endian, as the format is
+}
+
+
+// The keys of a JSON object's top level, in file order, duplicates included (QJsonObject keeps
+// only the last of equal keys). The text must already have parsed as an object.
+QStringList topLevelKeys(const QByteArray &json)
+{
+    QStringList keys;
+    int depth = 0;
+    bool expectKey = false;
+    for (qsizetype i = 0; i < json.size(); ++i) {
+        const char c = json.at(i);
+        if (c == '"') {
+            qsizetype end = i + 1;
+            while (end < json.size() && json.at(end) != '"')
+                end += json.at(end) == '\\' ? 2 : 1;
+            if (depth == 1 && expectKey) // decoded by Qt's own reader, escapes and all
+                keys.append(QJsonDocument::fromJson("[" + json.mid(i, end - i + 1) + "]").array().at(0).toString());
+            expectKey = false;
+            i = end;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+            expectKey = c == '{' && depth == 1;
+        } else if (c == '}' || c == ']') {
+            --depth;
+        } else if (c == ',' && depth == 1) {
+            expectKey = true;
+        }
+    }
+    return keys;
 }
 
 } // namespace
@@ -146,6 +177,14 @@ Result<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *bytes, qi
     if (!header.isObject())
         return fail(QStringLiteral("header is not a JSON object"));
 
+    // The format forbids two entries of one name; a JSON reader would silently keep the last.
+    QSet<QString> seen;
+    for (const QString &key : topLevelKeys(headerBytes)) {
+        if (seen.contains(key))
+            return fail(QStringLiteral("tensor \"%1\" is named twice in the header").arg(key));
+        seen.insert(key);
+    }
+
     const uchar *dataStart = bytes + 8 + headerLength;
     const qint64 dataSize = size - 8 - qint64(headerLength);
     QHash<QString, TensorView> tensors;
@@ -202,11 +241,20 @@ Result<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *bytes, qi
         spans.push_back({qint64(begin), qint64(end), tensorName});
         tensors.insert(tensorName, view);
     }
+    // The tensors must cover the data exactly, in some order: no overlap, no hole, nothing after
+    // the last one (the format forbids bytes that no tensor accounts for).
     std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) { return a.begin < b.begin; });
-    for (size_t i = 1; i < spans.size(); ++i) {
-        if (spans[i].begin < spans[i - 1].end)
+    qint64 covered = 0;
+    for (size_t i = 0; i < spans.size(); ++i) {
+        if (i > 0 && spans[i].begin < spans[i - 1].end)
             return fail(QStringLiteral("tensors \"%1\" and \"%2\" overlap").arg(spans[i - 1].name, spans[i].name));
+        if (spans[i].begin > covered)
+            return fail(QStringLiteral("bytes %1 to %2 of the data belong to no tensor (before \"%3\")")
+                            .arg(covered).arg(spans[i].begin).arg(spans[i].name));
+        covered = std::max(covered, spans[i].end);
     }
+    if (covered != dataSize)
+        return fail(QStringLiteral("bytes %1 to %2 of the data belong to no tensor").arg(covered).arg(dataSize));
     return {std::move(tensors), {}};
 }
 

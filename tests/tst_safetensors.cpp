@@ -135,6 +135,10 @@ void TestSafetensors::malformedFiles_data()
     QTest::newRow("offsets reversed") << rawFile(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", eight) << QStringLiteral("not a valid range");
     QTest::newRow("offsets missing") << rawFile(R"({"w":{"dtype":"F32","shape":[2]}})", eight) << QStringLiteral("data_offsets must be two numbers");
     QTest::newRow("overlapping tensors") << rawFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight) << QStringLiteral("overlap");
+    QTest::newRow("duplicate tensor names") << rawFile(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight) << QStringLiteral("tensor \"w\" is named twice");
+    QTest::newRow("duplicate names spelt with escapes") << rawFile(R"({"a\u0062":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"ab":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})", eight) << QStringLiteral("tensor \"ab\" is named twice");
+    QTest::newRow("a hole between tensors") << rawFile(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", QByteArray(12, '\0')) << QStringLiteral("bytes 4 to 8 of the data belong to no tensor");
+    QTest::newRow("bytes after the last tensor") << rawFile(f32x2, QByteArray(12, '\0')) << QStringLiteral("bytes 8 to 12 of the data belong to no tensor");
     QTest::newRow("impossibly large shape") << rawFile(R"({"w":{"dtype":"F32","shape":[1000000000000,1000000000000],"data_offsets":[0,8]}})", eight) << QStringLiteral("impossibly large");
 }
 
