@@ -10,6 +10,12 @@ namespace studio {
 
 namespace {
 
+// Every cut is stated: how many tokens the text had, and how many were run.
+QJsonObject truncationToJson(int from, int to)
+{
+    return {{QStringLiteral("from"), from}, {QStringLiteral("to"), to}};
+}
+
 // −∞ has no JSON spelling; a masked cell is written as null.
 QJsonArray maskedToJson(const Matrix &masked)
 {
@@ -97,7 +103,7 @@ QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &
     if (config.traits().tokenTypes)
         json.insert(QStringLiteral("token_type_ids"), types);
     if (input.truncatedFrom > 0)
-        json.insert(QStringLiteral("truncated_from"), input.truncatedFrom);
+        json.insert(QStringLiteral("truncated"), truncationToJson(input.truncatedFrom, int(input.encoding.ids.size())));
     return json;
 }
 
@@ -135,7 +141,7 @@ QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig
     if (settings.mask == MaskMode::Keys)
         settingsJson.insert(QStringLiteral("masked_keys"), maskedKeys);
 
-    return QJsonObject{
+    QJsonObject json{
         {QStringLiteral("model"), QJsonObject{
             {QStringLiteral("kind"), QStringLiteral("teaching")},
             {QStringLiteral("layers"), 1},
@@ -151,6 +157,9 @@ QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig
             {QStringLiteral("heads"), headsJson},
         }}},
     };
+    if (trace.truncatedFrom > 0)
+        json.insert(QStringLiteral("truncated"), truncationToJson(trace.truncatedFrom, int(trace.tokens.size())));
+    return json;
 }
 
 } // namespace studio

@@ -52,6 +52,7 @@ QJsonObject parse(const QByteArray &bytes)
 class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void everyCutIsStatedInTheTrace();
     void fileSizeLimitGivesAMessageNotASignal();
     void traceMatchesLibrary();
     void traceStagesAndMask();
@@ -359,6 +360,30 @@ void TestCli::badInputFails()
     QVERIFY2(err.contains(QStringLiteral("attention-studio: error: ")), qPrintable(err));
     QVERIFY2(err.contains(message), qPrintable(err));
     QVERIFY(r.out.isEmpty());
+}
+
+void TestCli::everyCutIsStatedInTheTrace()
+{
+    QStringList words;
+    for (int i = 0; i < 1100; ++i)
+        words.append(QStringLiteral("w%1").arg(i % 10));
+    const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), words.join(QLatin1Char(' '))});
+    QCOMPARE(teaching.exitCode, 0);
+    const QJsonObject cut = parse(teaching.out).value(QStringLiteral("truncated")).toObject();
+    QCOMPARE(cut.value(QStringLiteral("from")).toInt(), 1100);
+    QCOMPARE(cut.value(QStringLiteral("to")).toInt(), 1024);
+    QCOMPARE(parse(teaching.out).value(QStringLiteral("tokens")).toArray().size(), 1024);
+
+    const Run model = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"),
+                           QStringLiteral("--text"), words.join(QLatin1Char(' '))});
+    QCOMPARE(model.exitCode, 0);
+    const QJsonObject json = parse(model.out);
+    const QJsonObject modelCut = json.value(QStringLiteral("truncated")).toObject();
+    QVERIFY(modelCut.value(QStringLiteral("from")).toInt() > modelCut.value(QStringLiteral("to")).toInt());
+    QCOMPARE(modelCut.value(QStringLiteral("to")).toInt(), int(json.value(QStringLiteral("ids")).toArray().size()));
+    // Nothing cut, nothing said.
+    const Run whole = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("The cat sat.")});
+    QVERIFY(!parse(whole.out).contains(QStringLiteral("truncated")));
 }
 
 void TestCli::fileSizeLimitGivesAMessageNotASignal()
