@@ -191,6 +191,8 @@ Result<std::vector<std::pair<int, int>>> selectedHeads(const QCommandLineParser 
     const int h = parser.isSet(head) ? parser.value(head).toInt(&ok) : -1;
     if (!ok)
         return R::failure(QStringLiteral("--head must be a whole number"));
+    if ((parser.isSet(layer) && l < 0) || (parser.isSet(head) && h < 0))
+        return R::failure(QStringLiteral("--layer and --head count from 0 (got %1)").arg(parser.isSet(layer) && l < 0 ? l : h));
     std::vector<std::pair<int, int>> selected;
     for (int li = 0; li < layers; ++li)
         for (int hi = 0; hi < heads; ++hi)
@@ -258,6 +260,8 @@ int runTrace(const QStringList &arguments)
         if (!opened)
             return fail(kFailure, opened.error);
         const std::shared_ptr<const Checkpoint> checkpoint = *opened.value;
+        if ((parser.isSet(layer) || parser.isSet(head)) && !parser.isSet(stages))
+            return fail(kUsage, QStringLiteral("--layer and --head choose whose stages to include: give --stages too"));
         std::vector<std::pair<int, int>> heads;
         if (parser.isSet(stages) && (parser.isSet(layer) || parser.isSet(head))) {
             Result<std::vector<std::pair<int, int>>> selected = selectedHeads(parser, layer, head, checkpoint->config.layers, checkpoint->config.heads);
@@ -372,7 +376,7 @@ Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const
     }
     bool ok = false;
     request.pruning.threshold = parser.value(flags.threshold).toFloat(&ok);
-    if (!ok || request.pruning.threshold < 0 || request.pruning.threshold > 1)
+    if (!ok || !(request.pruning.threshold >= 0 && request.pruning.threshold <= 1)) // NaN is neither
         return R::failure(QStringLiteral("--threshold must be between 0 and 1"));
     request.pruning.topK = parser.value(flags.topK).toInt(&ok);
     if (!ok || request.pruning.topK < 0)

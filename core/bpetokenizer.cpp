@@ -8,7 +8,9 @@
 #include <QRegularExpression>
 
 #include <array>
+#include <cmath>
 #include <limits>
+#include <optional>
 
 namespace studio {
 
@@ -35,6 +37,15 @@ const ByteTable &byteTable()
 {
     static const ByteTable table;
     return table;
+}
+
+// A token id: a whole number from 0 to 10⁹. A string or a fraction is not one (it must not become 0).
+std::optional<int> tokenId(const QJsonValue &value)
+{
+    const double d = value.toDouble(-1);
+    if (!value.isDouble() || d < 0 || d > 1e9 || d != std::floor(d))
+        return std::nullopt;
+    return int(d);
 }
 
 Result<QString> readTextFile(const QString &path)
@@ -124,9 +135,10 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &
     QHash<QString, int> vocab;
     const QJsonObject object = vocabDoc.object();
     for (auto it = object.begin(); it != object.end(); ++it) {
-        if (!it.value().isDouble() || it.value().toDouble() < 0 || it.value().toDouble() > 1e9)
+        const std::optional<int> id = tokenId(it.value());
+        if (!id)
             return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(vocabName, it.key()));
-        vocab.insert(it.key(), it.value().toInt());
+        vocab.insert(it.key(), *id);
     }
     QList<std::pair<QString, QString>> merges;
     const QStringList lines = QString::fromUtf8(mergesTxt).split(QLatin1Char('\n'));
@@ -157,11 +169,19 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QStr
         return R::failure(QStringLiteral("%1: model type \"%2\" is not BPE").arg(tokenizerJson, model.value(QStringLiteral("type")).toString()));
     QHash<QString, int> vocab;
     const QJsonObject vocabObject = model.value(QStringLiteral("vocab")).toObject();
-    for (auto it = vocabObject.begin(); it != vocabObject.end(); ++it)
-        vocab.insert(it.key(), it.value().toInt());
+    for (auto it = vocabObject.begin(); it != vocabObject.end(); ++it) {
+        const std::optional<int> id = tokenId(it.value());
+        if (!id)
+            return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(tokenizerJson, it.key()));
+        vocab.insert(it.key(), *id);
+    }
     for (const QJsonValue &added : doc.object().value(QStringLiteral("added_tokens")).toArray()) {
         const QJsonObject token = added.toObject();
-        vocab.insert(token.value(QStringLiteral("content")).toString(), token.value(QStringLiteral("id")).toInt());
+        const std::optional<int> id = tokenId(token.value(QStringLiteral("id")));
+        if (!id)
+            return R::failure(QStringLiteral("%1: the id of added token \"%2\" is not a token id")
+                                  .arg(tokenizerJson, token.value(QStringLiteral("content")).toString()));
+        vocab.insert(token.value(QStringLiteral("content")).toString(), *id);
     }
     QList<std::pair<QString, QString>> merges;
     for (const QJsonValue &merge : model.value(QStringLiteral("merges")).toArray()) {

@@ -99,9 +99,17 @@ Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromBytes(const 
             token.chop(1);
     if (!vocab.isEmpty() && vocab.last().isEmpty())
         vocab.removeLast();
+    using R = Result<std::shared_ptr<WordPieceTokenizer>>;
     Options options;
     if (!tokenizerConfig.isEmpty()) {
-        const QJsonObject config = QJsonDocument::fromJson(tokenizerConfig).object();
+        // A broken configuration is refused: ignoring it would silently change lower-casing.
+        QJsonParseError parseError;
+        const QJsonDocument document = QJsonDocument::fromJson(tokenizerConfig, &parseError);
+        if (parseError.error != QJsonParseError::NoError || !document.isObject())
+            return R::failure(QStringLiteral("tokenizer_config.json is not a JSON object (%1 at byte %2)")
+                                  .arg(parseError.error != QJsonParseError::NoError ? parseError.errorString() : QStringLiteral("another value"))
+                                  .arg(parseError.offset));
+        const QJsonObject config = document.object();
         options.lowerCase = config.value(QStringLiteral("do_lower_case")).toBool(true);
         const QJsonValue strip = config.value(QStringLiteral("strip_accents"));
         options.stripAccents = strip.isBool() ? strip.toBool() : options.lowerCase;

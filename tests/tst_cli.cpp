@@ -52,6 +52,9 @@ QJsonObject parse(const QByteArray &bytes)
 class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void optionsDoWhatTheySay_data();
+    void optionsDoWhatTheySay();
+    void tinyTemperatureIsTheArgmax();
     void everyCutIsStatedInTheTrace();
     void fileSizeLimitGivesAMessageNotASignal();
     void traceMatchesLibrary();
@@ -384,6 +387,51 @@ void TestCli::everyCutIsStatedInTheTrace()
     // Nothing cut, nothing said.
     const Run whole = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("The cat sat.")});
     QVERIFY(!parse(whole.out).contains(QStringLiteral("truncated")));
+}
+
+void TestCli::optionsDoWhatTheySay_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+    const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    QTest::newRow("threshold NaN") << QStringList{QStringLiteral("export"), QStringLiteral("--view"), QStringLiteral("arcs"),
+                                                  QStringLiteral("--threshold"), QStringLiteral("nan"), QStringLiteral("--out"), QStringLiteral("x.png")}
+                                   << QStringLiteral("--threshold must be between 0 and 1");
+    QTest::newRow("layer without stages") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--layer"), QStringLiteral("1")}
+                                          << QStringLiteral("give --stages too");
+    QTest::newRow("negative layer") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--stages"),
+                                                   QStringLiteral("--layer"), QStringLiteral("-1")}
+                                    << QStringLiteral("count from 0");
+}
+
+void TestCli::optionsDoWhatTheySay()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    const Run r = run(arguments + QStringList{QStringLiteral("--text"), QStringLiteral("The cat sat on the mat.")});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
+}
+
+void TestCli::tinyTemperatureIsTheArgmax()
+{
+    // 1/τ overflows for τ = 1e-308: every row is still a distribution, its argmax.
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
+                       QStringLiteral("--temperature"), QStringLiteral("1e-308")});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonArray heads = parse(r.out).value(QStringLiteral("layers")).toArray().at(0).toObject().value(QStringLiteral("heads")).toArray();
+    QCOMPARE(heads.size(), 3);
+    for (const QJsonValue &head : heads) {
+        for (const QJsonValue &row : head.toObject().value(QStringLiteral("weights")).toArray()) {
+            double sum = 0, largest = 0;
+            for (const QJsonValue &w : row.toArray()) {
+                sum += w.toDouble();
+                largest = std::max(largest, w.toDouble());
+            }
+            QCOMPARE(sum, 1.0);
+            QVERIFY(largest >= 0.5); // one key, or a tie shared by two
+        }
+    }
 }
 
 void TestCli::fileSizeLimitGivesAMessageNotASignal()

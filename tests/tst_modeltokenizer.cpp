@@ -1,4 +1,5 @@
 #include "modeltokenizer.h"
+#include "testsupport.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -56,6 +57,9 @@ private Q_SLOTS:
     void gpt2RefusesPairs();
     void gpt2SpecialTokenIsMatchedWhole();
     void badFilesAreReported();
+    void idsMustBeWholeNumbers_data();
+    void idsMustBeWholeNumbers();
+    void brokenTokenizerConfigIsRefused();
 };
 
 void TestModelTokenizer::gpt2MatchesReferenceVectors()
@@ -212,6 +216,49 @@ void TestModelTokenizer::badFilesAreReported()
     const auto noCls = WordPieceTokenizer::fromData({QStringLiteral("[UNK]"), QStringLiteral("[SEP]")}, {});
     QVERIFY(!noCls);
     QVERIFY(noCls.error.contains(QStringLiteral("[CLS]")));
+}
+
+void TestModelTokenizer::idsMustBeWholeNumbers_data()
+{
+    QTest::addColumn<QByteArray>("vocab");
+    QTest::addColumn<bool>("tokenizerJson");
+    QTest::newRow("fractional in vocab.json") << QByteArray(R"({"a": 0, "b": 1.5})") << false;
+    QTest::newRow("string in vocab.json") << QByteArray(R"({"a": 0, "b": "1"})") << false;
+    QTest::newRow("fractional in tokenizer.json") << QByteArray(R"({"a": 0, "b": 0.25})") << true;
+    QTest::newRow("string in tokenizer.json") << QByteArray(R"({"a": 0, "b": "one"})") << true;
+    QTest::newRow("negative in tokenizer.json") << QByteArray(R"({"a": 0, "b": -3})") << true;
+}
+
+void TestModelTokenizer::idsMustBeWholeNumbers()
+{
+    // An id that is not a whole number used to become 0: the wrong token, silently.
+    QFETCH(QByteArray, vocab);
+    QFETCH(bool, tokenizerJson);
+    Result<std::shared_ptr<BpeTokenizer>> result = Result<std::shared_ptr<BpeTokenizer>>::failure({});
+    QTemporaryDir dir;
+    if (tokenizerJson) {
+        const QString path = dir.filePath(QStringLiteral("tokenizer.json"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"model": {"type": "BPE", "vocab": )" + vocab + R"(, "merges": []}})");
+        file.close();
+        result = BpeTokenizer::fromTokenizerJson(path);
+    } else {
+        result = BpeTokenizer::fromBytes(vocab, "#version: 0.2\n");
+    }
+    QVERIFY(!result);
+    QVERIFY2(result.error.contains(QStringLiteral("the id of \"b\" is not a token id")), qPrintable(result.error));
+}
+
+void TestModelTokenizer::brokenTokenizerConfigIsRefused()
+{
+    // Ignored, a broken configuration would silently change lower-casing.
+    const QByteArray vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n";
+    const auto broken = WordPieceTokenizer::fromBytes(vocab, R"({"do_lower_case": false,)");
+    QVERIFY(!broken);
+    QVERIFY2(broken.error.contains(QStringLiteral("tokenizer_config.json is not a JSON object")), qPrintable(broken.error));
+    QVERIFY(!WordPieceTokenizer::fromBytes(vocab, "[1]"));
+    QVERIFY_OK(WordPieceTokenizer::fromBytes(vocab, R"({"do_lower_case": false})"));
 }
 
 QTEST_GUILESS_MAIN(TestModelTokenizer)
