@@ -64,20 +64,33 @@ ArchitectureTraits bertTraits()
     return t;
 }
 
-// A positive whole number from the first key present, or a default (0 = required).
-Result<int> readSize(const QJsonObject &json, const std::vector<const char *> &keys, int fallback = 0)
+// Sizes beyond any real model are refused before anything is allocated or multiplied, so every
+// product of two sizes fits comfortably in 64 bits and each size in an int.
+constexpr qint64 kMaxWidth = 1 << 20;  // d_model, MLP width
+constexpr qint64 kMaxCount = 1 << 24;  // vocabulary, positions, token types
+constexpr qint64 kMaxLayers = 1 << 12; // layers, heads
+
+// A positive whole number of at most `largest` from the first key present, or a default
+// (0 = required).
+Result<int> readSize(const QJsonObject &json, const std::vector<const char *> &keys, qint64 largest, qint64 fallback = 0)
 {
     for (const char *key : keys) {
         const QJsonValue value = json.value(QLatin1String(key));
         if (value.isUndefined() || value.isNull())
             continue;
         const double d = value.toDouble(-1);
-        if (!value.isDouble() || d < 1 || d != std::floor(d) || d > 1e9)
+        if (!value.isDouble() || d < 1 || d != std::floor(d))
             return Result<int>::failure(QStringLiteral("config.json: \"%1\" must be a positive whole number").arg(QLatin1String(key)));
+        if (d > double(largest))
+            return Result<int>::failure(QStringLiteral("config.json: \"%1\" is %2, more than any model Attention Studio runs (at most %3)")
+                                            .arg(QLatin1String(key)).arg(d, 0, 'f', 0).arg(largest));
         return {int(d), {}};
     }
+    if (fallback > largest)
+        return Result<int>::failure(QStringLiteral("config.json: the default of \"%1\" (%2) is more than any model Attention Studio runs")
+                                        .arg(QLatin1String(*keys.begin())).arg(fallback));
     if (fallback > 0)
-        return {fallback, {}};
+        return {int(fallback), {}};
     return Result<int>::failure(QStringLiteral("config.json: missing \"%1\"").arg(QLatin1String(*keys.begin())));
 }
 
@@ -185,23 +198,28 @@ Result<ModelConfig> parseModelConfig(const QJsonObject &json)
     config.architecture = *architecture;
     const SizeKeys keys = sizeKeys(config.architecture);
     const ArchitectureTraits &traits = config.traits();
-    const std::pair<const SizeKeys::Keys &, int *> required[] = {
-        {keys.layers, &config.layers}, {keys.heads, &config.heads}, {keys.hidden, &config.hidden},
-        {keys.vocab, &config.vocabSize}, {keys.positions, &config.maxPositions}};
-    for (const auto &[names, target] : required) {
-        const Result<int> size = readSize(json, names);
+    struct Required {
+        const SizeKeys::Keys &names;
+        int *target;
+        qint64 largest;
+    };
+    const Required required[] = {
+        {keys.layers, &config.layers, kMaxLayers}, {keys.heads, &config.heads, kMaxLayers}, {keys.hidden, &config.hidden, kMaxWidth},
+        {keys.vocab, &config.vocabSize, kMaxCount}, {keys.positions, &config.maxPositions, kMaxCount}};
+    for (const auto &[names, target, largest] : required) {
+        const Result<int> size = readSize(json, names, largest);
         if (!size)
             return R::failure(size.error);
         *target = *size.value;
     }
     // GPT-2's MLP is 4 × d_model wide unless n_inner says otherwise; BERT states its width.
-    const Result<int> intermediate = readSize(json, keys.intermediate,
-                                              config.architecture == Architecture::Gpt2 ? 4 * config.hidden : 0);
+    const Result<int> intermediate = readSize(json, keys.intermediate, kMaxWidth,
+                                              config.architecture == Architecture::Gpt2 ? 4 * qint64(config.hidden) : 0);
     if (!intermediate)
         return R::failure(intermediate.error);
     config.intermediate = *intermediate.value;
     if (traits.tokenTypes) {
-        const Result<int> types = readSize(json, keys.types, 2);
+        const Result<int> types = readSize(json, keys.types, kMaxCount, 2);
         if (!types)
             return R::failure(types.error);
         config.typeVocabSize = *types.value;

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <new>
 
 namespace studio {
 
@@ -44,7 +45,17 @@ public:
         const qint64 count = qint64(rows) * cols;
         if (view->dtype == DType::F32 && reinterpret_cast<quintptr>(view->data) % alignof(float) == 0)
             return {reinterpret_cast<const float *>(view->data), rows, cols};
-        std::vector<float> &copy = m_converted.emplace_back(size_t(count));
+        // A converted copy (F16, BF16, F64, unaligned F32): its size is bounded by the file's, but
+        // memory may still run out, which is a message, not an abort.
+        std::vector<float> *converted = nullptr;
+        try {
+            converted = &m_converted.emplace_back(size_t(count));
+        } catch (const std::bad_alloc &) {
+            m_error = QStringLiteral("not enough memory to convert tensor \"%1\" (%2 MB as float)")
+                          .arg(view->name).arg(double(count) * 4 / 1e6, 0, 'f', 0);
+            return {};
+        }
+        std::vector<float> &copy = *converted;
         if (const Status read = readFloats(*view, copy.data(), count); !read) {
             m_error = read.error;
             return {};

@@ -439,6 +439,10 @@ void TestCheckpoint::refusesBadFolders_data()
     QTest::newRow("config not JSON") << QStringLiteral("write config.json {") << QStringLiteral("config.json is not valid JSON");
     QTest::newRow("other architecture") << QStringLiteral("config model_type=\"llama\"") << QStringLiteral("model_type \"llama\" (GPT2LMHeadModel) is not supported");
     QTest::newRow("bad size") << QStringLiteral("config n_head=0") << QStringLiteral("\"n_head\" must be a positive whole number");
+    QTest::newRow("d_model beyond any model") << QStringLiteral("config n_embd=1000000000") << QStringLiteral("\"n_embd\" is 1000000000, more than any model Attention Studio runs");
+    QTest::newRow("ten million layers") << QStringLiteral("config n_layer=10000000") << QStringLiteral("\"n_layer\" is 10000000, more than any model");
+    QTest::newRow("more layers than the file holds") << QStringLiteral("config n_layer=4000") << QStringLiteral("missing tensor \"h.2.ln_1.weight\"");
+    QTest::newRow("default MLP width overflows") << QStringLiteral("config n_embd=600000") << QStringLiteral("the default of \"n_inner\" (2400000)");
     QTest::newRow("heads do not divide") << QStringLiteral("config n_head=3") << QStringLiteral("not divisible by 3 heads");
     QTest::newRow("config disagrees with weights") << QStringLiteral("config n_embd=32") << QStringLiteral("has shape [1000, 64], expected [1000, 32]");
     QTest::newRow("no weights") << QStringLiteral("rm model.safetensors") << QStringLiteral("has no model.safetensors");
