@@ -34,8 +34,11 @@ std::uint64_t stableHash(const QString &text, std::uint64_t salt)
     return hash;
 }
 
-QList<QString> wordPieces(const QString &word)
+QList<QString> wordPieces(const QString &fullWord)
 {
+    // A word is embedded from its first kMaxEmbeddedWordLength code units: its n-grams are kept as
+    // strings, so an unbounded word would cost unbounded memory.
+    const QString word = fullWord.left(kMaxEmbeddedWordLength);
     const QString lower = word.toLower();
     const QList<uint> codePoints = (QLatin1Char('<') + lower + QLatin1Char('>')).toUcs4();
     QList<QString> pieces;

@@ -31,6 +31,8 @@ std::uint64_t stableHash(const QString &text, std::uint64_t salt = 0);
 // The character n-grams (n = 3..5, in Unicode code points) of "<" + lower-case(word) + ">", the
 // lower-case word in brackets (unless it is one of the n-grams already), and the word in its own
 // case: the pieces a word vector is built from, each once.
+// Words longer than this (in UTF-16 code units) are embedded from their beginning.
+inline constexpr qsizetype kMaxEmbeddedWordLength = 1000;
 QList<QString> wordPieces(const QString &word);
 
 // The teaching model keeps position and word identity mostly apart, as trained models learn to:

@@ -4,6 +4,9 @@
 
 #include <cmath>
 
+#include <algorithm>
+#include <limits>
+
 namespace studio {
 
 Status validateConfig(const TeachingConfig &config)
@@ -167,9 +170,10 @@ TeachingTrace traceTeachingModel(const QString &sentence, const TeachingConfig &
                                  const AttentionSettings &settings)
 {
     TeachingTrace trace;
-    trace.tokens = tokenizeText(sentence);
+    // Cut while splitting: the text beyond the cut is only counted, never kept.
+    trace.tokens = tokenizeText(sentence, kMaxTeachingTokens + 1);
     if (trace.tokens.size() > kMaxTeachingTokens) {
-        trace.truncatedFrom = int(trace.tokens.size());
+        trace.truncatedFrom = int(std::min<qsizetype>(countTokens(sentence), std::numeric_limits<int>::max()));
         trace.tokens.resize(kMaxTeachingTokens);
     }
     const QList<QString> words = tokenTexts(trace.tokens);

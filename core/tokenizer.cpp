@@ -21,9 +21,7 @@ QString withoutLoneSurrogates(const QString &text)
     return clean;
 }
 
-} // namespace
-
-QList<TextToken> tokenizeText(const QString &sentence)
+const QRegularExpression &tokenPattern()
 {
     // Order matters: ideographic characters first (one token each), then words, then any other
     // grapheme cluster that is not white space or a control character.
@@ -33,14 +31,28 @@ QList<TextToken> tokenizeText(const QString &sentence)
             R"(|(?:[\p{L}\p{N}][\p{L}\p{M}\p{N}]*(?:['’][\p{L}\p{M}\p{N}]+)*))"
             R"(|(?:(?![\s\p{Cc}])\X))"),
         QRegularExpression::UseUnicodePropertiesOption);
+    return pattern;
+}
 
+} // namespace
+
+QList<TextToken> tokenizeText(const QString &sentence, qsizetype limit)
+{
     QList<TextToken> tokens;
-    auto it = pattern.globalMatch(withoutLoneSurrogates(sentence));
-    while (it.hasNext()) {
+    auto it = tokenPattern().globalMatch(withoutLoneSurrogates(sentence));
+    while (tokens.size() < limit && it.hasNext()) {
         const QRegularExpressionMatch match = it.next();
         tokens.append({match.captured(0), match.capturedStart(0), match.capturedEnd(0)});
     }
     return tokens;
+}
+
+qsizetype countTokens(const QString &sentence)
+{
+    qsizetype count = 0;
+    for (auto it = tokenPattern().globalMatch(withoutLoneSurrogates(sentence)); it.hasNext(); it.next())
+        ++count;
+    return count;
 }
 
 } // namespace studio

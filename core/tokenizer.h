@@ -3,6 +3,8 @@
 #include <QList>
 #include <QString>
 
+#include <limits>
+
 namespace studio {
 
 // One token of typed text and where it came from.
@@ -19,6 +21,10 @@ struct TextToken {
 // including ZWJ sequences) is a token of its own; each Han/Kana/Hangul character is a token, since
 // those scripts write words without spaces. White space and control characters separate tokens and
 // never become tokens. Invalid UTF-16 (lone surrogates) is treated as a symbol, never dropped silently.
-QList<TextToken> tokenizeText(const QString &sentence);
+// At most `limit` tokens: the text after them is not split (a huge text costs no more than its
+// first tokens).
+QList<TextToken> tokenizeText(const QString &sentence, qsizetype limit = std::numeric_limits<qsizetype>::max());
+// How many tokens the whole text has, without keeping them.
+qsizetype countTokens(const QString &sentence);
 
 } // namespace studio

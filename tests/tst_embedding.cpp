@@ -23,6 +23,7 @@ double cosine(const Vector &a, const Vector &b)
 class TestEmbedding : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void hugeWordsAreEmbeddedFromTheirBeginning();
     void splitMixMatchesReferenceSequence();
     void bellHasUnitVariance();
     void wordPiecesAreFastTextNgrams();
@@ -179,6 +180,18 @@ void TestEmbedding::anyStringEmbedsFinite()
         QVERIFY(v.allFinite());
         QVERIFY(v.norm() > 0);
     }
+}
+
+void TestEmbedding::hugeWordsAreEmbeddedFromTheirBeginning()
+{
+    // A ten-million-letter word costs what its first kMaxEmbeddedWordLength letters cost, and is
+    // embedded as they are (a stated rule); shorter words are untouched by it.
+    QString huge;
+    for (int i = 0; i < 10'000'000; ++i)
+        huge.append(QChar(u'a' + i % 26));
+    QCOMPARE(embedWord(huge, 16), embedWord(huge.left(kMaxEmbeddedWordLength), 16));
+    QVERIFY(embedWord(huge.left(kMaxEmbeddedWordLength), 16) != embedWord(huge.left(kMaxEmbeddedWordLength - 1), 16));
+    QVERIFY(embedWord(huge, 16).allFinite());
 }
 
 QTEST_GUILESS_MAIN(TestEmbedding)

@@ -7,6 +7,7 @@ using namespace studio;
 class TestTokenizer : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void cutWhileSplitting();
     void tokens_data();
     void tokens();
     void spansPointIntoTheSentence_data();
@@ -83,6 +84,19 @@ void TestTokenizer::loneSurrogateBecomesAToken()
     QCOMPARE(tokens.at(1).text, QString(QChar::ReplacementCharacter));
     QCOMPARE(tokens.at(1).begin, 1);
     QCOMPARE(tokens.at(2).text, QStringLiteral("b"));
+}
+
+void TestTokenizer::cutWhileSplitting()
+{
+    QString text;
+    for (int i = 0; i < 3000; ++i)
+        text += QStringLiteral("word%1 , ").arg(i);
+    const QList<TextToken> first = tokenizeText(text, 10);
+    QCOMPARE(first.size(), 10);
+    QCOMPARE(first, tokenizeText(text).mid(0, 10));
+    QCOMPARE(countTokens(text), 6000);
+    QCOMPARE(countTokens(text), tokenizeText(text).size());
+    QCOMPARE(tokenizeText(QStringLiteral("a b"), 10).size(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)

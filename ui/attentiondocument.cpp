@@ -254,7 +254,7 @@ void AttentionDocument::recompute()
     // Short sentences are computed at once (well under a frame); long ones on a worker thread,
     // so typing never waits for them.
     constexpr int kSynchronousTokenLimit = 256;
-    if (tokenizeText(m_workspace.text).size() > kSynchronousTokenLimit) {
+    if (tokenizeText(m_workspace.text, kSynchronousTokenLimit + 1).size() > kSynchronousTokenLimit) {
         runInBackground([workspace = m_workspace](const WorkContext &) -> std::optional<Run> { return teachingRun(workspace); });
         return;
     }
