@@ -1,6 +1,7 @@
 #include "tokenizer.h"
 
 #include <QRegularExpression>
+#include <QTextBoundaryFinder>
 
 namespace studio {
 namespace {
@@ -34,6 +35,25 @@ const QRegularExpression &tokenPattern()
     return pattern;
 }
 
+// A symbol token split into grapheme clusters by Qt's own Unicode segmentation: the regular
+// expression's \X can take two adjacent emoji for one cluster, where each is a token of its own.
+void appendGraphemes(const QString &text, qsizetype offset, QList<TextToken> &tokens, qsizetype limit)
+{
+    if (text.size() == 1 || text.at(0).isLetterOrNumber()) { // words and single code units as they are
+        tokens.append({text, offset, offset + text.size()});
+        return;
+    }
+    QTextBoundaryFinder graphemes(QTextBoundaryFinder::Grapheme, text);
+    qsizetype start = 0;
+    while (tokens.size() < limit) {
+        const qsizetype end = graphemes.toNextBoundary();
+        if (end < 0)
+            break;
+        tokens.append({text.mid(start, end - start), offset + start, offset + end});
+        start = end;
+    }
+}
+
 } // namespace
 
 QList<TextToken> tokenizeText(const QString &sentence, qsizetype limit)
@@ -42,16 +62,35 @@ QList<TextToken> tokenizeText(const QString &sentence, qsizetype limit)
     auto it = tokenPattern().globalMatch(withoutLoneSurrogates(sentence));
     while (tokens.size() < limit && it.hasNext()) {
         const QRegularExpressionMatch match = it.next();
-        tokens.append({match.captured(0), match.capturedStart(0), match.capturedEnd(0)});
+        appendGraphemes(match.captured(0), match.capturedStart(0), tokens, limit);
     }
     return tokens;
+}
+
+QString visibleToken(const QString &token)
+{
+    QString shown;
+    for (const char32_t c : token.toUcs4()) {
+        const QChar::Category category = QChar::category(c);
+        if (category == QChar::Other_Format || category == QChar::Other_Control || category == QChar::Other_NotAssigned
+            || category == QChar::Other_PrivateUse || category == QChar::Separator_Line || category == QChar::Separator_Paragraph)
+            shown += QStringLiteral("⟨U+%1⟩").arg(QString::number(uint(c), 16).toUpper().rightJustified(4, QLatin1Char('0')));
+        else
+            shown += QString::fromUcs4(&c, 1);
+    }
+    return shown;
 }
 
 qsizetype countTokens(const QString &sentence)
 {
     qsizetype count = 0;
-    for (auto it = tokenPattern().globalMatch(withoutLoneSurrogates(sentence)); it.hasNext(); it.next())
-        ++count;
+    QList<TextToken> one;
+    for (auto it = tokenPattern().globalMatch(withoutLoneSurrogates(sentence)); it.hasNext();) {
+        const QRegularExpressionMatch match = it.next();
+        one.clear();
+        appendGraphemes(match.captured(0), 0, one, std::numeric_limits<qsizetype>::max());
+        count += one.size();
+    }
     return count;
 }
 

@@ -26,5 +26,8 @@ struct TextToken {
 QList<TextToken> tokenizeText(const QString &sentence, qsizetype limit = std::numeric_limits<qsizetype>::max());
 // How many tokens the whole text has, without keeping them.
 qsizetype countTokens(const QString &sentence);
+// A token as a person can see it: invisible characters (formatting such as U+200B or U+202E,
+// controls, private-use and unassigned code points) are written as ⟨U+200B⟩.
+QString visibleToken(const QString &token);
 
 } // namespace studio

@@ -112,8 +112,9 @@ QString checkpointDescription(const Checkpoint &checkpoint)
 AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &workspace)
 {
     AttentionResult result;
-    result.labels = tokenTexts(trace.tokens);
-    result.pieces = result.labels;
+    result.pieces = tokenTexts(trace.tokens);
+    for (const QString &piece : result.pieces)
+        result.labels.append(visibleToken(piece));
     result.layers = 1;
     result.heads = int(workspace.heads.size());
     AttentionMaps maps(1);

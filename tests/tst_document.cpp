@@ -46,6 +46,7 @@ class TestDocument : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void invisibleTokensAreLabelledVisibly();
     void tenThousandTokensStayResponsiveAndBounded();
     void newerWorkspaceVersion();
     void twoWindowsSavingTheSameFile();
@@ -343,6 +344,15 @@ void TestDocument::recoveryKeepsItsFileUntilTheWorkIsSafeAgain()
     QCOMPARE(document.workspace().text, QStringLiteral("work that must survive"));
     QVERIFY(QFile::exists(leftover));
     QCOMPARE(loadWorkspace(leftover).value->text, QStringLiteral("work that must survive"));
+}
+
+void TestDocument::invisibleTokensAreLabelledVisibly()
+{
+    AttentionDocument document;
+    document.editText(QStringLiteral("pay\u200Bpal \u202Eevil"));
+    QCOMPARE(document.result().labels, (QStringList{QStringLiteral("pay"), QStringLiteral("⟨U+200B⟩"), QStringLiteral("pal"),
+                                                    QStringLiteral("⟨U+202E⟩"), QStringLiteral("evil")}));
+    QCOMPARE(document.result().pieces.at(1), QStringLiteral("\u200B")); // the model reads the character itself
 }
 
 QTEST_MAIN(TestDocument)

@@ -7,6 +7,8 @@ using namespace studio;
 class TestTokenizer : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void adjacentEmojiAreTokensOfTheirOwn();
+    void invisibleCharactersAreShownVisibly();
     void cutWhileSplitting();
     void tokens_data();
     void tokens();
@@ -97,6 +99,35 @@ void TestTokenizer::cutWhileSplitting()
     QCOMPARE(countTokens(text), 6000);
     QCOMPARE(countTokens(text), tokenizeText(text).size());
     QCOMPARE(tokenizeText(QStringLiteral("a b"), 10).size(), 2);
+}
+
+void TestTokenizer::adjacentEmojiAreTokensOfTheirOwn()
+{
+    auto texts = [](const QString &text) {
+        QStringList out;
+        for (const TextToken &token : tokenizeText(text))
+            out.append(token.text);
+        return out;
+    };
+    QCOMPARE(texts(QStringLiteral("😀😀 ok")), (QStringList{QStringLiteral("😀"), QStringLiteral("😀"), QStringLiteral("ok")}));
+    QCOMPARE(texts(QStringLiteral("👍🏽👍🏽")), (QStringList{QStringLiteral("👍🏽"), QStringLiteral("👍🏽")}));
+    // Sequences that are one grapheme stay one token: a ZWJ family, a flag.
+    QCOMPARE(texts(QStringLiteral("👩‍👩‍👧🇳🇴")), (QStringList{QStringLiteral("👩‍👩‍👧"), QStringLiteral("🇳🇴")}));
+    // Spans still index the sentence.
+    const QString sentence = QStringLiteral("x 😀😀");
+    for (const TextToken &token : tokenizeText(sentence))
+        QCOMPARE(sentence.mid(token.begin, token.end - token.begin), token.text);
+    QCOMPARE(countTokens(QStringLiteral("😀😀😀 a")), 4);
+}
+
+void TestTokenizer::invisibleCharactersAreShownVisibly()
+{
+    const QList<TextToken> tokens = tokenizeText(QStringLiteral("a\u200Bb\u202Ec"));
+    QCOMPARE(tokens.size(), 5);
+    QCOMPARE(visibleToken(tokens.at(1).text), QStringLiteral("⟨U+200B⟩"));
+    QCOMPARE(visibleToken(tokens.at(3).text), QStringLiteral("⟨U+202E⟩"));
+    QCOMPARE(visibleToken(QStringLiteral("cat")), QStringLiteral("cat"));
+    QCOMPARE(visibleToken(QStringLiteral("😀")), QStringLiteral("😀"));
 }
 
 QTEST_GUILESS_MAIN(TestTokenizer)
