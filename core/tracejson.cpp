@@ -16,16 +16,28 @@ QJsonObject truncationToJson(int from, int to)
     return {{QStringLiteral("from"), from}, {QStringLiteral("to"), to}};
 }
 
-// −∞ has no JSON spelling; a masked cell is written as null.
-QJsonArray maskedToJson(const Matrix &masked)
+// JSON has no spelling for NaN or ±∞, and a reader writes them as null: the spelling of "masked".
+// So in a trace, a masked cell (−∞ in the masked stage) is null, and every other non-finite value is
+// the string "NaN", "Infinity" or "-Infinity": an undefined number never looks like a masked one.
+QJsonValue traceNumber(float value, bool maskedStage)
+{
+    if (std::isnan(value))
+        return QStringLiteral("NaN");
+    if (std::isinf(value)) {
+        if (value < 0 && maskedStage)
+            return QJsonValue(QJsonValue::Null);
+        return value > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity");
+    }
+    return double(value);
+}
+
+QJsonArray traceMatrix(const Matrix &m, bool maskedStage = false)
 {
     QJsonArray rows;
-    for (Eigen::Index r = 0; r < masked.rows(); ++r) {
+    for (Eigen::Index r = 0; r < m.rows(); ++r) {
         QJsonArray row;
-        for (Eigen::Index c = 0; c < masked.cols(); ++c) {
-            const float value = masked(r, c);
-            row.append(std::isinf(value) && value < 0 ? QJsonValue(QJsonValue::Null) : QJsonValue(double(value)));
-        }
+        for (Eigen::Index c = 0; c < m.cols(); ++c)
+            row.append(traceNumber(m(r, c), maskedStage));
         rows.append(row);
     }
     return rows;
@@ -43,14 +55,14 @@ void insertStages(QJsonObject &headJson, const HeadTrace &head)
 QJsonObject headStagesToJson(const HeadTrace &head)
 {
     return QJsonObject{
-        {QStringLiteral("q"), matrixToJson(head.q)},
-        {QStringLiteral("k"), matrixToJson(head.k)},
-        {QStringLiteral("v"), matrixToJson(head.v)},
-        {QStringLiteral("scores"), matrixToJson(head.scores)},
-        {QStringLiteral("scaled"), matrixToJson(head.scaled)},
-        {QStringLiteral("masked"), maskedToJson(head.masked)},
-        {QStringLiteral("weights"), matrixToJson(head.weights)},
-        {QStringLiteral("output"), matrixToJson(head.output)},
+        {QStringLiteral("q"), traceMatrix(head.q)},
+        {QStringLiteral("k"), traceMatrix(head.k)},
+        {QStringLiteral("v"), traceMatrix(head.v)},
+        {QStringLiteral("scores"), traceMatrix(head.scores)},
+        {QStringLiteral("scaled"), traceMatrix(head.scaled)},
+        {QStringLiteral("masked"), traceMatrix(head.masked, true)},
+        {QStringLiteral("weights"), traceMatrix(head.weights)},
+        {QStringLiteral("output"), traceMatrix(head.output)},
         {QStringLiteral("entropy"), vectorToJson(head.entropy)},
     };
 }
@@ -62,7 +74,7 @@ QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &
     for (int l = 0; l < int(trace.attentions.size()); ++l) {
         QJsonArray heads;
         for (int h = 0; h < int(trace.attentions[size_t(l)].size()); ++h) {
-            QJsonObject headJson{{QStringLiteral("weights"), matrixToJson(trace.attentions[size_t(l)][size_t(h)])}};
+            QJsonObject headJson{{QStringLiteral("weights"), traceMatrix(trace.attentions[size_t(l)][size_t(h)])}};
             const auto stages = trace.stages.find({l, h});
             if (stages != trace.stages.end())
                 insertStages(headJson, stages->second);
@@ -71,7 +83,7 @@ QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &
         QJsonObject layerJson{{QStringLiteral("heads"), heads}};
         const auto layerInput = trace.layerInputs.find(l);
         if (layerInput != trace.layerInputs.end())
-            layerJson.insert(QStringLiteral("input"), matrixToJson(layerInput->second));
+            layerJson.insert(QStringLiteral("input"), traceMatrix(layerInput->second));
         layers.append(layerJson);
     }
     QJsonArray ids, tokens, display, types;
@@ -104,6 +116,12 @@ QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &
         json.insert(QStringLiteral("token_type_ids"), types);
     if (input.truncatedFrom > 0)
         json.insert(QStringLiteral("truncated"), truncationToJson(input.truncatedFrom, int(input.encoding.ids.size())));
+    if (!checkpoint.model->nonFiniteTensors().isEmpty()) {
+        QJsonArray warnings;
+        for (const QString &name : checkpoint.model->nonFiniteTensors())
+            warnings.append(QStringLiteral("tensor \"%1\" holds values that are not finite numbers (NaN or ±∞)").arg(name));
+        json.insert(QStringLiteral("warnings"), warnings);
+    }
     return json;
 }
 
@@ -116,12 +134,12 @@ QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig
         const HeadTrace &head = trace.heads[h];
         QJsonObject headJson{
             {QStringLiteral("name"), heads[h].name},
-            {QStringLiteral("weights"), matrixToJson(head.weights)},
+            {QStringLiteral("weights"), traceMatrix(head.weights)},
         };
         if (withStages) {
-            headJson.insert(QStringLiteral("w_q"), matrixToJson(heads[h].wQ));
-            headJson.insert(QStringLiteral("w_k"), matrixToJson(heads[h].wK));
-            headJson.insert(QStringLiteral("w_v"), matrixToJson(heads[h].wV));
+            headJson.insert(QStringLiteral("w_q"), traceMatrix(heads[h].wQ));
+            headJson.insert(QStringLiteral("w_k"), traceMatrix(heads[h].wK));
+            headJson.insert(QStringLiteral("w_v"), traceMatrix(heads[h].wV));
             insertStages(headJson, head);
         }
         headsJson.append(headJson);
@@ -153,7 +171,7 @@ QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig
         {QStringLiteral("tokens"), tokens},
         {QStringLiteral("settings"), settingsJson},
         {QStringLiteral("layers"), QJsonArray{QJsonObject{
-            {QStringLiteral("input"), matrixToJson(trace.input)},
+            {QStringLiteral("input"), traceMatrix(trace.input)},
             {QStringLiteral("heads"), headsJson},
         }}},
     };

@@ -22,8 +22,19 @@ public:
     }
 
     QString error() const { return m_error; }
+    // Tensors holding NaN or ±∞: the model runs, but what they reach is undefined, and says so.
+    QStringList nonFinite() const { return m_nonFinite; }
 
     WeightRef tensor(const QString &name, int rows, int cols)
+    {
+        const WeightRef ref = bind(name, rows, cols);
+        if (ref.data && !Eigen::Map<const Eigen::ArrayXf>(ref.data, qint64(ref.rows) * ref.cols).allFinite())
+            m_nonFinite.append(find(name)->name);
+        return ref;
+    }
+
+private:
+    WeightRef bind(const QString &name, int rows, int cols)
     {
         if (!m_error.isEmpty())
             return {};
@@ -63,6 +74,7 @@ public:
         return {copy.data(), rows, cols};
     }
 
+public:
     WeightRef vector(const QString &name, int size)
     {
         m_expectVector = true;
@@ -108,6 +120,7 @@ private:
     std::deque<std::vector<float>> &m_converted;
     const QStringList m_prefixes;
     QString m_error;
+    QStringList m_nonFinite;
     bool m_expectVector = false;
 };
 
@@ -292,6 +305,7 @@ Status TransformerModel::bindTensors(const ModelConfig &config, const QHash<QStr
     }
     if (!binder.error().isEmpty())
         return Status::failure(binder.error());
+    m_nonFiniteTensors = binder.nonFinite();
     return Status::success();
 }
 

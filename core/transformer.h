@@ -94,6 +94,8 @@ public:
 
     const ModelConfig &config() const { return m_config; }
     const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return m_files; }
+    // The bound tensors that hold NaN or ±∞, by their names in the file.
+    const QStringList &nonFiniteTensors() const { return m_nonFiniteTensors; }
     // Whether the forward pass can run on the input, else why not (ids, length, types, mask).
     Status validate(const ForwardInput &input) const;
     // Every layer; input must pass validate().
@@ -135,6 +137,7 @@ private:
     LayerNormWeights m_embeddingNorm; // where the family normalises its embeddings
     std::vector<LayerWeights> m_layers;
     std::deque<std::vector<float>> m_converted; // owned copies of converted tensors
+    QStringList m_nonFiniteTensors;
 };
 
 // y = x W + b for either storage order. (T, in) -> (T, out), split over threads by output column;

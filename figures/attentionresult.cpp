@@ -145,6 +145,11 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     if (input.truncatedFrom > 0)
         result.notice = QObject::tr("The text has %1 tokens; %2 reads at most %3, so the rest was left out.")
                             .arg(input.truncatedFrom).arg(checkpoint.name).arg(checkpoint.config.maxPositions);
+    if (const QStringList &bad = checkpoint.model->nonFiniteTensors(); !bad.isEmpty()) {
+        const QString notice = QObject::tr("%1 holds weights that are not finite numbers (in %2%3): attention they reach is undefined and shows in magenta.")
+                                   .arg(checkpoint.name, bad.first(), bad.size() > 1 ? QObject::tr(" and %1 more tensors").arg(bad.size() - 1) : QString());
+        result.notice = result.notice.isEmpty() ? notice : result.notice + QLatin1Char(' ') + notice;
+    }
     return result;
 }
 

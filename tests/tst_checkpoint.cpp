@@ -1,4 +1,6 @@
 #include "checkpoint.h"
+#include "attentionresult.h"
+#include "tracejson.h"
 #include "safetensorswriter.h"
 #include "testsupport.h"
 
@@ -12,6 +14,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <sys/stat.h>
 #include <thread>
@@ -105,6 +109,7 @@ Status rewrite(const QString &from, const QString &to, const std::function<QStri
 class TestCheckpoint : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void nonFiniteWeightsAreNamedAndNeverLookMasked();
     void pipesAndDevicesAreRefusedNotWaitedFor_data();
     void pipesAndDevicesAreRefusedNotWaitedFor();
     void foldersAndFilesOfTheWrongKind();
@@ -586,6 +591,45 @@ void TestCheckpoint::pipesAndDevicesAreRefusedNotWaitedFor()
     }).detach();
     QTRY_VERIFY_WITH_TIMEOUT(done->load(), 20000);
     QVERIFY2(message->contains(QStringLiteral("not a regular file")) && message->contains(file), qPrintable(*message));
+}
+
+void TestCheckpoint::nonFiniteWeightsAreNamedAndNeverLookMasked()
+{
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("m"));
+    const QString source = kData + QStringLiteral("/checkpoints/gpt2-random-tiny");
+    copyDirectory(source, folder);
+    const auto opened = SafetensorsFile::open(source + QStringLiteral("/model.safetensors"));
+    QVERIFY_OK(opened);
+    std::vector<TensorToWrite> tensors;
+    for (const TensorView &view : (*opened.value)->tensors()) {
+        QByteArray bytes(reinterpret_cast<const char *>(view.data), view.byteCount);
+        if (view.name.endsWith(QStringLiteral("h.0.attn.c_attn.weight"))) { // W_Q[0][0] of head 0
+            const float nan = std::numeric_limits<float>::quiet_NaN();
+            std::memcpy(bytes.data(), &nan, sizeof nan);
+        }
+        tensors.push_back({view.name, view.dtype, view.shape, [bytes] { return bytes; }});
+    }
+    QVERIFY_OK(writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors));
+    const auto checkpoint = openCheckpoint(folder);
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    QCOMPARE(c.model->nonFiniteTensors(), QStringList{QStringLiteral("h.0.attn.c_attn.weight")});
+    const auto input = prepareInput(c, QStringLiteral("The cat sat."));
+    QVERIFY_OK(input);
+    const ModelTrace trace = c.model->forward(input.value->forward);
+    QVERIFY(std::isnan(trace.attentions[0][0](1, 0))); // head 0 of layer 0 reads the NaN
+    const QJsonObject json = modelTraceToJson(c, *input.value, trace);
+    const QJsonArray warnings = json.value(QStringLiteral("warnings")).toArray();
+    QCOMPARE(warnings.size(), 1);
+    QVERIFY(warnings.at(0).toString().contains(QStringLiteral("h.0.attn.c_attn.weight")));
+    const QJsonArray row = json.value(QStringLiteral("layers")).toArray().at(0).toObject().value(QStringLiteral("heads")).toArray()
+                               .at(0).toObject().value(QStringLiteral("weights")).toArray().at(1).toArray();
+    QCOMPARE(row.at(0).toString(), QStringLiteral("NaN")); // not null, which means masked
+    for (const QJsonValue &cell : row)
+        QVERIFY(!cell.isNull());
+    // The window says so too.
+    QVERIFY(checkpointResult(c, *input.value, ModelTrace(trace)).notice.contains(QStringLiteral("h.0.attn.c_attn.weight")));
 }
 
 QTEST_GUILESS_MAIN(TestCheckpoint)
