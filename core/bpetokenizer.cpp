@@ -7,10 +7,13 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <queue>
+#include <vector>
 
 namespace studio {
 
@@ -109,6 +112,11 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int>
     for (auto it = tokenizer->m_vocab.cbegin(); it != tokenizer->m_vocab.cend(); ++it)
         if (it.key().startsWith(QStringLiteral("<|")) && it.key().endsWith(QStringLiteral("|>")) && it.key().size() > 4)
             tokenizer->m_specialTokens.append(it.key());
+    QStringList alternatives = tokenizer->m_specialTokens;
+    std::sort(alternatives.begin(), alternatives.end(), [](const QString &a, const QString &b) { return a.size() > b.size(); });
+    for (QString &alternative : alternatives)
+        alternative = QRegularExpression::escape(alternative);
+    tokenizer->m_specialPattern.setPattern(alternatives.join(QLatin1Char('|')));
     return {tokenizer, {}};
 }
 
@@ -201,37 +209,55 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QStr
 
 QStringList BpeTokenizer::bpe(const QString &word) const
 {
-    QStringList symbols;
-    for (QChar c : word)
-        symbols.append(QString(c));
-    while (symbols.size() > 1) {
-        int bestRank = std::numeric_limits<int>::max();
-        qsizetype bestAt = -1;
-        for (qsizetype i = 0; i + 1 < symbols.size(); ++i) {
-            const auto it = m_mergeRanks.constFind(symbols.at(i) + QLatin1Char(' ') + symbols.at(i + 1));
-            if (it != m_mergeRanks.constEnd() && it.value() < bestRank) {
-                bestRank = it.value();
-                bestAt = i;
-            }
-        }
-        if (bestAt < 0)
-            break;
-        // Merge every occurrence of the best pair, left to right.
-        const QString first = symbols.at(bestAt);
-        const QString second = symbols.at(bestAt + 1);
-        QStringList merged;
-        for (qsizetype i = 0; i < symbols.size();) {
-            if (i + 1 < symbols.size() && symbols.at(i) == first && symbols.at(i + 1) == second) {
-                merged.append(first + second);
-                i += 2;
-            } else {
-                merged.append(symbols.at(i));
-                ++i;
-            }
-        }
-        symbols = std::move(merged);
+    // The pair of lowest merge rank is merged first, and among equal pairs the leftmost: GPT-2's
+    // rule. A heap of candidate pairs over a linked list of symbols makes that O(n log n) in the
+    // word's length (merging every occurrence by rescanning the word is quadratic: a 120,000-letter
+    // word took most of a minute).
+    const qsizetype n = word.size();
+    std::vector<QString> symbols(static_cast<size_t>(n));
+    std::vector<qsizetype> next(static_cast<size_t>(n)), previous(static_cast<size_t>(n));
+    for (qsizetype i = 0; i < n; ++i) {
+        symbols[size_t(i)] = QString(word.at(i));
+        next[size_t(i)] = i + 1 < n ? i + 1 : -1;
+        previous[size_t(i)] = i - 1;
     }
-    return symbols;
+    struct Candidate {
+        int rank;
+        qsizetype left, right;
+        qsizetype leftSize, rightSize; // the symbols' lengths when the pair was seen
+        bool operator>(const Candidate &other) const { return rank != other.rank ? rank > other.rank : left > other.left; }
+    };
+    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+    const auto consider = [&](qsizetype left) {
+        const qsizetype right = left >= 0 ? next[size_t(left)] : -1;
+        if (right < 0)
+            return;
+        const auto it = m_mergeRanks.constFind(symbols[size_t(left)] + QLatin1Char(' ') + symbols[size_t(right)]);
+        if (it != m_mergeRanks.constEnd())
+            heap.push({it.value(), left, right, symbols[size_t(left)].size(), symbols[size_t(right)].size()});
+    };
+    for (qsizetype i = 0; i + 1 < n; ++i)
+        consider(i);
+    while (!heap.empty()) {
+        const Candidate best = heap.top();
+        heap.pop();
+        // A candidate is stale once either symbol took part in another merge.
+        if (next[size_t(best.left)] != best.right || symbols[size_t(best.left)].size() != best.leftSize
+            || symbols[size_t(best.right)].size() != best.rightSize)
+            continue;
+        symbols[size_t(best.left)] += symbols[size_t(best.right)];
+        symbols[size_t(best.right)].clear();
+        next[size_t(best.left)] = next[size_t(best.right)];
+        if (next[size_t(best.left)] >= 0)
+            previous[size_t(next[size_t(best.left)])] = best.left;
+        next[size_t(best.right)] = -2; // merged away
+        consider(previous[size_t(best.left)]);
+        consider(best.left);
+    }
+    QStringList pieces;
+    for (qsizetype i = n > 0 ? 0 : -1; i >= 0; i = next[size_t(i)])
+        pieces.append(symbols[size_t(i)]);
+    return pieces;
 }
 
 Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair) const
@@ -249,16 +275,17 @@ Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair) 
         encoding.tokenTypes.push_back(0);
         return true;
     };
-    // Special tokens are matched literally first; the text between them is tokenized normally.
+    // Special tokens are matched literally first, in one pass over the text (the longest where
+    // two start at one place); the text between them is tokenized normally.
     qsizetype position = 0;
     while (position <= text.size()) {
         qsizetype nextSpecial = text.size();
         QString special;
-        for (const QString &candidate : m_specialTokens) {
-            const qsizetype at = text.indexOf(candidate, position);
-            if (at >= 0 && at < nextSpecial) {
-                nextSpecial = at;
-                special = candidate;
+        if (!m_specialTokens.isEmpty()) {
+            const QRegularExpressionMatch match = m_specialPattern.match(text, position);
+            if (match.hasMatch()) {
+                nextSpecial = match.capturedStart(0);
+                special = match.captured(0);
             }
         }
         for (const QString &word : pretokenize(text.mid(position, nextSpecial - position))) {

@@ -3,6 +3,7 @@
 #include "result.h"
 
 #include <QHash>
+#include <QRegularExpression>
 #include <QString>
 #include <QStringList>
 
@@ -57,6 +58,7 @@ private:
     QHash<QString, int> m_vocab;
     QHash<QString, int> m_mergeRanks; // "a b" -> rank
     QStringList m_specialTokens;      // matched literally before pre-tokenization
+    QRegularExpression m_specialPattern; // all of them, longest first, to find the next in one pass
 };
 
 // BERT's WordPiece: basic tokenization (cleaning, CJK spacing, lower-casing and accent stripping,

@@ -1,3 +1,4 @@
+#include "embedding.h"
 #include "modeltokenizer.h"
 #include "testsupport.h"
 
@@ -48,6 +49,8 @@ QString describe(const std::vector<int> &ids)
 class TestModelTokenizer : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void heapMergesEqualGpt2sRule();
+    void manySpecialTokensInALongText();
     void gpt2MatchesReferenceVectors();
     void bertMatchesReferenceVectors();
     void tokenizerJsonMatchesVocabAndMerges();
@@ -259,6 +262,90 @@ void TestModelTokenizer::brokenTokenizerConfigIsRefused()
     QVERIFY2(broken.error.contains(QStringLiteral("tokenizer_config.json is not a JSON object")), qPrintable(broken.error));
     QVERIFY(!WordPieceTokenizer::fromBytes(vocab, "[1]"));
     QVERIFY_OK(WordPieceTokenizer::fromBytes(vocab, R"({"do_lower_case": false})"));
+}
+
+namespace {
+
+// GPT-2's rule as its reference code runs it: merge every occurrence of the lowest-ranked pair,
+// left to right, until no pair can merge. Quadratic, kept here as the independent reference.
+QStringList referenceBpe(const QString &word, const QHash<QString, int> &ranks)
+{
+    QStringList symbols;
+    for (QChar c : word)
+        symbols.append(QString(c));
+    while (symbols.size() > 1) {
+        int bestRank = std::numeric_limits<int>::max();
+        qsizetype bestAt = -1;
+        for (qsizetype i = 0; i + 1 < symbols.size(); ++i) {
+            const int rank = ranks.value(symbols.at(i) + QLatin1Char(' ') + symbols.at(i + 1), -1);
+            if (rank >= 0 && rank < bestRank) {
+                bestRank = rank;
+                bestAt = i;
+            }
+        }
+        if (bestAt < 0)
+            break;
+        const QString first = symbols.at(bestAt), second = symbols.at(bestAt + 1);
+        QStringList merged;
+        for (qsizetype i = 0; i < symbols.size();) {
+            if (i + 1 < symbols.size() && symbols.at(i) == first && symbols.at(i + 1) == second) {
+                merged.append(first + second);
+                i += 2;
+            } else {
+                merged.append(symbols.at(i++));
+            }
+        }
+        symbols = merged;
+    }
+    return symbols;
+}
+
+} // namespace
+
+void TestModelTokenizer::heapMergesEqualGpt2sRule()
+{
+    const QString folder = QStringLiteral(STUDIO_TEST_DATA "/tokenizers/gpt2/");
+    const auto tokenizer = BpeTokenizer::fromFiles(folder + QStringLiteral("vocab.json"), folder + QStringLiteral("merges.txt"));
+    QVERIFY_OK(tokenizer);
+    QHash<QString, int> ranks;
+    QFile merges(folder + QStringLiteral("merges.txt"));
+    QVERIFY(merges.open(QIODevice::ReadOnly));
+    int rank = 0;
+    for (const QByteArray &line : merges.readAll().split('\n'))
+        if (!line.isEmpty() && !line.startsWith("#version") && !ranks.contains(QString::fromUtf8(line.trimmed())))
+            ranks.insert(QString::fromUtf8(line.trimmed()), rank++);
+    // Words that stress the order of merges: repeats, overlapping pairs, long runs, real words.
+    SplitMix64 random(11);
+    const QString alphabet = QStringLiteral("aaabbeeilnorsttĠ");
+    QStringList words{QStringLiteral("aaaaaaa"), QStringLiteral("ĠTheĠtheĠthe"), QStringLiteral("lowerlowestnewestwidest"),
+                      QStringLiteral("ĠAttentionĠStudioĠtransformers"), QString(300, QLatin1Char('a')), QString(257, QLatin1Char('e'))};
+    for (int w = 0; w < 300; ++w) {
+        QString word;
+        const int length = 1 + int(random.next() % 60);
+        for (int i = 0; i < length; ++i)
+            word.append(alphabet.at(qsizetype(random.next() % quint64(alphabet.size()))));
+        words.append(word);
+    }
+    for (const QString &word : words)
+        QCOMPARE((*tokenizer.value)->bpe(word), referenceBpe(word, ranks));
+    // A pathological word of 120,000 letters is split too (it once took most of a minute).
+    const QString huge = QString(120000, QLatin1Char('z'));
+    QCOMPARE((*tokenizer.value)->bpe(huge).join(QString()), huge);
+}
+
+void TestModelTokenizer::manySpecialTokensInALongText()
+{
+    // Thousands of special tokens in a long text, found in one pass each, in order.
+    const QString folder = QStringLiteral(STUDIO_TEST_DATA "/tokenizers/gpt2/");
+    const auto tokenizer = BpeTokenizer::fromFiles(folder + QStringLiteral("vocab.json"), folder + QStringLiteral("merges.txt"));
+    QVERIFY_OK(tokenizer);
+    QString text;
+    for (int i = 0; i < 5000; ++i)
+        text += QStringLiteral("Hi<|endoftext|>");
+    const auto encoding = (*tokenizer.value)->encode(text);
+    QVERIFY_OK(encoding);
+    QCOMPARE(encoding.value->tokens.count(QStringLiteral("<|endoftext|>")), 5000);
+    QCOMPARE(encoding.value->tokens.size(), 10000);
 }
 
 QTEST_GUILESS_MAIN(TestModelTokenizer)
