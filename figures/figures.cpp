@@ -24,12 +24,19 @@ std::optional<HeatmapStage> heatmapStageFromName(const QString &name)
     return std::nullopt;
 }
 
+QString FigureContext::quotedSentence() const
+{
+    // Invisible characters written out: a right-to-left override would otherwise reverse the rest
+    // of the caption.
+    return QStringLiteral("“%1”").arg(visibleToken(sentence.simplified()));
+}
+
 QStringList FigureContext::captionFor(const QString &what) const
 {
     QString which = QObject::tr("layer %1 · head %2").arg(layer).arg(head);
     if (!headName.isEmpty() && !headName.startsWith(QStringLiteral("layer ")))
         which += QStringLiteral(" “%1”").arg(headName);
-    return {QStringLiteral("“%1”").arg(sentence.simplified()), QStringLiteral("%1 · %2 · %3").arg(model, which, what)};
+    return {quotedSentence(), QStringLiteral("%1 · %2 · %3").arg(model, which, what)};
 }
 
 namespace {
@@ -145,7 +152,7 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
     QStringList headNames;
     for (int h : heads)
         headNames.append(QString::number(h));
-    figure.caption = {QStringLiteral("“%1”").arg(context.sentence.simplified()),
+    figure.caption = {context.quotedSentence(),
                       QObject::tr("%1 · layer %2 · heads %3").arg(context.model).arg(layer).arg(headNames.join(QStringLiteral(", ")))};
     return figure;
 }
@@ -158,7 +165,7 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
     figure.colorMap = colorMap;
     figure.selectedLayer = selectedLayer;
     figure.selectedHead = selectedColumn;
-    figure.caption = {QStringLiteral("“%1”").arg(context.sentence.simplified()),
+    figure.caption = {context.quotedSentence(),
                       QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads").arg(context.model)};
     return figure;
 }

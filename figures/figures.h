@@ -20,6 +20,7 @@ struct FigureContext {
     int head = 0;
     QString headName;
     QStringList captionFor(const QString &what) const;
+    QString quotedSentence() const; // “the sentence”, invisible characters shown as ⟨U+200B⟩
 };
 
 // One head's heatmap. Weights come from the result; other stages need the head's details.

@@ -23,6 +23,7 @@ using namespace studio;
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void captionsShowInvisibleCharacters();
     void colorMapEndpoints();
     void colorMapClampsAndFlagsNaN();
     void colorScaleFitting();
@@ -276,6 +277,15 @@ void TestFigures::exportsOpen()
     // Unwritable destinations are reported, not crashed on.
     QVERIFY(exportFigure(paint, QSizeF(200, 100), FigureFormat(format), dir.filePath(QStringLiteral("no/such/dir/f")), 96)
                 .error.contains(QStringLiteral("cannot write")));
+}
+
+void TestFigures::captionsShowInvisibleCharacters()
+{
+    // A right-to-left override in the sentence must not reverse the rest of the caption.
+    FigureContext context;
+    context.sentence = QStringLiteral("pay\u200Bpal \u202Eevil ok");
+    const QString quoted = context.captionFor(QStringLiteral("weights")).first();
+    QCOMPARE(quoted, QStringLiteral("“pay⟨U+200B⟩pal ⟨U+202E⟩evil ok”"));
 }
 
 QTEST_MAIN(TestFigures)
