@@ -46,6 +46,7 @@ class TestDocument : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void closingDuringARunIsSafe();
     void invisibleTokensAreLabelledVisibly();
     void tenThousandTokensStayResponsiveAndBounded();
     void newerWorkspaceVersion();
@@ -353,6 +354,26 @@ void TestDocument::invisibleTokensAreLabelledVisibly()
     QCOMPARE(document.result().labels, (QStringList{QStringLiteral("pay"), QStringLiteral("⟨U+200B⟩"), QStringLiteral("pal"),
                                                     QStringLiteral("⟨U+202E⟩"), QStringLiteral("evil")}));
     QCOMPARE(document.result().pieces.at(1), QStringLiteral("\u200B")); // the model reads the character itself
+}
+
+void TestDocument::closingDuringARunIsSafe()
+{
+    // A window closed while its document still runs: the run ends later, with nobody to deliver to.
+    // (Qt 6.4's QFuture::then(context, …) asserted here in debug builds.)
+    {
+        AttentionDocument document;
+        document.editText(longText(QStringLiteral("beta"), 600));
+        QVERIFY(document.isBusy());
+    }
+    {
+        AttentionDocument document;
+        QVERIFY(openModelAndWait(document, kGpt2));
+        document.editText(QStringLiteral("one more run that nobody waits for"));
+        QVERIFY(document.isBusy());
+    }
+    QThreadPool::globalInstance()->waitForDone();
+    QCoreApplication::processEvents();
+    QCoreApplication::processEvents();
 }
 
 QTEST_MAIN(TestDocument)
