@@ -10,6 +10,8 @@
 #include <QTest>
 
 #include <cmath>
+#include <csignal>
+#include <sys/resource.h>
 
 namespace studio::testing {
 
@@ -30,6 +32,38 @@ inline double maxAbsDifference(const Matrix &a, const Matrix &b)
         worst = std::max(worst, std::abs(double(a.data()[i]) - double(b.data()[i])));
     return worst;
 }
+
+// Files of this process (and of the processes it starts) may grow to at most `bytes` while this
+// lives, as on a full disk. With IgnoreSignal a write past the limit fails instead of raising
+// SIGXFSZ in this process; with KeepSignal the signal's disposition is left as it is, so a child
+// started meanwhile inherits the default (it would be killed unless it ignores the signal itself).
+class ScopedFileSizeLimit {
+public:
+    enum Signal { IgnoreSignal, KeepSignal };
+    ScopedFileSizeLimit(rlim_t bytes, Signal signal)
+    {
+        m_set = getrlimit(RLIMIT_FSIZE, &m_old) == 0;
+        if (signal == IgnoreSignal)
+            m_previousHandler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit small = m_old;
+        small.rlim_cur = bytes;
+        m_set = m_set && setrlimit(RLIMIT_FSIZE, &small) == 0;
+    }
+    ~ScopedFileSizeLimit()
+    {
+        setrlimit(RLIMIT_FSIZE, &m_old);
+        if (m_previousHandler != SIG_ERR)
+            std::signal(SIGXFSZ, m_previousHandler);
+    }
+    ScopedFileSizeLimit(const ScopedFileSizeLimit &) = delete;
+    ScopedFileSizeLimit &operator=(const ScopedFileSizeLimit &) = delete;
+    bool isSet() const { return m_set; }
+
+private:
+    rlimit m_old{};
+    void (*m_previousHandler)(int) = SIG_ERR;
+    bool m_set = false;
+};
 
 } // namespace studio::testing
 

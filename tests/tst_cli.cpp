@@ -440,14 +440,13 @@ void TestCli::fileSizeLimitGivesAMessageNotASignal()
     // at its default): it must end with the disk-full message, not be killed by the signal.
     QTemporaryDir dir;
     const QString out = dir.filePath(QStringLiteral("big.png"));
-    rlimit old{};
-    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
-    rlimit small = old;
-    small.rlim_cur = 1024;
-    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
-    const Run r = run({QStringLiteral("export"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
-                       QStringLiteral("--out"), out});
-    setrlimit(RLIMIT_FSIZE, &old);
+    Run r;
+    {
+        const testing::ScopedFileSizeLimit limit(1024, testing::ScopedFileSizeLimit::KeepSignal);
+        QVERIFY(limit.isSet());
+        r = run({QStringLiteral("export"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
+                 QStringLiteral("--out"), out});
+    }
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("could be written (is the disk full?)"), r.err.constData());
     QVERIFY(!QFile::exists(out));

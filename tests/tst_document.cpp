@@ -332,15 +332,12 @@ void TestDocument::recoveryKeepsItsFileUntilTheWorkIsSafeAgain()
     // The new window cannot write its own autosave (the process may write files of 1 KiB at most,
     // as on a full disk): the recovered work is shown, and the old file stays on disk.
     AttentionDocument document;
-    rlimit old{};
-    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
-    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit small = old;
-    small.rlim_cur = 1024;
-    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
-    const Status recovered = document.recoverFrom(leftover);
-    setrlimit(RLIMIT_FSIZE, &old);
-    std::signal(SIGXFSZ, previousHandler);
+    Status recovered;
+    {
+        const testing::ScopedFileSizeLimit limit(1024, testing::ScopedFileSizeLimit::IgnoreSignal);
+        QVERIFY(limit.isSet());
+        recovered = document.recoverFrom(leftover);
+    }
     QVERIFY2(!recovered, qPrintable(QFileInfo(document.autosavePath()).size() ? QStringLiteral("autosave of %1 bytes").arg(QFileInfo(document.autosavePath()).size()) : QStringLiteral("no autosave")));
     QCOMPARE(document.workspace().text, QStringLiteral("work that must survive"));
     QVERIFY(QFile::exists(leftover));

@@ -239,15 +239,12 @@ void TestWorkspace::diskFullKeepsThePreviousFile()
     Workspace large = defaultWorkspace(QStringLiteral("large"));
     large.config = TeachingConfig{128, 64, 8, true};
     large.heads = defaultHeads(large.config);
-    rlimit old{};
-    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
-    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit small = old;
-    small.rlim_cur = 64 * 1024;
-    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
-    const QString error = saveWorkspace(large, path).error;
-    setrlimit(RLIMIT_FSIZE, &old);
-    std::signal(SIGXFSZ, previousHandler);
+    QString error;
+    {
+        const testing::ScopedFileSizeLimit limit(64 * 1024, testing::ScopedFileSizeLimit::IgnoreSignal);
+        QVERIFY(limit.isSet());
+        error = saveWorkspace(large, path).error;
+    }
     QVERIFY2(error.contains(QStringLiteral("cannot write")), qPrintable(error));
     QCOMPARE(readAll(path), previous); // intact
     QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden), QStringList{QStringLiteral("w.json")}); // no leftovers
@@ -267,15 +264,12 @@ void TestWorkspace::smallFileUnderASizeLimitIsNotCommittedTruncated()
     const QString path = dir.filePath(QStringLiteral("w.json"));
     QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("the previous version")), path));
     const QByteArray previous = readAll(path);
-    rlimit old{};
-    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
-    const auto previousHandler = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit small = old;
-    small.rlim_cur = 1024;
-    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
-    const Status saved = saveWorkspace(defaultWorkspace(QStringLiteral("a new version")), path);
-    setrlimit(RLIMIT_FSIZE, &old);
-    std::signal(SIGXFSZ, previousHandler);
+    Status saved;
+    {
+        const testing::ScopedFileSizeLimit limit(1024, testing::ScopedFileSizeLimit::IgnoreSignal);
+        QVERIFY(limit.isSet());
+        saved = saveWorkspace(defaultWorkspace(QStringLiteral("a new version")), path);
+    }
     QVERIFY(!saved);
     QVERIFY2(saved.error.contains(QStringLiteral("cannot write")), qPrintable(saved.error));
     QCOMPARE(readAll(path), previous);
