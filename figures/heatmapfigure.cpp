@@ -2,6 +2,7 @@
 
 #include <QFontMetricsF>
 #include <QImage>
+#include <QObject>
 #include <QPainter>
 
 #include <algorithm>
@@ -169,6 +170,8 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
     const int rows = int(figure.values().rows());
     const int cols = int(figure.values().cols());
     QImage image(std::max(cols, 1), std::max(rows, 1), QImage::Format_RGB32);
+    if (image.isNull()) // the allocation failed: no image, never a write through a null line
+        return image;
     image.fill(Qt::white);
     // value ↦ table index in one multiply-add; only values outside the scale (or masked, or NaN)
     // take the careful path.
@@ -212,7 +215,14 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                     painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values()(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
-            painter.drawImage(layout.body(), cache ? cache->body : heatmapBodyImage(figure));
+            const QImage body = cache ? cache->body : heatmapBodyImage(figure);
+            if (body.isNull()) { // out of memory for the image: say so where it would be
+                painter.setPen(Qt::black);
+                painter.drawText(layout.body(), Qt::AlignCenter | Qt::TextWordWrap,
+                                 QObject::tr("Not enough memory to draw %1 × %2 cells").arg(rows).arg(cols));
+            } else {
+                painter.drawImage(layout.body(), body);
+            }
         }
 
         // Masked cells get a diagonal hatch so they read as "not available", not as a low value.

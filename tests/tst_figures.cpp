@@ -23,6 +23,7 @@ using namespace studio;
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void missingBodyImageIsSaidNotCrashedOn();
     void captionsShowInvisibleCharacters();
     void colorMapEndpoints();
     void colorMapClampsAndFlagsNaN();
@@ -286,6 +287,33 @@ void TestFigures::captionsShowInvisibleCharacters()
     context.sentence = QStringLiteral("pay\u200Bpal \u202Eevil ok");
     const QString quoted = context.captionFor(QStringLiteral("weights")).first();
     QCOMPARE(quoted, QStringLiteral("“pay⟨U+200B⟩pal ⟨U+202E⟩evil ok”"));
+}
+
+void TestFigures::missingBodyImageIsSaidNotCrashedOn()
+{
+    // When the body image could not be allocated (a null image), the figure says so in its place.
+    HeatmapFigure figure;
+    Matrix values = Matrix::Constant(100, 100, 0.5f);
+    figure.setValues(values);
+    figure.rowLabels = figure.colLabels = QStringList(100, QStringLiteral("t"));
+    HeatmapStyle style;
+    style.font = figureFont();
+    HeatmapCache cache = heatmapCache(figure, style);
+    cache.body = QImage();
+    QImage canvas(800, 800, QImage::Format_RGB32);
+    QPainter painter(&canvas);
+    paintHeatmapFigure(painter, QRectF(0, 0, 800, 800), figure, style, &cache);
+    painter.end();
+    // The body area stays white apart from the message's dark text: no cell colour is painted.
+    const HeatmapLayout layout(100, 100, QRectF(0, 0, 800, 800), cache.margins);
+    const QColor corner = canvas.pixelColor(layout.cellRect(0, 0).center().toPoint());
+    QCOMPARE(corner, QColor(Qt::white));
+    int dark = 0;
+    const QRect body = layout.body().toRect().adjusted(4, 4, -4, -4); // inside its border
+    for (int y = body.top(); y < body.bottom(); y += 2)
+        for (int x = body.left(); x < body.right(); x += 2)
+            dark += qGray(canvas.pixel(x, y)) < 128;
+    QVERIFY(dark > 0); // the message is there
 }
 
 QTEST_MAIN(TestFigures)
