@@ -8,6 +8,8 @@
 #include "tracejson.h"
 #include "workspace.h"
 #include "atomicfile.h"
+#include "runmemory.h"
+#include "tokenizer.h"
 
 #include <QCommandLineParser>
 #include <QFileInfo>
@@ -16,7 +18,9 @@
 #include <QJsonDocument>
 #include <QTextStream>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <optional>
 
 namespace studio {
@@ -133,18 +137,19 @@ struct CheckpointOptions {
     void addTo(QCommandLineParser &parser) const { parser.addOptions({model, textPair, threads}); }
 };
 
-// Tokenizes and runs the forward pass of an open checkpoint, keeping the stages of the heads asked
-// for. A text the model cannot take, or an option out of range, is a usage error.
+// Tokenizes for an open checkpoint and sets up its forward pass, keeping the stages of the heads
+// asked for; refuses a run whose memory cannot fit. A text the model cannot take, or an option out
+// of range, is a usage error.
 struct CheckpointRun {
     std::shared_ptr<const Checkpoint> checkpoint;
     PreparedInput input;
+    ForwardOptions forward;
     ModelTrace trace;
 };
 
-Result<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const CheckpointOptions &options,
-                                    std::shared_ptr<const Checkpoint> checkpoint, const QString &text,
-                                    const std::vector<std::pair<int, int>> &stageHeads, bool allStages,
-                                    bool keepLayerInputs = false)
+Result<CheckpointRun> prepareCheckpointRun(const QCommandLineParser &parser, const CheckpointOptions &options,
+                                           std::shared_ptr<const Checkpoint> checkpoint, const QString &text,
+                                           const std::vector<std::pair<int, int>> &stageHeads, bool allStages, RunKind kind)
 {
     using R = Result<CheckpointRun>;
     CheckpointRun run;
@@ -157,7 +162,7 @@ Result<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const Chec
         QTextStream(stderr) << "attention-studio: note: " << run.input.truncatedFrom << " tokens truncated to the model's "
                             << run.checkpoint->config.maxPositions << " positions\n";
     const ModelConfig &config = run.checkpoint->config;
-    ForwardOptions forward;
+    ForwardOptions &forward = run.forward;
     bool ok = false;
     forward.threads = parser.value(options.threads).toInt(&ok);
     if (!ok || forward.threads < 1 || forward.threads > 64)
@@ -168,14 +173,20 @@ Result<CheckpointRun> runCheckpoint(const QCommandLineParser &parser, const Chec
                                   .arg(layer).arg(head).arg(run.checkpoint->name).arg(config.layers - 1).arg(config.heads - 1));
     }
     forward.stageHeads = stageHeads;
-    forward.keepLayerInputs = keepLayerInputs;
+    forward.keepLayerInputs = kind == RunKind::Window;
     if (allStages) {
         forward.stageHeads.clear();
         for (int l = 0; l < config.layers; ++l)
             for (int h = 0; h < config.heads; ++h)
                 forward.stageHeads.push_back({l, h});
     }
-    run.trace = run.checkpoint->model->forward(run.input.forward, forward);
+    std::vector<int> stagesPerLayer(size_t(config.layers), 0);
+    for (const auto &[layer, head] : forward.stageHeads)
+        ++stagesPerLayer[size_t(layer)];
+    const int stageHeadsPerLayer = *std::max_element(stagesPerLayer.begin(), stagesPerLayer.end());
+    const double needed = checkpointRunBytes(config, int(run.input.forward.ids.size()), kind, stageHeadsPerLayer);
+    if (const Status fits = checkRunFits(needed, availableMemoryBytes()); !fits)
+        return R::failure(fits.error);
     return {std::move(run), {}};
 }
 
@@ -234,6 +245,34 @@ Status writeText(const QString &path, const QByteArray &bytes)
     return writeFileAtomically(path, bytes);
 }
 
+// Streams a JSON document to standard output or to a file, which is replaced only by a whole
+// document: a failed run or a full disk leaves the old file as it was.
+Status writeJson(const QString &path, const std::function<Status(JsonStream &)> &write)
+{
+    const bool toStdout = path.isEmpty() || path == QStringLiteral("-");
+    std::optional<AtomicFile> file;
+    if (!toStdout) {
+        file.emplace(path);
+        if (const Status opened = file->open(); !opened)
+            return opened;
+    }
+    const auto sink = [&](const QByteArray &chunk) {
+        if (toStdout)
+            return std::fwrite(chunk.constData(), 1, size_t(chunk.size()), stdout) == size_t(chunk.size());
+        return file->write(chunk);
+    };
+    JsonStream out(sink);
+    if (const Status written = write(out); !written)
+        return written;
+    const bool complete = out.finish() && sink(QByteArrayLiteral("\n"));
+    if (toStdout) {
+        if (!complete || std::fflush(stdout) != 0)
+            return Status::failure(QStringLiteral("cannot write to standard output"));
+        return Status::success();
+    }
+    return file->commit();
+}
+
 int runTrace(const QStringList &arguments)
 {
     QCommandLineParser parser;
@@ -270,11 +309,24 @@ int runTrace(const QStringList &arguments)
             heads = std::move(*selected.value);
         }
         const bool allStages = parser.isSet(stages) && heads.empty();
-        const Result<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, checkpoint, parser.value(model.text), heads, allStages);
+        Result<CheckpointRun> run = prepareCheckpointRun(parser, checkpointOptions, checkpoint, parser.value(model.text), heads, allStages, RunKind::Trace);
         if (!run)
             return fail(kUsage, run.error);
-        const QJsonObject json = modelTraceToJson(*run.value->checkpoint, run.value->input, run.value->trace);
-        if (const Status written = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+        // Each layer is written as soon as it is done and then freed: the run holds one layer's maps.
+        CheckpointRun &r = *run.value;
+        const Status written = writeJson(parser.value(model.out), [&r](JsonStream &out) {
+            ModelTraceWriter writer(out, *r.checkpoint, r.input);
+            writer.begin();
+            r.forward.layerDone = [&writer, &out](int done, ModelTrace &trace) {
+                if (out.ok())
+                    writer.writeLayer(done, trace);
+            };
+            if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
+                return ran;
+            writer.end();
+            return Status::success();
+        });
+        if (!written)
             return fail(kFailure, written.error);
         return 0;
     }
@@ -283,11 +335,19 @@ int runTrace(const QStringList &arguments)
     if (!workspace)
         return fail(kUsage, workspace.error);
     const Workspace &w = *workspace.value;
-    const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
-    if (trace.tokens.isEmpty())
+    const int tokens = int(tokenizeText(w.text, kMaxTeachingTokens).size());
+    if (tokens == 0)
         return fail(kUsage, QStringLiteral("the text has no tokens"));
-    const QJsonObject json = teachingTraceToJson(trace, w.config, w.heads, w.settings, parser.isSet(stages));
-    if (const Status written = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+    if (const Status fits = checkRunFits(teachingRunBytes(w.config, tokens, RunKind::Trace), availableMemoryBytes()); !fits)
+        return fail(kFailure, fits.error);
+    TeachingTrace trace;
+    if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
+        return fail(kFailure, ran.error);
+    const Status written = writeJson(parser.value(model.out), [&](JsonStream &out) {
+        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages));
+        return Status::success();
+    });
+    if (!written)
         return fail(kFailure, written.error);
     return 0;
 }
@@ -414,9 +474,12 @@ Result<ExportSource> checkpointSource(const QCommandLineParser &parser, const Ch
     if (layer < 0 || layer >= config.layers || head < 0 || head >= config.heads)
         return R::failure(QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
                               .arg(layer).arg(head).arg(config.layers - 1).arg(config.heads - 1));
-    Result<CheckpointRun> run = runCheckpoint(parser, checkpointOptions, std::move(checkpoint), text, {}, false, true);
+    Result<CheckpointRun> run = prepareCheckpointRun(parser, checkpointOptions, std::move(checkpoint), text, {}, false, RunKind::Window);
     if (!run)
         return R::failure(run.error);
+    CheckpointRun &r = *run.value;
+    if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
+        return R::failure(ran.error);
     ExportSource source;
     const Checkpoint &opened = *run.value->checkpoint;
     source.result = checkpointResult(opened, run.value->input, std::move(run.value->trace));
@@ -434,9 +497,14 @@ Result<ExportSource> teachingSource(const Workspace &w, int layer, int head)
         return R::failure(QStringLiteral("--layer must be 0: the teaching model has one layer (got %1)").arg(layer));
     if (head < 0 || head >= int(w.heads.size()))
         return R::failure(QStringLiteral("--head must be between 0 and %1 (got %2)").arg(w.heads.size() - 1).arg(head));
-    const TeachingTrace trace = traceTeachingModel(w.text, w.config, w.heads, w.settings);
-    if (trace.tokens.isEmpty())
+    const int tokens = int(tokenizeText(w.text, kMaxTeachingTokens).size());
+    if (tokens == 0)
         return R::failure(QStringLiteral("the text has no tokens"));
+    if (const Status fits = checkRunFits(teachingRunBytes(w.config, tokens, RunKind::Window), availableMemoryBytes()); !fits)
+        return R::failure(fits.error);
+    TeachingTrace trace;
+    if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
+        return R::failure(ran.error);
     ExportSource source;
     source.result = teachingResult(trace, w);
     source.details = teachingDetails(w, trace, head);

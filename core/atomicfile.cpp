@@ -13,15 +13,34 @@ Status AtomicFile::open()
 
 bool AtomicFile::write(const QByteArray &bytes)
 {
-    m_complete = m_complete && m_file.write(bytes) == bytes.size();
-    return m_complete;
+    if (!m_complete)
+        return false;
+    // A short write says nothing of why; writing the rest either finishes or fails with the
+    // system's reason (ENOSPC, EFBIG), which the message then gives.
+    const char *data = bytes.constData();
+    qint64 remaining = bytes.size();
+    while (remaining > 0) {
+        const qint64 written = m_file.write(data, remaining);
+        if (written <= 0) {
+            m_complete = false;
+            m_writeError = m_file.errorString();
+            return false;
+        }
+        data += written;
+        remaining -= written;
+    }
+    return true;
 }
 
 Status AtomicFile::commit()
 {
     if (!m_complete) {
         m_file.cancelWriting();
-        return Status::failure(QStringLiteral("cannot write %1: only part of it could be written (is the disk full?)").arg(m_path));
+        // The system's reason when it gave one ("No space left on device", "File too large").
+        const QString reason = m_writeError.isEmpty() || m_writeError == QStringLiteral("Unknown error")
+                                   ? QStringLiteral("only part of it could be written (is the disk full?)")
+                                   : m_writeError;
+        return Status::failure(QStringLiteral("cannot write %1: %2; the file was left as it was").arg(m_path, reason));
     }
     if (!m_file.commit())
         return Status::failure(QStringLiteral("cannot write %1: %2").arg(m_path, m_file.errorString()));

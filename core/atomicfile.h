@@ -24,6 +24,7 @@ private:
     QString m_path;
     QSaveFile m_file;
     bool m_complete = true;
+    QString m_writeError; // the system's reason for the first short write ("No space left on device")
 };
 
 // The whole content at once.

@@ -260,7 +260,7 @@ QStringList BpeTokenizer::bpe(const QString &word) const
     return pieces;
 }
 
-Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair) const
+Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair, const std::atomic<bool> *cancel) const
 {
     using R = Result<Encoding>;
     if (!pair.isEmpty())
@@ -289,6 +289,8 @@ Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair) 
             }
         }
         for (const QString &word : pretokenize(text.mid(position, nextSpecial - position))) {
+            if (cancelRequested(cancel))
+                return R::failure(cancelledMessage());
             for (const QString &piece : bpe(bytesToSymbols(word.toUtf8()))) {
                 if (!addPiece(piece))
                     return R::failure(QStringLiteral("the piece \"%1\" is not in the vocabulary").arg(displayToken(piece)));

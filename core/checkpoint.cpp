@@ -132,14 +132,15 @@ Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
     return {checkpoint, {}};
 }
 
-Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &text, const QString &pair)
+Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &text, const QString &pair,
+                                   const std::atomic<bool> *cancel)
 {
     using R = Result<PreparedInput>;
     if (text.trimmed().isEmpty())
         return R::failure(QStringLiteral("the text is empty"));
     if (!pair.isEmpty() && !checkpoint.tokenizer->takesPairs())
         return R::failure(QStringLiteral("%1 takes one text; a second text is for BERT models").arg(checkpoint.name));
-    Result<Encoding> encoding = checkpoint.tokenizer->encode(text, pair);
+    Result<Encoding> encoding = checkpoint.tokenizer->encode(text, pair, cancel);
     if (!encoding)
         return R::failure(encoding.error);
     PreparedInput prepared;

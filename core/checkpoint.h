@@ -31,7 +31,9 @@ struct PreparedInput {
     ForwardInput forward;
     int truncatedFrom = 0; // the token count before truncation, 0 when nothing was cut
 };
-Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &text, const QString &pair = {});
+// Tokenizes and cuts to the model's positions; a raised cancel flag ends it early with a failure.
+Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &text, const QString &pair = {},
+                                   const std::atomic<bool> *cancel = nullptr);
 
 // Model folders in a Hugging Face cache: <hub>/models--ORG--NAME/snapshots/<hash>/ holding a
 // config.json. hub defaults to $HF_HOME/hub, else ~/.cache/huggingface/hub.

@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -19,11 +20,26 @@ struct Encoding {
     std::vector<int> tokenTypes; // 0 for the first sentence, 1 for the second
 };
 
+// Whether a cancel flag was given and raised. Tokenizers check it between words, so that a long
+// text's tokenization stops soon after the user cancels.
+inline bool cancelRequested(const std::atomic<bool> *cancel)
+{
+    return cancel && cancel->load(std::memory_order_relaxed);
+}
+
+// The failure a cancelled encode() returns.
+inline QString cancelledMessage()
+{
+    return QStringLiteral("cancelled");
+}
+
 class ModelTokenizer {
 public:
     virtual ~ModelTokenizer() = default;
     // A second text is used by models that take sentence pairs (BERT) and refused by others.
-    virtual Result<Encoding> encode(const QString &text, const QString &pair = {}) const = 0;
+    // A raised cancel flag ends the work early with a failure.
+    virtual Result<Encoding> encode(const QString &text, const QString &pair = {},
+                                    const std::atomic<bool> *cancel = nullptr) const = 0;
     // A vocabulary string as a person reads it: spaces marked, byte tokens decoded.
     virtual QString displayToken(const QString &token) const = 0;
     virtual bool takesPairs() const = 0;
@@ -42,7 +58,8 @@ public:
                                                            const QString &mergesName = QStringLiteral("merges.txt"));
     static Result<std::shared_ptr<BpeTokenizer>> fromData(QHash<QString, int> vocab, const QList<std::pair<QString, QString>> &merges);
 
-    Result<Encoding> encode(const QString &text, const QString &pair = {}) const override;
+    Result<Encoding> encode(const QString &text, const QString &pair = {},
+                            const std::atomic<bool> *cancel = nullptr) const override;
     QString displayToken(const QString &token) const override;
     bool takesPairs() const override { return false; }
 
@@ -80,12 +97,15 @@ public:
     // From the bytes of vocab.txt and tokenizer_config.json (may be empty).
     static Result<std::shared_ptr<WordPieceTokenizer>> fromBytes(const QByteArray &vocabTxt, const QByteArray &tokenizerConfig);
 
-    Result<Encoding> encode(const QString &text, const QString &pair = {}) const override;
+    Result<Encoding> encode(const QString &text, const QString &pair = {},
+                            const std::atomic<bool> *cancel = nullptr) const override;
     QString displayToken(const QString &token) const override { return token; }
     bool takesPairs() const override { return true; }
 
     // Pieces of a text without [CLS]/[SEP].
     QStringList tokenize(const QString &text) const;
+    // The same, ending early (false) when the cancel flag is raised.
+    bool tokenize(const QString &text, QStringList &pieces, const std::atomic<bool> *cancel) const;
     int padId() const { return m_vocab.value(m_options.pad, -1); }
 
 private:

@@ -3,6 +3,7 @@
 #include "workspace.h"
 
 #include <QJsonArray>
+#include <QJsonObject>
 
 #include <cmath>
 
@@ -18,166 +19,203 @@ QJsonObject truncationToJson(int from, int to)
 
 // JSON has no spelling for NaN or ±∞, and a reader writes them as null: the spelling of "masked".
 // So in a trace, a masked cell (−∞ in the masked stage) is null, and every other non-finite value is
-// the string "NaN", "Infinity" or "-Infinity": an undefined number never looks like a masked one.
-QJsonValue traceNumber(float value, bool maskedStage)
+// the string "NaN", "Infinity" or "-Infinity".
+void writeTraceNumber(JsonStream &out, float value, bool maskedStage)
 {
-    if (std::isnan(value))
-        return QStringLiteral("NaN");
-    if (std::isinf(value)) {
-        if (value < 0 && maskedStage)
-            return QJsonValue(QJsonValue::Null);
-        return value > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity");
-    }
-    return double(value);
+    if (std::isfinite(value))
+        out.number(double(value));
+    else if (std::isnan(value))
+        out.string(QStringLiteral("NaN"));
+    else if (value < 0 && maskedStage)
+        out.null();
+    else
+        out.string(value > 0 ? QStringLiteral("Infinity") : QStringLiteral("-Infinity"));
 }
 
-QJsonArray traceMatrix(const Matrix &m, bool maskedStage = false)
+void writeVector(JsonStream &out, const QString &name, const Vector &v)
 {
-    QJsonArray rows;
-    for (Eigen::Index r = 0; r < m.rows(); ++r) {
-        QJsonArray row;
-        for (Eigen::Index c = 0; c < m.cols(); ++c)
-            row.append(traceNumber(m(r, c), maskedStage));
-        rows.append(row);
-    }
-    return rows;
-}
-
-void insertStages(QJsonObject &headJson, const HeadTrace &head)
-{
-    const QJsonObject stages = headStagesToJson(head);
-    for (auto it = stages.begin(); it != stages.end(); ++it)
-        headJson.insert(it.key(), it.value());
+    out.key(name);
+    out.beginArray();
+    for (Eigen::Index i = 0; i < v.size(); ++i)
+        writeTraceNumber(out, v[i], false);
+    out.endArray();
 }
 
 } // namespace
 
-QJsonObject headStagesToJson(const HeadTrace &head)
+void writeTraceMatrix(JsonStream &out, const QString &name, const Matrix &m, bool maskedStage)
 {
-    return QJsonObject{
-        {QStringLiteral("q"), traceMatrix(head.q)},
-        {QStringLiteral("k"), traceMatrix(head.k)},
-        {QStringLiteral("v"), traceMatrix(head.v)},
-        {QStringLiteral("scores"), traceMatrix(head.scores)},
-        {QStringLiteral("scaled"), traceMatrix(head.scaled)},
-        {QStringLiteral("masked"), traceMatrix(head.masked, true)},
-        {QStringLiteral("weights"), traceMatrix(head.weights)},
-        {QStringLiteral("output"), traceMatrix(head.output)},
-        {QStringLiteral("entropy"), vectorToJson(head.entropy)},
-    };
+    out.key(name);
+    out.beginArray();
+    for (Eigen::Index r = 0; r < m.rows(); ++r) {
+        out.beginArray();
+        for (Eigen::Index c = 0; c < m.cols(); ++c)
+            writeTraceNumber(out, m(r, c), maskedStage);
+        out.endArray();
+    }
+    out.endArray();
 }
 
-QJsonObject modelTraceToJson(const Checkpoint &checkpoint, const PreparedInput &input, const ModelTrace &trace)
+void writeHeadStages(JsonStream &out, const HeadTrace &head)
 {
-    const ModelConfig &config = checkpoint.config;
-    QJsonArray layers;
-    for (int l = 0; l < int(trace.attentions.size()); ++l) {
-        QJsonArray heads;
-        for (int h = 0; h < int(trace.attentions[size_t(l)].size()); ++h) {
-            QJsonObject headJson{{QStringLiteral("weights"), traceMatrix(trace.attentions[size_t(l)][size_t(h)])}};
-            const auto stages = trace.stages.find({l, h});
-            if (stages != trace.stages.end())
-                insertStages(headJson, stages->second);
-            heads.append(headJson);
-        }
-        QJsonObject layerJson{{QStringLiteral("heads"), heads}};
-        const auto layerInput = trace.layerInputs.find(l);
-        if (layerInput != trace.layerInputs.end())
-            layerJson.insert(QStringLiteral("input"), traceMatrix(layerInput->second));
-        layers.append(layerJson);
-    }
+    writeTraceMatrix(out, QStringLiteral("q"), head.q);
+    writeTraceMatrix(out, QStringLiteral("k"), head.k);
+    writeTraceMatrix(out, QStringLiteral("v"), head.v);
+    writeTraceMatrix(out, QStringLiteral("scores"), head.scores);
+    writeTraceMatrix(out, QStringLiteral("scaled"), head.scaled);
+    writeTraceMatrix(out, QStringLiteral("masked"), head.masked, true);
+    writeTraceMatrix(out, QStringLiteral("weights"), head.weights);
+    writeTraceMatrix(out, QStringLiteral("output"), head.output);
+    writeVector(out, QStringLiteral("entropy"), head.entropy);
+}
+
+ModelTraceWriter::ModelTraceWriter(JsonStream &out, const Checkpoint &checkpoint, const PreparedInput &input)
+    : m_out(out), m_checkpoint(checkpoint), m_input(input)
+{
+}
+
+void ModelTraceWriter::begin()
+{
+    const ModelConfig &config = m_checkpoint.config;
+    const Encoding &encoding = m_input.encoding;
     QJsonArray ids, tokens, display, types;
-    for (qsizetype i = 0; i < input.encoding.tokens.size(); ++i) {
-        ids.append(input.encoding.ids[size_t(i)]);
-        tokens.append(input.encoding.tokens.at(i));
-        display.append(checkpoint.tokenizer->displayToken(input.encoding.tokens.at(i)));
-        types.append(input.encoding.tokenTypes[size_t(i)]);
+    for (qsizetype i = 0; i < encoding.tokens.size(); ++i) {
+        ids.append(encoding.ids[size_t(i)]);
+        tokens.append(encoding.tokens.at(i));
+        display.append(m_checkpoint.tokenizer->displayToken(encoding.tokens.at(i)));
+        types.append(encoding.tokenTypes[size_t(i)]);
     }
-    QJsonObject json{
-        {QStringLiteral("model"), QJsonObject{
-            {QStringLiteral("kind"), architectureName(config.architecture)},
-            {QStringLiteral("name"), checkpoint.name},
-            {QStringLiteral("layers"), config.layers},
-            {QStringLiteral("heads"), config.heads},
-            {QStringLiteral("d_model"), config.hidden},
-            {QStringLiteral("d_head"), config.headDim()},
-        }},
-        {QStringLiteral("ids"), ids},
-        {QStringLiteral("tokens"), tokens},
-        {QStringLiteral("display_tokens"), display},
-        {QStringLiteral("settings"), QJsonObject{
-            {QStringLiteral("mask"), maskModeName(config.traits().causal ? MaskMode::Causal : MaskMode::None)},
-            {QStringLiteral("temperature"), 1.0},
-            {QStringLiteral("scale"), true},
-        }},
-        {QStringLiteral("layers"), layers},
-    };
-    if (config.traits().tokenTypes)
-        json.insert(QStringLiteral("token_type_ids"), types);
-    if (input.truncatedFrom > 0)
-        json.insert(QStringLiteral("truncated"), truncationToJson(input.truncatedFrom, int(input.encoding.ids.size())));
-    if (!checkpoint.model->nonFiniteTensors().isEmpty()) {
+    m_out.beginObject();
+    m_out.key(QStringLiteral("model"));
+    m_out.value(QJsonObject{
+        {QStringLiteral("kind"), architectureName(config.architecture)},
+        {QStringLiteral("name"), m_checkpoint.name},
+        {QStringLiteral("layers"), config.layers},
+        {QStringLiteral("heads"), config.heads},
+        {QStringLiteral("d_model"), config.hidden},
+        {QStringLiteral("d_head"), config.headDim()},
+    });
+    m_out.key(QStringLiteral("ids"));
+    m_out.value(ids);
+    m_out.key(QStringLiteral("tokens"));
+    m_out.value(tokens);
+    m_out.key(QStringLiteral("display_tokens"));
+    m_out.value(display);
+    if (config.traits().tokenTypes) {
+        m_out.key(QStringLiteral("token_type_ids"));
+        m_out.value(types);
+    }
+    m_out.key(QStringLiteral("settings"));
+    m_out.value(QJsonObject{
+        {QStringLiteral("mask"), maskModeName(config.traits().causal ? MaskMode::Causal : MaskMode::None)},
+        {QStringLiteral("temperature"), 1.0},
+        {QStringLiteral("scale"), true},
+    });
+    if (m_input.truncatedFrom > 0) {
+        m_out.key(QStringLiteral("truncated"));
+        m_out.value(truncationToJson(m_input.truncatedFrom, int(encoding.ids.size())));
+    }
+    if (!m_checkpoint.model->nonFiniteTensors().isEmpty()) {
         QJsonArray warnings;
-        for (const QString &name : checkpoint.model->nonFiniteTensors())
+        for (const QString &name : m_checkpoint.model->nonFiniteTensors())
             warnings.append(QStringLiteral("tensor \"%1\" holds values that are not finite numbers (NaN or ±∞)").arg(name));
-        json.insert(QStringLiteral("warnings"), warnings);
+        m_out.key(QStringLiteral("warnings"));
+        m_out.value(warnings);
     }
-    return json;
+    m_out.key(QStringLiteral("layers"));
+    m_out.beginArray();
 }
 
-QJsonObject teachingTraceToJson(const TeachingTrace &trace, const TeachingConfig &config,
-                                const std::vector<HeadWeights> &heads,
-                                const AttentionSettings &settings, bool withStages)
+void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
 {
-    QJsonArray headsJson;
-    for (size_t h = 0; h < trace.heads.size(); ++h) {
-        const HeadTrace &head = trace.heads[h];
-        QJsonObject headJson{
-            {QStringLiteral("name"), heads[h].name},
-            {QStringLiteral("weights"), traceMatrix(head.weights)},
-        };
-        if (withStages) {
-            headJson.insert(QStringLiteral("w_q"), traceMatrix(heads[h].wQ));
-            headJson.insert(QStringLiteral("w_k"), traceMatrix(heads[h].wK));
-            headJson.insert(QStringLiteral("w_v"), traceMatrix(heads[h].wV));
-            insertStages(headJson, head);
-        }
-        headsJson.append(headJson);
+    m_out.beginObject();
+    if (const auto input = trace.layerInputs.find(layer); input != trace.layerInputs.end()) {
+        writeTraceMatrix(m_out, QStringLiteral("input"), input->second);
+        trace.layerInputs.erase(input);
     }
+    m_out.key(QStringLiteral("heads"));
+    m_out.beginArray();
+    std::vector<Matrix> &maps = trace.attentions[size_t(layer)];
+    for (int h = 0; h < int(maps.size()); ++h) {
+        m_out.beginObject();
+        if (const auto stages = trace.stages.find({layer, h}); stages != trace.stages.end()) {
+            writeHeadStages(m_out, stages->second); // its weights are the map's
+            trace.stages.erase(stages);
+        } else {
+            writeTraceMatrix(m_out, QStringLiteral("weights"), maps[size_t(h)]);
+        }
+        maps[size_t(h)] = Matrix();
+        m_out.endObject();
+    }
+    m_out.endArray();
+    m_out.endObject();
+}
 
+void ModelTraceWriter::end()
+{
+    m_out.endArray();
+    m_out.endObject();
+}
+
+void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const TeachingConfig &config,
+                        const std::vector<HeadWeights> &heads, const AttentionSettings &settings, bool withStages)
+{
+    out.beginObject();
+    out.key(QStringLiteral("model"));
+    out.value(QJsonObject{
+        {QStringLiteral("kind"), QStringLiteral("teaching")},
+        {QStringLiteral("layers"), 1},
+        {QStringLiteral("heads"), config.heads},
+        {QStringLiteral("d_model"), config.dModel},
+        {QStringLiteral("d_head"), config.dHead},
+        {QStringLiteral("positional"), config.positional},
+    });
     QJsonArray tokens;
     for (const TextToken &token : trace.tokens)
         tokens.append(token.text);
-    QJsonArray maskedKeys;
-    for (int key : settings.maskedKeys)
-        maskedKeys.append(key);
+    out.key(QStringLiteral("tokens"));
+    out.value(tokens);
     QJsonObject settingsJson{
         {QStringLiteral("mask"), maskModeName(settings.mask)},
         {QStringLiteral("temperature"), settings.temperature},
         {QStringLiteral("scale"), settings.scale},
     };
-    if (settings.mask == MaskMode::Keys)
+    if (settings.mask == MaskMode::Keys) {
+        QJsonArray maskedKeys;
+        for (int key : settings.maskedKeys)
+            maskedKeys.append(key);
         settingsJson.insert(QStringLiteral("masked_keys"), maskedKeys);
-
-    QJsonObject json{
-        {QStringLiteral("model"), QJsonObject{
-            {QStringLiteral("kind"), QStringLiteral("teaching")},
-            {QStringLiteral("layers"), 1},
-            {QStringLiteral("heads"), config.heads},
-            {QStringLiteral("d_model"), config.dModel},
-            {QStringLiteral("d_head"), config.dHead},
-            {QStringLiteral("positional"), config.positional},
-        }},
-        {QStringLiteral("tokens"), tokens},
-        {QStringLiteral("settings"), settingsJson},
-        {QStringLiteral("layers"), QJsonArray{QJsonObject{
-            {QStringLiteral("input"), traceMatrix(trace.input)},
-            {QStringLiteral("heads"), headsJson},
-        }}},
-    };
-    if (trace.truncatedFrom > 0)
-        json.insert(QStringLiteral("truncated"), truncationToJson(trace.truncatedFrom, int(trace.tokens.size())));
-    return json;
+    }
+    out.key(QStringLiteral("settings"));
+    out.value(settingsJson);
+    if (trace.truncatedFrom > 0) {
+        out.key(QStringLiteral("truncated"));
+        out.value(truncationToJson(trace.truncatedFrom, int(trace.tokens.size())));
+    }
+    out.key(QStringLiteral("layers"));
+    out.beginArray();
+    out.beginObject();
+    writeTraceMatrix(out, QStringLiteral("input"), trace.input);
+    out.key(QStringLiteral("heads"));
+    out.beginArray();
+    for (size_t h = 0; h < trace.heads.size(); ++h) {
+        out.beginObject();
+        out.key(QStringLiteral("name"));
+        out.string(heads[h].name);
+        if (withStages) {
+            writeTraceMatrix(out, QStringLiteral("w_q"), heads[h].wQ);
+            writeTraceMatrix(out, QStringLiteral("w_k"), heads[h].wK);
+            writeTraceMatrix(out, QStringLiteral("w_v"), heads[h].wV);
+            writeHeadStages(out, trace.heads[h]);
+        } else {
+            writeTraceMatrix(out, QStringLiteral("weights"), trace.heads[h].weights);
+        }
+        out.endObject();
+    }
+    out.endArray();
+    out.endObject();
+    out.endArray();
+    out.endObject();
 }
 
 } // namespace studio

@@ -432,6 +432,8 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
                 context.middleCols(h * d, d) = headOutput;
             }
         });
+        if (options.layerDone)
+            options.layerDone(l, trace);
         applyLinear(layer.attentionOutput, context, projected, options.threads, streaming);
         hidden += projected;
         if (!preNorm)

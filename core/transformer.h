@@ -57,6 +57,8 @@ struct ForwardInput {
     std::vector<int> attentionMask; // 1 = real token, 0 = padding (hidden as a key); empty = all 1
 };
 
+struct ModelTrace;
+
 struct ForwardOptions {
     int threads = 2;
     // Up to this many tokens a linear layer is bound by reading its weights, not by arithmetic:
@@ -70,6 +72,10 @@ struct ForwardOptions {
     bool keepLayerInputs = false;
     const std::atomic<bool> *cancel = nullptr; // checked between layers
     std::function<void(int layersDone)> progress;
+    // Called as each layer's attention is done, with the trace holding that layer's maps, stages
+    // and input. A caller that streams the trace writes and frees them there, so that the run holds
+    // one layer's maps at a time instead of every layer's.
+    std::function<void(int layer, ModelTrace &trace)> layerDone;
 };
 
 struct ModelTrace {

@@ -208,12 +208,21 @@ void WordPieceTokenizer::wordPieces(const QString &word, QStringList &out) const
 QStringList WordPieceTokenizer::tokenize(const QString &text) const
 {
     QStringList pieces;
-    for (const QString &word : basicTokenize(text))
-        wordPieces(word, pieces);
+    tokenize(text, pieces, nullptr);
     return pieces;
 }
 
-Result<Encoding> WordPieceTokenizer::encode(const QString &text, const QString &pair) const
+bool WordPieceTokenizer::tokenize(const QString &text, QStringList &pieces, const std::atomic<bool> *cancel) const
+{
+    for (const QString &word : basicTokenize(text)) {
+        if (cancelRequested(cancel))
+            return false;
+        wordPieces(word, pieces);
+    }
+    return true;
+}
+
+Result<Encoding> WordPieceTokenizer::encode(const QString &text, const QString &pair, const std::atomic<bool> *cancel) const
 {
     Encoding encoding;
     auto add = [&](const QString &token, int type) {
@@ -222,11 +231,17 @@ Result<Encoding> WordPieceTokenizer::encode(const QString &text, const QString &
         encoding.tokenTypes.push_back(type);
     };
     add(m_options.cls, 0);
-    for (const QString &piece : tokenize(text))
+    QStringList pieces;
+    if (!tokenize(text, pieces, cancel))
+        return Result<Encoding>::failure(cancelledMessage());
+    for (const QString &piece : pieces)
         add(piece, 0);
     add(m_options.sep, 0);
     if (!pair.isEmpty()) {
-        for (const QString &piece : tokenize(pair))
+        pieces.clear();
+        if (!tokenize(pair, pieces, cancel))
+            return Result<Encoding>::failure(cancelledMessage());
+        for (const QString &piece : pieces)
             add(piece, 1);
         add(m_options.sep, 1);
     }

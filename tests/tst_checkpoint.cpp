@@ -110,6 +110,7 @@ class TestCheckpoint : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void nonFiniteWeightsAreNamedAndNeverLookMasked();
+    void traceIsWrittenAndFreedALayerAtATime();
     void pipesAndDevicesAreRefusedNotWaitedFor_data();
     void pipesAndDevicesAreRefusedNotWaitedFor();
     void foldersAndFilesOfTheWrongKind();
@@ -192,6 +193,70 @@ void TestCheckpoint::bertPaddedPairMatchesReference()
     const Matrix &w = trace.attentions[0][0];
     for (int i = 0; i < w.rows(); ++i)
         QVERIFY(w(i, w.cols() - 1) == 0.0f);
+}
+
+void TestCheckpoint::traceIsWrittenAndFreedALayerAtATime()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"));
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    const auto input = prepareInput(c, QStringLiteral("Hello world! The quick brown fox jumps over the lazy dog."));
+    QVERIFY_OK(input);
+    const ModelTrace whole = c.model->forward(input.value->forward);
+
+    QByteArray bytes;
+    JsonStream out([&bytes](const QByteArray &chunk) { bytes += chunk; return true; }, 64);
+    ModelTraceWriter writer(out, c, *input.value);
+    writer.begin();
+    ForwardOptions options;
+    options.stageHeads = {{0, 1}, {1, 0}};
+    int layersSeen = 0;
+    bool earlierLayersFreed = true;
+    qsizetype bytesBeforeLastLayer = 0;
+    options.layerDone = [&](int layer, ModelTrace &trace) {
+        QCOMPARE(layer, layersSeen++);
+        // When a layer is done, every earlier one has been written and freed.
+        for (int earlier = 0; earlier < layer; ++earlier) {
+            for (const Matrix &map : trace.attentions[size_t(earlier)])
+                earlierLayersFreed = earlierLayersFreed && map.size() == 0;
+            earlierLayersFreed = earlierLayersFreed && !trace.layerInputs.count(earlier);
+        }
+        for (const auto &[key, stages] : trace.stages)
+            earlierLayersFreed = earlierLayersFreed && key.first >= layer;
+        if (layer + 1 == c.config.layers)
+            bytesBeforeLastLayer = bytes.size();
+        writer.writeLayer(layer, trace);
+    };
+    const ModelTrace streamed = c.model->forward(input.value->forward, options);
+    writer.end();
+    QVERIFY(out.finish());
+    QCOMPARE(layersSeen, c.config.layers);
+    QVERIFY(earlierLayersFreed);
+    QVERIFY(bytesBeforeLastLayer > 0); // the file grew while the model still ran
+    QVERIFY(streamed.stages.empty());
+
+    // The streamed file holds the same numbers as the whole trace, bit for bit.
+    QJsonParseError error{};
+    const QJsonObject json = QJsonDocument::fromJson(bytes, &error).object();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    const QJsonArray layers = json.value(QStringLiteral("layers")).toArray();
+    QCOMPARE(layers.size(), c.config.layers);
+    for (int l = 0; l < c.config.layers; ++l) {
+        const QJsonArray heads = layers.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        QCOMPARE(heads.size(), c.config.heads);
+        for (int h = 0; h < c.config.heads; ++h) {
+            const QJsonObject head = heads.at(h).toObject();
+            const QJsonArray weights = head.value(QStringLiteral("weights")).toArray();
+            const Matrix &expected = whole.attentions[size_t(l)][size_t(h)];
+            QCOMPARE(weights.size(), expected.rows());
+            for (int i = 0; i < expected.rows(); ++i)
+                for (int j = 0; j < expected.cols(); ++j)
+                    QCOMPARE(float(weights.at(i).toArray().at(j).toDouble()), expected(i, j));
+            const bool kept = (l == 0 && h == 1) || (l == 1 && h == 0);
+            QCOMPARE(head.contains(QStringLiteral("scores")), kept);
+        }
+        QCOMPARE(layers.at(l).toObject().contains(QStringLiteral("input")), l <= 1);
+    }
 }
 
 void TestCheckpoint::stagesOfARealHead()
@@ -619,7 +684,16 @@ void TestCheckpoint::nonFiniteWeightsAreNamedAndNeverLookMasked()
     QVERIFY_OK(input);
     const ModelTrace trace = c.model->forward(input.value->forward);
     QVERIFY(std::isnan(trace.attentions[0][0](1, 0))); // head 0 of layer 0 reads the NaN
-    const QJsonObject json = modelTraceToJson(c, *input.value, trace);
+    ModelTrace streamed = trace;
+    QByteArray bytes;
+    JsonStream out([&bytes](const QByteArray &chunk) { bytes += chunk; return true; });
+    ModelTraceWriter writer(out, c, *input.value);
+    writer.begin();
+    for (int layer = 0; layer < c.config.layers; ++layer)
+        writer.writeLayer(layer, streamed);
+    writer.end();
+    QVERIFY(out.finish());
+    const QJsonObject json = QJsonDocument::fromJson(bytes).object();
     const QJsonArray warnings = json.value(QStringLiteral("warnings")).toArray();
     QCOMPARE(warnings.size(), 1);
     QVERIFY(warnings.at(0).toString().contains(QStringLiteral("h.0.attn.c_attn.weight")));

@@ -1,6 +1,7 @@
 #include "tracejson.h"
 #include "workspace.h"
 #include "figuresupport.h"
+#include "randomcheckpoint.h"
 #include "testsupport.h"
 
 #include <QFile>
@@ -11,7 +12,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <sys/resource.h>
 
 using namespace studio;
@@ -57,6 +60,7 @@ private Q_SLOTS:
     void tinyTemperatureIsTheArgmax();
     void everyCutIsStatedInTheTrace();
     void fileSizeLimitGivesAMessageNotASignal();
+    void runThatCannotFitIsRefusedWithItsFigure();
     void traceMatchesLibrary();
     void traceStagesAndMask();
     void traceFromWorkspace();
@@ -448,7 +452,24 @@ void TestCli::fileSizeLimitGivesAMessageNotASignal()
                  QStringLiteral("--out"), out});
     }
     QCOMPARE(r.exitCode, 1);
-    QVERIFY2(r.err.contains("could be written (is the disk full?)"), r.err.constData());
+    // The system's own reason, not "Unknown error" nor a guess.
+    QVERIFY2(r.err.contains(QByteArray("cannot write ") + out.toUtf8() + ": " + std::strerror(EFBIG)), r.err.constData());
+    QVERIFY(!QFile::exists(out));
+}
+
+void TestCli::runThatCannotFitIsRefusedWithItsFigure()
+{
+    // 16 layers × 64 heads over 32,768 tokens: the window's maps alone are 16·64·32768² floats,
+    // 4.4 TB. The run is refused before it starts, with that figure, instead of exhausting memory.
+    QTemporaryDir dir;
+    const QString model = dir.filePath(QStringLiteral("wide"));
+    QVERIFY_OK(testing::writeRandomGpt2(model, {16, 64, 64, 50257, 32768}));
+    const QString text = QStringLiteral(" a").repeated(40000);
+    const QString out = dir.filePath(QStringLiteral("grid.png"));
+    const Run r = run({QStringLiteral("export"), QStringLiteral("--model"), model, QStringLiteral("--text"), text,
+                       QStringLiteral("--view"), QStringLiteral("grid"), QStringLiteral("--out"), out});
+    QVERIFY2(r.exitCode > 0, r.err.constData());
+    QVERIFY2(r.err.contains("not enough memory for this run: it needs about 4.4 TB"), r.err.constData());
     QVERIFY(!QFile::exists(out));
 }
 

@@ -1,6 +1,7 @@
 // The document alone, without a window: edits, undo across model switches, background runs.
 #include "autosave.h"
 #include "attentiondocument.h"
+#include "randomcheckpoint.h"
 #include "testsupport.h"
 
 #include <QDir>
@@ -49,6 +50,7 @@ private Q_SLOTS:
     void closingDuringARunIsSafe();
     void invisibleTokensAreLabelledVisibly();
     void tenThousandTokensStayResponsiveAndBounded();
+    void checkpointRunThatCannotFitIsRefused();
     void newerWorkspaceVersion();
     void twoWindowsSavingTheSameFile();
     void autosaveIsOfferedAfterACrashAndRemovedAfterSave();
@@ -220,6 +222,29 @@ void TestDocument::resultsAreSharedNotCopied()
     document.editText(QStringLiteral("another sentence"));
     QVERIFY(document.sharedResult() != result);
     QCOMPARE(weights->rows(), 7);
+}
+
+void TestDocument::checkpointRunThatCannotFitIsRefused()
+{
+    // 16 layers × 64 heads over 32,768 tokens need 4.4 TB of maps: the window says so in place of
+    // the result, and stays usable: a short text runs normally afterwards.
+    QTemporaryDir dir;
+    const QString model = dir.filePath(QStringLiteral("wide"));
+    QVERIFY_OK(testing::writeRandomGpt2(model, {16, 64, 64, 50257, 32768}));
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, model));
+    QSignalSpy notices(&document, &AttentionDocument::noticeChanged);
+    document.editText(QStringLiteral(" a").repeated(40000));
+    QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), 60000);
+    QVERIFY2(document.result().notice.contains(QStringLiteral("not enough memory for this run: it needs about 4.4 TB")),
+             qPrintable(document.result().notice));
+    QVERIFY(!notices.isEmpty());
+    QCOMPARE(document.tokenCount(), 0);
+    QCOMPARE(document.result().layers, 16);
+    document.editText(QStringLiteral("The cat sat on the mat."));
+    QTRY_VERIFY_WITH_TIMEOUT(!document.isBusy(), 60000);
+    QVERIFY(document.result().notice.isEmpty());
+    QCOMPARE(document.tokenCount(), 7);
 }
 
 void TestDocument::tenThousandTokensStayResponsiveAndBounded()

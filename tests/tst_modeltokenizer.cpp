@@ -63,6 +63,7 @@ private Q_SLOTS:
     void idsMustBeWholeNumbers_data();
     void idsMustBeWholeNumbers();
     void brokenTokenizerConfigIsRefused();
+    void raisedCancelFlagStopsEncoding();
 };
 
 void TestModelTokenizer::gpt2MatchesReferenceVectors()
@@ -346,6 +347,30 @@ void TestModelTokenizer::manySpecialTokensInALongText()
     QVERIFY_OK(encoding);
     QCOMPARE(encoding.value->tokens.count(QStringLiteral("<|endoftext|>")), 5000);
     QCOMPARE(encoding.value->tokens.size(), 10000);
+}
+
+void TestModelTokenizer::raisedCancelFlagStopsEncoding()
+{
+    // The window's Cancel raises the flag while a long text is tokenized: both tokenizers stop
+    // with a failure instead of finishing the whole text; a lowered flag changes nothing.
+    const auto bpe = BpeTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/gpt2/vocab.json"),
+                                             kData + QStringLiteral("/tokenizers/gpt2/merges.txt"));
+    const auto wordPiece = WordPieceTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/bert-base-uncased/vocab.txt"), {});
+    QVERIFY_OK(bpe);
+    QVERIFY_OK(wordPiece);
+    const QString text = QStringLiteral("The quick brown fox jumps over the lazy dog. ").repeated(2000);
+    std::atomic<bool> cancel{true};
+    const Result<Encoding> stoppedBpe = (*bpe.value)->encode(text, {}, &cancel);
+    const Result<Encoding> stoppedWordPiece = (*wordPiece.value)->encode(text, text, &cancel);
+    QVERIFY(!stoppedBpe);
+    QVERIFY(!stoppedWordPiece);
+    QCOMPARE(stoppedBpe.error, cancelledMessage());
+    QCOMPARE(stoppedWordPiece.error, cancelledMessage());
+    cancel = false;
+    const Result<Encoding> whole = (*bpe.value)->encode(text, {}, &cancel);
+    QVERIFY_OK(whole);
+    QCOMPARE(whole.value->ids, (*bpe.value)->encode(text).value->ids);
+    QVERIFY_OK((*wordPiece.value)->encode(text, text, &cancel));
 }
 
 QTEST_GUILESS_MAIN(TestModelTokenizer)

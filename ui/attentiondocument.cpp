@@ -1,6 +1,7 @@
 #include "attentiondocument.h"
 
 #include "autosave.h"
+#include "runmemory.h"
 #include "undocommands.h"
 
 #include <QFileInfo>
@@ -167,41 +168,64 @@ const TeachingTrace &AttentionDocument::teachingTrace() const
     return m_run.teachingTrace ? *m_run.teachingTrace : none;
 }
 
+AttentionDocument::Run AttentionDocument::noticeRun(int layers, int heads, const QString &notice)
+{
+    AttentionResult empty;
+    empty.layers = layers;
+    empty.heads = heads;
+    empty.notice = notice;
+    Run run;
+    run.result = std::make_shared<const AttentionResult>(std::move(empty));
+    return run;
+}
+
 AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace)
 {
-    auto trace = std::make_shared<const TeachingTrace>(
-        traceTeachingModel(workspace.text, workspace.config, workspace.heads, workspace.settings));
+    const int heads = int(workspace.heads.size());
+    const int tokens = int(tokenizeText(workspace.text, kMaxTeachingTokens).size());
+    if (const Status fits = checkRunFits(teachingRunBytes(workspace.config, tokens, RunKind::Window), availableMemoryBytes()); !fits)
+        return noticeRun(1, heads, fits.error);
     Run run;
-    run.result = std::make_shared<const AttentionResult>(teachingResult(*trace, workspace));
-    run.teachingTrace = std::move(trace);
-    return run;
+    const Status ran = guardAllocation([&] {
+        auto trace = std::make_shared<const TeachingTrace>(
+            traceTeachingModel(workspace.text, workspace.config, workspace.heads, workspace.settings));
+        run.result = std::make_shared<const AttentionResult>(teachingResult(*trace, workspace));
+        run.teachingTrace = std::move(trace);
+    });
+    return ran ? run : noticeRun(1, heads, ran.error);
 }
 
 AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair)
 {
     return [checkpoint, text, pair](const WorkContext &context) -> std::optional<Run> {
-        Result<PreparedInput> input = text.trimmed().isEmpty() ? Result<PreparedInput>::failure({})
-                                                               : prepareInput(*checkpoint, text, pair);
-        Run run;
-        if (!input) { // nothing to run: an empty result that says why
-            AttentionResult empty;
-            empty.layers = checkpoint->config.layers;
-            empty.heads = checkpoint->config.heads;
-            empty.notice = input.error;
-            run.result = std::make_shared<const AttentionResult>(std::move(empty));
-            return run;
-        }
+        const ModelConfig &config = checkpoint->config;
+        if (text.trimmed().isEmpty()) // nothing to run: an empty result
+            return noticeRun(config.layers, config.heads, {});
+        Result<PreparedInput> input = prepareInput(*checkpoint, text, pair, &context.cancelled);
+        if (context.cancelled)
+            return std::nullopt;
+        if (!input) // an empty result that says why
+            return noticeRun(config.layers, config.heads, input.error);
+        const double needed = checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window);
+        if (const Status fits = checkRunFits(needed, availableMemoryBytes()); !fits)
+            return noticeRun(config.layers, config.heads, fits.error);
         ForwardOptions options;
         options.keepLayerInputs = true;
         options.cancel = &context.cancelled;
-        const int layers = checkpoint->config.layers;
-        options.progress = [&context, layers](int done) { context.progress(done, layers); };
-        ModelTrace trace = checkpoint->model->forward(input.value->forward, options);
-        if (trace.cancelled)
+        options.progress = [&context, &config](int done) { context.progress(done, config.layers); };
+        Run run;
+        const Status ran = guardAllocation([&] {
+            ModelTrace trace = checkpoint->model->forward(input.value->forward, options);
+            if (trace.cancelled)
+                return;
+            auto prepared = std::make_shared<const PreparedInput>(std::move(*input.value));
+            run.result = std::make_shared<const AttentionResult>(checkpointResult(*checkpoint, *prepared, std::move(trace)));
+            run.preparedInput = std::move(prepared);
+        });
+        if (!ran)
+            return noticeRun(config.layers, config.heads, ran.error);
+        if (!run.result) // cancelled
             return std::nullopt;
-        auto prepared = std::make_shared<const PreparedInput>(std::move(*input.value));
-        run.result = std::make_shared<const AttentionResult>(checkpointResult(*checkpoint, *prepared, std::move(trace)));
-        run.preparedInput = std::move(prepared);
         return run;
     };
 }

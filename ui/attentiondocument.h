@@ -140,6 +140,8 @@ private:
     Status writeAutosave();
     void recompute();
     static Run teachingRun(const Workspace &workspace);
+    // A run with no maps whose result says why (empty text, refused, out of memory).
+    static Run noticeRun(int layers, int heads, const QString &notice);
     static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair);
     // Starts a new generation of work: earlier work still running becomes stale and is cancelled.
     quint64 beginWork();

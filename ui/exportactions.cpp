@@ -99,9 +99,9 @@ Status exportMatrices(const AttentionDocument &document, const QString &path)
 {
     const HeadDetails &d = document.selectedDetails();
     const AttentionResult &result = document.result();
-    QByteArray bytes;
     if (QFileInfo(path).suffix().compare(QStringLiteral("csv"), Qt::CaseInsensitive) == 0) {
         // The weights: a header row of keys, then one row per query.
+        QByteArray bytes;
         auto quote = [](QString s) { return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"'); };
         QStringList header{quote(QStringLiteral("query \\ key"))};
         for (const QString &label : result.labels)
@@ -113,19 +113,31 @@ Status exportMatrices(const AttentionDocument &document, const QString &path)
                 row.append(QString::number(double(d.trace.weights(i, j)), 'g', 9));
             bytes += row.join(QLatin1Char(',')).toUtf8() + '\n';
         }
-    } else {
-        QJsonObject json = headStagesToJson(d.trace);
-        json.insert(QStringLiteral("model"), document.modelDescription());
-        json.insert(QStringLiteral("layer"), d.layer);
-        json.insert(QStringLiteral("head"), d.head);
-        json.insert(QStringLiteral("tokens"), QJsonArray::fromStringList(result.labels));
-        json.insert(QStringLiteral("input"), matrixToJson(d.input));
-        json.insert(QStringLiteral("w_q"), matrixToJson(d.wQ));
-        json.insert(QStringLiteral("w_k"), matrixToJson(d.wK));
-        json.insert(QStringLiteral("w_v"), matrixToJson(d.wV));
-        bytes = QJsonDocument(json).toJson(QJsonDocument::Indented);
+        return writeFileAtomically(path, bytes);
     }
-    return writeFileAtomically(path, bytes);
+    // Every stage as JSON, streamed: a long text's stages are hundreds of megabytes of text.
+    AtomicFile file(path);
+    if (const Status opened = file.open(); !opened)
+        return opened;
+    JsonStream out([&file](const QByteArray &chunk) { return file.write(chunk); });
+    out.beginObject();
+    out.key(QStringLiteral("model"));
+    out.string(document.modelDescription());
+    out.key(QStringLiteral("layer"));
+    out.integer(d.layer);
+    out.key(QStringLiteral("head"));
+    out.integer(d.head);
+    out.key(QStringLiteral("tokens"));
+    out.value(QJsonArray::fromStringList(result.labels));
+    writeTraceMatrix(out, QStringLiteral("input"), d.input);
+    writeTraceMatrix(out, QStringLiteral("w_q"), d.wQ);
+    writeTraceMatrix(out, QStringLiteral("w_k"), d.wK);
+    writeTraceMatrix(out, QStringLiteral("w_v"), d.wV);
+    writeHeadStages(out, d.trace);
+    out.endObject();
+    if (out.finish())
+        file.write(QByteArrayLiteral("\n"));
+    return file.commit();
 }
 
 Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &document)

@@ -12,9 +12,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QByteArray first = split < 0 ? input : input.left(split);
     const QByteArray second = split < 0 ? QByteArray() : input.mid(split + 1);
     const QString text = QStringLiteral("Hello, world! naïve 🦙 lower newer");
+    // Whatever the files hold, an encoding that succeeds has one id and one type per token.
+    auto check = [](const studio::Result<studio::Encoding> &encoded) {
+        if (encoded && (encoded.value->ids.size() != size_t(encoded.value->tokens.size())
+                        || encoded.value->tokenTypes.size() != encoded.value->ids.size()))
+            __builtin_trap();
+    };
     if (const auto bpe = studio::BpeTokenizer::fromBytes(first, second))
-        (*bpe.value)->encode(text);
+        check((*bpe.value)->encode(text));
     if (const auto wordPiece = studio::WordPieceTokenizer::fromBytes(first, second))
-        (*wordPiece.value)->encode(text, text);
+        check((*wordPiece.value)->encode(text, text));
     return 0;
 }
