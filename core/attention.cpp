@@ -165,6 +165,10 @@ void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k
         for (Eigen::Index j = 0; j < weights.cols() && j < Eigen::Index(visibility.hiddenKeys.size()); ++j)
             if (visibility.hiddenKeys[size_t(j)])
                 weights.col(j).setConstant(kMinusInfinity);
+    // A sliding window hides the keys more than window − 1 places before the query.
+    if (visibility.causal && visibility.window > 0)
+        for (Eigen::Index i = visibility.window; i < tokens; ++i)
+            weights.row(i).head(std::min(weights.cols(), i - visibility.window + 1)).setConstant(kMinusInfinity);
     if (stages) {
         stages->masked = weights;
         if (visibility.causal)

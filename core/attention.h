@@ -68,6 +68,8 @@ struct HeadTrace {
     Matrix weights; // weights = softmax_keys(masked / τ)     (T, T)
     Matrix output;  // output = weights v                     (T, d_head)
     Vector entropy; // H_i = −Σ_j w_ij log₂ w_ij, in bits     (T)
+    Matrix qPreRope; // rotary models: q and k before rotation (T, d_head); q and k
+    Matrix kPreRope; // above are after it. Empty for other models.
 
     const Matrix &projected(Projection projection) const; // q, k or v
 };
@@ -75,6 +77,7 @@ struct HeadTrace {
 // What one head's queries may see, the single description every model's mask is built from.
 struct KeyVisibility {
     bool causal = false;          // query i sees keys 0..i only
+    int window = 0;               // with causal, > 0: query i sees only keys i−window+1..i (sliding window)
     std::vector<char> hiddenKeys; // per key position, 1 = hidden from every query; empty = none hidden
 };
 

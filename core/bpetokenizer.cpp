@@ -1,4 +1,6 @@
 #include "modeltokenizer.h"
+
+#include "bpemerge.h"
 #include "regularfile.h"
 
 #include <QFile>
@@ -209,55 +211,12 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QStr
 
 QStringList BpeTokenizer::bpe(const QString &word) const
 {
-    // The pair of lowest merge rank is merged first, and among equal pairs the leftmost: GPT-2's
-    // rule. A heap of candidate pairs over a linked list of symbols makes that O(n log n) in the
-    // word's length (merging every occurrence by rescanning the word is quadratic: a 120,000-letter
-    // word took most of a minute).
-    const qsizetype n = word.size();
-    std::vector<QString> symbols(static_cast<size_t>(n));
-    std::vector<qsizetype> next(static_cast<size_t>(n)), previous(static_cast<size_t>(n));
-    for (qsizetype i = 0; i < n; ++i) {
-        symbols[size_t(i)] = QString(word.at(i));
-        next[size_t(i)] = i + 1 < n ? i + 1 : -1;
-        previous[size_t(i)] = i - 1;
-    }
-    struct Candidate {
-        int rank;
-        qsizetype left, right;
-        qsizetype leftSize, rightSize; // the symbols' lengths when the pair was seen
-        bool operator>(const Candidate &other) const { return rank != other.rank ? rank > other.rank : left > other.left; }
-    };
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
-    const auto consider = [&](qsizetype left) {
-        const qsizetype right = left >= 0 ? next[size_t(left)] : -1;
-        if (right < 0)
-            return;
-        const auto it = m_mergeRanks.constFind(symbols[size_t(left)] + QLatin1Char(' ') + symbols[size_t(right)]);
-        if (it != m_mergeRanks.constEnd())
-            heap.push({it.value(), left, right, symbols[size_t(left)].size(), symbols[size_t(right)].size()});
-    };
-    for (qsizetype i = 0; i + 1 < n; ++i)
-        consider(i);
-    while (!heap.empty()) {
-        const Candidate best = heap.top();
-        heap.pop();
-        // A candidate is stale once either symbol took part in another merge.
-        if (next[size_t(best.left)] != best.right || symbols[size_t(best.left)].size() != best.leftSize
-            || symbols[size_t(best.right)].size() != best.rightSize)
-            continue;
-        symbols[size_t(best.left)] += symbols[size_t(best.right)];
-        symbols[size_t(best.right)].clear();
-        next[size_t(best.left)] = next[size_t(best.right)];
-        if (next[size_t(best.left)] >= 0)
-            previous[size_t(next[size_t(best.left)])] = best.left;
-        next[size_t(best.right)] = -2; // merged away
-        consider(previous[size_t(best.left)]);
-        consider(best.left);
-    }
-    QStringList pieces;
-    for (qsizetype i = n > 0 ? 0 : -1; i >= 0; i = next[size_t(i)])
-        pieces.append(symbols[size_t(i)]);
-    return pieces;
+    // Byte-mapped words hold one symbol per UTF-16 unit.
+    std::vector<QString> symbols;
+    symbols.reserve(size_t(word.size()));
+    for (const QChar c : word)
+        symbols.emplace_back(c);
+    return mergeByRank(std::move(symbols), m_mergeRanks);
 }
 
 Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair, const std::atomic<bool> *cancel) const

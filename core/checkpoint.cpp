@@ -47,6 +47,15 @@ Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architect
         if (dir.exists(QStringLiteral("vocab.txt")))
             return lift(WordPieceTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.txt")), dir.filePath(QStringLiteral("tokenizer_config.json"))));
         return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.txt"));
+    case Architecture::Llama:
+    case Architecture::Mistral:
+    case Architecture::Qwen2:
+        if (dir.exists(QStringLiteral("tokenizer.json")))
+            return lift(SentencePieceBpeTokenizer::fromFile(dir.filePath(QStringLiteral("tokenizer.json"))));
+        if (dir.exists(QStringLiteral("tokenizer.model")))
+            return R::failure(QStringLiteral("no tokenizer.json: only tokenizer.model (a SentencePiece file) is there, and "
+                                             "Attention Studio reads tokenizer.json (any recent Hugging Face copy of the model has it)"));
+        return R::failure(QStringLiteral("no tokenizer: the folder needs tokenizer.json"));
     }
     Q_UNREACHABLE();
 }

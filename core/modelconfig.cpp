@@ -3,6 +3,7 @@
 #include <QJsonArray>
 
 #include <cmath>
+#include <numbers>
 #include <optional>
 #include <vector>
 
@@ -10,7 +11,8 @@ namespace studio {
 
 namespace {
 
-constexpr Architecture kArchitectures[] = {Architecture::Gpt2, Architecture::Bert};
+constexpr Architecture kArchitectures[] = {Architecture::Gpt2, Architecture::Bert, Architecture::Llama, Architecture::Mistral,
+                                           Architecture::Qwen2};
 
 ArchitectureTraits gpt2Traits()
 {
@@ -64,6 +66,35 @@ ArchitectureTraits bertTraits()
     return t;
 }
 
+// Llama and the families built like it: pre-RMSNorm, rotary positions, separate q/k/v projections
+// with grouped key/value heads, a gated SiLU MLP, Linear [out, in] weights under "model.".
+ArchitectureTraits llamaTraits(const char *modelType, const char *displayName)
+{
+    ArchitectureTraits t;
+    t.modelType = QLatin1String(modelType);
+    t.displayName = QLatin1String(displayName);
+    t.causal = true;
+    t.norm = NormKind::RmsNorm;
+    t.normPlacement = NormPlacement::PreLN;
+    t.positions = PositionKind::Rotary;
+    t.linearLayout = LinearLayout::OutByIn;
+    t.gatedMlp = true;
+    TensorNames &n = t.names;
+    n.prefixes = {QStringLiteral("model."), QString()};
+    n.tokenEmbedding = QStringLiteral("embed_tokens.weight");
+    n.layerPrefix = QStringLiteral("layers.%1.");
+    n.attentionNorm = QStringLiteral("input_layernorm");
+    n.query = QStringLiteral("self_attn.q_proj");
+    n.key = QStringLiteral("self_attn.k_proj");
+    n.value = QStringLiteral("self_attn.v_proj");
+    n.attentionOutput = QStringLiteral("self_attn.o_proj");
+    n.mlpNorm = QStringLiteral("post_attention_layernorm");
+    n.mlpGate = QStringLiteral("mlp.gate_proj");
+    n.mlpIn = QStringLiteral("mlp.up_proj");
+    n.mlpOut = QStringLiteral("mlp.down_proj");
+    return t;
+}
+
 // Sizes beyond any real model are refused before anything is allocated or multiplied, so every
 // product of two sizes fits comfortably in 64 bits and each size in an int.
 constexpr qint64 kMaxWidth = 1 << 20;  // d_model, MLP width
@@ -113,6 +144,11 @@ SizeKeys sizeKeys(Architecture architecture)
     case Architecture::Bert:
         return {{"num_hidden_layers"}, {"num_attention_heads"}, {"hidden_size"}, {"intermediate_size"}, {"vocab_size"},
                 {"max_position_embeddings"}, {"type_vocab_size"}, "layer_norm_eps", "hidden_act", 1e-12, "gelu"};
+    case Architecture::Llama:
+    case Architecture::Mistral:
+    case Architecture::Qwen2:
+        return {{"num_hidden_layers"}, {"num_attention_heads"}, {"hidden_size"}, {"intermediate_size"}, {"vocab_size"},
+                {"max_position_embeddings"}, {}, "rms_norm_eps", "hidden_act", 1e-6, "silu"};
     }
     Q_UNREACHABLE();
 }
@@ -125,6 +161,8 @@ std::optional<Activation> activationFromConfigName(const QString &name)
         return Activation::GeluTanh;
     if (name == QStringLiteral("gelu"))
         return Activation::GeluErf;
+    if (name == QStringLiteral("silu") || name == QStringLiteral("swish"))
+        return Activation::Silu;
     return std::nullopt;
 }
 
@@ -142,8 +180,118 @@ Status refuseUnsupported(Architecture architecture, const QJsonObject &json)
             return Status::failure(QStringLiteral("config.json: position_embedding_type \"%1\" is not supported (absolute only)").arg(positions));
         return Status::success();
     }
+    case Architecture::Llama:
+    case Architecture::Mistral:
+    case Architecture::Qwen2: {
+        const double partial = json.value(QStringLiteral("partial_rotary_factor")).toDouble(1.0);
+        if (partial != 1.0)
+            return Status::failure(QStringLiteral("config.json: partial_rotary_factor %1 is not supported (rotary positions on the whole head only)").arg(partial));
+        if (json.value(QStringLiteral("pretraining_tp")).toInt(1) != 1)
+            return Status::failure(QStringLiteral("config.json: pretraining_tp other than 1 is not supported"));
+        return Status::success();
+    }
     }
     Q_UNREACHABLE();
+}
+
+// A number from the JSON, or the default when absent or null; NaN for a value of the wrong type.
+double numberOr(const QJsonObject &json, const QString &key, double fallback)
+{
+    const QJsonValue value = json.value(key);
+    if (value.isUndefined() || value.isNull())
+        return fallback;
+    return value.isDouble() ? value.toDouble() : std::nan("");
+}
+
+// Rotary positions as transformers reads them: rope_theta and rope_scaling ({"rope_type" or
+// "type": "linear" | "llama3", "factor", ...}), or the newer rope_parameters object holding both.
+// Every other kind (dynamic, yarn, longrope, ...) is refused by name: it would run wrongly.
+Result<RopeConfig> parseRope(const QJsonObject &json)
+{
+    using R = Result<RopeConfig>;
+    RopeConfig rope;
+    const QJsonValue parameters = json.value(QStringLiteral("rope_parameters"));
+    const QJsonValue scalingValue = parameters.isObject() ? parameters : json.value(QStringLiteral("rope_scaling"));
+    const QJsonObject scaling = scalingValue.toObject();
+    if (!scalingValue.isObject() && !scalingValue.isNull() && !scalingValue.isUndefined())
+        return R::failure(QStringLiteral("config.json: rope_scaling must be an object or null"));
+    rope.theta = numberOr(scaling, QStringLiteral("rope_theta"), numberOr(json, QStringLiteral("rope_theta"), 10000.0));
+    if (!(rope.theta > 1.0) || !std::isfinite(rope.theta))
+        return R::failure(QStringLiteral("config.json: rope_theta must be a number greater than 1"));
+    QString kind = scaling.value(QStringLiteral("rope_type")).toString(scaling.value(QStringLiteral("type")).toString(QStringLiteral("default")));
+    if (kind == QStringLiteral("default")) {
+        rope.scaling = RopeScaling::None;
+    } else if (kind == QStringLiteral("linear")) {
+        rope.scaling = RopeScaling::Linear;
+    } else if (kind == QStringLiteral("llama3")) {
+        rope.scaling = RopeScaling::Llama3;
+    } else {
+        return R::failure(QStringLiteral("config.json: rotary scaling \"%1\" is not supported (default, linear and llama3 are)").arg(kind));
+    }
+    if (rope.scaling != RopeScaling::None) {
+        rope.factor = numberOr(scaling, QStringLiteral("factor"), std::nan(""));
+        if (!(rope.factor >= 1.0) || !std::isfinite(rope.factor))
+            return R::failure(QStringLiteral("config.json: the %1 rotary scaling needs a \"factor\" of at least 1").arg(kind));
+    }
+    if (rope.scaling == RopeScaling::Llama3) {
+        rope.lowFreqFactor = numberOr(scaling, QStringLiteral("low_freq_factor"), std::nan(""));
+        rope.highFreqFactor = numberOr(scaling, QStringLiteral("high_freq_factor"), std::nan(""));
+        const double original = numberOr(scaling, QStringLiteral("original_max_position_embeddings"), std::nan(""));
+        if (!(rope.lowFreqFactor > 0) || !(rope.highFreqFactor > rope.lowFreqFactor) || !std::isfinite(rope.highFreqFactor)
+            || !(original >= 1) || original > double(kMaxCount) || original != std::floor(original))
+            return R::failure(QStringLiteral("config.json: the llama3 rotary scaling needs low_freq_factor < high_freq_factor and "
+                                             "original_max_position_embeddings"));
+        rope.originalMaxPositions = int(original);
+    }
+    return {rope, {}};
+}
+
+// Which layers attend through a sliding window, and how wide: Mistral's window covers every layer;
+// Qwen2's only the layers from max_window_layers on, and only with use_sliding_window; an explicit
+// layer_types list ("sliding_attention" / "full_attention") wins over both.
+Result<std::vector<int>> parseSlidingWindows(Architecture architecture, const QJsonObject &json, int layers)
+{
+    using R = Result<std::vector<int>>;
+    std::vector<int> windows(size_t(layers), 0);
+    bool used = false;
+    int firstLayer = 0;
+    switch (architecture) {
+    case Architecture::Gpt2:
+    case Architecture::Bert:
+    case Architecture::Llama:
+        return {windows, {}};
+    case Architecture::Mistral:
+        used = true;
+        break;
+    case Architecture::Qwen2: {
+        used = json.value(QStringLiteral("use_sliding_window")).toBool(false);
+        const Result<int> from = readSize(json, {"max_window_layers"}, kMaxLayers, 28);
+        if (!from)
+            return R::failure(from.error);
+        firstLayer = *from.value;
+        break;
+    }
+    }
+    const QJsonValue width = json.value(QStringLiteral("sliding_window"));
+    if (!used || width.isNull() || width.isUndefined())
+        return {windows, {}};
+    const Result<int> window = readSize(json, {"sliding_window"}, kMaxCount);
+    if (!window)
+        return R::failure(window.error);
+    const QJsonArray types = json.value(QStringLiteral("layer_types")).toArray();
+    if (!types.isEmpty() && types.size() != layers)
+        return R::failure(QStringLiteral("config.json: layer_types lists %1 layers, the model has %2").arg(types.size()).arg(layers));
+    for (int l = 0; l < layers; ++l) {
+        bool sliding = l >= firstLayer;
+        if (!types.isEmpty()) {
+            const QString type = types.at(l).toString();
+            if (type != QStringLiteral("sliding_attention") && type != QStringLiteral("full_attention"))
+                return R::failure(QStringLiteral("config.json: layer type \"%1\" is not supported").arg(type));
+            sliding = type == QStringLiteral("sliding_attention");
+        }
+        windows[size_t(l)] = sliding ? *window.value : 0;
+    }
+    return {windows, {}};
 }
 
 } // namespace
@@ -152,11 +300,49 @@ const ArchitectureTraits &architectureTraits(Architecture architecture)
 {
     static const ArchitectureTraits gpt2 = gpt2Traits();
     static const ArchitectureTraits bert = bertTraits();
+    static const ArchitectureTraits llama = llamaTraits("llama", "Llama");
+    static const ArchitectureTraits mistral = llamaTraits("mistral", "Mistral");
+    static const ArchitectureTraits qwen2 = llamaTraits("qwen2", "Qwen2");
     switch (architecture) {
     case Architecture::Gpt2: return gpt2;
     case Architecture::Bert: return bert;
+    case Architecture::Llama: return llama;
+    case Architecture::Mistral: return mistral;
+    case Architecture::Qwen2: return qwen2;
     }
     Q_UNREACHABLE();
+}
+
+std::vector<double> RopeConfig::inverseFrequencies(int headDim) const
+{
+    std::vector<double> frequencies(size_t(std::max(0, headDim / 2)));
+    for (size_t i = 0; i < frequencies.size(); ++i) {
+        const double base = std::pow(theta, -2.0 * double(i) / double(headDim));
+        switch (scaling) {
+        case RopeScaling::None:
+            frequencies[i] = base;
+            break;
+        case RopeScaling::Linear: // positions divided by the factor
+            frequencies[i] = base / factor;
+            break;
+        case RopeScaling::Llama3: {
+            // Long wavelengths slowed by the factor, short ones kept, the band between blended.
+            const double wavelength = 2.0 * std::numbers::pi / base;
+            const double lowFrequencyWavelength = originalMaxPositions / lowFreqFactor;
+            const double highFrequencyWavelength = originalMaxPositions / highFreqFactor;
+            if (wavelength < highFrequencyWavelength) {
+                frequencies[i] = base;
+            } else if (wavelength > lowFrequencyWavelength) {
+                frequencies[i] = base / factor;
+            } else {
+                const double smooth = (originalMaxPositions / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+                frequencies[i] = (1.0 - smooth) * base / factor + smooth * base;
+            }
+            break;
+        }
+        }
+    }
+    return frequencies;
 }
 
 QString architectureName(Architecture architecture)
@@ -169,6 +355,7 @@ QString activationName(Activation activation)
     switch (activation) {
     case Activation::GeluTanh: return QStringLiteral("gelu_new");
     case Activation::GeluErf: return QStringLiteral("gelu");
+    case Activation::Silu: return QStringLiteral("silu");
     }
     Q_UNREACHABLE();
 }
@@ -224,20 +411,63 @@ Result<ModelConfig> parseModelConfig(const QJsonObject &json)
             return R::failure(types.error);
         config.typeVocabSize = *types.value;
     }
-    config.kvHeads = config.heads;
     config.normEps = json.value(QLatin1String(keys.eps)).toDouble(keys.defaultEps);
     const QString activation = json.value(QLatin1String(keys.activation)).toString(QLatin1String(keys.defaultActivation));
     const std::optional<Activation> parsedActivation = activationFromConfigName(activation);
     if (!parsedActivation)
-        return R::failure(QStringLiteral("config.json: %1 \"%2\" is not supported (gelu_new, gelu_pytorch_tanh or gelu)")
+        return R::failure(QStringLiteral("config.json: %1 \"%2\" is not supported (gelu_new, gelu_pytorch_tanh, gelu or silu)")
                               .arg(QLatin1String(keys.activation), activation));
     config.activation = *parsedActivation;
     if (const Status supportedSettings = refuseUnsupported(config.architecture, json); !supportedSettings)
         return R::failure(supportedSettings.error);
-    if (config.hidden % config.heads != 0)
-        return R::failure(QStringLiteral("config.json: hidden size %1 is not divisible by %2 heads").arg(config.hidden).arg(config.heads));
     if (!(config.normEps > 0) || !std::isfinite(config.normEps))
-        return R::failure(QStringLiteral("config.json: the layer-norm epsilon must be a positive number"));
+        return R::failure(QStringLiteral("config.json: the norm epsilon must be a positive number"));
+
+    switch (traits.positions) {
+    case PositionKind::Rotary: {
+        // Grouped key/value heads (absent: plain multi-head), an explicit head size (absent or
+        // null: hidden / heads), biases where the family or the config says, rotary positions.
+        const Result<int> kvHeads = readSize(json, {"num_key_value_heads"}, kMaxLayers, config.heads);
+        if (!kvHeads)
+            return R::failure(kvHeads.error);
+        config.kvHeads = *kvHeads.value;
+        if (config.heads % config.kvHeads != 0)
+            return R::failure(QStringLiteral("config.json: %1 attention heads cannot share %2 key/value heads evenly")
+                                  .arg(config.heads).arg(config.kvHeads));
+        if (config.hidden % config.heads != 0 && (json.value(QStringLiteral("head_dim")).isUndefined() || json.value(QStringLiteral("head_dim")).isNull()))
+            return R::failure(QStringLiteral("config.json: hidden size %1 is not divisible by %2 heads, and there is no head_dim").arg(config.hidden).arg(config.heads));
+        const Result<int> headDim = readSize(json, {"head_dim"}, kMaxWidth, qint64(config.hidden) / config.heads);
+        if (!headDim)
+            return R::failure(headDim.error);
+        config.headDimension = *headDim.value;
+        if (config.headDimension % 2 != 0)
+            return R::failure(QStringLiteral("config.json: head_dim %1 is odd: rotary positions rotate pairs").arg(config.headDimension));
+        if (qint64(config.heads) * config.headDimension > kMaxWidth)
+            return R::failure(QStringLiteral("config.json: %1 heads of %2 are wider than any model Attention Studio runs").arg(config.heads).arg(config.headDimension));
+        const Result<RopeConfig> rope = parseRope(json);
+        if (!rope)
+            return R::failure(rope.error);
+        config.rope = *rope.value;
+        const bool qwen = config.architecture == Architecture::Qwen2;
+        const bool attentionBias = json.value(QStringLiteral("attention_bias")).toBool(false);
+        config.qkvBias = qwen || attentionBias;    // Qwen2: biases on q, k and v only
+        config.outputBias = !qwen && attentionBias;
+        config.mlpBias = json.value(QStringLiteral("mlp_bias")).toBool(false);
+        const Result<std::vector<int>> windows = parseSlidingWindows(config.architecture, json, config.layers);
+        if (!windows)
+            return R::failure(windows.error);
+        config.slidingWindows = *windows.value;
+        break;
+    }
+    case PositionKind::Learned:
+    case PositionKind::Sinusoidal:
+    case PositionKind::None:
+        config.kvHeads = config.heads;
+        if (config.hidden % config.heads != 0)
+            return R::failure(QStringLiteral("config.json: hidden size %1 is not divisible by %2 heads").arg(config.hidden).arg(config.heads));
+        config.headDimension = config.hidden / config.heads;
+        break;
+    }
     return {config, {}};
 }
 

@@ -5,15 +5,17 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <vector>
+
 namespace studio {
 
 // The model families the forward pass runs. Everything that differs between them is described by
 // ArchitectureTraits; the family itself only names the description and its tensor names.
-enum class Architecture { Gpt2, Bert };
+enum class Architecture { Gpt2, Bert, Llama, Mistral, Qwen2 };
 
-enum class NormKind { LayerNorm };            // (x − mean) / √(var + ε) · γ + β
+enum class NormKind { LayerNorm, RmsNorm };   // (x − mean) / √(var + ε) · γ + β;  x / √(mean(x²) + ε) · γ
 enum class NormPlacement { PreLN, PostLN };   // before each sublayer (GPT-2) or after its residual add (BERT)
-enum class Activation { GeluTanh, GeluErf };  // GPT-2 "gelu_new"; BERT "gelu" (exact erf form)
+enum class Activation { GeluTanh, GeluErf, Silu }; // GPT-2 "gelu_new"; BERT "gelu" (exact erf form); Llama "silu" x·σ(x)
 enum class PositionKind { Learned, Sinusoidal, Rotary, None };
 enum class LinearLayout { InByOut, OutByIn }; // Conv1D [in, out] (y = x W + b); Linear [out, in] (y = x Wᵀ + b)
 
@@ -29,6 +31,7 @@ struct TensorNames {
     QString query, key, value;  // separate projections
     QString attentionOutput;
     QString attentionNorm;
+    QString mlpGate;            // gated MLPs: down(act(gate(x)) ⊙ up(x)), with mlpIn the up projection
     QString mlpIn, mlpOut;
     QString mlpNorm;
 };
@@ -44,14 +47,28 @@ struct ArchitectureTraits {
     bool tokenTypes = false;           // sentence-pair token-type embeddings (BERT)
     PositionKind positions = PositionKind::Learned;
     LinearLayout linearLayout = LinearLayout::InByOut;
-    bool attentionBias = true;
-    bool mlpBias = true;
+    bool gatedMlp = false;             // SwiGLU-style MLP (Llama)
     TensorNames names;
 };
 
 const ArchitectureTraits &architectureTraits(Architecture architecture);
 QString architectureName(Architecture architecture); // the model_type: "gpt2", "bert"
 QString activationName(Activation activation);
+
+// Rotary positions (RoPE, rotate-half layout): pair i of a head rotates by position · inv_freq[i],
+// inv_freq[i] = θ^(−2i/d), adjusted by the scaling kind.
+enum class RopeScaling { None, Linear, Llama3 };
+struct RopeConfig {
+    double theta = 10000.0;
+    RopeScaling scaling = RopeScaling::None;
+    double factor = 1.0;             // linear and llama3
+    double lowFreqFactor = 1.0;      // llama3
+    double highFreqFactor = 4.0;     // llama3
+    int originalMaxPositions = 8192; // llama3
+
+    // The rotation frequency of each of the head's d/2 pairs.
+    std::vector<double> inverseFrequencies(int headDim) const;
+};
 
 // What the forward pass needs from config.json.
 struct ModelConfig {
@@ -64,15 +81,26 @@ struct ModelConfig {
     int vocabSize = 0;
     int maxPositions = 0;
     int typeVocabSize = 0; // token types, where the family has them
+    int headDimension = 0; // config's head_dim; 0 = hidden / heads
     double normEps = 1e-5;
     Activation activation = Activation::GeluTanh;
+    bool qkvBias = true;       // biases on the query, key and value projections
+    bool outputBias = true;    // on the attention's output projection
+    bool mlpBias = true;
+    RopeConfig rope;           // families with rotary positions
+    std::vector<int> slidingWindows; // per layer: a query sees only its last W keys; 0 (or empty) = all
 
     const ArchitectureTraits &traits() const { return architectureTraits(architecture); }
-    int headDim() const { return heads > 0 ? hidden / heads : 0; }
+    int headDim() const { return headDimension > 0 ? headDimension : heads > 0 ? hidden / heads : 0; }
+    // Query heads per key/value head; query head h reads key/value head h / groupSize().
+    int groupSize() const { return kvHeads > 0 ? heads / kvHeads : 1; }
+    int kvHeadOf(int head) const { return head / groupSize(); }
+    int slidingWindow(int layer) const { return layer >= 0 && layer < int(slidingWindows.size()) ? slidingWindows[size_t(layer)] : 0; }
 };
 
-// Reads GPT-2 (model_type gpt2) and BERT (model_type bert) configurations; refuses other
-// architectures and inconsistent sizes with a message that says why.
+// Reads GPT-2 (gpt2), BERT (bert), Llama (llama), Mistral (mistral) and Qwen2 (qwen2)
+// configurations as Hugging Face transformers reads them; refuses other architectures, settings
+// this forward pass does not implement and inconsistent sizes with a message that says why.
 Result<ModelConfig> parseModelConfig(const QJsonObject &json);
 
 } // namespace studio

@@ -115,4 +115,52 @@ private:
     Options m_options;
 };
 
+// SentencePiece-style BPE as Hugging Face's tokenizers library runs it from tokenizer.json (Llama 2,
+// Mistral, TinyLlama, Phi-3): added tokens split out of the raw text first (leftmost, longest;
+// lstrip/rstrip take the whitespace beside them), then each remaining section is normalized
+// (Prepend "▁" + Replace " " → "▁", the older layout) or pre-tokenized (Metaspace, the newer),
+// split into characters, merged by rank, and characters outside the vocabulary become their UTF-8
+// bytes ("<0xE2>") where the model has byte fallback, else the unknown token. The post-processor's
+// template adds BOS (and whatever else it names).
+class SentencePieceBpeTokenizer final : public ModelTokenizer {
+public:
+    static Result<std::shared_ptr<SentencePieceBpeTokenizer>> fromFile(const QString &tokenizerJson);
+    static Result<std::shared_ptr<SentencePieceBpeTokenizer>> fromBytes(const QByteArray &tokenizerJson);
+
+    Result<Encoding> encode(const QString &text, const QString &pair = {},
+                            const std::atomic<bool> *cancel = nullptr) const override;
+    // Without the template's special tokens (add_special_tokens=False).
+    Result<Encoding> encodeText(const QString &text, const std::atomic<bool> *cancel = nullptr) const;
+    // "▁the" as "␣the"; a byte piece of an ASCII character as that character.
+    QString displayToken(const QString &token) const override;
+    bool takesPairs() const override { return false; }
+
+private:
+    struct AddedToken {
+        QString content;
+        int id = 0;
+        bool lstrip = false, rstrip = false, singleWord = false;
+    };
+    enum class PrependScheme { Always, First, Never };
+    bool appendSection(const QString &section, qsizetype offset, Encoding &encoding) const;
+
+    QHash<QString, int> m_vocab;
+    QHash<QString, int> m_mergeRanks; // "a b" -> rank
+    bool m_byteFallback = false;
+    bool m_fuseUnknown = false;
+    QString m_unknown;
+    // Normalizer (older layout): prepended to each non-empty section, then replacements.
+    QString m_normalizerPrepend;
+    QList<std::pair<QString, QString>> m_normalizerReplacements;
+    // Metaspace pre-tokenizer (newer layout).
+    bool m_metaspace = false;
+    QString m_replacement = QStringLiteral("\u2581");
+    PrependScheme m_prependScheme = PrependScheme::Always;
+    bool m_splitOnReplacement = false;
+    std::vector<AddedToken> m_added;
+    QRegularExpression m_addedPattern; // every added token, longest first
+    QStringList m_prefixTokens, m_suffixTokens; // the template's special tokens around the text
+    std::vector<int> m_prefixIds, m_suffixIds;
+};
+
 } // namespace studio

@@ -99,6 +99,12 @@ public:
 
     LayerNormWeights norm(const QString &base, int size)
     {
+        switch (m_config.traits().norm) {
+        case NormKind::RmsNorm:
+            return {vector(base + QStringLiteral(".weight"), size), {}};
+        case NormKind::LayerNorm:
+            break;
+        }
         const bool legacy = !find(base + QStringLiteral(".weight")) && find(base + QStringLiteral(".gamma"));
         return {vector(base + (legacy ? QStringLiteral(".gamma") : QStringLiteral(".weight")), size),
                 vector(base + (legacy ? QStringLiteral(".beta") : QStringLiteral(".bias")), size)};
@@ -217,6 +223,9 @@ void applyActivation(Matrix &x, Activation activation, int threads)
         case Activation::GeluErf: // 0.5 x (1 + erf(x / √2))
             rows = 0.5f * rows * (1.0f + (rows * 0.7071067811865476f).erf());
             break;
+        case Activation::Silu: // x σ(x) = x / (1 + e^−x)
+            rows = rows / (1.0f + (-rows).exp());
+            break;
         }
     });
 }
@@ -231,6 +240,45 @@ void layerNorm(const LayerNormWeights &norm, double eps, Matrix &x)
         const double variance = (row.cast<double>().array() - mean).square().mean();
         const float inverse = float(1.0 / std::sqrt(variance + eps));
         row = ((row.array() - float(mean)) * inverse * gain.array() + bias.array()).matrix();
+    }
+}
+
+void rmsNorm(const WeightRef &gain, double eps, Matrix &x)
+{
+    const auto g = gain.row();
+    for (Eigen::Index t = 0; t < x.rows(); ++t) {
+        auto row = x.row(t);
+        const double meanSquare = row.cast<double>().squaredNorm() / double(row.size());
+        const float inverse = float(1.0 / std::sqrt(meanSquare + eps));
+        row = (row.array() * inverse * g.array()).matrix();
+    }
+}
+
+RotaryTable rotaryTable(const RopeConfig &rope, int tokens, int headDim)
+{
+    // Angles in double, so that position · frequency keeps its precision at long positions.
+    const std::vector<double> frequencies = rope.inverseFrequencies(headDim);
+    RotaryTable table;
+    table.cos.resize(tokens, Eigen::Index(frequencies.size()));
+    table.sin.resize(tokens, Eigen::Index(frequencies.size()));
+    for (int t = 0; t < tokens; ++t)
+        for (size_t i = 0; i < frequencies.size(); ++i) {
+            const double angle = double(t) * frequencies[i];
+            table.cos(t, Eigen::Index(i)) = float(std::cos(angle));
+            table.sin(t, Eigen::Index(i)) = float(std::sin(angle));
+        }
+    return table;
+}
+
+void applyRotary(const RotaryTable &table, int heads, int headDim, Matrix &x)
+{
+    const int half = headDim / 2;
+    for (int h = 0; h < heads; ++h) {
+        auto first = x.middleCols(h * headDim, half).array();
+        auto second = x.middleCols(h * headDim + half, half).array();
+        const Eigen::ArrayXXf rotatedFirst = first * table.cos.array() - second * table.sin.array();
+        second = second * table.cos.array() + first * table.sin.array();
+        first = rotatedFirst;
     }
 }
 
@@ -286,21 +334,25 @@ Status TransformerModel::bindTensors(const ModelConfig &config, const QHash<QStr
         model->m_typeEmbedding = binder.tensor(names.typeEmbedding, config.typeVocabSize, c);
     if (traits.normalisesEmbeddings)
         model->m_embeddingNorm = binder.norm(names.embeddingNorm, c);
+    const int queryWidth = config.heads * config.headDim();
+    const int kvWidth = config.kvHeads * config.headDim();
     for (int l = 0; l < config.layers && binder.error().isEmpty(); ++l) {
         const QString p = names.layerPrefix.arg(l);
         LayerWeights layer;
         layer.attentionNorm = binder.norm(p + names.attentionNorm, c);
         if (!names.fusedQkv.isEmpty()) {
-            layer.qkv = binder.linear(p + names.fusedQkv, c, 3 * c, traits.attentionBias);
+            layer.qkv = binder.linear(p + names.fusedQkv, c, 3 * c, config.qkvBias);
         } else {
-            layer.query = binder.linear(p + names.query, c, c, traits.attentionBias);
-            layer.key = binder.linear(p + names.key, c, c, traits.attentionBias);
-            layer.value = binder.linear(p + names.value, c, c, traits.attentionBias);
+            layer.query = binder.linear(p + names.query, c, queryWidth, config.qkvBias);
+            layer.key = binder.linear(p + names.key, c, kvWidth, config.qkvBias);
+            layer.value = binder.linear(p + names.value, c, kvWidth, config.qkvBias);
         }
-        layer.attentionOutput = binder.linear(p + names.attentionOutput, c, c, traits.attentionBias);
+        layer.attentionOutput = binder.linear(p + names.attentionOutput, queryWidth, c, config.outputBias);
         layer.mlpNorm = binder.norm(p + names.mlpNorm, c);
-        layer.mlpIn = binder.linear(p + names.mlpIn, c, inner, traits.mlpBias);
-        layer.mlpOut = binder.linear(p + names.mlpOut, inner, c, traits.mlpBias);
+        if (traits.gatedMlp)
+            layer.mlpGate = binder.linear(p + names.mlpGate, c, inner, config.mlpBias);
+        layer.mlpIn = binder.linear(p + names.mlpIn, c, inner, config.mlpBias);
+        layer.mlpOut = binder.linear(p + names.mlpOut, inner, c, config.mlpBias);
         model->m_layers.push_back(layer);
     }
     if (!binder.error().isEmpty())
@@ -341,22 +393,45 @@ KernelOptions TransformerModel::kernelOptions(const ForwardInput &input) const
     return options;
 }
 
+KernelOptions TransformerModel::layerKernelOptions(const KernelOptions &base, int layer) const
+{
+    KernelOptions options = base;
+    options.visibility.window = m_config.slidingWindow(layer);
+    return options;
+}
+
 void TransformerModel::normalise(const LayerNormWeights &norm, Matrix &x) const
 {
     switch (m_config.traits().norm) {
     case NormKind::LayerNorm: layerNorm(norm, m_config.normEps, x); break;
+    case NormKind::RmsNorm: rmsNorm(norm.gain, m_config.normEps, x); break;
     }
 }
 
-void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming) const
+void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming,
+                               const RotaryTable &rotary, bool keepPreRope) const
 {
     if (!m_config.traits().names.fusedQkv.isEmpty()) {
         applyLinear(layer.qkv, x, out.fused, threads, streaming); // (T, 3C): q | k | v
         return;
     }
-    applyLinear(layer.query, x, out.q, threads, streaming);
-    applyLinear(layer.key, x, out.k, threads, streaming);
-    applyLinear(layer.value, x, out.v, threads, streaming);
+    applyLinear(layer.query, x, out.q, threads, streaming); // (T, H·d)
+    applyLinear(layer.key, x, out.k, threads, streaming);   // (T, KV·d)
+    applyLinear(layer.value, x, out.v, threads, streaming); // (T, KV·d)
+    switch (m_config.traits().positions) {
+    case PositionKind::Rotary:
+        if (keepPreRope) {
+            out.qPreRope = out.q;
+            out.kPreRope = out.k;
+        }
+        applyRotary(rotary, m_config.heads, m_config.headDim(), out.q);
+        applyRotary(rotary, m_config.kvHeads, m_config.headDim(), out.k);
+        break;
+    case PositionKind::Learned:
+    case PositionKind::Sinusoidal:
+    case PositionKind::None:
+        break;
+    }
 }
 
 Eigen::Ref<const Matrix> TransformerModel::headSlice(const Projections &projections, Projection which, int head) const
@@ -364,8 +439,13 @@ Eigen::Ref<const Matrix> TransformerModel::headSlice(const Projections &projecti
     const int d = m_config.headDim();
     if (!m_config.traits().names.fusedQkv.isEmpty())
         return projections.fused.middleCols(int(which) * m_config.hidden + head * d, d);
-    const Matrix &all = which == Projection::Q ? projections.q : which == Projection::K ? projections.k : projections.v;
-    return all.middleCols(head * d, d);
+    // Keys and values come from the head's key/value head, shared by its group of query heads.
+    switch (which) {
+    case Projection::Q: return projections.q.middleCols(head * d, d);
+    case Projection::K: return projections.k.middleCols(m_config.kvHeadOf(head) * d, d);
+    case Projection::V: return projections.v.middleCols(m_config.kvHeadOf(head) * d, d);
+    }
+    Q_UNREACHABLE();
 }
 
 ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOptions &options) const
@@ -378,6 +458,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
     const int d = cfg.headDim();
     const bool streaming = tokens <= options.streamingTokenLimit;
     const KernelOptions kernel = kernelOptions(input);
+    const RotaryTable rotary = traits.positions == PositionKind::Rotary ? rotaryTable(cfg.rope, tokens, d) : RotaryTable();
     ModelTrace trace;
     trace.attentions.assign(size_t(cfg.layers), std::vector<Matrix>(size_t(cfg.heads)));
 
@@ -396,7 +477,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
     trace.embeddings = hidden;
 
     Projections qkv;
-    Matrix normed, context(tokens, c), projected, inner;
+    Matrix normed, context(tokens, cfg.heads * d), projected, inner, gate;
     for (int l = 0; l < cfg.layers; ++l) {
         if (options.cancel && options.cancel->load()) {
             trace.cancelled = true;
@@ -417,18 +498,23 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         if (keepsStages || options.keepLayerInputs)
             trace.layerInputs[l] = *attentionInput;
 
-        project(layer, *attentionInput, qkv, options.threads, streaming);
+        project(layer, *attentionInput, qkv, options.threads, streaming, rotary, keepsStages);
         // Entries for kept stages exist before the heads run, so the workers only look them up.
         for (const auto &[sl, sh] : options.stageHeads)
             if (sl == l && sh >= 0 && sh < cfg.heads)
                 trace.stages[{sl, sh}];
+        const KernelOptions layerKernel = layerKernelOptions(kernel, l);
         parallelFor(options.threads, cfg.heads, [&](int begin, int end) {
             Matrix headOutput(tokens, d);
             for (int h = begin; h < end; ++h) {
                 const auto kept = trace.stages.find({l, h});
-                attend(headSlice(qkv, Projection::Q, h), headSlice(qkv, Projection::K, h), headSlice(qkv, Projection::V, h), kernel,
-                       trace.attentions[size_t(l)][size_t(h)], headOutput,
-                       kept == trace.stages.end() ? nullptr : &kept->second);
+                HeadTrace *stages = kept == trace.stages.end() ? nullptr : &kept->second;
+                attend(headSlice(qkv, Projection::Q, h), headSlice(qkv, Projection::K, h), headSlice(qkv, Projection::V, h), layerKernel,
+                       trace.attentions[size_t(l)][size_t(h)], headOutput, stages);
+                if (stages && qkv.qPreRope.size() > 0) {
+                    stages->qPreRope = qkv.qPreRope.middleCols(h * d, d);
+                    stages->kPreRope = qkv.kPreRope.middleCols(cfg.kvHeadOf(h) * d, d);
+                }
                 context.middleCols(h * d, d) = headOutput;
             }
         });
@@ -439,7 +525,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         if (!preNorm)
             normalise(layer.attentionNorm, hidden);
 
-        // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)).
+        // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)); gated: W₂ (act(W_g x) ⊙ W₁ x).
         if (l + 1 == cfg.layers)
             break; // the last MLP changes nothing that attention shows
         const Matrix *mlpInput = &hidden;
@@ -449,7 +535,13 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             mlpInput = &normed;
         }
         applyLinear(layer.mlpIn, *mlpInput, inner, options.threads, streaming);
-        applyActivation(inner, cfg.activation, options.threads);
+        if (traits.gatedMlp) {
+            applyLinear(layer.mlpGate, *mlpInput, gate, options.threads, streaming);
+            applyActivation(gate, cfg.activation, options.threads);
+            inner.array() *= gate.array();
+        } else {
+            applyActivation(inner, cfg.activation, options.threads);
+        }
         applyLinear(layer.mlpOut, inner, projected, options.threads, streaming);
         hidden += projected;
         if (!preNorm)
@@ -465,13 +557,20 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
 HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input,
                                        const ForwardOptions &options) const
 {
+    const int tokens = int(layerInput.rows());
+    const int d = m_config.headDim();
+    const RotaryTable rotary = m_config.traits().positions == PositionKind::Rotary ? rotaryTable(m_config.rope, tokens, d) : RotaryTable();
     Projections qkv;
-    project(m_layers.at(size_t(layer)), layerInput, qkv, options.threads, layerInput.rows() <= options.streamingTokenLimit);
+    project(m_layers.at(size_t(layer)), layerInput, qkv, options.threads, tokens <= options.streamingTokenLimit, rotary, true);
     HeadTrace stages;
     Matrix weights;
-    Matrix output(layerInput.rows(), m_config.headDim());
+    Matrix output(tokens, d);
     attend(headSlice(qkv, Projection::Q, head), headSlice(qkv, Projection::K, head), headSlice(qkv, Projection::V, head),
-           kernelOptions(input), weights, output, &stages);
+           layerKernelOptions(kernelOptions(input), layer), weights, output, &stages);
+    if (qkv.qPreRope.size() > 0) {
+        stages.qPreRope = qkv.qPreRope.middleCols(head * d, d);
+        stages.kPreRope = qkv.kPreRope.middleCols(m_config.kvHeadOf(head) * d, d);
+    }
     return stages;
 }
 
@@ -493,8 +592,8 @@ TransformerModel::HeadProjection TransformerModel::headProjection(int layer, int
         slice(w.qkv, 2 * c + head * d, p.wV, p.bV);
     } else {
         slice(w.query, head * d, p.wQ, p.bQ);
-        slice(w.key, head * d, p.wK, p.bK);
-        slice(w.value, head * d, p.wV, p.bV);
+        slice(w.key, m_config.kvHeadOf(head) * d, p.wK, p.bK);
+        slice(w.value, m_config.kvHeadOf(head) * d, p.wV, p.bV);
     }
     return p;
 }

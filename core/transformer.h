@@ -37,7 +37,7 @@ struct LinearWeights {
 
 struct LayerNormWeights {
     WeightRef gain;
-    WeightRef bias;
+    WeightRef bias; // empty for RMSNorm
 };
 
 // One layer's weights; which norm sits where is the family's NormPlacement.
@@ -47,9 +47,20 @@ struct LayerWeights {
     LinearWeights query, key, value; // separate projections (the others)
     LinearWeights attentionOutput;
     LayerNormWeights mlpNorm;
+    LinearWeights mlpGate;           // gated MLPs (Llama): down(act(gate(x)) ⊙ up(x)), mlpIn being up
     LinearWeights mlpIn;
     LinearWeights mlpOut;
 };
+
+// cos and sin of every position's rotation angle for each of a head's d/2 pairs (T, d/2), in the
+// rotate-half layout: pair i is (x_i, x_{i+d/2}).
+struct RotaryTable {
+    Matrix cos, sin;
+};
+RotaryTable rotaryTable(const RopeConfig &rope, int tokens, int headDim);
+// Rotates every head of x (T, heads·d) in place: x_i' = x_i cos − x_{i+d/2} sin,
+// x_{i+d/2}' = x_{i+d/2} cos + x_i sin.
+void applyRotary(const RotaryTable &table, int heads, int headDim, Matrix &x);
 
 struct ForwardInput {
     std::vector<int> ids;
@@ -109,7 +120,7 @@ public:
     // The query, key and value projection of one head, sliced out of the layer's weights:
     // W (d_model, d_head) and bias (d_head; empty where the family has no attention bias).
     struct HeadProjection {
-        Matrix wQ, wK, wV;
+        Matrix wQ, wK, wV; // wK and wV are the head's key/value head's, shared with its group
         RowVector bQ, bK, bV;
     };
     HeadProjection headProjection(int layer, int head) const;
@@ -127,9 +138,13 @@ private:
     // three (T, C) ones. The buffers are reused from layer to layer.
     struct Projections {
         Matrix fused;   // q | k | v, for families with a fused projection
-        Matrix q, k, v; // for the others
+        Matrix q, k, v; // for the others: q (T, H·d), k and v (T, KV·d)
+        Matrix qPreRope, kPreRope; // before rotation, kept only when stages are
     };
-    void project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming) const;
+    // keepPreRope: also keep q and k before their rotation (for kept stages).
+    void project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming,
+                 const RotaryTable &rotary, bool keepPreRope) const;
+    KernelOptions layerKernelOptions(const KernelOptions &base, int layer) const;
     // One head's slice of q, k or v (T, d_head), a view into the projections.
     Eigen::Ref<const Matrix> headSlice(const Projections &projections, Projection which, int head) const;
     KernelOptions kernelOptions(const ForwardInput &input) const;
