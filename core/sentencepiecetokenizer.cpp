@@ -271,6 +271,8 @@ Result<Encoding> SentencePieceBpeTokenizer::encodeText(const QString &text, cons
             if (!match.hasMatch())
                 break;
             const auto found = std::find_if(m_added.begin(), m_added.end(), [&](const AddedToken &t) { return t.content == match.captured(0); });
+            if (found == m_added.end())
+                break;
             const qsizetype s = match.capturedStart(0), e = match.capturedEnd(0);
             if (found->singleWord && ((s > 0 && isWordCharacter(text.at(s - 1))) || (e < text.size() && isWordCharacter(text.at(e))))) {
                 searchFrom = s + 1;

@@ -64,7 +64,68 @@ private Q_SLOTS:
     void idsMustBeWholeNumbers();
     void brokenTokenizerConfigIsRefused();
     void raisedCancelFlagStopsEncoding();
+    void sentencePieceMatchesReferenceVectors_data();
+    void sentencePieceMatchesReferenceVectors();
+    void sentencePieceTemplateAndDisplay();
 };
+
+void TestModelTokenizer::sentencePieceMatchesReferenceVectors_data()
+{
+    // The Phi-3 (= Llama 2) vocabulary in both layouts: the older normalizer (Prepend + Replace)
+    // and the newer Metaspace pre-tokenizer, without and with added tokens (rstrip, adjacent
+    // tokens, look-alikes, exotic whitespace).
+    QTest::addColumn<QString>("checkpoint");
+    QTest::addColumn<QString>("vectors");
+    QTest::addColumn<int>("count");
+    QTest::newRow("legacy layout") << QStringLiteral("llama-random-tiny") << QStringLiteral("phi-3") << 46;
+    QTest::newRow("legacy layout, added tokens") << QStringLiteral("llama-random-tiny") << QStringLiteral("phi-3-added") << 25;
+    QTest::newRow("metaspace") << QStringLiteral("mistral-random-tiny") << QStringLiteral("phi-3-4k-metaspace") << 46;
+    QTest::newRow("metaspace, added tokens") << QStringLiteral("mistral-random-tiny") << QStringLiteral("phi-3-4k-metaspace-added") << 25;
+}
+
+void TestModelTokenizer::sentencePieceMatchesReferenceVectors()
+{
+    QFETCH(QString, checkpoint);
+    QFETCH(QString, vectors);
+    QFETCH(int, count);
+    const auto tokenizer = SentencePieceBpeTokenizer::fromFile(kData + QStringLiteral("/checkpoints/") + checkpoint + QStringLiteral("/tokenizer.json"));
+    QVERIFY_OK(tokenizer);
+    const auto cases = readVectors(vectors);
+    QCOMPARE(cases.size(), count);
+    int failures = 0;
+    for (const auto &[text, expected] : cases) {
+        const Result<Encoding> encoding = (*tokenizer.value)->encodeText(text);
+        QVERIFY_OK(encoding);
+        if (encoding.value->ids != expected) {
+            ++failures;
+            qWarning("\"%s\": got %s, expected %s", qPrintable(text), qPrintable(describe(encoding.value->ids)), qPrintable(describe(expected)));
+        }
+    }
+    QCOMPARE(failures, 0);
+}
+
+void TestModelTokenizer::sentencePieceTemplateAndDisplay()
+{
+    const auto tokenizer = SentencePieceBpeTokenizer::fromFile(kData + QStringLiteral("/checkpoints/llama-random-tiny/tokenizer.json"));
+    QVERIFY_OK(tokenizer);
+    const SentencePieceBpeTokenizer &t = **tokenizer.value;
+    // encode() adds the template's BOS; the README's leading-space example.
+    const Result<Encoding> encoded = t.encode(QStringLiteral(" Hello world"));
+    QVERIFY_OK(encoded);
+    QCOMPARE(encoded.value->ids, (std::vector<int>{1, 29871, 15043, 3186}));
+    QCOMPARE(encoded.value->tokens, (QStringList{QStringLiteral("<s>"), QStringLiteral("\u2581"), QStringLiteral("\u2581Hello"), QStringLiteral("\u2581world")}));
+    QVERIFY(!t.encode(QStringLiteral("a"), QStringLiteral("b")));
+    QCOMPARE(t.displayToken(QStringLiteral("\u2581the")), QStringLiteral("\u2423the"));
+    QCOMPARE(t.displayToken(QStringLiteral("<0x0A>")), QStringLiteral("\n"));
+    QCOMPARE(t.displayToken(QStringLiteral("<0xF0>")), QStringLiteral("<0xF0>")); // a lone byte of a longer character
+    QCOMPARE(t.displayToken(QStringLiteral("<s>")), QStringLiteral("<s>"));
+    // Files that are not a SentencePiece-style BPE say what they are.
+    QVERIFY(SentencePieceBpeTokenizer::fromBytes(R"({"model": {"type": "Unigram"}})").error.contains(QStringLiteral("Unigram")));
+    QVERIFY(SentencePieceBpeTokenizer::fromBytes(R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}})")
+                .error.contains(QStringLiteral("ByteLevel")));
+    QVERIFY(SentencePieceBpeTokenizer::fromBytes(R"({"model": {"type": "BPE", "vocab": {"a": 0.5}}})").error.contains(QStringLiteral("whole number")));
+    QVERIFY(!SentencePieceBpeTokenizer::fromBytes("{"));
+}
 
 void TestModelTokenizer::gpt2MatchesReferenceVectors()
 {

@@ -22,5 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check((*bpe.value)->encode(text));
     if (const auto wordPiece = studio::WordPieceTokenizer::fromBytes(first, second))
         check((*wordPiece.value)->encode(text, text));
+    if (const auto sentencePiece = studio::SentencePieceBpeTokenizer::fromBytes(input))
+        check((*sentencePiece.value)->encode(text + QStringLiteral("</s>  <s>x")));
     return 0;
 }
