@@ -202,6 +202,13 @@ Matrix softmaxRows(const Matrix &logits, double temperature)
     return weights;
 }
 
+double firstTokenShare(const Matrix &weights)
+{
+    if (weights.rows() == 0 || weights.cols() == 0)
+        return 0.0;
+    return weights.col(0).cast<double>().mean();
+}
+
 Vector rowEntropyBits(const Matrix &weights)
 {
     Vector entropy(weights.rows());

@@ -119,6 +119,10 @@ Matrix softmaxRows(const Matrix &logits, double temperature); // (T, T) -> (T, T
 // Shannon entropy in bits of each row of a weight matrix. (T, T) -> (T)
 Vector rowEntropyBits(const Matrix &weights);
 
+// The attention sink: the share of a head's attention that goes to the first token, the mean over
+// queries of w_i0. (T, T) -> [0, 1]; 0 for an empty matrix.
+double firstTokenShare(const Matrix &weights);
+
 // All stages of one head on input X (T, d_model).
 HeadTrace computeHead(const Matrix &input, const HeadWeights &head, const AttentionSettings &settings);
 

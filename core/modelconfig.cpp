@@ -313,6 +313,17 @@ const ArchitectureTraits &architectureTraits(Architecture architecture)
     Q_UNREACHABLE();
 }
 
+QString positionKindName(PositionKind kind)
+{
+    switch (kind) {
+    case PositionKind::Learned: return QStringLiteral("learned");
+    case PositionKind::Sinusoidal: return QStringLiteral("sinusoidal");
+    case PositionKind::Rotary: return QStringLiteral("rotary");
+    case PositionKind::None: return QStringLiteral("none");
+    }
+    Q_UNREACHABLE();
+}
+
 std::vector<double> RopeConfig::inverseFrequencies(int headDim) const
 {
     std::vector<double> frequencies(size_t(std::max(0, headDim / 2)));

@@ -54,6 +54,7 @@ struct ArchitectureTraits {
 const ArchitectureTraits &architectureTraits(Architecture architecture);
 QString architectureName(Architecture architecture); // the model_type: "gpt2", "bert"
 QString activationName(Activation activation);
+QString positionKindName(PositionKind kind); // "learned", "sinusoidal", "rotary", "none"
 
 // Rotary positions (RoPE, rotate-half layout): pair i of a head rotates by position · inv_freq[i],
 // inv_freq[i] = θ^(−2i/d), adjusted by the scaling kind.

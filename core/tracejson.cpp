@@ -67,6 +67,10 @@ void writeHeadStages(JsonStream &out, const HeadTrace &head)
     writeTraceMatrix(out, QStringLiteral("weights"), head.weights);
     writeTraceMatrix(out, QStringLiteral("output"), head.output);
     writeVector(out, QStringLiteral("entropy"), head.entropy);
+    if (head.qPreRope.size() > 0) { // rotary models: q and k above are after the rotation
+        writeTraceMatrix(out, QStringLiteral("q_pre_rope"), head.qPreRope);
+        writeTraceMatrix(out, QStringLiteral("k_pre_rope"), head.kPreRope);
+    }
 }
 
 ModelTraceWriter::ModelTraceWriter(JsonStream &out, const Checkpoint &checkpoint, const PreparedInput &input)
@@ -94,6 +98,8 @@ void ModelTraceWriter::begin()
         {QStringLiteral("heads"), config.heads},
         {QStringLiteral("d_model"), config.hidden},
         {QStringLiteral("d_head"), config.headDim()},
+        {QStringLiteral("kv_heads"), config.kvHeads},
+        {QStringLiteral("positions"), positionKindName(config.traits().positions)},
     });
     m_out.key(QStringLiteral("ids"));
     m_out.value(ids);
@@ -133,11 +139,21 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
         writeTraceMatrix(m_out, QStringLiteral("input"), input->second);
         trace.layerInputs.erase(input);
     }
+    const ModelConfig &config = m_checkpoint.config;
+    if (const int window = config.slidingWindow(layer); window > 0) {
+        m_out.key(QStringLiteral("sliding_window"));
+        m_out.integer(window);
+    }
     m_out.key(QStringLiteral("heads"));
     m_out.beginArray();
     std::vector<Matrix> &maps = trace.attentions[size_t(layer)];
     for (int h = 0; h < int(maps.size()); ++h) {
         m_out.beginObject();
+        // Which key/value head it reads (shared with its group), and its attention sink.
+        m_out.key(QStringLiteral("kv_head"));
+        m_out.integer(config.kvHeadOf(h));
+        m_out.key(QStringLiteral("first_token_share"));
+        m_out.number(firstTokenShare(maps[size_t(h)]));
         if (const auto stages = trace.stages.find({layer, h}); stages != trace.stages.end()) {
             writeHeadStages(m_out, stages->second); // its weights are the map's
             trace.stages.erase(stages);

@@ -119,6 +119,8 @@ private Q_SLOTS:
     void bertPaddedPairMatchesReference_data();
     void bertPaddedPairMatchesReference();
     void stagesOfARealHead();
+    void rotaryStagesOfAGroupedHead();
+    void slidingWindowIsABand();
     void stepThroughShowsTheHeatmapsBits_data();
     void stepThroughShowsTheHeatmapsBits();
     void threadsGiveTheSameResult();
@@ -301,12 +303,77 @@ void TestCheckpoint::stagesOfARealHead()
     QVERIFY((again.q - stages.q).cwiseAbs().maxCoeff() < 1e-5f);
 }
 
+void TestCheckpoint::rotaryStagesOfAGroupedHead()
+{
+    // Llama: 4 query heads share 2 key/value heads, so heads 2 and 3 read key/value head 1.
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/llama-random-tiny"));
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    QCOMPARE(c.config.kvHeads, 2);
+    QCOMPARE(c.config.kvHeadOf(3), 1);
+    const auto input = prepareInput(c, QStringLiteral("The quick brown fox jumps over the lazy dog."));
+    QVERIFY_OK(input);
+    ForwardOptions options;
+    options.stageHeads = {{1, 2}, {1, 3}};
+    const ModelTrace trace = c.model->forward(input.value->forward, options);
+    const HeadTrace &head = trace.stages.at({1, 3});
+    QCOMPARE(head.k, trace.stages.at({1, 2}).k); // one key/value head, shared
+    QCOMPARE(head.v, trace.stages.at({1, 2}).v);
+    // Before rotation: q = X W_Q, k = X W_K of the shared head (no biases in Llama).
+    const Matrix &x = trace.layerInputs.at(1);
+    const auto projection = c.model->headProjection(1, 3);
+    QVERIFY(testing::maxAbsDifference(x * projection.wQ, head.qPreRope) < 1e-4);
+    QVERIFY(testing::maxAbsDifference(x * projection.wK, head.kPreRope) < 1e-4);
+    // The rotation: position 0 is not turned at all; pair (i, i + d/2) of position t turns by
+    // t · 10000^(−2i/d), written out here in double.
+    const int d = c.config.headDim();
+    QCOMPARE(Matrix(head.q.row(0)), Matrix(head.qPreRope.row(0)));
+    double worst = 0;
+    for (int t = 0; t < head.q.rows(); ++t)
+        for (int i = 0; i < d / 2; ++i) {
+            const double angle = t * std::pow(10000.0, -2.0 * i / d);
+            const double a = head.qPreRope(t, i), b = head.qPreRope(t, i + d / 2);
+            worst = std::max({worst, std::abs(head.q(t, i) - (a * std::cos(angle) - b * std::sin(angle))),
+                              std::abs(head.q(t, i + d / 2) - (b * std::cos(angle) + a * std::sin(angle)))});
+        }
+    QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
+}
+
+void TestCheckpoint::slidingWindowIsABand()
+{
+    // Mistral's window of 4: query i sees keys i−3..i only; the others are −∞ in the mask stage
+    // and exactly 0 in the weights.
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/mistral-random-tiny"));
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    QCOMPARE(c.config.slidingWindow(0), 4);
+    const auto input = prepareInput(c, QStringLiteral("Attention is all you need, said the llama."));
+    QVERIFY_OK(input);
+    ForwardOptions options;
+    options.stageHeads = {{0, 1}};
+    const ModelTrace trace = c.model->forward(input.value->forward, options);
+    const HeadTrace &head = trace.stages.at({0, 1});
+    const Eigen::Index tokens = head.weights.rows();
+    QVERIFY(tokens > 8);
+    for (Eigen::Index i = 0; i < tokens; ++i) {
+        double sum = 0;
+        for (Eigen::Index j = 0; j < tokens; ++j) {
+            const bool visible = j <= i && j > i - 4;
+            QCOMPARE(std::isinf(head.masked(i, j)) && head.masked(i, j) < 0, !visible);
+            if (!visible)
+                QVERIFY(head.weights(i, j) == 0.0f);
+            sum += head.weights(i, j);
+        }
+        QVERIFY(std::abs(sum - 1.0) < 1e-6);
+    }
+}
+
 void TestCheckpoint::stepThroughShowsTheHeatmapsBits_data()
 {
     QTest::addColumn<QString>("model");
     QTest::addColumn<QString>("text");
     // Short inputs stream the linear layers; longer ones use the blocked product.
-    for (const char *model : {"gpt2-random-tiny", "bert-random-tiny"}) {
+    for (const char *model : {"gpt2-random-tiny", "bert-random-tiny", "llama-random-tiny", "mistral-random-tiny"}) {
         QTest::newRow(qPrintable(QStringLiteral("%1 short").arg(QLatin1String(model))))
             << QString::fromLatin1(model) << QStringLiteral("The cat sat.");
         QTest::newRow(qPrintable(QStringLiteral("%1 long").arg(QLatin1String(model))))

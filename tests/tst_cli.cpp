@@ -72,6 +72,7 @@ private Q_SLOTS:
     void modelTraceMatchesReference();
     void modelTraceStagesOfOneHead();
     void tokenizeModel();
+    void rotaryModelTrace();
     void modelErrors_data();
     void modelErrors();
     void badInputFails_data();
@@ -297,6 +298,41 @@ void TestCli::modelTraceStagesOfOneHead()
     // Other heads carry only their weights.
     QVERIFY(!layers.at(0).toObject().value(QStringLiteral("heads")).toArray().at(2).toObject().contains(QStringLiteral("q")));
     QVERIFY(!layers.at(0).toObject().contains(QStringLiteral("input")));
+}
+
+void TestCli::rotaryModelTrace()
+{
+    // Llama: the trace names the key/value heads and each head's key/value head and attention
+    // sink; with --stages, q and k before and after the rotation.
+    const Run r = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/llama-random-tiny"),
+                       QStringLiteral("--text"), QStringLiteral("Hello world! The quick brown fox."), QStringLiteral("--stages"),
+                       QStringLiteral("--layer"), QStringLiteral("0"), QStringLiteral("--head"), QStringLiteral("3")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject json = parse(r.out);
+    const QJsonObject model = json.value(QStringLiteral("model")).toObject();
+    QCOMPARE(model.value(QStringLiteral("kind")).toString(), QStringLiteral("llama"));
+    QCOMPARE(model.value(QStringLiteral("kv_heads")).toInt(), 2);
+    QCOMPARE(model.value(QStringLiteral("positions")).toString(), QStringLiteral("rotary"));
+    QCOMPARE(json.value(QStringLiteral("tokens")).toArray().at(0).toString(), QStringLiteral("<s>"));
+    QCOMPARE(json.value(QStringLiteral("display_tokens")).toArray().at(1).toString(), QStringLiteral("␣Hello"));
+    const QJsonObject head = json.value(QStringLiteral("layers")).toArray().at(0).toObject().value(QStringLiteral("heads")).toArray().at(3).toObject();
+    QCOMPARE(head.value(QStringLiteral("kv_head")).toInt(), 1);
+    const QJsonArray weights = head.value(QStringLiteral("weights")).toArray();
+    double firstColumn = 0;
+    for (const QJsonValue &row : weights)
+        firstColumn += row.toArray().at(0).toDouble();
+    QVERIFY(std::abs(head.value(QStringLiteral("first_token_share")).toDouble() - firstColumn / weights.size()) < 1e-9);
+    const QJsonArray q = head.value(QStringLiteral("q")).toArray();
+    const QJsonArray qPre = head.value(QStringLiteral("q_pre_rope")).toArray();
+    QCOMPARE(qPre.size(), q.size());
+    QCOMPARE(q.at(0), qPre.at(0)); // position 0 is not rotated
+    QVERIFY(q.at(3) != qPre.at(3));
+    QVERIFY(head.contains(QStringLiteral("k_pre_rope")));
+    // Mistral's layers say their window.
+    const Run mistral = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/mistral-random-tiny"),
+                             QStringLiteral("--text"), QStringLiteral("Attention is all you need.")});
+    QVERIFY2(mistral.exitCode == 0, mistral.err.constData());
+    QCOMPARE(parse(mistral.out).value(QStringLiteral("layers")).toArray().at(1).toObject().value(QStringLiteral("sliding_window")).toInt(), 4);
 }
 
 void TestCli::tokenizeModel()
