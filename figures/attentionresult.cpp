@@ -2,6 +2,8 @@
 
 #include <QObject>
 
+#include <algorithm>
+
 namespace studio {
 
 QString stageName(Stage stage)
@@ -9,6 +11,7 @@ QString stageName(Stage stage)
     switch (stage) {
     case Stage::Embeddings: return QStringLiteral("embeddings");
     case Stage::Projections: return QStringLiteral("projections");
+    case Stage::Rotary: return QStringLiteral("rope");
     case Stage::Scores: return QStringLiteral("scores");
     case Stage::Scaled: return QStringLiteral("scaled");
     case Stage::Masked: return QStringLiteral("masked");
@@ -24,6 +27,37 @@ std::optional<Stage> stageFromName(const QString &name)
         if (stageName(candidate) == name)
             return candidate;
     return std::nullopt;
+}
+
+bool stageApplies(Stage stage, const AttentionResult &result)
+{
+    return stage != Stage::Rotary || result.rotary;
+}
+
+std::vector<Stage> stagesFor(const AttentionResult &result)
+{
+    std::vector<Stage> stages;
+    for (Stage stage : kStages)
+        if (stageApplies(stage, result))
+            stages.push_back(stage);
+    return stages;
+}
+
+int AttentionResult::kvHeadOf(int head) const
+{
+    return kvHeads > 0 && kvHeads < heads ? head / (heads / kvHeads) : head;
+}
+
+std::pair<int, int> AttentionResult::headGroup(int head) const
+{
+    const int size = kvHeads > 0 && kvHeads < heads ? heads / kvHeads : 1;
+    const int first = head / size * size;
+    return {first, first + size - 1};
+}
+
+double AttentionResult::firstTokenShare(int layer, int head) const
+{
+    return studio::firstTokenShare(weights(layer, head));
 }
 
 bool AttentionResult::hasHead(int layer, int head) const
@@ -73,6 +107,7 @@ QString stageTitle(Stage stage)
     switch (stage) {
     case Stage::Embeddings: return QObject::tr("Embeddings");
     case Stage::Projections: return QObject::tr("Q, K, V");
+    case Stage::Rotary: return QObject::tr("RoPE");
     case Stage::Scores: return QObject::tr("QKᵀ");
     case Stage::Scaled: return QObject::tr("÷ √d_k");
     case Stage::Masked: return QObject::tr("Mask");
@@ -82,11 +117,14 @@ QString stageTitle(Stage stage)
     return {};
 }
 
-QString stageFormula(Stage stage)
+QString stageFormula(Stage stage, bool rotary)
 {
     switch (stage) {
-    case Stage::Embeddings: return QStringLiteral("X = embedding + position");
+    case Stage::Embeddings:
+        return rotary ? QStringLiteral("X = the layer's normalised input (no position added: RoPE turns q and k instead)")
+                      : QStringLiteral("X = embedding + position");
     case Stage::Projections: return QStringLiteral("q = X·W_Q,  k = X·W_K,  v = X·W_V");
+    case Stage::Rotary: return QStringLiteral("q′, k′ = q, k with pair c turned by position·θ_c");
     case Stage::Scores: return QStringLiteral("scores = q·kᵀ");
     case Stage::Scaled: return QStringLiteral("scaled = scores / √d_k");
     case Stage::Masked: return QStringLiteral("masked = scaled, −∞ where a key is hidden");
@@ -139,6 +177,9 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     }
     result.layers = checkpoint.config.layers;
     result.heads = checkpoint.config.heads;
+    result.kvHeads = checkpoint.config.kvHeads;
+    result.rotary = checkpoint.config.traits().positions == PositionKind::Rotary;
+    result.slidingWindows = checkpoint.config.slidingWindows;
     result.maps = std::make_shared<const AttentionMaps>(std::move(trace.attentions));
     for (auto &[layer, x] : trace.layerInputs)
         result.layerInputs.push_back(std::move(x));
@@ -198,10 +239,22 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
     details.bK = projection.bK;
     details.bV = projection.bV;
     details.trace = checkpoint.model->headStages(details.input, layer, head, input);
-    const ArchitectureTraits &traits = checkpoint.config.traits();
-    details.maskDescription = traits.causal
-        ? QObject::tr("causal: %1 sees only itself and earlier tokens").arg(traits.displayName)
-        : QObject::tr("none: %1 sees every token").arg(traits.displayName);
+    const ModelConfig &config = checkpoint.config;
+    const ArchitectureTraits &traits = config.traits();
+    const int window = config.slidingWindow(layer);
+    details.maskDescription = !traits.causal ? QObject::tr("none: %1 sees every token").arg(traits.displayName)
+        : window > 0 ? QObject::tr("causal with a sliding window of %1 in this layer: a query sees itself and the %2 tokens before it, no further")
+                           .arg(window).arg(window - 1)
+        : config.slidingWindows.empty() || std::all_of(config.slidingWindows.begin(), config.slidingWindows.end(), [](int w) { return w == 0; })
+            ? QObject::tr("causal: %1 sees only itself and earlier tokens").arg(traits.displayName)
+            : QObject::tr("causal, with no sliding window in this layer: a query sees itself and every earlier token");
+    if (config.groupSize() > 1) {
+        const int first = config.kvHeadOf(head) * config.groupSize();
+        details.sharing = QObject::tr("k and v come from key/value head %1, shared by query heads %2–%3.")
+                              .arg(config.kvHeadOf(head)).arg(first).arg(first + config.groupSize() - 1);
+    }
+    if (traits.positions == PositionKind::Rotary)
+        details.ropeFrequencies = config.rope.inverseFrequencies(config.headDim());
     switch (traits.normPlacement) {
     case NormPlacement::PreLN:
         details.inputDescription = QObject::tr("the model's residual stream at this layer, after the layer's norm (%1 normalises before attention).").arg(traits.displayName);

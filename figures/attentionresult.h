@@ -15,14 +15,16 @@
 namespace studio {
 
 // The steps of one head that the step-through walks, in order.
-enum class Stage { Embeddings, Projections, Scores, Scaled, Masked, Weights, Output };
-inline constexpr Stage kStages[] = {Stage::Embeddings, Stage::Projections, Stage::Scores, Stage::Scaled,
+// Rotary is a stage of rotary-position models only (Llama and the like): q and k turned by position.
+enum class Stage { Embeddings, Projections, Rotary, Scores, Scaled, Masked, Weights, Output };
+inline constexpr Stage kStages[] = {Stage::Embeddings, Stage::Projections, Stage::Rotary, Stage::Scores, Stage::Scaled,
                                     Stage::Masked, Stage::Weights, Stage::Output};
 inline constexpr int kStageCount = int(std::size(kStages));
 QString stageName(Stage stage);    // "projections", as the command line spells it
 std::optional<Stage> stageFromName(const QString &name);
 QString stageTitle(Stage stage);   // "Q, K, V"
-QString stageFormula(Stage stage); // "q = X·W_Q, k = X·W_K, v = X·W_V"
+// "q = X·W_Q, k = X·W_K, v = X·W_V"; rotary models add no position to X.
+QString stageFormula(Stage stage, bool rotary = false);
 
 // What the views show for the current input. The document holds it as a shared, immutable value.
 struct AttentionResult {
@@ -33,7 +35,15 @@ struct AttentionResult {
     SharedAttentionMaps maps = std::make_shared<const AttentionMaps>(); // never null
     std::vector<Matrix> layerInputs;          // X of each layer's attention (T, d_model)
     QString notice;                           // e.g. that the text was truncated
+    bool rotary = false;                      // q and k are turned by position (the Rotary stage applies)
+    int kvHeads = 0;                          // key/value heads, shared by groups of query heads; 0 = one per head
+    std::vector<int> slidingWindows;          // per layer; 0 = the whole causal past
     int tokenCount() const { return int(labels.size()); }
+    // The key/value head query head `head` reads, and the query heads sharing it (first, last).
+    int kvHeadOf(int head) const;
+    std::pair<int, int> headGroup(int head) const;
+    // The share of the head's attention that goes to the first token (the attention sink).
+    double firstTokenShare(int layer, int head) const;
 
     bool hasHead(int layer, int head) const;
     // One head's weights (T, T); an empty matrix for a head that does not exist.
@@ -64,7 +74,14 @@ struct HeadDetails {
     bool scaled = true;
     QString maskDescription;
     QString inputDescription;    // where X comes from, for checkpoints (e.g. after the layer's norm)
+    QString sharing;             // grouped heads: which query heads share this head's k and v
+    std::vector<double> ropeFrequencies; // rotary models: the angle per position of each pair (d/2)
 };
+
+// Whether a stage exists for the result's model (Rotary only for rotary models), and the stages
+// that do, in order.
+bool stageApplies(Stage stage, const AttentionResult &result);
+std::vector<Stage> stagesFor(const AttentionResult &result);
 
 // "Teaching model (d_model 8, d_head 4, 3 heads)", "gpt2 (GPT2: 12 layers, 12 heads, d_model 768)".
 QString teachingModelDescription(const TeachingConfig &config);

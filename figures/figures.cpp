@@ -118,6 +118,14 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         figure.colLabels = numbered(projectionName(projection), int(figure.values().cols()));
         what = QObject::tr("%1 = X·%2 (tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection));
         break;
+    case Stage::Rotary: {
+        // v is not turned: the stage shows q (or k) after the rotation.
+        const Projection shown = projection == Projection::K ? Projection::K : Projection::Q;
+        figure.setValues(t.projected(shown));
+        figure.colLabels = numbered(projectionName(shown) + QStringLiteral("′"), int(figure.values().cols()));
+        what = QObject::tr("%1′ = %1 turned by position (tokens × d_head)").arg(projectionName(shown));
+        break;
+    }
     case Stage::Scores: figure.setValues(t.scores); what = QStringLiteral("scores = q·kᵀ"); break;
     case Stage::Scaled: figure.setValues(t.scaled); what = QStringLiteral("scaled = scores / √d_k"); break;
     case Stage::Masked: figure.setValues(t.masked); what = QStringLiteral("masked"); break;

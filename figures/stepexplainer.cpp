@@ -66,6 +66,8 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
                        .arg(token(result, i)).arg(i)
                        .arg(stage == Stage::Embeddings || stage == Stage::Projections || stage == Stage::Output
                                 ? QString() : QObject::tr(", key %1 (position %2)").arg(token(result, j)).arg(j));
+    if (!d.sharing.isEmpty() && (stage == Stage::Projections || stage == Stage::Rotary || stage == Stage::Output))
+        html += QStringLiteral("<p>") + d.sharing.toHtmlEscaped() + QStringLiteral("</p>");
     switch (stage) {
     case Stage::Embeddings:
         if (d.embeddings.rows() > i) {
@@ -97,8 +99,37 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         html += QObject::tr("<p>%1<sub>%2</sub> = %3</p>").arg(name).arg(i).arg(vectorText(out.row(i)));
         break;
     }
+    case Stage::Rotary: {
+        if (t.qPreRope.size() == 0 || d.ropeFrequencies.empty()) {
+            html += QObject::tr("<p>This model has no rotary positions.</p>");
+            break;
+        }
+        const int half = int(d.ropeFrequencies.size());
+        html += QObject::tr("<p>Rotary positions: q and k are not given a position vector; instead each pair of components "
+                            "(c, c + %1) is turned by an angle that grows with the token's position: position · θ<sub>c</sub>. "
+                            "v is not turned.</p>").arg(half);
+        html += QObject::tr("<table cellspacing=6><tr><th>pair</th><th>θ<sub>c</sub></th><th>angle at %1</th><th>angle at %2</th>"
+                            "<th>q<sub>%1</sub> before</th><th>q′<sub>%1</sub> after</th></tr>").arg(i).arg(j);
+        for (int c = 0; c < half && c < 8; ++c) {
+            const double theta = d.ropeFrequencies[size_t(c)];
+            html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td align=right>%3</td><td align=right>%4</td>"
+                                   "<td align=right>(%5, %6)</td><td align=right>(%7, %8)</td></tr>")
+                        .arg(c).arg(number(theta), number(i * theta), number(j * theta))
+                        .arg(number(t.qPreRope(i, c)), number(t.qPreRope(i, c + half)), number(t.q(i, c)), number(t.q(i, c + half)));
+        }
+        if (half > 8)
+            html += QObject::tr("<tr><td colspan=6>… %1 more pairs, turning ever more slowly</td></tr>").arg(half - 8);
+        html += QStringLiteral("</table>");
+        html += QObject::tr("<p>The score is then q′<sub>%1</sub>·k′<sub>%2</sub> = %3: turning both by their own positions "
+                            "leaves only the difference %1 − %2 = %4 in it, so the same two words score the same "
+                            "wherever they stand in the text.</p>")
+                    .arg(i).arg(j).arg(number(double(t.q.row(i).cast<double>().dot(t.k.row(j).cast<double>())))).arg(i - j);
+        break;
+    }
     case Stage::Scores:
         html += QObject::tr("<p>score = q<sub>%1</sub>·k<sub>%2</sub> =</p><p>%3</p>").arg(i).arg(j).arg(writeDotProduct(t.q.row(i), t.k.row(j)));
+        if (t.qPreRope.size() > 0)
+            html += QObject::tr("<p>(q and k here are after their rotation.)</p>");
         break;
     case Stage::Scaled:
         html += d.scaled ? QObject::tr("<p>scaled = score / √d_k = %1 / √%2 = %1 / %3 = <b>%4</b></p>")

@@ -5,6 +5,7 @@
 #include "heatmapfigure.h"
 #include "heatmaplayout.h"
 #include "figurekind.h"
+#include "rotationfigure.h"
 #include "testsupport.h"
 
 #include <QFile>
@@ -13,6 +14,8 @@
 #include <QPainter>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <numbers>
 #include <QXmlStreamReader>
 
 #include <cmath>
@@ -23,6 +26,7 @@ using namespace studio;
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void pairRotationGeometryKeepsTheLength();
     void missingBodyImageIsSaidNotCrashedOn();
     void captionsShowInvisibleCharacters();
     void colorMapEndpoints();
@@ -78,7 +82,7 @@ void TestFigures::colorMapClampsAndFlagsNaN()
     for (FigureKind kind : kFigureKinds)
         QCOMPARE(figureKindFromName(figureKindName(kind)), std::optional<FigureKind>(kind));
     QCOMPARE(figureKindNames(), (QStringList{QStringLiteral("heatmap"), QStringLiteral("arcs"), QStringLiteral("grid"), QStringLiteral("steps")}));
-    QVERIFY(!stageFromName(QStringLiteral("rope")).has_value());
+    QVERIFY(!stageFromName(QStringLiteral("attention")).has_value());
 }
 
 void TestFigures::colorScaleFitting()
@@ -314,6 +318,25 @@ void TestFigures::missingBodyImageIsSaidNotCrashedOn()
         for (int x = body.left(); x < body.right(); x += 2)
             dark += qGray(canvas.pixel(x, y)) < 128;
     QVERIFY(dark > 0); // the message is there
+}
+
+void TestFigures::pairRotationGeometryKeepsTheLength()
+{
+    // A quarter turn of (1, 0): the after-tip is straight above the origin (screen y grows
+    // downwards) at the same distance, and the arc starts at 0° and spans 90°.
+    PairRotationFigure figure;
+    figure.before = QPointF(1, 0);
+    figure.after = QPointF(0, 1);
+    figure.angle = std::numbers::pi / 2 + 4 * std::numbers::pi; // two whole turns more change nothing
+    const PairRotationGeometry g = pairRotationGeometry(figure, QRectF(0, 0, 300, 260));
+    const QPointF before = g.beforeTip - g.origin, after = g.afterTip - g.origin;
+    QVERIFY(std::abs(std::hypot(before.x(), before.y()) - std::hypot(after.x(), after.y())) < 1e-9);
+    QVERIFY(std::abs(after.x()) < 1e-9 && after.y() < 0);
+    QVERIFY(std::abs(g.startDegrees) < 1e-9);
+    QVERIFY(std::abs(g.spanDegrees - 90.0) < 1e-9);
+    QVERIFY(QRectF(0, 0, 300, 260).contains(g.beforeTip) && QRectF(0, 0, 300, 260).contains(g.afterTip));
+    QVERIFY(g.captionRect.top() >= std::max(g.beforeTip.y(), g.afterTip.y()));
+    QVERIFY(!pairRotationImage(figure, QSize(280, 240), 2.0).isNull());
 }
 
 QTEST_MAIN(TestFigures)

@@ -53,6 +53,7 @@ private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
     void init();
     void typingRecomputesEveryView();
+    void rotaryModelHasItsRopeStage();
     void clickingACellSelectsTheQueryEverywhere();
     void choosingAHeadShowsItEverywhere();
     void editingAWeightChangesTheTraceAndUndoRestoresIt();
@@ -231,7 +232,7 @@ void TestMainWindow::stepThroughShowsTheRightStage()
     StepThroughView *steps = m_window->steps();
     document->selectQuery(1);
     document->selectKey(0);
-    auto *scoresButton = steps->findChild<QAbstractButton *>(QStringLiteral("stage2"));
+    auto *scoresButton = steps->findChild<QAbstractButton *>(QStringLiteral("stage-scores"));
     QVERIFY(scoresButton);
     QTest::mouseClick(scoresButton, Qt::LeftButton);
     QCOMPARE(document->stage(), Stage::Scores);
@@ -414,6 +415,45 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     document->useTeachingModel();
     QTRY_VERIFY(document->isTeaching());
     QCOMPARE(document->result().layers, 1);
+}
+
+void TestMainWindow::rotaryModelHasItsRopeStage()
+{
+    AttentionDocument *document = m_window->document();
+    StepThroughView *steps = m_window->steps();
+    auto *ropeButton = steps->findChild<QAbstractButton *>(QStringLiteral("stage-rope"));
+    QVERIFY(ropeButton);
+    // The teaching model has no rotary positions: no RoPE stage, and Next goes past it.
+    document->setStage(Stage::Projections);
+    QVERIFY(ropeButton->isHidden());
+    steps->next();
+    QCOMPARE(document->stage(), Stage::Scores);
+
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/llama-random-tiny"));
+    QTRY_VERIFY(!document->isTeaching());
+    QTRY_VERIFY(!document->isBusy());
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QTRY_VERIFY(!document->isBusy());
+    QVERIFY(document->tokenCount() >= 12);
+    document->selectHead(1, 3);
+    document->selectQuery(5);
+    document->setStage(Stage::Projections);
+    QVERIFY(!ropeButton->isHidden());
+    QCOMPARE(ropeButton->text(), QStringLiteral("3 RoPE"));
+    steps->next();
+    QCOMPARE(document->stage(), Stage::Rotary);
+    // The canvas shows q after the rotation; the explanation gives the angles, the sharing of k
+    // and v, and draws one pair's turn.
+    const HeadDetails &details = document->selectedDetails();
+    QCOMPARE(steps->canvas()->figure().values(), details.trace.q);
+    const QString html = steps->explanationHtml();
+    QVERIFY(html.contains(QStringLiteral("Rotary positions")));
+    QVERIFY(html.contains(QStringLiteral("shared by query heads 2–3")));
+    QVERIFY(html.contains(QStringLiteral("studio:rope-pair")));
+    steps->previous();
+    QCOMPARE(document->stage(), Stage::Projections);
+    document->useTeachingModel();
+    QTRY_VERIFY(document->isTeaching());
 }
 
 void TestMainWindow::textLongerThanTheModelIsCutWithANotice()

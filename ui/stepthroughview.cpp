@@ -2,6 +2,7 @@
 
 #include "attentiondocument.h"
 #include "deferredrebuild.h"
+#include "rotationfigure.h"
 #include "stepexplainer.h"
 #include "viewoptions.h"
 
@@ -16,6 +17,9 @@
 #include <QTextBrowser>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include <cmath>
+#include <numbers>
 
 namespace studio {
 
@@ -75,7 +79,7 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
         button->setText(QStringLiteral("%1 %2").arg(s + 1).arg(stageTitle(Stage(s))));
         button->setCheckable(true);
         button->setToolTip(stageFormula(Stage(s)));
-        button->setObjectName(QStringLiteral("stage%1").arg(s));
+        button->setObjectName(QStringLiteral("stage-") + stageName(Stage(s)));
         m_stages->addButton(button, s);
         bar->addWidget(button);
     }
@@ -134,12 +138,19 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
 
 void StepThroughView::next()
 {
-    m_document->setStage(Stage(std::min(kStageCount - 1, int(m_document->stage()) + 1)));
+    // The stages this model has: Rotary only for rotary models.
+    const std::vector<Stage> stages = stagesFor(m_document->result());
+    const auto after = std::find_if(stages.begin(), stages.end(), [this](Stage s) { return int(s) > int(m_document->stage()); });
+    if (after != stages.end())
+        m_document->setStage(*after);
 }
 
 void StepThroughView::previous()
 {
-    m_document->setStage(Stage(std::max(0, int(m_document->stage()) - 1)));
+    const std::vector<Stage> stages = stagesFor(m_document->result());
+    const auto before = std::find_if(stages.rbegin(), stages.rend(), [this](Stage s) { return int(s) < int(m_document->stage()); });
+    if (before != stages.rend())
+        m_document->setStage(*before);
 }
 
 QString StepThroughView::formulaText() const
@@ -154,12 +165,26 @@ QString StepThroughView::explanationHtml() const
 
 void StepThroughView::rebuild()
 {
-    const Stage stage = m_document->stage();
+    // Number the stages this model has, and hide the others; a stage it lacks shows as the one before.
+    const AttentionResult &result = m_document->result();
+    const std::vector<Stage> stages = stagesFor(result);
+    Stage stage = m_document->stage();
+    if (!stageApplies(stage, result))
+        stage = Stage::Projections;
+    int shownNumber = 1;
+    for (Stage s : kStages) {
+        QAbstractButton *button = m_stages->button(int(s));
+        const bool applies = stageApplies(s, result);
+        button->setVisible(applies);
+        if (applies)
+            button->setText(QStringLiteral("%1 %2").arg(shownNumber++).arg(stageTitle(s)));
+    }
     if (QAbstractButton *button = m_stages->button(int(stage)))
         button->setChecked(true);
-    m_projection->setVisible(stage == Stage::Projections);
+    m_projection->setVisible(stage == Stage::Projections || stage == Stage::Rotary);
     const HeadDetails &details = m_document->selectedDetails();
-    m_formula->setText(QStringLiteral("%1. %2:   %3").arg(int(stage) + 1).arg(stageTitle(stage), stageFormula(stage)));
+    const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
+    m_formula->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result.rotary)));
     if (details.trace.weights.size() == 0) {
         m_canvas->setFigure({});
         m_explanation->setHtml(tr("<p>Type a sentence to step through its attention.</p>"));
@@ -170,8 +195,31 @@ void StepThroughView::rebuild()
                                        selectedProjection(), colors, m_document->selectedQuery());
     figure.showNumbers = true;
     m_canvas->setFigure(figure);
-    m_explanation->setHtml(explainStage(m_document->result(), details, stage, m_document->selectedQuery(),
-                                        m_document->selectedKey(), selectedProjection()));
+    QString html = explainStage(m_document->result(), details, stage, m_document->selectedQuery(),
+                                m_document->selectedKey(), selectedProjection());
+    if (stage == Stage::Rotary && details.trace.qPreRope.size() > 0 && !details.ropeFrequencies.empty()) {
+        // The fastest-turning pair (0) of the selected query's q (or of its k), drawn in its plane.
+        const int query = std::clamp(m_document->selectedQuery(), 0, int(details.trace.q.rows()) - 1);
+        const bool keys = selectedProjection() == Projection::K;
+        const Matrix &before = keys ? details.trace.kPreRope : details.trace.qPreRope;
+        const Matrix &after = keys ? details.trace.k : details.trace.q;
+        const int half = int(details.ropeFrequencies.size());
+        PairRotationFigure pair;
+        pair.before = QPointF(before(query, 0), before(query, half));
+        pair.after = QPointF(after(query, 0), after(query, half));
+        pair.angle = query * details.ropeFrequencies[0];
+        const double degrees = std::fmod(pair.angle, 2 * std::numbers::pi) * 180.0 / std::numbers::pi;
+        pair.caption = tr("%1 of “%2”, pair 0: turned by %3 × %4 = %5 rad (%6° past whole turns)")
+                           .arg(keys ? QStringLiteral("k") : QStringLiteral("q"), result.labels.value(query))
+                           .arg(query).arg(number(details.ropeFrequencies[0]), number(pair.angle)).arg(degrees, 0, 'f', 0);
+        const QImage picture = pairRotationImage(pair, QSize(280, 240), devicePixelRatioF());
+        if (!picture.isNull()) {
+            const QUrl url(QStringLiteral("studio:rope-pair"));
+            m_explanation->document()->addResource(QTextDocument::ImageResource, url, picture);
+            html += QStringLiteral("<p><img src=\"%1\"></p>").arg(url.toString());
+        }
+    }
+    m_explanation->setHtml(html);
 }
 
 Projection StepThroughView::selectedProjection() const
