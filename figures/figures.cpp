@@ -173,8 +173,16 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
     figure.colorMap = colorMap;
     figure.selectedLayer = selectedLayer;
     figure.selectedHead = selectedColumn;
+    figure.kvHeads = result.kvHeads;
+    for (int layer = 0; layer < int(result.maps->size()); ++layer) {
+        std::vector<double> shares;
+        for (int head = 0; head < int((*result.maps)[size_t(layer)].size()); ++head)
+            shares.push_back(result.firstTokenShare(layer, head));
+        figure.firstTokenShares.push_back(std::move(shares));
+    }
     figure.caption = {context.quotedSentence(),
-                      QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads").arg(context.model)};
+                      QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads; "
+                                  "the orange bar under a head is its share of attention to the first token").arg(context.model)};
     return figure;
 }
 

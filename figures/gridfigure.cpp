@@ -45,6 +45,32 @@ QRectF GridLayout::rowHeader(int layer) const
     return QRectF(c.left() - m_rowLabelWidth - m_gap, c.top(), m_rowLabelWidth, c.height());
 }
 
+QRectF GridLayout::firstTokenBar(int layer, int column, double share) const
+{
+    const QRectF c = cell(layer, column);
+    const double height = std::max(3.0, c.height() * 0.08);
+    return QRectF(c.left(), c.bottom() - height, c.width() * std::clamp(std::isfinite(share) ? share : 0.0, 0.0, 1.0), height);
+}
+
+double gridHeaderHeight(const GridFigure &figure, const QFontMetricsF &metrics)
+{
+    const int heads = figure.weights->empty() ? 0 : int(figure.weights->front().size());
+    const bool grouped = figure.kvHeads > 0 && figure.kvHeads < heads;
+    return (grouped ? 2 * metrics.lineSpacing() : metrics.height()) + 6;
+}
+
+QStringList gridColumnTitle(const GridFigure &figure, int column, int heads)
+{
+    if (column == heads)
+        return {QObject::tr("mean")};
+    if (column == heads + 1)
+        return {QObject::tr("max")};
+    QStringList lines{QObject::tr("head %1").arg(column)};
+    if (figure.kvHeads > 0 && figure.kvHeads < heads)
+        lines.append(QObject::tr("kv %1").arg(column / (heads / figure.kvHeads)));
+    return lines;
+}
+
 std::optional<std::pair<int, int>> GridLayout::cellAt(const QPointF &point) const
 {
     for (int layer = 0; layer < m_layers; ++layer)
@@ -108,7 +134,7 @@ QSizeF preferredGridSize(const GridFigure &figure, const QFont &font)
     const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
     const double side = std::clamp(900.0 / std::max(heads + 2, 1), 40.0, 160.0);
     return {metrics.horizontalAdvance(QStringLiteral("layer 00")) + 40 + (heads + 2) * (side + 4) + 12,
-            metrics.height() * 2 + 40 + layers * (side + 4) + metrics.lineSpacing() * (figure.caption.size() + 1)};
+            gridHeaderHeight(figure, metrics) + metrics.height() + 34 + layers * (side + 4) + metrics.lineSpacing() * (figure.caption.size() + 1)};
 }
 
 void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &figure, const QFont &font,
@@ -121,13 +147,14 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
     const int layers = int(figure.weights->size());
     const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
     const GridLayout layout(layers, heads, area, metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6,
-                            metrics.height() + 6, metrics.lineSpacing() * figure.caption.size() + 4);
+                            gridHeaderHeight(figure, metrics), metrics.lineSpacing() * figure.caption.size() + 4);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
     painter.setPen(Qt::black);
     for (int column = 0; column < heads + 2; ++column) {
-        const QString title = column < heads ? QObject::tr("head %1").arg(column) : column == heads ? QObject::tr("mean") : QObject::tr("max");
-        painter.drawText(layout.columnHeader(column), Qt::AlignHCenter | Qt::AlignBottom,
-                         metrics.elidedText(title, Qt::ElideRight, layout.columnHeader(column).width()));
+        QStringList lines;
+        for (const QString &line : gridColumnTitle(figure, column, heads))
+            lines.append(metrics.elidedText(line, Qt::ElideRight, layout.columnHeader(column).width()));
+        painter.drawText(layout.columnHeader(column), Qt::AlignHCenter | Qt::AlignBottom, lines.join(QLatin1Char('\n')));
     }
     for (int layer = 0; layer < layers; ++layer) {
         painter.drawText(layout.rowHeader(layer), Qt::AlignRight | Qt::AlignVCenter, QObject::tr("layer %1").arg(layer));
@@ -135,6 +162,12 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
             const QRectF cell = layout.cell(layer, column);
             if (layer < int(thumbnails.size()) && column < int(thumbnails[size_t(layer)].size()))
                 painter.drawImage(cell, thumbnails[size_t(layer)][size_t(column)]);
+            if (column < heads && layer < int(figure.firstTokenShares.size()) && column < int(figure.firstTokenShares[size_t(layer)].size())) {
+                // The attention sink: how much of the head's attention lands on the first token.
+                const QRectF bar = layout.firstTokenBar(layer, column, figure.firstTokenShares[size_t(layer)][size_t(column)]);
+                painter.fillRect(QRectF(cell.left(), bar.top(), cell.width(), bar.height()), QColor(255, 255, 255, 200));
+                painter.fillRect(bar, QColor(230, 120, 20));
+            }
             const bool selected = layer == figure.selectedLayer && column == figure.selectedHead;
             painter.setPen(selected ? QPen(QColor(230, 60, 20), 3) : QPen(QColor(160, 160, 160), 0.5));
             painter.drawRect(cell);

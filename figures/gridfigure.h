@@ -4,6 +4,7 @@
 #include "colormap.h"
 
 #include <QFont>
+#include <QFontMetricsF>
 #include <QImage>
 #include <QRectF>
 #include <QStringList>
@@ -26,6 +27,8 @@ struct GridLayout {
     QRectF captionRect() const { return m_caption; }
     std::optional<std::pair<int, int>> cellAt(const QPointF &point) const; // (layer, column)
     double side() const { return m_side; }
+    // The bar along a head's bottom edge whose length is the head's first-token share (0..1).
+    QRectF firstTokenBar(int layer, int column, double share) const;
 
 private:
     int m_layers;
@@ -43,8 +46,17 @@ struct GridFigure {
     ColorMapKind colorMap = ColorMapKind::Viridis;
     int selectedLayer = -1;
     int selectedHead = -1; // a column; heads = mean, heads + 1 = max
+    int kvHeads = 0;       // grouped heads: each header also names its key/value head; 0 = one per head
+    // Per [layer][head]: the share of attention to the first token (the attention sink), drawn as
+    // a bar along each head's bottom edge; empty = not drawn.
+    std::vector<std::vector<double>> firstTokenShares;
     QStringList caption;
 };
+
+// The header's height: one line, or two when heads are grouped (head, then its key/value head).
+double gridHeaderHeight(const GridFigure &figure, const QFontMetricsF &metrics);
+// "head 3", and "kv 1" beneath it for grouped heads; "mean", "max" for the aggregate columns.
+QStringList gridColumnTitle(const GridFigure &figure, int column, int heads);
 
 // A matrix shrunk to at most size × size cells by block maxima (unchanged when small enough).
 Matrix thumbnailValues(const Matrix &weights, int size);

@@ -26,6 +26,7 @@ using namespace studio;
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void groupedHeadsAndAttentionSinksInTheModelView();
     void pairRotationGeometryKeepsTheLength();
     void missingBodyImageIsSaidNotCrashedOn();
     void captionsShowInvisibleCharacters();
@@ -337,6 +338,39 @@ void TestFigures::pairRotationGeometryKeepsTheLength()
     QVERIFY(QRectF(0, 0, 300, 260).contains(g.beforeTip) && QRectF(0, 0, 300, 260).contains(g.afterTip));
     QVERIFY(g.captionRect.top() >= std::max(g.beforeTip.y(), g.afterTip.y()));
     QVERIFY(!pairRotationImage(figure, QSize(280, 240), 2.0).isNull());
+}
+
+void TestFigures::groupedHeadsAndAttentionSinksInTheModelView()
+{
+    // Four heads sharing two key/value heads; head 1 of layer 0 puts everything on the first token.
+    AttentionResult result;
+    result.layers = 1;
+    result.heads = 4;
+    result.kvHeads = 2;
+    result.labels = {QStringLiteral("<s>"), QStringLiteral("a"), QStringLiteral("b")};
+    Matrix uniform = Matrix::Constant(3, 3, 1.0f / 3.0f);
+    Matrix sink = Matrix::Zero(3, 3);
+    sink.col(0).setOnes();
+    result.maps = std::make_shared<const AttentionMaps>(AttentionMaps{{uniform, sink, uniform, uniform}});
+    QCOMPARE(result.kvHeadOf(3), 1);
+    QCOMPARE(result.headGroup(3), std::make_pair(2, 3));
+    QCOMPARE(result.firstTokenShare(0, 1), 1.0);
+    QVERIFY(std::abs(result.firstTokenShare(0, 0) - 1.0 / 3.0) < 1e-7);
+    const GridFigure figure = gridFigure(result, FigureContext{}, ColorMapKind::Viridis, 0, 0);
+    QCOMPARE(gridColumnTitle(figure, 3, 4), (QStringList{QStringLiteral("head 3"), QStringLiteral("kv 1")}));
+    QCOMPARE(gridColumnTitle(figure, 4, 4), QStringList{QStringLiteral("mean")});
+    QCOMPARE(figure.firstTokenShares.size(), size_t(1));
+    QCOMPARE(figure.firstTokenShares[0][1], 1.0);
+    const QFontMetricsF metrics(figureFont());
+    QCOMPARE(gridHeaderHeight(figure, metrics), 2 * metrics.lineSpacing() + 6); // two lines: head, kv head
+    const GridLayout layout(1, 4, QRectF(0, 0, 800, 300), 60, gridHeaderHeight(figure, metrics), 20);
+    QCOMPARE(layout.firstTokenBar(0, 1, 1.0).width(), layout.side());
+    QVERIFY(std::abs(layout.firstTokenBar(0, 0, 1.0 / 3.0).width() - layout.side() / 3.0) < 1e-9);
+    QCOMPARE(layout.firstTokenBar(0, 0, 1.0 / 3.0).bottom(), layout.cell(0, 0).bottom());
+    QCOMPARE(layout.firstTokenBar(0, 2, std::nan("")).width(), 0.0);
+    // Ungrouped models keep one header line.
+    result.kvHeads = 4;
+    QCOMPARE(gridColumnTitle(gridFigure(result, FigureContext{}, ColorMapKind::Viridis, 0, 0), 3, 4), QStringList{QStringLiteral("head 3")});
 }
 
 QTEST_MAIN(TestFigures)

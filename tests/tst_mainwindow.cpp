@@ -436,6 +436,7 @@ void TestMainWindow::rotaryModelHasItsRopeStage()
     QTRY_VERIFY(!document->isBusy());
     QVERIFY(document->tokenCount() >= 12);
     document->selectHead(1, 3);
+    QCOMPARE(m_window->findChild<QComboBox *>(QStringLiteral("head"))->currentText(), QStringLiteral("layer 1 · head 3 · kv 1"));
     document->selectQuery(5);
     document->setStage(Stage::Projections);
     QVERIFY(!ropeButton->isHidden());

@@ -351,12 +351,21 @@ void MainWindow::syncFromDocument()
     m_model->setCurrentIndex(modelIndex);
 
     const AttentionResult &result = m_document->result();
-    if (m_headChooser->count() != result.layers * result.heads || m_document->isTeaching()) {
+    // Grouped heads also name the key/value head they share.
+    const bool grouped = result.kvHeads > 0 && result.kvHeads < result.heads;
+    QStringList headLabels;
+    for (int l = 0; l < result.layers; ++l)
+        for (int h = 0; h < result.heads; ++h)
+            headLabels.append(m_document->isTeaching() ? QStringLiteral("%1 · %2").arg(h).arg(m_document->headName(l, h))
+                              : grouped ? tr("layer %1 · head %2 · kv %3").arg(l).arg(h).arg(result.kvHeadOf(h))
+                                        : tr("layer %1 · head %2").arg(l).arg(h));
+    QStringList shown;
+    for (int i = 0; i < m_headChooser->count(); ++i)
+        shown.append(m_headChooser->itemText(i));
+    if (shown != headLabels) {
+        const QSignalBlocker blocker(m_headChooser);
         m_headChooser->clear();
-        for (int l = 0; l < result.layers; ++l)
-            for (int h = 0; h < result.heads; ++h)
-                m_headChooser->addItem(m_document->isTeaching() ? QStringLiteral("%1 · %2").arg(h).arg(m_document->headName(l, h))
-                                                                : tr("layer %1 · head %2").arg(l).arg(h));
+        m_headChooser->addItems(headLabels);
     }
     m_headChooser->setCurrentIndex(m_document->selectedLayer() * result.heads + m_document->selectedHead());
     if (!m_document->isBusy()) {

@@ -41,7 +41,7 @@ GridLayout ModelGridView::currentLayout() const
 {
     const QFontMetricsF metrics(m_options->font());
     return GridLayout(int(m_figure.weights->size()), m_document->result().heads, QRectF(rect()),
-                      metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6, metrics.height() + 6,
+                      metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6, gridHeaderHeight(m_figure, metrics),
                       metrics.lineSpacing() * m_figure.caption.size() + 4);
 }
 
