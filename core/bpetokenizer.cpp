@@ -166,15 +166,42 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &
 
 Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QString &tokenizerJson)
 {
-    using R = Result<std::shared_ptr<BpeTokenizer>>;
     const Result<QByteArray> bytes = readRegularFile(tokenizerJson, kMaxTokenizerBytes);
     if (!bytes)
-        return R::failure(bytes.error);
+        return Result<std::shared_ptr<BpeTokenizer>>::failure(bytes.error);
+    return fromTokenizerJsonBytes(*bytes.value, tokenizerJson);
+}
+
+namespace {
+
+// The pre-tokenizers of a tokenizer.json, a Sequence flattened.
+QJsonArray preTokenizerSteps(const QJsonObject &root)
+{
+    const QJsonObject pre = root.value(QStringLiteral("pre_tokenizer")).toObject();
+    if (pre.value(QStringLiteral("type")).toString() == QStringLiteral("Sequence"))
+        return pre.value(QStringLiteral("pretokenizers")).toArray();
+    return pre.isEmpty() ? QJsonArray() : QJsonArray{pre};
+}
+
+} // namespace
+
+bool BpeTokenizer::isByteLevel(const QJsonObject &tokenizerJson)
+{
+    for (const QJsonValue &step : preTokenizerSteps(tokenizerJson))
+        if (step.toObject().value(QStringLiteral("type")).toString() == QStringLiteral("ByteLevel"))
+            return true;
+    return false;
+}
+
+Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJsonBytes(const QByteArray &bytes, const QString &tokenizerJson)
+{
+    using R = Result<std::shared_ptr<BpeTokenizer>>;
     QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(*bytes.value, &parseError);
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
     if (parseError.error != QJsonParseError::NoError || !doc.isObject())
         return R::failure(QStringLiteral("%1 is not valid JSON").arg(tokenizerJson));
-    const QJsonObject model = doc.object().value(QStringLiteral("model")).toObject();
+    const QJsonObject root = doc.object();
+    const QJsonObject model = root.value(QStringLiteral("model")).toObject();
     if (model.value(QStringLiteral("type")).toString(QStringLiteral("BPE")) != QStringLiteral("BPE"))
         return R::failure(QStringLiteral("%1: model type \"%2\" is not BPE").arg(tokenizerJson, model.value(QStringLiteral("type")).toString()));
     QHash<QString, int> vocab;
@@ -185,7 +212,7 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QStr
             return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(tokenizerJson, it.key()));
         vocab.insert(it.key(), *id);
     }
-    for (const QJsonValue &added : doc.object().value(QStringLiteral("added_tokens")).toArray()) {
+    for (const QJsonValue &added : root.value(QStringLiteral("added_tokens")).toArray()) {
         const QJsonObject token = added.toObject();
         const std::optional<int> id = tokenId(token.value(QStringLiteral("id")));
         if (!id)
@@ -206,7 +233,89 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJson(const QStr
             return R::failure(QStringLiteral("%1: a merge must be \"a b\" or [\"a\", \"b\"]").arg(tokenizerJson));
         }
     }
-    return fromData(std::move(vocab), merges);
+    R made = fromData(std::move(vocab), merges);
+    if (!made)
+        return made;
+    BpeTokenizer &t = **made.value;
+    t.m_ignoreMerges = model.value(QStringLiteral("ignore_merges")).toBool(false);
+
+    // Pre-tokenizers: ByteLevel alone (GPT-2's pattern), or a Split with its own pattern first.
+    for (const QJsonValue &value : preTokenizerSteps(root)) {
+        const QJsonObject step = value.toObject();
+        const QString type = step.value(QStringLiteral("type")).toString();
+        if (type == QStringLiteral("ByteLevel")) {
+            if (step.value(QStringLiteral("add_prefix_space")).toBool(false))
+                return R::failure(QStringLiteral("%1: ByteLevel with add_prefix_space is not supported").arg(tokenizerJson));
+        } else if (type == QStringLiteral("Split")) {
+            const QString pattern = step.value(QStringLiteral("pattern")).toObject().value(QStringLiteral("Regex")).toString();
+            if (pattern.isEmpty() || step.value(QStringLiteral("behavior")).toString() != QStringLiteral("Isolated")
+                || step.value(QStringLiteral("invert")).toBool(false))
+                return R::failure(QStringLiteral("%1: only a Split by a regular expression, isolating its matches, is supported").arg(tokenizerJson));
+            t.m_splitPattern = QRegularExpression(pattern, QRegularExpression::UseUnicodePropertiesOption);
+            if (!t.m_splitPattern.isValid())
+                return R::failure(QStringLiteral("%1: the split pattern is not a valid regular expression: %2")
+                                      .arg(tokenizerJson, t.m_splitPattern.errorString()));
+        } else {
+            return R::failure(QStringLiteral("%1: the pre-tokenizer \"%2\" is not supported").arg(tokenizerJson, type));
+        }
+    }
+    const QJsonObject normalizer = root.value(QStringLiteral("normalizer")).toObject();
+    const QString normalizerType = normalizer.value(QStringLiteral("type")).toString();
+    if (normalizerType == QStringLiteral("NFC"))
+        t.m_nfc = true;
+    else if (!normalizer.isEmpty())
+        return R::failure(QStringLiteral("%1: the normalizer \"%2\" is not supported with byte-level BPE").arg(tokenizerJson, normalizerType));
+
+    // The post-processor's template (Llama 3 puts its BOS there), alone or after ByteLevel.
+    QJsonObject post = root.value(QStringLiteral("post_processor")).toObject();
+    if (post.value(QStringLiteral("type")).toString() == QStringLiteral("Sequence")) {
+        const QJsonArray steps = post.value(QStringLiteral("processors")).toArray();
+        post = {};
+        for (const QJsonValue &step : steps)
+            if (step.toObject().value(QStringLiteral("type")).toString() == QStringLiteral("TemplateProcessing"))
+                post = step.toObject();
+    }
+    if (post.value(QStringLiteral("type")).toString() == QStringLiteral("TemplateProcessing")) {
+        const QJsonObject specials = post.value(QStringLiteral("special_tokens")).toObject();
+        bool afterText = false;
+        for (const QJsonValue &piece : post.value(QStringLiteral("single")).toArray()) {
+            const QJsonObject p = piece.toObject();
+            if (p.contains(QStringLiteral("Sequence"))) {
+                afterText = true;
+                continue;
+            }
+            const QString name = p.value(QStringLiteral("SpecialToken")).toObject().value(QStringLiteral("id")).toString();
+            const QJsonArray ids = specials.value(name).toObject().value(QStringLiteral("ids")).toArray();
+            const QJsonArray tokens = specials.value(name).toObject().value(QStringLiteral("tokens")).toArray();
+            if (ids.isEmpty() || ids.size() != tokens.size())
+                return R::failure(QStringLiteral("%1: the template's special token \"%2\" has no ids").arg(tokenizerJson, name));
+            for (qsizetype i = 0; i < ids.size(); ++i) {
+                (afterText ? t.m_suffixIds : t.m_prefixIds).push_back(ids.at(i).toInt());
+                (afterText ? t.m_suffixTokens : t.m_prefixTokens).append(tokens.at(i).toString());
+            }
+        }
+    }
+    return made;
+}
+
+QStringList BpeTokenizer::split(const QString &text) const
+{
+    if (m_splitPattern.pattern().isEmpty())
+        return pretokenize(text);
+    QStringList pieces;
+    auto it = m_splitPattern.globalMatch(text);
+    qsizetype end = 0;
+    while (it.hasNext()) {
+        const QRegularExpressionMatch match = it.next();
+        if (match.capturedStart(0) > end) // text no match covers is a piece of its own (Isolated)
+            pieces.append(text.mid(end, match.capturedStart(0) - end));
+        if (match.capturedLength(0) > 0)
+            pieces.append(match.captured(0));
+        end = match.capturedEnd(0);
+    }
+    if (end < text.size())
+        pieces.append(text.mid(end));
+    return pieces;
 }
 
 QStringList BpeTokenizer::bpe(const QString &word) const
@@ -219,12 +328,16 @@ QStringList BpeTokenizer::bpe(const QString &word) const
     return mergeByRank(std::move(symbols), m_mergeRanks);
 }
 
-Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair, const std::atomic<bool> *cancel) const
+Result<Encoding> BpeTokenizer::encode(const QString &input, const QString &pair, const std::atomic<bool> *cancel) const
 {
     using R = Result<Encoding>;
     if (!pair.isEmpty())
-        return R::failure(QStringLiteral("GPT-2 models take one text, not a pair"));
+        return R::failure(QStringLiteral("this model takes one text, not a pair"));
+    const QString text = m_nfc ? input.normalized(QString::NormalizationForm_C) : input;
     Encoding encoding;
+    encoding.ids = m_prefixIds;
+    encoding.tokens = m_prefixTokens;
+    encoding.tokenTypes.assign(m_prefixIds.size(), 0);
     auto addPiece = [&](const QString &piece) -> bool {
         const auto it = m_vocab.constFind(piece);
         if (it == m_vocab.constEnd())
@@ -247,10 +360,16 @@ Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair, 
                 special = match.captured(0);
             }
         }
-        for (const QString &word : pretokenize(text.mid(position, nextSpecial - position))) {
+        for (const QString &word : split(text.mid(position, nextSpecial - position))) {
             if (cancelRequested(cancel))
                 return R::failure(cancelledMessage());
-            for (const QString &piece : bpe(bytesToSymbols(word.toUtf8()))) {
+            const QString symbols = bytesToSymbols(word.toUtf8());
+            // ignore_merges: a word the vocabulary holds whole is one token.
+            if (m_ignoreMerges && m_vocab.contains(symbols)) {
+                addPiece(symbols);
+                continue;
+            }
+            for (const QString &piece : bpe(symbols)) {
                 if (!addPiece(piece))
                     return R::failure(QStringLiteral("the piece \"%1\" is not in the vocabulary").arg(displayToken(piece)));
             }
@@ -260,6 +379,9 @@ Result<Encoding> BpeTokenizer::encode(const QString &text, const QString &pair, 
         addPiece(special);
         position = nextSpecial + special.size();
     }
+    encoding.ids.insert(encoding.ids.end(), m_suffixIds.begin(), m_suffixIds.end());
+    encoding.tokens += m_suffixTokens;
+    encoding.tokenTypes.resize(encoding.ids.size(), 0);
     return {encoding, {}};
 }
 

@@ -50,8 +50,16 @@ Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architect
     case Architecture::Llama:
     case Architecture::Mistral:
     case Architecture::Qwen2:
-        if (dir.exists(QStringLiteral("tokenizer.json")))
-            return lift(SentencePieceBpeTokenizer::fromFile(dir.filePath(QStringLiteral("tokenizer.json"))));
+        if (dir.exists(QStringLiteral("tokenizer.json"))) {
+            // Byte-level BPE (Llama 3, Qwen2) or SentencePiece-style BPE (Llama 2, Mistral): the file says which.
+            const Result<QByteArray> bytes = readRegularFile(dir.filePath(QStringLiteral("tokenizer.json")), kMaxTokenizerBytes);
+            if (!bytes)
+                return R::failure(bytes.error);
+            const QJsonObject json = QJsonDocument::fromJson(*bytes.value).object();
+            if (BpeTokenizer::isByteLevel(json))
+                return lift(BpeTokenizer::fromTokenizerJsonBytes(*bytes.value));
+            return lift(SentencePieceBpeTokenizer::fromBytes(*bytes.value));
+        }
         if (dir.exists(QStringLiteral("tokenizer.model")))
             return R::failure(QStringLiteral("no tokenizer.json: only tokenizer.model (a SentencePiece file) is there, and "
                                              "Attention Studio reads tokenizer.json (any recent Hugging Face copy of the model has it)"));

@@ -3,6 +3,7 @@
 #include "result.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QRegularExpression>
 #include <QString>
 #include <QStringList>
@@ -50,8 +51,15 @@ public:
 class BpeTokenizer final : public ModelTokenizer {
 public:
     // From vocab.json + merges.txt, or from tokenizer.json (merges as "a b" strings or [a, b] pairs).
+    // A tokenizer.json may split with its own pattern (Llama 3, Qwen2: a Split pre-tokenizer before
+    // ByteLevel), take whole words found in the vocabulary before merging (ignore_merges), apply
+    // NFC first, and add special tokens through its template (Llama 3's BOS).
     static Result<std::shared_ptr<BpeTokenizer>> fromFiles(const QString &vocabJson, const QString &mergesTxt);
     static Result<std::shared_ptr<BpeTokenizer>> fromTokenizerJson(const QString &tokenizerJson);
+    static Result<std::shared_ptr<BpeTokenizer>> fromTokenizerJsonBytes(const QByteArray &tokenizerJson,
+                                                                        const QString &name = QStringLiteral("tokenizer.json"));
+    // Whether a tokenizer.json is byte-level BPE (GPT-2, Llama 3, Qwen2) rather than SentencePiece-style.
+    static bool isByteLevel(const QJsonObject &tokenizerJson);
     // The same from the files' bytes; the names are used in messages.
     static Result<std::shared_ptr<BpeTokenizer>> fromBytes(const QByteArray &vocabJson, const QByteArray &mergesTxt,
                                                            const QString &vocabName = QStringLiteral("vocab.json"),
@@ -76,6 +84,13 @@ private:
     QHash<QString, int> m_mergeRanks; // "a b" -> rank
     QStringList m_specialTokens;      // matched literally before pre-tokenization
     QRegularExpression m_specialPattern; // all of them, longest first, to find the next in one pass
+    QRegularExpression m_splitPattern;   // a tokenizer.json's own pre-tokenizer pattern; empty = GPT-2's
+    bool m_ignoreMerges = false;         // a word in the vocabulary is one token, whatever the merges
+    bool m_nfc = false;                  // NFC-normalize the text first
+    std::vector<int> m_prefixIds, m_suffixIds; // the template's special tokens around the text
+    QStringList m_prefixTokens, m_suffixTokens;
+
+    QStringList split(const QString &text) const;
 };
 
 // BERT's WordPiece: basic tokenization (cleaning, CJK spacing, lower-casing and accent stripping,

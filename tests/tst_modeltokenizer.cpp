@@ -67,7 +67,68 @@ private Q_SLOTS:
     void sentencePieceMatchesReferenceVectors_data();
     void sentencePieceMatchesReferenceVectors();
     void sentencePieceTemplateAndDisplay();
+    void byteLevelWithItsOwnSplitPattern();
 };
+
+void TestModelTokenizer::byteLevelWithItsOwnSplitPattern()
+{
+    // A Llama-3-style tokenizer.json: its own split pattern (numbers in groups of at most three,
+    // a space before a digit on its own), ignore_merges, and BOS from the template.
+    const QString pattern = QStringLiteral(R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)");
+    QJsonObject vocab;
+    int next = 0;
+    for (const QChar c : QStringLiteral("Helowrd123456"))
+        if (!vocab.contains(QString(c)))
+            vocab.insert(QString(c), next++);
+    vocab.insert(QStringLiteral("Ġ"), next++);
+    vocab.insert(QStringLiteral("Hello"), 50);
+    vocab.insert(QStringLiteral("Ġworld"), 51);
+    vocab.insert(QStringLiteral("12"), 52);
+    vocab.insert(QStringLiteral("123"), 53);
+    vocab.insert(QStringLiteral("456"), 54);
+    const QJsonObject root{
+        {QStringLiteral("normalizer"), QJsonValue::Null},
+        {QStringLiteral("pre_tokenizer"), QJsonObject{{QStringLiteral("type"), QStringLiteral("Sequence")},
+            {QStringLiteral("pretokenizers"), QJsonArray{
+                QJsonObject{{QStringLiteral("type"), QStringLiteral("Split")}, {QStringLiteral("pattern"), QJsonObject{{QStringLiteral("Regex"), pattern}}},
+                            {QStringLiteral("behavior"), QStringLiteral("Isolated")}, {QStringLiteral("invert"), false}},
+                QJsonObject{{QStringLiteral("type"), QStringLiteral("ByteLevel")}, {QStringLiteral("add_prefix_space"), false},
+                            {QStringLiteral("use_regex"), false}}}}}},
+        {QStringLiteral("added_tokens"), QJsonArray{QJsonObject{{QStringLiteral("id"), 100}, {QStringLiteral("content"), QStringLiteral("<|begin_of_text|>")}}}},
+        {QStringLiteral("post_processor"), QJsonObject{{QStringLiteral("type"), QStringLiteral("Sequence")}, {QStringLiteral("processors"), QJsonArray{
+            QJsonObject{{QStringLiteral("type"), QStringLiteral("ByteLevel")}},
+            QJsonObject{{QStringLiteral("type"), QStringLiteral("TemplateProcessing")},
+                        {QStringLiteral("single"), QJsonArray{QJsonObject{{QStringLiteral("SpecialToken"), QJsonObject{{QStringLiteral("id"), QStringLiteral("<|begin_of_text|>")}}}},
+                                                              QJsonObject{{QStringLiteral("Sequence"), QJsonObject{{QStringLiteral("id"), QStringLiteral("A")}}}}}},
+                        {QStringLiteral("special_tokens"), QJsonObject{{QStringLiteral("<|begin_of_text|>"), QJsonObject{
+                            {QStringLiteral("id"), QStringLiteral("<|begin_of_text|>")}, {QStringLiteral("ids"), QJsonArray{100}},
+                            {QStringLiteral("tokens"), QJsonArray{QStringLiteral("<|begin_of_text|>")}}}}}}}}}}},
+        {QStringLiteral("model"), QJsonObject{{QStringLiteral("type"), QStringLiteral("BPE")}, {QStringLiteral("ignore_merges"), true},
+                                              {QStringLiteral("vocab"), vocab}, {QStringLiteral("merges"), QJsonArray{QStringLiteral("1 2")}}}},
+    };
+    QVERIFY(BpeTokenizer::isByteLevel(root));
+    const auto tokenizer = BpeTokenizer::fromTokenizerJsonBytes(QJsonDocument(root).toJson());
+    QVERIFY_OK(tokenizer);
+    const Result<Encoding> encoded = (*tokenizer.value)->encode(QStringLiteral("Hello world 123456"));
+    QVERIFY_OK(encoded);
+    // "Hello" and "Ġworld" whole (ignore_merges, no merge builds them), "Ġ" alone before the
+    // digits, then "123" (whole) and "456" (whole): GPT-2's pattern would have made one "Ġ123456".
+    QCOMPARE(encoded.value->tokens, (QStringList{QStringLiteral("<|begin_of_text|>"), QStringLiteral("Hello"), QStringLiteral("Ġworld"),
+                                                 QStringLiteral("Ġ"), QStringLiteral("123"), QStringLiteral("456")}));
+    QCOMPARE(encoded.value->ids.front(), 100);
+    QCOMPARE(encoded.value->ids.size(), size_t(6));
+    // Without ignore_merges "123" is built by the merges: "1 2" gives "12", and no merge joins "3".
+    QJsonObject merged = root;
+    QJsonObject model = merged.value(QStringLiteral("model")).toObject();
+    model.insert(QStringLiteral("ignore_merges"), false);
+    merged.insert(QStringLiteral("model"), model);
+    const auto plain = BpeTokenizer::fromTokenizerJsonBytes(QJsonDocument(merged).toJson());
+    QVERIFY_OK(plain);
+    QCOMPARE((*plain.value)->encode(QStringLiteral("123")).value->tokens,
+             (QStringList{QStringLiteral("<|begin_of_text|>"), QStringLiteral("12"), QStringLiteral("3")}));
+    // A SentencePiece-style file is not byte-level.
+    QVERIFY(!BpeTokenizer::isByteLevel(QJsonDocument::fromJson(testing::readAll(kData + QStringLiteral("/checkpoints/mistral-random-tiny/tokenizer.json"))).object()));
+}
 
 void TestModelTokenizer::sentencePieceMatchesReferenceVectors_data()
 {
