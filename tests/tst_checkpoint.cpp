@@ -116,6 +116,8 @@ private Q_SLOTS:
     void foldersAndFilesOfTheWrongKind();
     void matchesReference_data();
     void matchesReference();
+    void rotaryVariantsMatchReference_data();
+    void rotaryVariantsMatchReference();
     void bertPaddedPairMatchesReference_data();
     void bertPaddedPairMatchesReference();
     void stagesOfARealHead();
@@ -169,6 +171,33 @@ void TestCheckpoint::matchesReference()
     if (bert)
         QCOMPARE(input.value->forward.tokenTypes, intList(reference.value(QStringLiteral("token_type_ids"))));
     const ModelTrace trace = c.model->forward(input.value->forward);
+    const double difference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
+    qInfo("%s: max |difference| %.3g", qPrintable(name), difference);
+    QVERIFY2(difference <= kReferenceTolerance, qPrintable(QString::number(difference)));
+}
+
+void TestCheckpoint::rotaryVariantsMatchReference_data()
+{
+    // Written by tests/data/rotary-variants/generate.py with its own float64 forward pass: Qwen2's
+    // q/k/v biases and per-layer window, an explicit head_dim with one key/value head, biases
+    // everywhere and Llama 3's rotary scaling, and linear scaling in the rope_parameters form.
+    QTest::addColumn<QString>("name");
+    for (const char *name : {"qwen2-variant-tiny", "llama-variant-tiny", "llama-linear-tiny"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestCheckpoint::rotaryVariantsMatchReference()
+{
+    QFETCH(QString, name);
+    const QJsonObject reference = readJson(kData + QStringLiteral("/reference/") + name + QStringLiteral(".json"));
+    QVERIFY(!reference.isEmpty());
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name);
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    ForwardInput input;
+    input.ids = intList(reference.value(QStringLiteral("ids")));
+    QVERIFY_OK(c.model->validate(input));
+    const ModelTrace trace = c.model->forward(input);
     const double difference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
     qInfo("%s: max |difference| %.3g", qPrintable(name), difference);
     QVERIFY2(difference <= kReferenceTolerance, qPrintable(QString::number(difference)));
