@@ -258,6 +258,26 @@ Result<QHash<QString, TensorView>> SafetensorsFile::parse(const uchar *bytes, qi
     return {std::move(tensors), {}};
 }
 
+void halfsToFloats(DType dtype, const uchar *p, qint64 count, float *out)
+{
+    if (dtype == DType::BF16) {
+        for (qint64 i = 0; i < count; ++i)
+            out[i] = std::bit_cast<float>(quint32(readLittleEndian<quint16>(p + 2 * i)) << 16);
+        return;
+    }
+    for (qint64 i = 0; i < count; ++i)
+        out[i] = halfToFloat(readLittleEndian<quint16>(p + 2 * i));
+}
+
+bool halfsHaveNonFinite(DType dtype, const uchar *p, qint64 count)
+{
+    const quint16 exponent = dtype == DType::BF16 ? 0x7F80 : 0x7C00;
+    for (qint64 i = 0; i < count; ++i)
+        if ((readLittleEndian<quint16>(p + 2 * i) & exponent) == exponent)
+            return true;
+    return false;
+}
+
 Status readFloats(const TensorView &view, float *out, qint64 count)
 {
     if (count != view.elementCount())
@@ -268,12 +288,8 @@ Status readFloats(const TensorView &view, float *out, qint64 count)
         std::memcpy(out, p, size_t(count) * 4);
         return Status::success();
     case DType::F16:
-        for (qint64 i = 0; i < count; ++i)
-            out[i] = halfToFloat(readLittleEndian<quint16>(p + 2 * i));
-        return Status::success();
     case DType::BF16:
-        for (qint64 i = 0; i < count; ++i)
-            out[i] = std::bit_cast<float>(quint32(readLittleEndian<quint16>(p + 2 * i)) << 16);
+        halfsToFloats(view.dtype, p, count, out);
         return Status::success();
     case DType::F64:
         for (qint64 i = 0; i < count; ++i)

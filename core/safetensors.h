@@ -62,5 +62,9 @@ inline constexpr qint64 kMaxSafetensorsHeader = 100LL * 1024 * 1024;
 // Converts a tensor's elements to float (F32 as is; F16, BF16 and F64 converted). Other dtypes,
 // or a count that does not match, are refused with a message.
 Status readFloats(const TensorView &view, float *out, qint64 count);
+// count 16-bit floats (F16 or BF16, little-endian) at p as float: an exact conversion.
+void halfsToFloats(DType dtype, const uchar *p, qint64 count, float *out);
+// Whether any of count 16-bit floats at p is NaN or ±∞ (their exponent bits all set).
+bool halfsHaveNonFinite(DType dtype, const uchar *p, qint64 count);
 
 } // namespace studio

@@ -5,10 +5,36 @@
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <new>
 
 namespace studio {
+
+void WeightRef::rowsAsFloat(int first, int count, float *out) const
+{
+    if (half)
+        halfsToFloats(halfType, half + qint64(first) * cols * 2, qint64(count) * cols, out);
+    else
+        std::memcpy(out, data + qint64(first) * cols, sizeof(float) * size_t(qint64(count) * cols));
+}
+
+void WeightRef::columnsAsFloat(int first, int count, float *out) const
+{
+    for (int r = 0; r < rows; ++r) {
+        if (half)
+            halfsToFloats(halfType, half + (qint64(r) * cols + first) * 2, count, out + qint64(r) * count);
+        else
+            std::memcpy(out + qint64(r) * count, data + qint64(r) * cols + first, sizeof(float) * size_t(count));
+    }
+}
+
+Matrix WeightRef::toMatrix() const
+{
+    Matrix m(rows, cols);
+    rowsAsFloat(0, rows, m.data());
+    return m;
+}
 
 namespace {
 
@@ -28,7 +54,10 @@ public:
     WeightRef tensor(const QString &name, int rows, int cols)
     {
         const WeightRef ref = bind(name, rows, cols);
-        if (ref.data && !Eigen::Map<const Eigen::ArrayXf>(ref.data, qint64(ref.rows) * ref.cols).allFinite())
+        const qint64 count = qint64(ref.rows) * ref.cols;
+        const bool nonFinite = ref.isHalf() ? halfsHaveNonFinite(ref.halfType, ref.half, count)
+                                            : ref.data && !Eigen::Map<const Eigen::ArrayXf>(ref.data, count).allFinite();
+        if (nonFinite)
             m_nonFinite.append(find(name)->name);
         return ref;
     }
@@ -55,7 +84,11 @@ private:
         }
         const qint64 count = qint64(rows) * cols;
         if (view->dtype == DType::F32 && reinterpret_cast<quintptr>(view->data) % alignof(float) == 0)
-            return {reinterpret_cast<const float *>(view->data), rows, cols};
+            return {reinterpret_cast<const float *>(view->data), nullptr, DType::F32, rows, cols};
+        // Half-precision matrices stay in the file, converted as they are used; vectors (norms,
+        // biases) are converted once.
+        if ((view->dtype == DType::F16 || view->dtype == DType::BF16) && rows > 1 && !m_expectVector)
+            return {nullptr, view->data, view->dtype, rows, cols};
         // A converted copy (F16, BF16, F64, unaligned F32): its size is bounded by the file's, but
         // memory may still run out, which is a message, not an abort.
         std::vector<float> *converted = nullptr;
@@ -71,7 +104,7 @@ private:
             m_error = read.error;
             return {};
         }
-        return {copy.data(), rows, cols};
+        return {copy.data(), nullptr, DType::F32, rows, cols};
     }
 
 public:
@@ -190,8 +223,30 @@ void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x,
 {
     const int outputs = linear.outputs();
     y.resize(x.rows(), outputs);
-    const auto w = linear.weight.matrix();
     const auto b = linear.bias.row();
+    if (linear.weight.isHalf()) {
+        // Half-precision weights: each block of 64 outputs is converted to float, used, dropped.
+        const int inputs = linear.inputs();
+        const int blocks = (outputs + 63) / 64;
+        parallelFor(threads, blocks, [&](int begin, int end) {
+            std::vector<float> scratch(size_t(64) * size_t(inputs));
+            for (int block = begin; block < end; ++block) {
+                const int c0 = block * 64;
+                const int width = std::min(outputs, c0 + 64) - c0;
+                if (linear.outByIn) {
+                    linear.weight.rowsAsFloat(c0, width, scratch.data());
+                    y.middleCols(c0, width).noalias() = x * Eigen::Map<const Matrix>(scratch.data(), width, inputs).transpose();
+                } else {
+                    linear.weight.columnsAsFloat(c0, width, scratch.data());
+                    y.middleCols(c0, width).noalias() = x * Eigen::Map<const Matrix>(scratch.data(), inputs, width);
+                }
+                if (b.size() > 0)
+                    y.middleCols(c0, width).rowwise() += b.segment(c0, width);
+            }
+        });
+        return;
+    }
+    const auto w = linear.weight.matrix();
     // Split by output columns, in blocks of 64 so each thread reads its own part of W.
     const int blocks = (outputs + 63) / 64;
     parallelFor(threads, blocks, [&](int begin, int end) {
@@ -361,6 +416,14 @@ Status TransformerModel::bindTensors(const ModelConfig &config, const QHash<QStr
     return Status::success();
 }
 
+qint64 TransformerModel::convertedBytes() const
+{
+    qint64 bytes = 0;
+    for (const std::vector<float> &copy : m_converted)
+        bytes += qint64(copy.size() * sizeof(float));
+    return bytes;
+}
+
 Status TransformerModel::validate(const ForwardInput &input) const
 {
     if (input.ids.empty())
@@ -464,13 +527,17 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
 
     // Embeddings: token (+ learned position) (+ token type), then the family's embedding norm. (T, C)
     Matrix hidden(tokens, c);
-    const auto wte = m_tokenEmbedding.matrix();
+    RowVector row(c);
     for (int t = 0; t < tokens; ++t) {
-        hidden.row(t) = wte.row(input.ids[size_t(t)]);
-        if (m_positionEmbedding.data)
-            hidden.row(t) += m_positionEmbedding.matrix().row(t);
-        if (m_typeEmbedding.data)
-            hidden.row(t) += m_typeEmbedding.matrix().row(input.tokenTypes.empty() ? 0 : input.tokenTypes[size_t(t)]);
+        m_tokenEmbedding.rowsAsFloat(input.ids[size_t(t)], 1, hidden.row(t).data());
+        if (m_positionEmbedding.present()) {
+            m_positionEmbedding.rowsAsFloat(t, 1, row.data());
+            hidden.row(t) += row;
+        }
+        if (m_typeEmbedding.present()) {
+            m_typeEmbedding.rowsAsFloat(input.tokenTypes.empty() ? 0 : input.tokenTypes[size_t(t)], 1, row.data());
+            hidden.row(t) += row;
+        }
     }
     if (traits.normalisesEmbeddings)
         normalise(m_embeddingNorm, hidden);
@@ -582,9 +649,15 @@ TransformerModel::HeadProjection TransformerModel::headProjection(int layer, int
     HeadProjection p;
     // Columns [offset, offset + d) of the (C, out) projection, whatever its storage order.
     auto slice = [&](const LinearWeights &linear, int offset, Matrix &weight, RowVector &bias) {
-        const auto m = linear.weight.matrix();
-        weight = linear.outByIn ? Matrix(m.middleRows(offset, d).transpose()) : Matrix(m.middleCols(offset, d));
-        bias = linear.bias.data ? RowVector(linear.bias.row().segment(offset, d)) : RowVector();
+        if (linear.outByIn) {
+            Matrix rows(d, linear.inputs());
+            linear.weight.rowsAsFloat(offset, d, rows.data());
+            weight = rows.transpose();
+        } else {
+            weight.resize(linear.inputs(), d);
+            linear.weight.columnsAsFloat(offset, d, weight.data());
+        }
+        bias = linear.bias.present() ? RowVector(linear.bias.row().segment(offset, d)) : RowVector();
     };
     if (!m_config.traits().names.fusedQkv.isEmpty()) {
         slice(w.qkv, head * d, p.wQ, p.bQ);

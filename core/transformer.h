@@ -13,15 +13,28 @@
 
 namespace studio {
 
-// A weight matrix in row-major float: either inside the memory-mapped file (F32, aligned) or in a
-// converted copy owned by the model (F16, BF16, or unaligned F32).
+// A weight matrix, row-major, in one of two forms. Float: inside the memory-mapped file (F32,
+// aligned) or in a converted copy owned by the model (small tensors, F64, unaligned F32).
+// Half: a large F16 or BF16 matrix left in the mapped file and converted a block at a time as it
+// is used, so that a half-precision checkpoint never exists whole as float.
 struct WeightRef {
-    const float *data = nullptr;
+    const float *data = nullptr; // float form
+    const uchar *half = nullptr; // half form: 16-bit floats, little-endian
+    DType halfType = DType::BF16;
     int rows = 0;
     int cols = 0;
 
+    bool present() const { return data || half; }
+    bool isHalf() const { return half != nullptr; }
+    // The float form only.
     Eigen::Map<const Matrix> matrix() const { return {data, rows, cols}; }
     Eigen::Map<const RowVector> row() const { return {data, qint64(rows) * cols}; }
+    // Either form: rows [first, first + count) into out (count × cols), or columns
+    // [first, first + count) into out (rows × count), as float.
+    void rowsAsFloat(int first, int count, float *out) const;
+    void columnsAsFloat(int first, int count, float *out) const;
+    // The whole matrix as float (for small slices and tests).
+    Matrix toMatrix() const;
 };
 
 // A linear layer, in the storage order of its family (ArchitectureTraits::linearLayout): Conv1D
@@ -113,6 +126,9 @@ public:
     const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return m_files; }
     // The bound tensors that hold NaN or ±∞, by their names in the file.
     const QStringList &nonFiniteTensors() const { return m_nonFiniteTensors; }
+    // Bytes of weights held as converted float copies (small tensors, F64): half-precision
+    // matrices are not among them.
+    qint64 convertedBytes() const;
     // Whether the forward pass can run on the input, else why not (ids, length, types, mask).
     Status validate(const ForwardInput &input) const;
     // Every layer; input must pass validate().

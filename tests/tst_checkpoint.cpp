@@ -130,6 +130,8 @@ private Q_SLOTS:
     void vectorisedGeluMatchesTheFormulas();
     void shardedCheckpoint();
     void halfPrecisionCheckpoint();
+    void halfPrecisionWeightsStayInTheFile_data();
+    void halfPrecisionWeightsStayInTheFile();
     void legacyLayerNormNamesAndPrefixes();
     void truncatesToTheModelsPositions();
     void refusesBadFolders_data();
@@ -554,6 +556,62 @@ void TestCheckpoint::halfPrecisionCheckpoint()
         const double difference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
         qInfo("%s weights: max |difference| %.3g", qPrintable(dtypeName(dtype)), difference);
         QVERIFY2(difference < (dtype == DType::F16 ? 0.005 : 0.03), qPrintable(QString::number(difference)));
+    }
+}
+
+void TestCheckpoint::halfPrecisionWeightsStayInTheFile_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::newRow("GPT-2, Conv1D [in, out]") << QStringLiteral("gpt2-random-tiny");
+    QTest::newRow("Llama, Linear [out, in]") << QStringLiteral("llama-random-tiny");
+}
+
+void TestCheckpoint::halfPrecisionWeightsStayInTheFile()
+{
+    // The same weights stored as BF16, and as F32 holding exactly the BF16 values: the BF16 model
+    // keeps its matrices in the file (converted block by block as used, never whole) and gives
+    // the same attention as the float one, for short (streamed) and long (blocked) inputs.
+    QFETCH(QString, model);
+    QTemporaryDir dir;
+    const auto opened = SafetensorsFile::open(kData + QStringLiteral("/checkpoints/") + model + QStringLiteral("/model.safetensors"));
+    QVERIFY_OK(opened);
+    std::vector<TensorToWrite> half, rounded;
+    for (const TensorView &view : (*opened.value)->tensors()) {
+        if (view.dtype != DType::F32)
+            continue; // buffers the model does not read
+        std::vector<float> values(size_t(view.elementCount()));
+        QVERIFY_OK(readFloats(view, values.data(), view.elementCount()));
+        const QByteArray bf16 = encodeFloats(values, DType::BF16);
+        halfsToFloats(DType::BF16, reinterpret_cast<const uchar *>(bf16.constData()), qint64(values.size()), values.data());
+        half.push_back({view.name, DType::BF16, view.shape, [bf16] { return bf16; }});
+        rounded.push_back({view.name, DType::F32, view.shape, [values] { return encodeFloats(values, DType::F32); }});
+    }
+    const QString halfFolder = dir.filePath(QStringLiteral("bf16")), floatFolder = dir.filePath(QStringLiteral("f32"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/") + model, halfFolder);
+    copyDirectory(kData + QStringLiteral("/checkpoints/") + model, floatFolder);
+    QFile::remove(halfFolder + QStringLiteral("/model.safetensors"));
+    QFile::remove(floatFolder + QStringLiteral("/model.safetensors"));
+    QVERIFY_OK(writeSafetensors(halfFolder + QStringLiteral("/model.safetensors"), half));
+    QVERIFY_OK(writeSafetensors(floatFolder + QStringLiteral("/model.safetensors"), rounded));
+    const auto halfModel = openCheckpoint(halfFolder);
+    const auto floatModel = openCheckpoint(floatFolder);
+    QVERIFY_OK(halfModel);
+    QVERIFY_OK(floatModel);
+    // Only the vectors (norms, biases) are converted: under 2 % of the weights.
+    const qint64 converted = (*halfModel.value)->model->convertedBytes();
+    qInfo("%s: %lld converted bytes of %lld in the file", qPrintable(model), converted, (*halfModel.value)->weightBytes);
+    QVERIFY(converted < (*halfModel.value)->weightBytes / 50);
+    for (const QString &text : {QStringLiteral("Hello world."),
+                                QStringLiteral("The animal didn't cross the street because it was too tired, so it slept.")}) {
+        const auto input = prepareInput(**halfModel.value, text);
+        QVERIFY_OK(input);
+        const ModelTrace a = (*halfModel.value)->model->forward(input.value->forward);
+        const ModelTrace b = (*floatModel.value)->model->forward(input.value->forward);
+        double worst = 0;
+        for (size_t l = 0; l < a.attentions.size(); ++l)
+            for (size_t h = 0; h < a.attentions[l].size(); ++h)
+                worst = std::max(worst, testing::maxAbsDifference(a.attentions[l][h], b.attentions[l][h]));
+        QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
     }
 }
 
