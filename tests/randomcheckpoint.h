@@ -24,6 +24,29 @@ struct Gpt2Shape {
     int positions = 1024;
 };
 
+// Tensors of uniform random values, each produced only when the file is written.
+struct RandomTensors {
+    explicit RandomTensors(DType type) : dtype(type) {}
+    void add(const QString &name, std::vector<qint64> dims, double scale, double offset = 0.0)
+    {
+        qint64 count = 1;
+        for (qint64 d : dims)
+            count *= d;
+        const std::uint64_t s = seed++;
+        const DType type = dtype;
+        list.push_back({name, type, dims, [count, scale, offset, s, type] {
+                            SplitMix64 rng(s);
+                            std::vector<float> values(static_cast<size_t>(count));
+                            for (float &v : values)
+                                v = float(offset + (rng.uniform() * 2 - 1) * scale);
+                            return encodeFloats(values, type);
+                        }});
+    }
+    DType dtype;
+    std::uint64_t seed = 1;
+    std::vector<TensorToWrite> list;
+};
+
 inline Status writeRandomGpt2(const QString &folder, const Gpt2Shape &shape)
 {
     QDir().mkpath(folder);
@@ -41,23 +64,9 @@ inline Status writeRandomGpt2(const QString &folder, const Gpt2Shape &shape)
     QFile::copy(tokenizers + QStringLiteral("vocab.json"), folder + QStringLiteral("/vocab.json"));
     QFile::copy(tokenizers + QStringLiteral("merges.txt"), folder + QStringLiteral("/merges.txt"));
 
-    std::uint64_t seed = 1;
-    auto random = [&seed](qint64 count, double scale, double offset = 0.0) {
-        const std::uint64_t s = seed++;
-        return [count, scale, offset, s] {
-            SplitMix64 rng(s);
-            std::vector<float> values(static_cast<size_t>(count));
-            for (float &v : values)
-                v = float(offset + (rng.uniform() * 2 - 1) * scale);
-            return encodeFloats(values, DType::F32);
-        };
-    };
-    std::vector<TensorToWrite> tensors;
-    auto add = [&](const QString &name, std::vector<qint64> dims, double scale, double offset = 0.0) {
-        qint64 count = 1;
-        for (qint64 d : dims)
-            count *= d;
-        tensors.push_back({name, DType::F32, dims, random(count, scale, offset)});
+    RandomTensors tensors(DType::F32);
+    auto add = [&tensors](const QString &name, std::vector<qint64> dims, double scale, double offset = 0.0) {
+        tensors.add(name, std::move(dims), scale, offset);
     };
     add(QStringLiteral("wte.weight"), {vocab, c}, 0.1);
     add(QStringLiteral("wpe.weight"), {positions, c}, 0.02);
@@ -78,7 +87,52 @@ inline Status writeRandomGpt2(const QString &folder, const Gpt2Shape &shape)
     }
     add(QStringLiteral("ln_f.weight"), {c}, 0.1, 1.0);
     add(QStringLiteral("ln_f.bias"), {c}, 0.02);
-    return writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors);
+    return writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors.list);
+}
+
+struct LlamaShape {
+    int layers = 22;
+    int heads = 32;
+    int kvHeads = 4;
+    int hidden = 2048;
+    int intermediate = 5632;
+    int vocab = 32000;
+    int positions = 2048;
+};
+
+// A Llama-family checkpoint (TinyLlama's shape by default) with random weights in the given dtype
+// and the Llama-2 (Phi-3) tokenizer of tests/data/checkpoints/llama-random-tiny.
+inline Status writeRandomLlama(const QString &folder, const LlamaShape &shape, DType dtype)
+{
+    QDir().mkpath(folder);
+    QFile config(folder + QStringLiteral("/config.json"));
+    if (!config.open(QIODevice::WriteOnly))
+        return Status::failure(QStringLiteral("cannot write config.json"));
+    config.write(QJsonDocument(QJsonObject{
+        {QStringLiteral("model_type"), QStringLiteral("llama")}, {QStringLiteral("num_hidden_layers"), shape.layers},
+        {QStringLiteral("num_attention_heads"), shape.heads}, {QStringLiteral("num_key_value_heads"), shape.kvHeads},
+        {QStringLiteral("hidden_size"), shape.hidden}, {QStringLiteral("intermediate_size"), shape.intermediate},
+        {QStringLiteral("vocab_size"), shape.vocab}, {QStringLiteral("max_position_embeddings"), shape.positions},
+        {QStringLiteral("rms_norm_eps"), 1e-5}, {QStringLiteral("rope_theta"), 10000.0}, {QStringLiteral("hidden_act"), QStringLiteral("silu")}}).toJson());
+    config.close();
+    QFile::copy(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/llama-random-tiny/tokenizer.json"), folder + QStringLiteral("/tokenizer.json"));
+    const int c = shape.hidden, d = shape.hidden / shape.heads, inner = shape.intermediate;
+    RandomTensors tensors(dtype);
+    tensors.add(QStringLiteral("model.embed_tokens.weight"), {shape.vocab, c}, 0.05);
+    for (int l = 0; l < shape.layers; ++l) {
+        const QString p = QStringLiteral("model.layers.%1.").arg(l);
+        tensors.add(p + QStringLiteral("input_layernorm.weight"), {c}, 0.1, 1.0);
+        tensors.add(p + QStringLiteral("self_attn.q_proj.weight"), {shape.heads * d, c}, 0.04);
+        tensors.add(p + QStringLiteral("self_attn.k_proj.weight"), {shape.kvHeads * d, c}, 0.04);
+        tensors.add(p + QStringLiteral("self_attn.v_proj.weight"), {shape.kvHeads * d, c}, 0.02);
+        tensors.add(p + QStringLiteral("self_attn.o_proj.weight"), {c, shape.heads * d}, 0.02);
+        tensors.add(p + QStringLiteral("post_attention_layernorm.weight"), {c}, 0.1, 1.0);
+        tensors.add(p + QStringLiteral("mlp.gate_proj.weight"), {inner, c}, 0.02);
+        tensors.add(p + QStringLiteral("mlp.up_proj.weight"), {inner, c}, 0.02);
+        tensors.add(p + QStringLiteral("mlp.down_proj.weight"), {c, inner}, 0.02);
+    }
+    tensors.add(QStringLiteral("model.norm.weight"), {c}, 0.1, 1.0);
+    return writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors.list);
 }
 
 } // namespace studio::testing
