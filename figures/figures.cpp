@@ -181,8 +181,8 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
         figure.firstTokenShares.push_back(std::move(shares));
     }
     figure.caption = {context.quotedSentence(),
-                      QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads; "
-                                  "the orange bar under a head is its share of attention to the first token").arg(context.model)};
+                      QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads").arg(context.model),
+                      QObject::tr("The orange bar under a head: its share of attention to the first token.")};
     return figure;
 }
 
