@@ -130,6 +130,7 @@ private Q_SLOTS:
     void vectorisedGeluMatchesTheFormulas();
     void shardedCheckpoint();
     void halfPrecisionCheckpoint();
+    void sentencePieceModelFileAloneIsExplained();
     void halfPrecisionWeightsStayInTheFile_data();
     void halfPrecisionWeightsStayInTheFile();
     void legacyLayerNormNamesAndPrefixes();
@@ -613,6 +614,26 @@ void TestCheckpoint::halfPrecisionWeightsStayInTheFile()
                 worst = std::max(worst, testing::maxAbsDifference(a.attentions[l][h], b.attentions[l][h]));
         QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));
     }
+}
+
+void TestCheckpoint::sentencePieceModelFileAloneIsExplained()
+{
+    // A Llama folder with tokenizer.model but no tokenizer.json is told what is missing.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("llama"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/mistral-random-tiny"), folder);
+    QVERIFY(QFile::remove(folder + QStringLiteral("/tokenizer.json")));
+    const Result<std::shared_ptr<Checkpoint>> withNone = openCheckpoint(folder);
+    QVERIFY(!withNone);
+    QVERIFY2(withNone.error.contains(QStringLiteral("needs tokenizer.json")), qPrintable(withNone.error));
+    QFile model(folder + QStringLiteral("/tokenizer.model"));
+    QVERIFY(model.open(QIODevice::WriteOnly));
+    model.write("\x0a\x05<unk>");
+    model.close();
+    const Result<std::shared_ptr<Checkpoint>> withModel = openCheckpoint(folder);
+    QVERIFY(!withModel);
+    QVERIFY2(withModel.error.contains(QStringLiteral("only tokenizer.model")) && withModel.error.contains(QStringLiteral("tokenizer.json")),
+             qPrintable(withModel.error));
 }
 
 void TestCheckpoint::legacyLayerNormNamesAndPrefixes()
