@@ -58,7 +58,15 @@ Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architect
             const QJsonObject json = QJsonDocument::fromJson(*bytes.value).object();
             if (BpeTokenizer::isByteLevel(json))
                 return lift(BpeTokenizer::fromTokenizerJsonBytes(*bytes.value));
-            return lift(SentencePieceBpeTokenizer::fromBytes(*bytes.value));
+            Result<std::shared_ptr<SentencePieceBpeTokenizer>> sentencePiece = SentencePieceBpeTokenizer::fromBytes(*bytes.value);
+            if (sentencePiece && dir.exists(QStringLiteral("tokenizer_config.json"))) {
+                const Result<QJsonObject> config = readJsonObject(dir.filePath(QStringLiteral("tokenizer_config.json")));
+                if (!config)
+                    return R::failure(config.error);
+                if (const Status applied = (*sentencePiece.value)->applyTokenizerConfig(*config.value); !applied)
+                    return R::failure(applied.error);
+            }
+            return lift(std::move(sentencePiece));
         }
         if (dir.exists(QStringLiteral("tokenizer.model")))
             return R::failure(QStringLiteral("no tokenizer.json: only tokenizer.model (a SentencePiece file) is there, and "

@@ -146,6 +146,10 @@ public:
                             const std::atomic<bool> *cancel = nullptr) const override;
     // Without the template's special tokens (add_special_tokens=False).
     Result<Encoding> encodeText(const QString &text, const std::atomic<bool> *cancel = nullptr) const;
+    // tokenizer_config.json of a LlamaTokenizer(Fast): its add_bos_token and add_eos_token decide
+    // the special tokens around the text, as transformers rebuilds the template from them. Other
+    // tokenizer classes, and configs without those keys, keep the template of tokenizer.json.
+    Status applyTokenizerConfig(const QJsonObject &config);
     // "▁the" as "␣the"; a byte piece of an ASCII character as that character.
     QString displayToken(const QString &token) const override;
     bool takesPairs() const override { return false; }

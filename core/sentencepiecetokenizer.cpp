@@ -325,6 +325,45 @@ Result<Encoding> SentencePieceBpeTokenizer::encode(const QString &text, const QS
     return {std::move(encoding), {}};
 }
 
+Status SentencePieceBpeTokenizer::applyTokenizerConfig(const QJsonObject &config)
+{
+    if (!config.value(QStringLiteral("tokenizer_class")).toString().startsWith(QStringLiteral("LlamaTokenizer")))
+        return Status::success();
+    // A special token is a string or {"content": ...}; its id is the added token's or the vocabulary's.
+    const auto special = [&](const char *key, QString &content, int &id) -> Status {
+        const QJsonValue value = config.value(QLatin1String(key));
+        content = value.isObject() ? value.toObject().value(QStringLiteral("content")).toString() : value.toString();
+        const auto added = std::find_if(m_added.begin(), m_added.end(), [&](const AddedToken &t) { return t.content == content; });
+        id = added != m_added.end() ? added->id : m_vocab.value(content, -1);
+        if (id < 0)
+            return Status::failure(QStringLiteral("tokenizer_config.json: %1 \"%2\" is not a token").arg(QLatin1String(key), content));
+        return Status::success();
+    };
+    QString content;
+    int id = -1;
+    if (config.value(QStringLiteral("add_bos_token")).isBool()) {
+        m_prefixIds.clear();
+        m_prefixTokens.clear();
+        if (config.value(QStringLiteral("add_bos_token")).toBool()) {
+            if (const Status found = special("bos_token", content, id); !found)
+                return found;
+            m_prefixIds = {id};
+            m_prefixTokens = {content};
+        }
+    }
+    if (config.value(QStringLiteral("add_eos_token")).isBool()) {
+        m_suffixIds.clear();
+        m_suffixTokens.clear();
+        if (config.value(QStringLiteral("add_eos_token")).toBool()) {
+            if (const Status found = special("eos_token", content, id); !found)
+                return found;
+            m_suffixIds = {id};
+            m_suffixTokens = {content};
+        }
+    }
+    return Status::success();
+}
+
 QString SentencePieceBpeTokenizer::displayToken(const QString &token) const
 {
     // A byte piece of an ASCII character reads as the character; other bytes stay as they are

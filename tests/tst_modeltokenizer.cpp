@@ -180,6 +180,21 @@ void TestModelTokenizer::sentencePieceTemplateAndDisplay()
     QCOMPARE(t.displayToken(QStringLiteral("<0x0A>")), QStringLiteral("\n"));
     QCOMPARE(t.displayToken(QStringLiteral("<0xF0>")), QStringLiteral("<0xF0>")); // a lone byte of a longer character
     QCOMPARE(t.displayToken(QStringLiteral("<s>")), QStringLiteral("<s>"));
+    // tokenizer_config.json of a Llama tokenizer decides BOS and EOS, as transformers does.
+    const auto configured = SentencePieceBpeTokenizer::fromFile(kData + QStringLiteral("/checkpoints/llama-random-tiny/tokenizer.json"));
+    QVERIFY_OK(configured);
+    QVERIFY_OK((*configured.value)->applyTokenizerConfig(QJsonObject{
+        {QStringLiteral("tokenizer_class"), QStringLiteral("LlamaTokenizer")}, {QStringLiteral("add_bos_token"), false},
+        {QStringLiteral("add_eos_token"), true}, {QStringLiteral("eos_token"), QJsonObject{{QStringLiteral("content"), QStringLiteral("</s>")}}}}));
+    QCOMPARE((*configured.value)->encode(QStringLiteral("Hello")).value->ids, (std::vector<int>{15043, 2}));
+    QVERIFY(!(*configured.value)->applyTokenizerConfig(QJsonObject{
+        {QStringLiteral("tokenizer_class"), QStringLiteral("LlamaTokenizerFast")}, {QStringLiteral("add_bos_token"), true},
+        {QStringLiteral("bos_token"), QStringLiteral("<nope>")}}));
+    // Other classes keep the file's template.
+    const auto other = SentencePieceBpeTokenizer::fromFile(kData + QStringLiteral("/checkpoints/llama-random-tiny/tokenizer.json"));
+    QVERIFY_OK((*other.value)->applyTokenizerConfig(QJsonObject{{QStringLiteral("tokenizer_class"), QStringLiteral("PreTrainedTokenizerFast")},
+                                                               {QStringLiteral("add_bos_token"), false}}));
+    QCOMPARE((*other.value)->encode(QStringLiteral("Hello")).value->ids, (std::vector<int>{1, 15043}));
     // Files that are not a SentencePiece-style BPE say what they are.
     QVERIFY(SentencePieceBpeTokenizer::fromBytes(R"({"model": {"type": "Unigram"}})").error.contains(QStringLiteral("Unigram")));
     QVERIFY(SentencePieceBpeTokenizer::fromBytes(R"({"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}})")
