@@ -266,35 +266,11 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJsonBytes(const
     else if (!normalizer.isEmpty())
         return R::failure(QStringLiteral("%1: the normalizer \"%2\" is not supported with byte-level BPE").arg(tokenizerJson, normalizerType));
 
-    // The post-processor's template (Llama 3 puts its BOS there), alone or after ByteLevel.
-    QJsonObject post = root.value(QStringLiteral("post_processor")).toObject();
-    if (post.value(QStringLiteral("type")).toString() == QStringLiteral("Sequence")) {
-        const QJsonArray steps = post.value(QStringLiteral("processors")).toArray();
-        post = {};
-        for (const QJsonValue &step : steps)
-            if (step.toObject().value(QStringLiteral("type")).toString() == QStringLiteral("TemplateProcessing"))
-                post = step.toObject();
-    }
-    if (post.value(QStringLiteral("type")).toString() == QStringLiteral("TemplateProcessing")) {
-        const QJsonObject specials = post.value(QStringLiteral("special_tokens")).toObject();
-        bool afterText = false;
-        for (const QJsonValue &piece : post.value(QStringLiteral("single")).toArray()) {
-            const QJsonObject p = piece.toObject();
-            if (p.contains(QStringLiteral("Sequence"))) {
-                afterText = true;
-                continue;
-            }
-            const QString name = p.value(QStringLiteral("SpecialToken")).toObject().value(QStringLiteral("id")).toString();
-            const QJsonArray ids = specials.value(name).toObject().value(QStringLiteral("ids")).toArray();
-            const QJsonArray tokens = specials.value(name).toObject().value(QStringLiteral("tokens")).toArray();
-            if (ids.isEmpty() || ids.size() != tokens.size())
-                return R::failure(QStringLiteral("%1: the template's special token \"%2\" has no ids").arg(tokenizerJson, name));
-            for (qsizetype i = 0; i < ids.size(); ++i) {
-                (afterText ? t.m_suffixIds : t.m_prefixIds).push_back(ids.at(i).toInt());
-                (afterText ? t.m_suffixTokens : t.m_prefixTokens).append(tokens.at(i).toString());
-            }
-        }
-    }
+    // The post-processor's template (Llama 3 puts its BOS there).
+    Result<SpecialTokenTemplate> special = readSpecialTokenTemplate(root);
+    if (!special)
+        return R::failure(special.error);
+    t.m_template = std::move(*special.value);
     return made;
 }
 
@@ -335,9 +311,9 @@ Result<Encoding> BpeTokenizer::encode(const QString &input, const QString &pair,
         return R::failure(QStringLiteral("this model takes one text, not a pair"));
     const QString text = m_nfc ? input.normalized(QString::NormalizationForm_C) : input;
     Encoding encoding;
-    encoding.ids = m_prefixIds;
-    encoding.tokens = m_prefixTokens;
-    encoding.tokenTypes.assign(m_prefixIds.size(), 0);
+    encoding.ids = m_template.prefixIds;
+    encoding.tokens = m_template.prefixTokens;
+    encoding.tokenTypes.assign(m_template.prefixIds.size(), 0);
     auto addPiece = [&](const QString &piece) -> bool {
         const auto it = m_vocab.constFind(piece);
         if (it == m_vocab.constEnd())
@@ -379,8 +355,8 @@ Result<Encoding> BpeTokenizer::encode(const QString &input, const QString &pair,
         addPiece(special);
         position = nextSpecial + special.size();
     }
-    encoding.ids.insert(encoding.ids.end(), m_suffixIds.begin(), m_suffixIds.end());
-    encoding.tokens += m_suffixTokens;
+    encoding.ids.insert(encoding.ids.end(), m_template.suffixIds.begin(), m_template.suffixIds.end());
+    encoding.tokens += m_template.suffixTokens;
     encoding.tokenTypes.resize(encoding.ids.size(), 0);
     return {encoding, {}};
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "result.h"
+#include "tokenizertemplate.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -87,8 +88,7 @@ private:
     QRegularExpression m_splitPattern;   // a tokenizer.json's own pre-tokenizer pattern; empty = GPT-2's
     bool m_ignoreMerges = false;         // a word in the vocabulary is one token, whatever the merges
     bool m_nfc = false;                  // NFC-normalize the text first
-    std::vector<int> m_prefixIds, m_suffixIds; // the template's special tokens around the text
-    QStringList m_prefixTokens, m_suffixTokens;
+    SpecialTokenTemplate m_template;     // the special tokens around the text
 
     QStringList split(const QString &text) const;
 };
@@ -178,8 +178,7 @@ private:
     bool m_splitOnReplacement = false;
     std::vector<AddedToken> m_added;
     QRegularExpression m_addedPattern; // every added token, longest first
-    QStringList m_prefixTokens, m_suffixTokens; // the template's special tokens around the text
-    std::vector<int> m_prefixIds, m_suffixIds;
+    SpecialTokenTemplate m_template;   // the special tokens around the text
 };
 
 } // namespace studio

@@ -150,31 +150,10 @@ Result<std::shared_ptr<SentencePieceBpeTokenizer>> SentencePieceBpeTokenizer::fr
         t.m_addedPattern = QRegularExpression(alternatives.join(QLatin1Char('|')));
 
     // The post-processor's template for one text: special tokens before and after "$A".
-    const QJsonObject post = root.value(QStringLiteral("post_processor")).toObject();
-    const QString postType = post.value(QStringLiteral("type")).toString();
-    if (postType == QStringLiteral("TemplateProcessing")) {
-        const QJsonObject specials = post.value(QStringLiteral("special_tokens")).toObject();
-        bool afterText = false;
-        for (const QJsonValue &piece : post.value(QStringLiteral("single")).toArray()) {
-            const QJsonObject p = piece.toObject();
-            if (p.contains(QStringLiteral("Sequence"))) {
-                afterText = true;
-                continue;
-            }
-            const QString name = p.value(QStringLiteral("SpecialToken")).toObject().value(QStringLiteral("id")).toString();
-            const QJsonObject special = specials.value(name).toObject();
-            const QJsonArray ids = special.value(QStringLiteral("ids")).toArray();
-            const QJsonArray tokens = special.value(QStringLiteral("tokens")).toArray();
-            if (ids.isEmpty() || ids.size() != tokens.size())
-                return R::failure(QStringLiteral("tokenizer.json: the template's special token \"%1\" has no ids").arg(name));
-            for (qsizetype i = 0; i < ids.size(); ++i) {
-                (afterText ? t.m_suffixIds : t.m_prefixIds).push_back(ids.at(i).toInt());
-                (afterText ? t.m_suffixTokens : t.m_prefixTokens).append(tokens.at(i).toString());
-            }
-        }
-    } else if (!postType.isEmpty()) {
-        return R::failure(QStringLiteral("tokenizer.json: the post-processor \"%1\" is not supported (TemplateProcessing is)").arg(postType));
-    }
+    Result<SpecialTokenTemplate> special = readSpecialTokenTemplate(root);
+    if (!special)
+        return R::failure(special.error);
+    t.m_template = std::move(*special.value);
     return {tokenizer, {}};
 }
 
@@ -315,12 +294,12 @@ Result<Encoding> SentencePieceBpeTokenizer::encode(const QString &text, const QS
     if (!body)
         return body;
     Encoding encoding;
-    encoding.ids = m_prefixIds;
-    encoding.tokens = m_prefixTokens;
+    encoding.ids = m_template.prefixIds;
+    encoding.tokens = m_template.prefixTokens;
     encoding.ids.insert(encoding.ids.end(), body.value->ids.begin(), body.value->ids.end());
     encoding.tokens += body.value->tokens;
-    encoding.ids.insert(encoding.ids.end(), m_suffixIds.begin(), m_suffixIds.end());
-    encoding.tokens += m_suffixTokens;
+    encoding.ids.insert(encoding.ids.end(), m_template.suffixIds.begin(), m_template.suffixIds.end());
+    encoding.tokens += m_template.suffixTokens;
     encoding.tokenTypes.assign(encoding.ids.size(), 0);
     return {std::move(encoding), {}};
 }
@@ -342,23 +321,23 @@ Status SentencePieceBpeTokenizer::applyTokenizerConfig(const QJsonObject &config
     QString content;
     int id = -1;
     if (config.value(QStringLiteral("add_bos_token")).isBool()) {
-        m_prefixIds.clear();
-        m_prefixTokens.clear();
+        m_template.prefixIds.clear();
+        m_template.prefixTokens.clear();
         if (config.value(QStringLiteral("add_bos_token")).toBool()) {
             if (const Status found = special("bos_token", content, id); !found)
                 return found;
-            m_prefixIds = {id};
-            m_prefixTokens = {content};
+            m_template.prefixIds = {id};
+            m_template.prefixTokens = {content};
         }
     }
     if (config.value(QStringLiteral("add_eos_token")).isBool()) {
-        m_suffixIds.clear();
-        m_suffixTokens.clear();
+        m_template.suffixIds.clear();
+        m_template.suffixTokens.clear();
         if (config.value(QStringLiteral("add_eos_token")).toBool()) {
             if (const Status found = special("eos_token", content, id); !found)
                 return found;
-            m_suffixIds = {id};
-            m_suffixTokens = {content};
+            m_template.suffixIds = {id};
+            m_template.suffixTokens = {content};
         }
     }
     return Status::success();
