@@ -308,38 +308,30 @@ Status SentencePieceBpeTokenizer::applyTokenizerConfig(const QJsonObject &config
 {
     if (!config.value(QStringLiteral("tokenizer_class")).toString().startsWith(QStringLiteral("LlamaTokenizer")))
         return Status::success();
-    // A special token is a string or {"content": ...}; its id is the added token's or the vocabulary's.
-    const auto special = [&](const char *key, QString &content, int &id) -> Status {
+    // add_bos_token / add_eos_token, where given, set the token before / after the text: the
+    // bos_token / eos_token, a string or {"content": ...}, whose id is the added token's or the
+    // vocabulary's.
+    const auto apply = [&](const char *flag, const char *key, std::vector<int> &ids, QStringList &tokens) -> Status {
+        if (!config.value(QLatin1String(flag)).isBool())
+            return Status::success();
+        ids.clear();
+        tokens.clear();
+        if (!config.value(QLatin1String(flag)).toBool())
+            return Status::success();
         const QJsonValue value = config.value(QLatin1String(key));
-        content = value.isObject() ? value.toObject().value(QStringLiteral("content")).toString() : value.toString();
+        const QString content = value.isObject() ? value.toObject().value(QStringLiteral("content")).toString() : value.toString();
         const auto added = std::find_if(m_added.begin(), m_added.end(), [&](const AddedToken &t) { return t.content == content; });
-        id = added != m_added.end() ? added->id : m_vocab.value(content, -1);
+        const int id = added != m_added.end() ? added->id : m_vocab.value(content, -1);
         if (id < 0)
             return Status::failure(QStringLiteral("tokenizer_config.json: %1 \"%2\" is not a token").arg(QLatin1String(key), content));
+        ids = {id};
+        tokens = {content};
         return Status::success();
     };
-    QString content;
-    int id = -1;
-    if (config.value(QStringLiteral("add_bos_token")).isBool()) {
-        m_template.prefixIds.clear();
-        m_template.prefixTokens.clear();
-        if (config.value(QStringLiteral("add_bos_token")).toBool()) {
-            if (const Status found = special("bos_token", content, id); !found)
-                return found;
-            m_template.prefixIds = {id};
-            m_template.prefixTokens = {content};
-        }
-    }
-    if (config.value(QStringLiteral("add_eos_token")).isBool()) {
-        m_template.suffixIds.clear();
-        m_template.suffixTokens.clear();
-        if (config.value(QStringLiteral("add_eos_token")).toBool()) {
-            if (const Status found = special("eos_token", content, id); !found)
-                return found;
-            m_template.suffixIds = {id};
-            m_template.suffixTokens = {content};
-        }
-    }
+    if (const Status bos = apply("add_bos_token", "bos_token", m_template.prefixIds, m_template.prefixTokens); !bos)
+        return bos;
+    if (const Status eos = apply("add_eos_token", "eos_token", m_template.suffixIds, m_template.suffixTokens); !eos)
+        return eos;
     return Status::success();
 }
 
