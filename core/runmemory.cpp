@@ -56,7 +56,8 @@ double limitHeadroom(int resource, double used)
 double checkpointRunBytes(const ModelConfig &config, int tokens, RunKind kind, int stageHeadsPerLayer)
 {
     const double t = tokens, l = config.layers, h = config.heads, c = config.hidden, d = config.headDim();
-    double cells = workingCells(t, c, config.intermediate);
+    // A gated MLP holds its gate beside its inner activations.
+    double cells = workingCells(t, c, config.intermediate * (config.traits().gatedMlp ? 2.0 : 1.0));
     switch (kind) {
     case RunKind::Window:
         cells += l * h * t * t + stageCells(t, d) + l * t * c;

@@ -12,7 +12,8 @@ namespace studio {
 
 // The memory a run holds beyond the weights, from the shapes alone, so that a run that cannot fit
 // is refused before it starts, with the figure. Every cell is a 4-byte float; T is the token count,
-// L layers, H heads, C = d_model, d = d_head, I the MLP width.
+// L layers, H heads, C = d_model, d = d_head, I the MLP width (twice it for gated MLPs, whose gate
+// is held beside it).
 //
 //   window:  4·(L·H·T²  +  4·T² + 4·T·d  +  L·T·C  +  T·(7·C + I))
 //            every attention map (the grid shows them all), one head's stages for the
