@@ -182,7 +182,8 @@ AttentionDocument::Run AttentionDocument::noticeRun(int layers, int heads, const
 AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace)
 {
     const int heads = int(workspace.heads.size());
-    const int tokens = int(tokenizeText(workspace.text, kMaxTeachingTokens).size());
+    // At most one token per character: a bound that needs no second pass over the text.
+    const int tokens = int(std::min<qsizetype>(workspace.text.size(), kMaxTeachingTokens));
     if (const Status fits = checkRunFits(teachingRunBytes(workspace.config, tokens, RunKind::Window), availableMemoryBytes()); !fits)
         return noticeRun(1, heads, fits.error);
     Run run;
