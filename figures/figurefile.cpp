@@ -93,6 +93,9 @@ Status exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, Figur
         writer.setCreator(QStringLiteral("Attention Studio"));
         QPainter painter(&writer);
         painter.setRenderHint(QPainter::Antialiasing);
+        // Bitmaps go in losslessly: Qt's PDF writer otherwise stores them as JPEG, whose artefacts
+        // change the colours a figure's scale promises.
+        painter.setRenderHint(QPainter::LosslessImageRendering);
         // Map the figure's logical units onto the page whatever rounding the page size got.
         const double sx = writer.width() / logicalSize.width();
         const double sy = writer.height() / logicalSize.height();

@@ -140,6 +140,9 @@ QSizeF preferredGridSize(const GridFigure &figure, const QFont &font)
 void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &figure, const QFont &font,
                      const std::vector<std::vector<QImage>> &thumbnails)
 {
+    // SVG and PDF viewers smooth embedded images, blurring a few cells into one smear: there the
+    // thumbnails go in already enlarged, each cell a block of pixels.
+    const bool vectorDevice = painter.device() && painter.device()->devType() != QInternal::Image;
     painter.save();
     painter.setFont(font);
     painter.fillRect(area, Qt::white);
@@ -161,7 +164,8 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
         for (int column = 0; column < heads + 2; ++column) {
             const QRectF cell = layout.cell(layer, column);
             if (layer < int(thumbnails.size()) && column < int(thumbnails[size_t(layer)].size()))
-                painter.drawImage(cell, thumbnails[size_t(layer)][size_t(column)]);
+                painter.drawImage(cell, vectorDevice ? enlargedCells(thumbnails[size_t(layer)][size_t(column)], kSharpThumbnailPixels)
+                                                     : thumbnails[size_t(layer)][size_t(column)]);
             if (column < heads && layer < int(figure.firstTokenShares.size()) && column < int(figure.firstTokenShares[size_t(layer)].size())) {
                 // The attention sink: how much of the head's attention lands on the first token.
                 const QRectF bar = layout.firstTokenBar(layer, column, figure.firstTokenShares[size_t(layer)][size_t(column)]);

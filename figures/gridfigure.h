@@ -63,6 +63,8 @@ Matrix thumbnailValues(const Matrix &weights, int size);
 // Thumbnails, one pixel per cell (per block of cells beyond 128 tokens), for [layer][column]
 // including mean and max.
 std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure);
+// The side, in pixels, a thumbnail is enlarged to (at most) in SVG and PDF: see enlargedCells().
+inline constexpr int kSharpThumbnailPixels = 512;
 void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &figure, const QFont &font,
                      const std::vector<std::vector<QImage>> &thumbnails);
 QSizeF preferredGridSize(const GridFigure &figure, const QFont &font);

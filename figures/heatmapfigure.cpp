@@ -164,6 +164,18 @@ QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &sty
     return {width, m.colLabels + bodyHeight + m.caption + 4 * m.padding};
 }
 
+QImage enlargedCells(const QImage &image, int side)
+{
+    const int longest = std::max(image.width(), image.height());
+    if (longest <= 0)
+        return image;
+    const int factor = std::clamp(side / longest, 1, 64);
+    if (factor == 1)
+        return image;
+    const QImage scaled = image.scaled(image.size() * factor, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+    return scaled.isNull() ? image : scaled;
+}
+
 QImage heatmapBodyImage(const HeatmapFigure &figure)
 {
     const ColorMap map(figure.colorMap);
@@ -221,7 +233,8 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                 painter.drawText(layout.body(), Qt::AlignCenter | Qt::TextWordWrap,
                                  QObject::tr("Not enough memory to draw %1 × %2 cells").arg(rows).arg(cols));
             } else {
-                painter.drawImage(layout.body(), body);
+                const bool vectorDevice = painter.device() && painter.device()->devType() != QInternal::Image;
+                painter.drawImage(layout.body(), vectorDevice ? enlargedCells(body, kSharpBodyPixels) : body);
             }
         }
 

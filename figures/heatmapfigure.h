@@ -50,6 +50,12 @@ HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const Heatmap
 QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &style);
 // The T×T body as an image, one pixel a cell, coloured through the lookup table.
 QImage heatmapBodyImage(const HeatmapFigure &figure);
+// An image of one pixel per cell enlarged by a whole factor (each cell a block of equal pixels, up
+// to about `side` pixels and 64 per cell), for SVG and PDF: viewers smooth embedded images, which
+// would blur neighbouring cells into one smear. A failed allocation returns the image as it was.
+QImage enlargedCells(const QImage &image, int side);
+// The side a heatmap body is enlarged to in SVG and PDF.
+inline constexpr int kSharpBodyPixels = 2048;
 // What a view can compute once per data change instead of once per frame.
 struct HeatmapCache {
     QImage body;                     // heatmapBodyImage(figure)

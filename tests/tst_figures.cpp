@@ -26,6 +26,8 @@ using namespace studio;
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void gridThumbnailsAreSharpInVectorExports();
+    void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
     void pairRotationGeometryKeepsTheLength();
     void missingBodyImageIsSaidNotCrashedOn();
@@ -215,6 +217,84 @@ void TestFigures::paintedFigureShowsCells()
     for (int r = 0; r < 7; ++r)
         for (int c = 0; c < 7; ++c)
             QCOMPARE(image.pixel(layout.cellRect(r, c).center().toPoint()), map.color(trace.heads[0].weights(r, c)));
+}
+
+void TestFigures::pdfImagesAreLossless()
+{
+    // A figure holding a bitmap (a long text's heatmap, the grid's thumbnails): the PDF must carry
+    // it losslessly, never as JPEG, whose artefacts turned yellow cells pink.
+    QImage cells(64, 64, QImage::Format_RGB32);
+    const ColorMap map(ColorMapKind::Viridis);
+    for (int y = 0; y < cells.height(); ++y)
+        for (int x = 0; x < cells.width(); ++x)
+            cells.setPixel(x, y, map.color(((x * 7 + y * 13) % 64) / 63.0));
+    const auto paint = [&cells](QPainter &painter, const QRectF &area) {
+        painter.fillRect(area, Qt::white);
+        painter.drawImage(QRectF(10, 10, 320, 320), cells);
+    };
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("cells.pdf"));
+    QVERIFY_OK(exportFigure(paint, QSizeF(340, 340), FigureFormat::Pdf, path, 192, QStringLiteral("cells")));
+    const QByteArray pdf = testing::readAll(path);
+    QVERIFY(pdf.contains("/Subtype /Image"));
+    QVERIFY(!pdf.contains("/DCTDecode")); // JPEG
+}
+
+void TestFigures::gridThumbnailsAreSharpInVectorExports()
+{
+    // A 7-token thumbnail goes into SVG as 7·64 = 448 pixels a side, each cell a block of 64 equal
+    // pixels, so a viewer's smoothing blurs only the block edges.
+    QImage thumbnail(7, 7, QImage::Format_RGB32);
+    for (int y = 0; y < 7; ++y)
+        for (int x = 0; x < 7; ++x)
+            thumbnail.setPixel(x, y, (x + y) % 2 ? qRgb(253, 231, 37) : qRgb(68, 1, 84));
+    const QImage sharp = enlargedCells(thumbnail, kSharpThumbnailPixels);
+    QCOMPARE(sharp.size(), QSize(448, 448));
+    for (int y = 0; y < 7; ++y)
+        for (int x = 0; x < 7; ++x) {
+            QCOMPARE(sharp.pixel(x * 64, y * 64), thumbnail.pixel(x, y));
+            QCOMPARE(sharp.pixel(x * 64 + 63, y * 64 + 63), thumbnail.pixel(x, y));
+        }
+    QCOMPARE(enlargedCells(QImage(100, 100, QImage::Format_RGB32), kSharpThumbnailPixels).size(), QSize(500, 500)); // 512 / 100 = 5
+    // Thumbnails already as large are left as they are.
+    QCOMPARE(enlargedCells(QImage(600, 600, QImage::Format_RGB32), kSharpThumbnailPixels).size(), QSize(600, 600));
+    // In an SVG of a grid, the embedded images are the enlarged ones.
+    AttentionResult result;
+    result.layers = 1;
+    result.heads = 1;
+    result.labels = {QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c")};
+    result.maps = std::make_shared<const AttentionMaps>(AttentionMaps{{Matrix::Identity(3, 3)}});
+    const GridFigure figure = gridFigure(result, FigureContext{}, ColorMapKind::Viridis, 0, 0);
+    const auto thumbnails = gridThumbnails(figure);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("grid.svg"));
+    QVERIFY_OK(exportFigure([&](QPainter &painter, const QRectF &area) { paintGridFigure(painter, area, figure, figureFont(), thumbnails); },
+                            preferredGridSize(figure, figureFont()), FigureFormat::Svg, path, 192, QStringLiteral("grid")));
+    const QByteArray svg = testing::readAll(path);
+    const qsizetype href = svg.indexOf("base64,");
+    QVERIFY(href > 0);
+    const QByteArray data = QByteArray::fromBase64(svg.mid(href + 7, svg.indexOf('"', href) - href - 7));
+    const QImage embedded = QImage::fromData(data);
+    QCOMPARE(embedded.size(), QSize(192, 192)); // 3 cells × 64
+
+    // A heatmap beyond the vector-cell limit: its body goes in with each cell 2048 / 80 = 25 pixels.
+    HeatmapFigure heatmap;
+    heatmap.setValues(Matrix::Random(80, 80).cwiseAbs());
+    for (int i = 0; i < 80; ++i)
+        heatmap.rowLabels.append(QString::number(i));
+    heatmap.colLabels = heatmap.rowLabels;
+    heatmap.vectorCells = true;
+    const QString heatmapPath = dir.filePath(QStringLiteral("heatmap.svg"));
+    const HeatmapStyle style;
+    QVERIFY_OK(exportFigure([&](QPainter &painter, const QRectF &area) { paintHeatmapFigure(painter, area, heatmap, style); },
+                            preferredHeatmapSize(heatmap, style), FigureFormat::Svg, heatmapPath, 192, QStringLiteral("heatmap")));
+    const QByteArray heatmapSvg = testing::readAll(heatmapPath);
+    QStringList sizes;
+    for (qsizetype at = heatmapSvg.indexOf("base64,"); at > 0; at = heatmapSvg.indexOf("base64,", at + 7)) {
+        const QImage image = QImage::fromData(QByteArray::fromBase64(heatmapSvg.mid(at + 7, heatmapSvg.indexOf('"', at) - at - 7)));
+        sizes.append(QStringLiteral("%1x%2").arg(image.width()).arg(image.height()));
+    }
+    QVERIFY2(sizes.contains(QStringLiteral("2000x2000")), qPrintable(sizes.join(QLatin1Char(' '))));
 }
 
 void TestFigures::exportsOpen_data()
