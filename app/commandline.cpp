@@ -362,7 +362,8 @@ struct ExportFlags {
     QCommandLineOption stage{QStringLiteral("stage"), QStringLiteral("heatmap: scores, scaled, masked or weights (default); steps: embeddings, projections, scores, scaled, masked, weights or output."), QStringLiteral("STAGE"), QStringLiteral("weights")};
     QCommandLineOption projection{QStringLiteral("projection"), QStringLiteral("steps at the projections stage: q, k or v."), QStringLiteral("P"), QStringLiteral("q")};
     QCommandLineOption query{QStringLiteral("query"), QStringLiteral("The selected query token (0-based), outlined in the figure."), QStringLiteral("Q")};
-    QCommandLineOption heads{QStringLiteral("heads"), QStringLiteral("arcs: comma-separated heads to show (default: all)."), QStringLiteral("LIST")};
+    // Not "heads": that is the teaching model's number of heads, for every command.
+    QCommandLineOption heads{QStringLiteral("show-heads"), QStringLiteral("arcs: comma-separated heads to show (default: all)."), QStringLiteral("LIST")};
     QCommandLineOption threshold{QStringLiteral("threshold"), QStringLiteral("arcs: hide lines below this weight (default 0.02)."), QStringLiteral("W"), QStringLiteral("0.02")};
     QCommandLineOption topK{QStringLiteral("top-k"), QStringLiteral("arcs: keep the k strongest lines per query (default: all)."), QStringLiteral("K"), QStringLiteral("0")};
     QCommandLineOption colorMap{QStringLiteral("colormap"), QStringLiteral("viridis, cividis, grayscale or diverging."), QStringLiteral("NAME")};
@@ -445,7 +446,7 @@ Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const
         for (const QString &item : parser.value(flags.heads).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
             const int h = item.trimmed().toInt(&ok);
             if (!ok || h < 0)
-                return R::failure(QStringLiteral("--heads takes head indices such as 0,2 (got \"%1\")").arg(item));
+                return R::failure(QStringLiteral("--show-heads takes head indices such as 0,2 (got \"%1\")").arg(item));
             request.heads.append(h);
         }
     }

@@ -220,12 +220,15 @@ void TestCli::exportViews_data()
     QTest::addColumn<QStringList>("arguments");
     const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
     QTest::newRow("arcs") << QStringList{QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--top-k"), QStringLiteral("2")};
+    QTest::newRow("arcs of two heads") << QStringList{QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--show-heads"), QStringLiteral("0,2")};
+    QTest::newRow("arcs of a four-head model") << QStringList{QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--heads"), QStringLiteral("4"),
+                                                             QStringLiteral("--show-heads"), QStringLiteral("3")};
     QTest::newRow("grid") << QStringList{QStringLiteral("--view"), QStringLiteral("grid")};
     QTest::newRow("steps") << QStringList{QStringLiteral("--view"), QStringLiteral("steps"), QStringLiteral("--stage"), QStringLiteral("projections"), QStringLiteral("--projection"), QStringLiteral("k")};
     QTest::newRow("model heatmap") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--layer"), QStringLiteral("1"), QStringLiteral("--head"), QStringLiteral("3")};
     QTest::newRow("model grid") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("grid")};
     QTest::newRow("model steps") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("steps"), QStringLiteral("--stage"), QStringLiteral("scores"), QStringLiteral("--layer"), QStringLiteral("1")};
-    QTest::newRow("model arcs") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--heads"), QStringLiteral("0,2")};
+    QTest::newRow("model arcs") << QStringList{QStringLiteral("--model"), model, QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--show-heads"), QStringLiteral("0,2")};
 }
 
 void TestCli::exportViews()
@@ -237,6 +240,7 @@ void TestCli::exportViews()
         const Run r = run(QStringList{QStringLiteral("export"), QStringLiteral("--text"), QStringLiteral("The cat sat on the mat."),
                                       QStringLiteral("--out"), out, QStringLiteral("--dpi"), QStringLiteral("96")} + arguments);
         QVERIFY2(r.exitCode == 0, r.err.constData());
+        QVERIFY2(!r.err.contains("already having an option"), r.err.constData()); // one name, one meaning
         QFile file(out);
         QVERIFY(file.open(QIODevice::ReadOnly));
         const QByteArray bytes = file.readAll();
