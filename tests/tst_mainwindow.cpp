@@ -25,6 +25,7 @@
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTableView>
 #include <QTest>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -53,6 +54,7 @@ private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
     void init();
     void typingRecomputesEveryView();
+    void weightEditorKeepsTheExactFloat();
     void rotaryModelHasItsRopeStage();
     void clickingACellSelectsTheQueryEverywhere();
     void choosingAHeadShowsItEverywhere();
@@ -160,6 +162,65 @@ void TestMainWindow::editingAWeightChangesTheTraceAndUndoRestoresIt()
     QCOMPARE(document->teachingTrace().heads[0].scores, before);
     document->undoStack()->redo();
     QCOMPARE(document->workspace().heads[0].wQ(0, 0), 2.5f);
+}
+
+void TestMainWindow::weightEditorKeepsTheExactFloat()
+{
+    // Through the table's own editor, as a user double-clicks a cell and presses Enter.
+    AttentionDocument *document = m_window->document();
+    raiseDock(m_window.get(), QStringLiteral("weightDock"));
+    QTableView *table = m_window->weights()->table(Projection::Q);
+    WeightTableModel *wq = m_window->weights()->model(Projection::Q);
+    const QModelIndex cell = wq->index(1, 0);
+    const int head = document->selectedHead();
+    auto stored = [&] { return document->workspace().heads[size_t(head)].wQ(1, 0); };
+    auto sameBits = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+    // The delegate commits on Enter through a queued call: let it run before looking.
+    auto pressEnter = [](QLineEdit *editor) {
+        QTest::keyClick(editor, Qt::Key_Return);
+        QCoreApplication::processEvents();
+    };
+    auto openEditor = [&]() -> QLineEdit * {
+        table->edit(cell);
+        for (QLineEdit *editor : table->viewport()->findChildren<QLineEdit *>())
+            if (editor->isVisible())
+                return editor;
+        return nullptr;
+    };
+    // Enter on an untouched cell: the exact value shown, kept, and no undo step.
+    const float original = stored();
+    const int steps = document->undoStack()->index();
+    QLineEdit *editor = openEditor();
+    QVERIFY(editor);
+    QCOMPARE(editor->text(), exactFloatText(original));
+    QVERIFY(sameBits(editor->text().toFloat(), original));
+    pressEnter(editor);
+    QVERIFY(sameBits(stored(), original));
+    QCOMPARE(document->undoStack()->index(), steps);
+    // Typed values keep every digit, scientific notation, NaN, ±∞ and the typographic minus.
+    const std::vector<std::pair<QString, float>> typed{
+        {QStringLiteral("0.125"), 0.125f}, {QStringLiteral("1e9"), 1e9f}, {QStringLiteral("-inf"), -std::numeric_limits<float>::infinity()},
+        {QStringLiteral("inf"), std::numeric_limits<float>::infinity()}, {QStringLiteral("−2.5"), -2.5f},
+        {QStringLiteral("0.1"), 0.1f}};
+    for (const auto &[text, expected] : typed) {
+        editor = openEditor();
+        QVERIFY(editor);
+        editor->selectAll();
+        editor->insert(text); // as typed (QTest cannot type the typographic minus)
+        pressEnter(editor);
+        QVERIFY2(sameBits(stored(), expected), qPrintable(text + QStringLiteral(" stored as ") + exactFloatText(stored())));
+    }
+    editor = openEditor();
+    QVERIFY(editor);
+    QCOMPARE(editor->text(), QStringLiteral("0.1")); // the shortest text, not 0.100000001
+    editor->selectAll();
+    QTest::keyClicks(editor, QStringLiteral("nan"));
+    pressEnter(editor);
+    QVERIFY(std::isnan(stored()));
+    QCOMPARE(document->undoStack()->index(), steps + int(typed.size()) + 1); // one step per typed value
+    while (document->undoStack()->index() > steps)
+        document->undoStack()->undo();
+    QVERIFY(sameBits(stored(), original));
 }
 
 void TestMainWindow::nonFiniteWeightsAreShownAndKeptOutOfFiles()

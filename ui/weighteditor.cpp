@@ -12,7 +12,9 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace studio {
@@ -59,6 +61,13 @@ int WeightTableModel::columnCount(const QModelIndex &parent) const
     return parent.isValid() ? 0 : m_cols;
 }
 
+QString exactFloatText(float value)
+{
+    char text[32];
+    const auto written = std::to_chars(text, text + sizeof text, value);
+    return QString::fromLatin1(text, int(written.ptr - text));
+}
+
 float WeightTableModel::valueAt(const QModelIndex &index) const
 {
     const HeadDetails &d = m_document->selectedDetails();
@@ -76,7 +85,9 @@ QVariant WeightTableModel::data(const QModelIndex &index, int role) const
     const float value = valueAt(index);
     switch (role) {
     case Qt::DisplayRole: return formatCellValue(value, std::abs(value) < 100 ? 3 : -1);
-    case Qt::EditRole: return double(value);
+    // The editor starts from the exact float, the shortest text that reads back to the same bits
+    // ("-5.049", "1e+09", "nan"): a text field, not a spin box that rounds to its decimals.
+    case Qt::EditRole: return exactFloatText(value);
     case Qt::ToolTipRole:
         return std::isfinite(value) ? QString::number(double(value), 'g', 9) : tr("%1 is not a finite number").arg(value);
     case Qt::TextAlignmentRole: return int(Qt::AlignRight | Qt::AlignVCenter);
@@ -102,7 +113,11 @@ bool WeightTableModel::setData(const QModelIndex &index, const QVariant &value, 
         return false; // not a number: the old value stays
     if (std::isfinite(number) && std::abs(number) > double(std::numeric_limits<float>::max()))
         return false;
-    m_document->editWeight(m_document->selectedHead(), m_matrix, index.row(), index.column(), float(number));
+    const float stored = float(number);
+    const float current = valueAt(index);
+    if (std::memcmp(&stored, &current, sizeof stored) == 0 || (std::isnan(stored) && std::isnan(current)))
+        return true; // unchanged (Enter on an untouched cell): no undo step
+    m_document->editWeight(m_document->selectedHead(), m_matrix, index.row(), index.column(), stored);
     return true;
 }
 

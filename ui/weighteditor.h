@@ -44,6 +44,9 @@ private:
 
 // Dragging up or down over a cell changes its value (0.01 per pixel, 0.001 with Shift): a whole
 // drag is one undo step. Double-click or F2 edits the number.
+// A float as the shortest text that reads back to the same bits: "0.125", "-5.049", "1e+09", "nan".
+QString exactFloatText(float value);
+
 class ScrubTableView : public QTableView {
     Q_OBJECT
 public:
