@@ -613,12 +613,26 @@ int runTokenize(const QStringList &arguments)
 
 bool isSubcommand(const QString &word)
 {
-    return word == QStringLiteral("trace") || word == QStringLiteral("export") || word == QStringLiteral("tokenize");
+    return word == QStringLiteral("trace") || word == QStringLiteral("export") || word == QStringLiteral("tokenize")
+        || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
 }
 
 int runSubcommand(const QStringList &arguments)
 {
     const QString command = arguments.value(1);
+    if (command == QStringLiteral("--version")) {
+        QTextStream(stdout) << "attention-studio " << PROJECT_VERSION << '\n';
+        return 0;
+    }
+    if (command == QStringLiteral("--help") || command == QStringLiteral("-h")) {
+        QTextStream(stdout) << "Usage: attention-studio [FILE]\n"
+                               "       attention-studio trace|export|tokenize [OPTIONS]   (each with --help)\n\n"
+                               "Without a command, opens the window (on FILE, a workspace or a model folder, when given).\n"
+                               "  trace     print every stage of attention for a sentence as JSON\n"
+                               "  export    write a view (heatmap, arcs, grid, steps) as PNG, SVG or PDF\n"
+                               "  tokenize  print a checkpoint's tokens for a sentence as JSON\n";
+        return 0;
+    }
     if (command == QStringLiteral("trace"))
         return runTrace(arguments);
     if (command == QStringLiteral("export"))

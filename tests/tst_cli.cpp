@@ -61,6 +61,7 @@ private Q_SLOTS:
     void everyCutIsStatedInTheTrace();
     void fileSizeLimitGivesAMessageNotASignal();
     void runThatCannotFitIsRefusedWithItsFigure();
+    void helpAndVersionDoNotOpenTheWindow();
     void traceMatchesLibrary();
     void traceStagesAndMask();
     void traceFromWorkspace();
@@ -495,6 +496,20 @@ void TestCli::fileSizeLimitGivesAMessageNotASignal()
     // The system's own reason, not "Unknown error" nor a guess.
     QVERIFY2(r.err.contains(QByteArray("cannot write ") + out.toUtf8() + ": " + std::strerror(EFBIG)), r.err.constData());
     QVERIFY(!QFile::exists(out));
+}
+
+void TestCli::helpAndVersionDoNotOpenTheWindow()
+{
+    // Before, --help started the window (and this run waited for it until the timeout).
+    for (const QString &flag : {QStringLiteral("--help"), QStringLiteral("-h")}) {
+        const Run help = run({flag});
+        QCOMPARE(help.exitCode, 0);
+        for (const char *command : {"trace", "export", "tokenize"})
+            QVERIFY2(help.out.contains(command), help.out.constData());
+    }
+    const Run version = run({QStringLiteral("--version")});
+    QCOMPARE(version.exitCode, 0);
+    QVERIFY2(version.out.startsWith("attention-studio "), version.out.constData());
 }
 
 void TestCli::runThatCannotFitIsRefusedWithItsFigure()
