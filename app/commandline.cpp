@@ -185,7 +185,7 @@ Result<CheckpointRun> prepareCheckpointRun(const QCommandLineParser &parser, con
         ++stagesPerLayer[size_t(layer)];
     const int stageHeadsPerLayer = *std::max_element(stagesPerLayer.begin(), stagesPerLayer.end());
     const double needed = checkpointRunBytes(config, int(run.input.forward.ids.size()), kind, stageHeadsPerLayer);
-    if (const Status fits = checkRunFits(needed, availableMemoryBytes()); !fits)
+    if (const Status fits = checkRunFitsNow(needed); !fits)
         return R::failure(fits.error);
     return {std::move(run), {}};
 }
@@ -338,7 +338,7 @@ int runTrace(const QStringList &arguments)
     const int tokens = int(tokenizeText(w.text, kMaxTeachingTokens).size());
     if (tokens == 0)
         return fail(kUsage, QStringLiteral("the text has no tokens"));
-    if (const Status fits = checkRunFits(teachingRunBytes(w.config, tokens, RunKind::Trace), availableMemoryBytes()); !fits)
+    if (const Status fits = checkRunFitsNow(teachingRunBytes(w.config, tokens, RunKind::Trace)); !fits)
         return fail(kFailure, fits.error);
     TeachingTrace trace;
     if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
@@ -501,7 +501,7 @@ Result<ExportSource> teachingSource(const Workspace &w, int layer, int head)
     const int tokens = int(tokenizeText(w.text, kMaxTeachingTokens).size());
     if (tokens == 0)
         return R::failure(QStringLiteral("the text has no tokens"));
-    if (const Status fits = checkRunFits(teachingRunBytes(w.config, tokens, RunKind::Window), availableMemoryBytes()); !fits)
+    if (const Status fits = checkRunFitsNow(teachingRunBytes(w.config, tokens, RunKind::Window)); !fits)
         return R::failure(fits.error);
     TeachingTrace trace;
     if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)

@@ -110,6 +110,13 @@ Status checkRunFits(double neededBytes, double availableBytes)
                                .arg(memoryText(neededBytes), memoryText(availableBytes)));
 }
 
+Status checkRunFitsNow(double neededBytes)
+{
+    if (neededBytes < kSmallRunBytes)
+        return Status::success();
+    return checkRunFits(neededBytes, availableMemoryBytes());
+}
+
 QString memoryText(double bytes)
 {
     // Beyond what a 64-bit count holds (sizes read from a hostile config), plain scientific notation.

@@ -34,6 +34,10 @@ double availableMemoryBytes();
 
 // Fails, naming both figures, when needed exceeds available (an unknown amount never refuses).
 Status checkRunFits(double neededBytes, double availableBytes);
+// The same against this machine now. A run smaller than kSmallRunBytes fits wherever the app runs
+// and is passed without reading /proc: the teaching model reruns on every keystroke.
+inline constexpr double kSmallRunBytes = 64.0 * 1024 * 1024;
+Status checkRunFitsNow(double neededBytes);
 
 // A size as people read it: "9.4 GB".
 QString memoryText(double bytes);

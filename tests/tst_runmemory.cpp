@@ -100,6 +100,8 @@ private Q_SLOTS:
         QVERIFY(checkRunFits(3.1e9, 9.4e9));
         QVERIFY(checkRunFits(9.4e9, 9.4e9));
         QVERIFY(checkRunFits(1e15, 0.0)); // unknown: never refuses
+        QVERIFY(checkRunFitsNow(kSmallRunBytes / 2)); // small runs never ask the system
+        QVERIFY(!checkRunFitsNow(1e30));              // large ones are checked against it
     }
 
     void availableMemoryIsBoundedByTheAddressSpaceLimit()

@@ -184,7 +184,7 @@ AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace
     const int heads = int(workspace.heads.size());
     // At most one token per character: a bound that needs no second pass over the text.
     const int tokens = int(std::min<qsizetype>(workspace.text.size(), kMaxTeachingTokens));
-    if (const Status fits = checkRunFits(teachingRunBytes(workspace.config, tokens, RunKind::Window), availableMemoryBytes()); !fits)
+    if (const Status fits = checkRunFitsNow(teachingRunBytes(workspace.config, tokens, RunKind::Window)); !fits)
         return noticeRun(1, heads, fits.error);
     Run run;
     const Status ran = guardAllocation([&] {
@@ -208,7 +208,7 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
         if (!input) // an empty result that says why
             return noticeRun(config.layers, config.heads, input.error);
         const double needed = checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window);
-        if (const Status fits = checkRunFits(needed, availableMemoryBytes()); !fits)
+        if (const Status fits = checkRunFitsNow(needed); !fits)
             return noticeRun(config.layers, config.heads, fits.error);
         ForwardOptions options;
         options.keepLayerInputs = true;
