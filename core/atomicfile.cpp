@@ -15,21 +15,28 @@ bool AtomicFile::write(const QByteArray &bytes)
 {
     if (!m_complete)
         return false;
+    if (const Status written = writeFully(m_file, bytes); !written) {
+        m_complete = false;
+        m_writeError = written.error;
+        return false;
+    }
+    return true;
+}
+
+Status writeFully(QFileDevice &file, const QByteArray &bytes)
+{
     // A short write says nothing of why; writing the rest either finishes or fails with the
     // system's reason (ENOSPC, EFBIG), which the message then gives.
     const char *data = bytes.constData();
     qint64 remaining = bytes.size();
     while (remaining > 0) {
-        const qint64 written = m_file.write(data, remaining);
-        if (written <= 0) {
-            m_complete = false;
-            m_writeError = m_file.errorString();
-            return false;
-        }
+        const qint64 written = file.write(data, remaining);
+        if (written <= 0)
+            return Status::failure(file.errorString());
         data += written;
         remaining -= written;
     }
-    return true;
+    return Status::success();
 }
 
 Status AtomicFile::commit()

@@ -27,6 +27,10 @@ private:
     QString m_writeError; // the system's reason for the first short write ("No space left on device")
 };
 
+// Writes all of bytes to an unbuffered file, or fails with the system's reason for the short
+// write ("No space left on device", "File too large").
+Status writeFully(QFileDevice &file, const QByteArray &bytes);
+
 // The whole content at once.
 Status writeFileAtomically(const QString &path, const QByteArray &bytes);
 

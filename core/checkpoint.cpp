@@ -1,4 +1,6 @@
 #include "checkpoint.h"
+
+#include "hubcache.h"
 #include "regularfile.h"
 
 #include <QDir>
@@ -190,10 +192,7 @@ Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &
 
 QString defaultHuggingFaceHub()
 {
-    const QString hfHome = qEnvironmentVariable("HF_HOME");
-    if (!hfHome.isEmpty())
-        return QDir(hfHome).filePath(QStringLiteral("hub"));
-    return QDir::home().filePath(QStringLiteral(".cache/huggingface/hub"));
+    return HubSettings::fromEnvironment().cache;
 }
 
 QList<CachedModel> listCachedModels(const QString &hub)

@@ -36,7 +36,7 @@ Result<PreparedInput> prepareInput(const Checkpoint &checkpoint, const QString &
                                    const std::atomic<bool> *cancel = nullptr);
 
 // Model folders in a Hugging Face cache: <hub>/models--ORG--NAME/snapshots/<hash>/ holding a
-// config.json. hub defaults to $HF_HOME/hub, else ~/.cache/huggingface/hub.
+// config.json. hub defaults to huggingface_hub's cache (HubSettings::fromEnvironment).
 struct CachedModel {
     QString name; // "org/name"
     QString directory;
