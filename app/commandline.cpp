@@ -1,5 +1,7 @@
 #include "commandline.h"
 
+#include "downloadcommand.h"
+
 #include "checkpoint.h"
 #include "figurefile.h"
 #include "figurekind.h"
@@ -614,7 +616,7 @@ int runTokenize(const QStringList &arguments)
 bool isSubcommand(const QString &word)
 {
     return word == QStringLiteral("trace") || word == QStringLiteral("export") || word == QStringLiteral("tokenize")
-        || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
+        || word == QStringLiteral("download") || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -626,11 +628,12 @@ int runSubcommand(const QStringList &arguments)
     }
     if (command == QStringLiteral("--help") || command == QStringLiteral("-h")) {
         QTextStream(stdout) << "Usage: attention-studio [FILE]\n"
-                               "       attention-studio trace|export|tokenize [OPTIONS]   (each with --help)\n\n"
+                               "       attention-studio trace|export|tokenize|download [OPTIONS]   (each with --help)\n\n"
                                "Without a command, opens the window (on FILE, a workspace or a model folder, when given).\n"
                                "  trace     print every stage of attention for a sentence as JSON\n"
                                "  export    write a view (heatmap, arcs, grid, steps) as PNG, SVG or PDF\n"
-                               "  tokenize  print a checkpoint's tokens for a sentence as JSON\n";
+                               "  tokenize  print a checkpoint's tokens for a sentence as JSON\n"
+                               "  download  fetch a model from the Hugging Face Hub into its cache (e.g. download gpt2)\n";
         return 0;
     }
     if (command == QStringLiteral("trace"))
@@ -639,7 +642,9 @@ int runSubcommand(const QStringList &arguments)
         return runExport(arguments);
     if (command == QStringLiteral("tokenize"))
         return runTokenize(arguments);
-    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, tokenize)").arg(command));
+    if (command == QStringLiteral("download"))
+        return runDownload(arguments);
+    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, tokenize, download)").arg(command));
 }
 
 } // namespace studio

@@ -2,6 +2,7 @@
 #include "mainwindow.h"
 
 #include <QApplication>
+#include <QCoreApplication>
 #include <QGuiApplication>
 #include <QTimer>
 
@@ -13,6 +14,13 @@ int main(int argc, char *argv[])
     // A write past the process's file-size limit would kill it with SIGXFSZ; ignored, the write
     // fails instead and the user gets the same clear message as on a full disk.
     std::signal(SIGXFSZ, SIG_IGN);
+
+    // The download needs no fonts or painting: no platform plugin either.
+    if (argc > 1 && QString::fromLocal8Bit(argv[1]) == QStringLiteral("download")) {
+        QCoreApplication app(argc, argv);
+        QCoreApplication::setApplicationName(QStringLiteral("attention-studio"));
+        return studio::runSubcommand(QCoreApplication::arguments());
+    }
 
     // A subcommand runs headless: no window system is needed, so it works over ssh and in CI.
     if (argc > 1 && studio::isSubcommand(QString::fromLocal8Bit(argv[1]))) {

@@ -1,5 +1,6 @@
 #include "tracejson.h"
 #include "workspace.h"
+#include "fakehub.h"
 #include "figuresupport.h"
 #include "randomcheckpoint.h"
 #include "testsupport.h"
@@ -9,6 +10,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -55,6 +57,7 @@ QJsonObject parse(const QByteArray &bytes)
 class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void downloadFetchesIntoTheCacheAndPrintsTheSnapshot();
     void optionsDoWhatTheySay_data();
     void optionsDoWhatTheySay();
     void tinyTemperatureIsTheArgmax();
@@ -526,6 +529,63 @@ void TestCli::runThatCannotFitIsRefusedWithItsFigure()
     QVERIFY2(r.exitCode > 0, r.err.constData());
     QVERIFY2(r.err.contains("not enough memory for this run: it needs about 4.4 TB"), r.err.constData());
     QVERIFY(!QFile::exists(out));
+}
+
+void TestCli::downloadFetchesIntoTheCacheAndPrintsTheSnapshot()
+{
+    // A local server that answers like the Hub, serving the tiny GPT-2.
+    studio::testing::FakeHub hub;
+    QVERIFY(hub.isListening());
+    studio::testing::FakeHub::Repo repo;
+    repo.commit = QStringLiteral("89abcdef0123456789abcdef0123456789abcdef");
+    const QDir source(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-tiny-gpt2"));
+    for (const QString &name : source.entryList(QDir::Files))
+        repo.files.insert(name, {studio::testing::readAll(source.filePath(name)), name.endsWith(QStringLiteral(".safetensors"))});
+    hub.addRepo(QStringLiteral("org/tiny"), repo);
+
+    QTemporaryDir home;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("HF_ENDPOINT"), hub.endpoint());
+    environment.insert(QStringLiteral("HF_HOME"), home.path());
+    environment.remove(QStringLiteral("HF_HUB_CACHE"));
+    environment.remove(QStringLiteral("HF_TOKEN"));
+    environment.remove(QStringLiteral("HF_HUB_OFFLINE"));
+    // The server runs on this process's event loop: wait for the child without blocking it.
+    const auto runDownload = [&](const QStringList &arguments) {
+        QProcess process;
+        process.setProcessEnvironment(environment);
+        QSignalSpy finished(&process, &QProcess::finished);
+        process.start(QStringLiteral(STUDIO_EXECUTABLE), arguments);
+        Run result;
+        if (!finished.wait(60000)) {
+            process.kill();
+            return result;
+        }
+        result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
+        result.out = process.readAllStandardOutput();
+        result.err = process.readAllStandardError();
+        return result;
+    };
+
+    const Run fetched = runDownload({QStringLiteral("download"), QStringLiteral("org/tiny")});
+    QVERIFY2(fetched.exitCode == 0, fetched.err.constData());
+    const QString snapshot = home.path() + QStringLiteral("/hub/models--org--tiny/snapshots/") + repo.commit;
+    QCOMPARE(fetched.out, snapshot.toUtf8() + '\n');
+    QVERIFY(!fetched.err.contains('\r')); // no progress bar when standard error is not a terminal
+    const Run traced = run({QStringLiteral("trace"), QStringLiteral("--model"), snapshot, QStringLiteral("--text"), QStringLiteral("lower newer")});
+    QVERIFY2(traced.exitCode == 0, traced.err.constData());
+
+    const Run missing = runDownload({QStringLiteral("download"), QStringLiteral("org/none")});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY2(missing.err.startsWith("attention-studio: error: no model org/none on 127.0.0.1"), missing.err.constData());
+    const Run noId = runDownload({QStringLiteral("download")});
+    QCOMPARE(noId.exitCode, 2);
+    environment.insert(QStringLiteral("HF_HUB_OFFLINE"), QStringLiteral("1"));
+    hub.clearRequests();
+    const Run offline = runDownload({QStringLiteral("download"), QStringLiteral("org/tiny"), QStringLiteral("--revision"), QStringLiteral("main")});
+    QCOMPARE(offline.exitCode, 0);
+    QCOMPARE(offline.out, snapshot.toUtf8() + '\n');
+    QVERIFY(hub.requests().isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestCli)

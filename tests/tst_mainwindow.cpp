@@ -2,6 +2,7 @@
 #include "attentiondocument.h"
 #include "controlspanel.h"
 #include "distributionchart.h"
+#include "downloaddialog.h"
 #include "exportactions.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
@@ -10,6 +11,7 @@
 #include "stepthroughview.h"
 #include "viewoptions.h"
 #include "weighteditor.h"
+#include "fakehub.h"
 #include "figuresupport.h"
 #include "testsupport.h"
 
@@ -21,6 +23,8 @@
 #include <QFile>
 #include <QImage>
 #include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
@@ -31,6 +35,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QSpinBox>
+#include <QScopeGuard>
 #include <QXmlStreamReader>
 
 using namespace studio;
@@ -74,6 +79,7 @@ private Q_SLOTS:
     void textLongerThanTheModelIsCutWithANotice();
     void badModelFolderShowsAMessage();
     void longTextsAreKeptWhole();
+    void downloadDialogFetchesAndOpensAModel();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -543,6 +549,60 @@ void TestMainWindow::badModelFolderShowsAMessage()
     QVERIFY(m_window->document()->isTeaching());
     QVERIFY(!m_window->document()->isBusy());
     QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("config.json")));
+}
+
+void TestMainWindow::downloadDialogFetchesAndOpensAModel()
+{
+    studio::testing::FakeHub hub;
+    QVERIFY(hub.isListening());
+    studio::testing::FakeHub::Repo repo;
+    repo.commit = QStringLiteral("fedcba9876543210fedcba9876543210fedcba98");
+    const QDir source(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-tiny-gpt2"));
+    for (const QString &name : source.entryList(QDir::Files))
+        repo.files.insert(name, {studio::testing::readAll(source.filePath(name)), name.endsWith(QStringLiteral(".safetensors"))});
+    hub.addRepo(QStringLiteral("org/tiny"), repo);
+    QTemporaryDir home;
+    qputenv("HF_ENDPOINT", hub.endpoint().toUtf8());
+    qputenv("HF_HOME", home.path().toUtf8());
+    const auto restore = qScopeGuard([] {
+        qunsetenv("HF_ENDPOINT");
+        qunsetenv("HF_HOME");
+    });
+
+    // The Model box offers the download; choosing it opens the dialog and keeps the current model.
+    auto *modelBox = m_window->findChild<QComboBox *>(QStringLiteral("model"));
+    const int downloadItem = modelBox->findText(QStringLiteral("Download from Hugging Face…"));
+    QVERIFY(downloadItem > 0);
+    modelBox->setCurrentIndex(downloadItem);
+    Q_EMIT modelBox->activated(downloadItem);
+    DownloadDialog *dialog = m_window->downloadDialog();
+    QVERIFY(dialog && dialog->isVisible());
+    QCOMPARE(modelBox->currentText(), QStringLiteral("Teaching model"));
+    QVERIFY(m_window->document()->isTeaching());
+
+    // A missing model: the message, and the dialog ready for another try.
+    dialog->setModelId(QStringLiteral("org/none"));
+    auto *start = dialog->findChild<QPushButton *>(QStringLiteral("startDownload"));
+    QTest::mouseClick(start, Qt::LeftButton);
+    QTRY_VERIFY(!dialog->isDownloading());
+    QVERIFY2(dialog->status().contains(QStringLiteral("no model org/none")), qPrintable(dialog->status()));
+    QVERIFY(start->isEnabled());
+
+    // The real one: downloaded, listed in the Model box, opened in the window.
+    dialog->setModelId(QStringLiteral("org/tiny"));
+    QTest::mouseClick(start, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->document()->isTeaching() && !m_window->document()->isBusy(), 20000);
+    QCOMPARE(m_window->document()->checkpoint()->name, QStringLiteral("org/tiny"));
+    QCOMPARE(m_window->document()->checkpoint()->directory,
+             home.path() + QStringLiteral("/hub/models--org--tiny/snapshots/") + repo.commit);
+    QCOMPARE(modelBox->currentText(), QStringLiteral("org/tiny"));
+    QVERIFY(modelBox->findText(QStringLiteral("Download from Hugging Face…")) > modelBox->currentIndex());
+    QVERIFY2(dialog->status().contains(QStringLiteral("ready")), qPrintable(dialog->status()));
+    QCOMPARE(dialog->findChild<QProgressBar *>(QStringLiteral("progress"))->value(), 1000);
+    // Close hides it; the window is untouched.
+    QTest::mouseClick(dialog->findChild<QPushButton *>(QStringLiteral("cancelDownload")), Qt::LeftButton);
+    QVERIFY(!dialog->isVisible());
+    QCOMPARE(m_window->document()->checkpoint()->name, QStringLiteral("org/tiny"));
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

@@ -5,6 +5,7 @@
 #include "autosave.h"
 #include "controlspanel.h"
 #include "distributionchart.h"
+#include "downloaddialog.h"
 #include "exportactions.h"
 #include "heatmapview.h"
 #include "modelgridview.h"
@@ -41,6 +42,10 @@
 namespace studio {
 
 namespace {
+
+// The Model box's two action items, told apart from model folders by their data.
+const QString kOpenFolderItem = QStringLiteral("?open");
+const QString kDownloadItem = QStringLiteral("?download");
 
 QDockWidget *addDock(QMainWindow *window, QWidget *widget, const QString &title, const QString &name, Qt::DockWidgetArea area)
 {
@@ -261,6 +266,7 @@ void MainWindow::buildActions()
         if (!folder.isEmpty())
             m_document->openModel(folder);
     });
+    file->addAction(tr("&Download a model from Hugging Face…"), this, &MainWindow::showDownloadDialog);
     file->addAction(tr("Use the &teaching model"), this, [this] { m_document->useTeachingModel(); });
     file->addSeparator();
     file->addAction(tr("&Export view…"), QKeySequence(tr("Ctrl+E")), this, [this] {
@@ -307,28 +313,50 @@ void MainWindow::buildActions()
 
 void MainWindow::buildModelChooser()
 {
+    fillModelChooser();
+    connect(m_model, &QComboBox::activated, this, [this](int index) {
+        const QString directory = m_model->itemData(index).toString();
+        if (directory.isEmpty()) {
+            m_document->useTeachingModel();
+        } else if (directory == kOpenFolderItem) {
+            syncFromDocument(); // the box shows the current model until another opens
+            const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastFolder.get());
+            if (!folder.isEmpty()) {
+                preferences::lastFolder.set(folder);
+                m_document->openModel(folder);
+            }
+        } else if (directory == kDownloadItem) {
+            syncFromDocument();
+            showDownloadDialog();
+        } else {
+            m_document->openModel(directory);
+        }
+    });
+}
+
+void MainWindow::fillModelChooser()
+{
     const QSignalBlocker block(m_model);
     m_model->clear();
     m_model->addItem(tr("Teaching model"), QString());
     for (const CachedModel &model : listCachedModels())
         m_model->addItem(model.name, model.directory);
-    m_model->addItem(tr("Open model folder…"), QStringLiteral("?"));
-    connect(m_model, &QComboBox::activated, this, [this](int index) {
-        const QString directory = m_model->itemData(index).toString();
-        if (directory.isEmpty()) {
-            m_document->useTeachingModel();
-        } else if (directory == QStringLiteral("?")) {
-            const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastFolder.get());
-            if (!folder.isEmpty()) {
-                preferences::lastFolder.set(folder);
-                m_document->openModel(folder);
-            } else {
-                syncFromDocument();
-            }
-        } else {
-            m_document->openModel(directory);
-        }
-    });
+    m_model->addItem(tr("Open model folder…"), kOpenFolderItem);
+    m_model->addItem(tr("Download from Hugging Face…"), kDownloadItem);
+}
+
+void MainWindow::showDownloadDialog()
+{
+    if (!m_downloadDialog) {
+        m_downloadDialog = new DownloadDialog(HubSettings::fromEnvironment(), this);
+        connect(m_downloadDialog, &DownloadDialog::downloaded, this, [this](const QString &snapshot) {
+            fillModelChooser();
+            m_document->openModel(snapshot);
+        });
+    }
+    m_downloadDialog->show();
+    m_downloadDialog->raise();
+    m_downloadDialog->activateWindow();
 }
 
 void MainWindow::syncFromDocument()
@@ -345,7 +373,7 @@ void MainWindow::syncFromDocument()
     const QString directory = m_document->checkpoint() ? m_document->checkpoint()->directory : QString();
     int modelIndex = m_model->findData(directory);
     if (modelIndex < 0) {
-        m_model->insertItem(m_model->count() - 1, m_document->checkpoint()->name, directory);
+        m_model->insertItem(m_model->findData(kOpenFolderItem), m_document->checkpoint()->name, directory);
         modelIndex = m_model->findData(directory);
     }
     m_model->setCurrentIndex(modelIndex);

@@ -17,6 +17,7 @@ class ArcView;
 class AttentionDocument;
 class ControlsPanel;
 class DistributionChart;
+class DownloadDialog;
 class FigureView;
 class HeatmapView;
 class ModelGridView;
@@ -43,6 +44,9 @@ public:
 
     // Opens a file or model folder given on the command line.
     void openPath(const QString &path);
+    // Model box ▸ Download from Hugging Face…: one dialog, kept while a download runs.
+    void showDownloadDialog();
+    DownloadDialog *downloadDialog() const { return m_downloadDialog; }
     // Asks to save unsaved changes; false when the user cancels.
     bool confirmDiscard();
     // Offers back the autosave of a session that crashed or was killed.
@@ -54,6 +58,7 @@ protected:
 private:
     void buildActions();
     void buildModelChooser();
+    void fillModelChooser();
     void syncFromDocument();
     void syncTitle();
     void rebuildRecentMenu();
@@ -77,6 +82,7 @@ private:
     WeightEditor *m_weights;
     DistributionChart *m_chart;
     ControlsPanel *m_controls;
+    DownloadDialog *m_downloadDialog = nullptr;
     QComboBox *m_headChooser;
     QComboBox *m_heatmapStage;
     QMenu *m_recentMenu;
