@@ -3,7 +3,7 @@
 #include "hubdownload.h"
 #include "runmemory.h"
 
-#include <QComboBox>
+#include <QCompleter>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QHeaderView>
@@ -24,12 +24,11 @@ DownloadDialog::DownloadDialog(HubSettings settings, QWidget *parent)
     setWindowTitle(tr("Download a model from Hugging Face"));
     setObjectName(QStringLiteral("downloadDialog"));
 
-    m_id = new QComboBox(this);
+    // A plain field: what the user types stays as typed (a combo box would put back its item on Enter).
+    m_id = new QLineEdit(this);
     m_id->setObjectName(QStringLiteral("modelId"));
-    m_id->setEditable(true);
-    m_id->setInsertPolicy(QComboBox::NoInsert);
-    m_id->lineEdit()->setPlaceholderText(tr("gpt2, or org/name"));
-    m_id->setMinimumContentsLength(32);
+    m_id->setPlaceholderText(tr("gpt2, or org/name"));
+    m_id->setClearButtonEnabled(true);
     m_revision = new QLineEdit(QStringLiteral("main"), this);
     m_revision->setObjectName(QStringLiteral("revision"));
     m_revision->setToolTip(tr("A branch, a tag or a commit."));
@@ -39,20 +38,31 @@ DownloadDialog::DownloadDialog(HubSettings settings, QWidget *parent)
     m_suggestions->setHeaderLabels({tr("Small models known to work"), tr("Download"), tr("What it is")});
     m_suggestions->setRootIsDecorated(false);
     m_suggestions->setAllColumnsShowFocus(true);
+    QStringList ids;
     for (const SuggestedModel &model : suggestedModels()) {
-        m_id->addItem(model.id);
+        ids.append(model.id);
         auto *item = new QTreeWidgetItem(m_suggestions, {model.id, model.size, model.description});
         item->setTextAlignment(1, Qt::AlignRight | Qt::AlignVCenter);
     }
-    m_id->setCurrentIndex(0);
+    m_id->setText(ids.constFirst());
+    auto *completer = new QCompleter(ids, m_id);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setFilterMode(Qt::MatchContains);
+    m_id->setCompleter(completer);
     m_suggestions->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_suggestions->setMinimumHeight(m_suggestions->sizeHintForRow(0) * (m_suggestions->topLevelItemCount() + 1) + 8);
-    connect(m_suggestions, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem *item) {
-        if (item && !isDownloading())
-            m_id->setEditText(item->text(0));
+    // Exactly the list's height: no empty band under the last model.
+    const int listHeight = m_suggestions->sizeHintForRow(0) * m_suggestions->topLevelItemCount()
+                         + m_suggestions->header()->sizeHint().height() + 2 * m_suggestions->frameWidth() + 4;
+    m_suggestions->setFixedHeight(listHeight);
+    // A click or the arrow keys choose a model; the first item a view makes current on its own
+    // (when it gains focus, previous is null) must not replace what was typed.
+    connect(m_suggestions, &QTreeWidget::itemClicked, this, [this](QTreeWidgetItem *item) { m_id->setText(item->text(0)); });
+    connect(m_suggestions, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem *item, QTreeWidgetItem *previous) {
+        if (item && previous && m_suggestions->isEnabled())
+            m_id->setText(item->text(0));
     });
     connect(m_suggestions, &QTreeWidget::itemDoubleClicked, this, [this](QTreeWidgetItem *item) {
-        m_id->setEditText(item->text(0));
+        m_id->setText(item->text(0));
         startDownload();
     });
 
@@ -98,11 +108,14 @@ DownloadDialog::DownloadDialog(HubSettings settings, QWidget *parent)
     form->addRow(tr("Revision:"), m_revision);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
-    layout->addWidget(m_suggestions, 1);
+    layout->addWidget(m_suggestions);
     layout->addWidget(about);
     layout->addWidget(m_progress);
     layout->addWidget(m_status);
     layout->addWidget(buttons);
+    // Wide enough for the whole list; a projector's 1280×720 still has room around it.
+    m_suggestions->resizeColumnToContents(2);
+    resize(std::max(760, m_suggestions->header()->length() + 40), sizeHint().height());
 
     m_download = new HubDownload(m_settings, this);
     connect(m_download, &HubDownload::progress, this, &DownloadDialog::onProgress);
@@ -113,7 +126,7 @@ DownloadDialog::~DownloadDialog() = default;
 
 void DownloadDialog::setModelId(const QString &id)
 {
-    m_id->setEditText(id);
+    m_id->setText(id);
 }
 
 bool DownloadDialog::isDownloading() const
@@ -130,7 +143,7 @@ void DownloadDialog::startDownload()
 {
     if (isDownloading())
         return;
-    m_modelId = m_id->currentText().trimmed();
+    m_modelId = m_id->text().trimmed();
     m_firstDone = -1;
     m_clock.start();
     m_progress->setValue(0);

@@ -5,7 +5,6 @@
 #include <QDialog>
 #include <QElapsedTimer>
 
-class QComboBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -45,7 +44,7 @@ private:
 
     HubSettings m_settings;
     HubDownload *m_download = nullptr;
-    QComboBox *m_id = nullptr;
+    QLineEdit *m_id = nullptr;
     QLineEdit *m_revision = nullptr;
     QTreeWidget *m_suggestions = nullptr;
     QProgressBar *m_progress = nullptr;
