@@ -132,7 +132,7 @@ struct ModelOptions {
 
 // Options for loaded checkpoints.
 struct CheckpointOptions {
-    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("A Hugging Face model folder (GPT-2 or BERT) to run instead of the teaching model."), QStringLiteral("DIR")};
+    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("A Hugging Face model folder (GPT-2, BERT, Llama, Mistral or Qwen2) to run instead of the teaching model."), QStringLiteral("DIR")};
     QCommandLineOption textPair{QStringLiteral("text-pair"), QStringLiteral("BERT: the second sentence."), QStringLiteral("TEXT")};
     QCommandLineOption threads{QStringLiteral("threads"), QStringLiteral("Threads for the forward pass (default 2)."), QStringLiteral("N"), QStringLiteral("2")};
 

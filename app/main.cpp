@@ -15,8 +15,10 @@ int main(int argc, char *argv[])
     // fails instead and the user gets the same clear message as on a full disk.
     std::signal(SIGXFSZ, SIG_IGN);
 
-    // The download needs no fonts or painting: no platform plugin either.
-    if (argc > 1 && QString::fromLocal8Bit(argv[1]) == QStringLiteral("download")) {
+    // The download, the version and the usage need no fonts or painting: no platform plugin either.
+    const QString first = argc > 1 ? QString::fromLocal8Bit(argv[1]) : QString();
+    if (first == QStringLiteral("download") || first == QStringLiteral("--version") || first == QStringLiteral("--help")
+        || first == QStringLiteral("-h")) {
         QCoreApplication app(argc, argv);
         QCoreApplication::setApplicationName(QStringLiteral("attention-studio"));
         return studio::runSubcommand(QCoreApplication::arguments());
@@ -35,6 +37,7 @@ int main(int argc, char *argv[])
     QApplication::setApplicationName(QStringLiteral("Attention Studio"));
     QApplication::setOrganizationName(QStringLiteral("Attention Studio"));
     QApplication::setApplicationVersion(QStringLiteral(PROJECT_VERSION));
+    QGuiApplication::setDesktopFileName(QStringLiteral("org.attentionstudio.AttentionStudio")); // icon and grouping on Wayland
     studio::MainWindow window;
     const QStringList files = QApplication::arguments().mid(1);
     window.show();

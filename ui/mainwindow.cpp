@@ -307,7 +307,7 @@ void MainWindow::buildActions()
     help->addAction(tr("&About Attention Studio"), this, [this] {
         QMessageBox::about(this, tr("About Attention Studio"),
                            tr("<p><b>Attention Studio %1</b></p><p>Makes self-attention visible: every stage of every head, for the "
-                              "teaching model and for GPT-2 and BERT checkpoints.</p>").arg(QApplication::applicationVersion()));
+                              "teaching model and for GPT-2, BERT, Llama, Mistral and Qwen2 checkpoints.</p>").arg(QApplication::applicationVersion()));
     });
 }
 
@@ -473,7 +473,7 @@ void MainWindow::openPath(const QString &path)
 void MainWindow::open()
 {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open workspace"), preferences::lastFolder.get(),
-                                                      tr("Attention Studio workspaces (*.json);;All files (*)"));
+                                                      tr("Attention Studio workspaces (*.attention.json *.json);;All files (*)"));
     if (path.isEmpty())
         return;
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
@@ -503,13 +503,14 @@ bool MainWindow::save()
 
 bool MainWindow::saveAs()
 {
-    const QString suggested = m_document->currentFile().isEmpty() ? QDir(preferences::lastFolder.get()).filePath(tr("attention.json"))
+    const QString suggested = m_document->currentFile().isEmpty() ? QDir(preferences::lastFolder.get()).filePath(tr("workspace") + QStringLiteral(".attention.json"))
                                                                   : m_document->currentFile();
-    QString path = QFileDialog::getSaveFileName(this, tr("Save workspace"), suggested, tr("Attention Studio workspaces (*.json)"));
+    QString path = QFileDialog::getSaveFileName(this, tr("Save workspace"), suggested, tr("Attention Studio workspaces (*.attention.json *.json)"));
     if (path.isEmpty())
         return false;
+    // .attention.json: the desktop knows the file as a workspace (double-click opens it here).
     if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".json");
+        path += QStringLiteral(".attention.json");
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
     if (const SaveReport report = m_document->saveWorkspaceAs(path); !report) {
         QMessageBox::warning(this, tr("Save failed"), tr("%1\n\nYour work is still open; the file on disk was not changed.").arg(report.error));
