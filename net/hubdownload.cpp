@@ -1,10 +1,14 @@
 #include "hubdownload.h"
 
 #include "atomicfile.h"
+#include "modelconfig.h"
+#include "regularfile.h"
 #include "runmemory.h"
 
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QNetworkReply>
 #include <QNetworkRequest>
 #include <QStorageInfo>
@@ -343,6 +347,9 @@ void HubDownload::onListing(const QByteArray &body)
         return;
     }
     m_files = std::move(*files.value);
+    // The config first (it decides whether the rest is worth fetching), the weights last.
+    std::stable_partition(m_files.begin(), m_files.end(), [](const HubFile &f) { return f.name == QStringLiteral("config.json"); });
+    std::stable_partition(m_files.begin(), m_files.end(), [](const HubFile &f) { return !f.isLfs(); });
     for (const HubFile &file : std::as_const(m_files))
         m_total += std::max<qint64>(file.size, 0);
     for (const HubFile &file : std::as_const(m_files))
@@ -405,20 +412,32 @@ void HubDownload::startFile()
     }
     if (file.size >= 0 && m_partial->size() > file.size)
         m_partial->resize(0);
-    // Resuming: the part already here counts towards the checksum.
     m_hash = std::make_unique<QCryptographicHash>(QCryptographicHash::Sha256);
     m_partial->seek(0);
-    while (!m_partial->atEnd()) {
-        const QByteArray chunk = m_partial->read(kHashChunk);
-        if (chunk.isEmpty())
-            break;
+    m_step = Step::File;
+    hashPartialFile();
+}
+
+void HubDownload::hashPartialFile()
+{
+    // Resuming: the part already here counts towards the checksum. A slice per turn of the event
+    // loop, so that gigabytes already downloaded never freeze the window.
+    if (!m_running || !m_partial)
+        return;
+    const HubFile &file = m_files.at(m_current);
+    const QByteArray chunk = m_partial->read(kHashChunk);
+    if (!chunk.isEmpty()) {
         m_hash->addData(chunk);
+        if (!m_partial->atEnd()) {
+            QTimer::singleShot(0, this, &HubDownload::hashPartialFile);
+            Q_EMIT progress(m_doneBefore + m_partial->pos(), m_total, file.name);
+            return;
+        }
     }
     m_partial->seek(m_partial->size());
     m_retries = 0;
     m_rangeRetried = false;
     m_receivedAtStart = m_partial->size();
-    m_step = Step::File;
     m_redirects = 0;
     request(fileUrl(file));
     Q_EMIT progress(m_doneBefore + m_partial->size(), m_total, file.name); // last: a slot may cancel
@@ -459,6 +478,17 @@ void HubDownload::completeFile()
     if (const Status linked = linkIntoSnapshot(file); !linked) {
         fail(linked.error);
         return;
+    }
+
+    // The config comes first: a model the app cannot run is refused before its weights are fetched.
+    if (file.name == QStringLiteral("config.json")) {
+        const Result<QByteArray> bytes = readRegularFile(blob, kMaxListing);
+        const QJsonObject json = bytes ? QJsonDocument::fromJson(*bytes.value).object() : QJsonObject();
+        const Result<ModelConfig> config = parseModelConfig(json);
+        if (!config) {
+            fail(tr("%1 cannot be opened in Attention Studio: %2. Its weights were not downloaded.").arg(m_repoId, config.error));
+            return;
+        }
     }
 
     // An index names the shards to fetch next.

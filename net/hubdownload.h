@@ -57,6 +57,7 @@ private:
     void onListing(const QByteArray &body);
     void nextFile();
     void startFile();
+    void hashPartialFile();
     void completeFile();
     bool retryFile(const QString &reason);
     void fail(const QString &message);

@@ -89,6 +89,8 @@ private Q_SLOTS:
     void diskFullGivesTheReason();
     void fetchesTheShardsAnIndexNames();
     void cancelKeepsThePartForLater();
+    void resumesALargePartialFileInSlices();
+    void refusesAModelItCannotRunBeforeItsWeights();
 };
 
 void TestHub::settingsFollowHuggingFaceHub()
@@ -510,6 +512,45 @@ void TestHub::cancelKeepsThePartForLater()
     QCOMPARE(finished.size(), 1); // exactly one finished()
     QVERIFY(!QFileInfo::exists(refPath(cache.path(), kModel, QStringLiteral("main"))));
     QVERIFY(download(settingsFor(hub, cache.path()), kModel).error.isEmpty());
+}
+
+void TestHub::resumesALargePartialFileInSlices()
+{
+    // 9 MB of weights broken at 8.5 MB: the part is hashed in several slices on resuming, and the
+    // checksum of the whole still matches.
+    FakeHub hub;
+    FakeHub::Repo repo = tinyGpt2Repo();
+    QByteArray weights(9 << 20, Qt::Uninitialized);
+    for (qsizetype i = 0; i < weights.size(); ++i)
+        weights[i] = char((i * 2654435761u) >> 24);
+    repo.files[QStringLiteral("model.safetensors")] = {weights, true};
+    hub.addRepo(kModel, repo);
+    hub.dropAfter(QStringLiteral("model.safetensors"), (17 << 20) / 2, 1000);
+    QTemporaryDir cache;
+    QVERIFY(!download(settingsFor(hub, cache.path()), kModel).error.isEmpty());
+    const QString blob = blobPath(cache.path(), kModel, FakeHub::sha256(weights));
+    QCOMPARE(QFileInfo(blob + QStringLiteral(".incomplete")).size(), (17 << 20) / 2);
+    hub.dropAfter({}, 0, 0);
+    QList<qint64> progress;
+    const Outcome resumed = download(settingsFor(hub, cache.path()), kModel, QStringLiteral("main"), &progress);
+    QVERIFY2(resumed.error.isEmpty(), qPrintable(resumed.error));
+    QCOMPARE(studio::testing::readAll(blob), weights);
+    QVERIFY(std::is_sorted(progress.cbegin(), progress.cend()));
+}
+
+void TestHub::refusesAModelItCannotRunBeforeItsWeights()
+{
+    FakeHub hub;
+    FakeHub::Repo repo = tinyGpt2Repo();
+    repo.files[QStringLiteral("config.json")] = {R"({"model_type": "t5", "d_model": 8})", false};
+    hub.addRepo(kModel, repo);
+    QTemporaryDir cache;
+    const Outcome outcome = download(settingsFor(hub, cache.path()), kModel);
+    QVERIFY2(outcome.error.startsWith(QStringLiteral("org/tiny-gpt2 cannot be opened in Attention Studio: ")) && outcome.error.contains(QStringLiteral("t5"))
+                 && outcome.error.endsWith(QStringLiteral("Its weights were not downloaded.")),
+             qPrintable(outcome.error));
+    QVERIFY(hub.requestsFor(QStringLiteral("model.safetensors")).isEmpty());
+    QCOMPARE(hub.requestsFor(QStringLiteral("/resolve/")).size(), 1); // the config, first
 }
 
 QTEST_GUILESS_MAIN(TestHub)
