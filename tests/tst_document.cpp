@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
+#include <QSysInfo>
 #include <QTemporaryDir>
 #include <QStandardPaths>
 #include <QTest>
@@ -55,6 +56,8 @@ private Q_SLOTS:
     void twoWindowsSavingTheSameFile();
     void autosaveIsOfferedAfterACrashAndRemovedAfterSave();
     void recoveryKeepsItsFileUntilTheWorkIsSafeAgain();
+    void recoveredWorkKeepsItsFileName();
+    void autosaveFolderAndLeftoverLocks();
     void initTestCase();
     void cleanup();
     void undoAfterSwitchingModelsRecomputes();
@@ -367,6 +370,67 @@ void TestDocument::recoveryKeepsItsFileUntilTheWorkIsSafeAgain()
     QCOMPARE(document.workspace().text, QStringLiteral("work that must survive"));
     QVERIFY(QFile::exists(leftover));
     QCOMPARE(loadWorkspace(leftover).value->text, QStringLiteral("work that must survive"));
+}
+
+void TestDocument::recoveredWorkKeepsItsFileName()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("lesson.attention.json"));
+    QString leftover;
+    {
+        AttentionDocument first;
+        first.editText(QStringLiteral("the lesson"));
+        QVERIFY_OK(first.saveWorkspaceAs(path));
+        first.editText(QStringLiteral("the lesson, changed but not saved"));
+        first.autosaveNow();
+        leftover = first.autosavePath();
+    } // the window went away with unsaved changes
+    QCOMPARE(Autosave::sourceOf(leftover).file, QFileInfo(path).absoluteFilePath());
+    AttentionDocument document;
+    QVERIFY_OK(document.recoverFrom(leftover));
+    QCOMPARE(document.currentFile(), QFileInfo(path).absoluteFilePath());
+    QVERIFY(document.isModified());
+    // Save writes it back to its file, with no conflict: the file is as it was when autosaved.
+    QVERIFY_OK(document.saveWorkspaceAs(document.currentFile()));
+    QCOMPARE(loadWorkspace(path).value->text, QStringLiteral("the lesson, changed but not saved"));
+
+    // Had the file changed since, saving over it is a conflict.
+    {
+        AttentionDocument second;
+        QVERIFY_OK(second.openWorkspace(path));
+        second.editText(QStringLiteral("second unsaved change"));
+        second.autosaveNow();
+        leftover = second.autosavePath();
+    }
+    QTest::qWait(20); // a later modification time
+    QVERIFY_OK(saveWorkspace(defaultWorkspace(QStringLiteral("written elsewhere meanwhile")), path));
+    AttentionDocument third;
+    QVERIFY_OK(third.recoverFrom(leftover));
+    QCOMPARE(third.saveWorkspaceAs(third.currentFile()).outcome, SaveOutcome::Conflict);
+    third.discardAutosave();
+}
+
+void TestDocument::autosaveFolderAndLeftoverLocks()
+{
+    // One folder named after the program, not "Attention Studio/Attention Studio".
+    QVERIFY2(Autosave::folder().endsWith(QStringLiteral("/attention-studio/autosave")), qPrintable(Autosave::folder()));
+    QVERIFY(!Autosave::folder().contains(QStringLiteral("Attention Studio/Attention Studio")));
+    // A window that crashed before its first autosave left a lock alone: it is cleared, while a
+    // running window's lock stays.
+    QDir().mkpath(Autosave::folder());
+    const QString orphan = QDir(Autosave::folder()).filePath(QStringLiteral("0000-orphan.lock"));
+    {
+        QFile lock(orphan);
+        QVERIFY(lock.open(QIODevice::WriteOnly));
+        // QLockFile's content: the pid (of no running process), the program, the host.
+        lock.write("999999999\nattention-studio\n" + QSysInfo::machineHostName().toUtf8() + "\n");
+    }
+    AttentionDocument running;
+    const QString runningLock = QFileInfo(running.autosavePath()).dir().filePath(QFileInfo(running.autosavePath()).completeBaseName() + QStringLiteral(".lock"));
+    QVERIFY(QFile::exists(runningLock));
+    QVERIFY(Autosave::recoverable().isEmpty());
+    QVERIFY(!QFile::exists(orphan));
+    QVERIFY(QFile::exists(runningLock));
 }
 
 void TestDocument::invisibleTokensAreLabelledVisibly()

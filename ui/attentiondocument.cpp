@@ -99,7 +99,7 @@ Status AttentionDocument::writeAutosave()
         return Status::success();
     if (const QString problem = nonFiniteWeight(m_workspace); !problem.isEmpty())
         return Status::failure(problem);
-    return m_autosave->write(m_workspace);
+    return m_autosave->write(m_workspace, {m_file, m_fileStamp.modified, m_fileStamp.size});
 }
 
 void AttentionDocument::discardAutosave()
@@ -125,6 +125,14 @@ Status AttentionDocument::recoverFrom(const QString &autosave)
     if (!recovered)
         return Status::failure(recovered.error);
     restoreWorkspace(*recovered.value, tr("Recover unsaved work"));
+    // The recovered work keeps its file: Save writes it there (and still notices a file that was
+    // changed since the work was autosaved).
+    const Autosave::Source source = Autosave::sourceOf(autosave);
+    if (!source.file.isEmpty()) {
+        m_file = source.file;
+        m_fileStamp = {source.modified, source.size};
+        Q_EMIT fileChanged();
+    }
     if (const Status saved = writeAutosave(); !saved)
         return Status::failure(tr("The work is restored, but it could not be autosaved again (%1); the recovery file stays until it is.").arg(saved.error));
     Autosave::discard(autosave);

@@ -2,6 +2,7 @@
 
 #include "workspace.h"
 
+#include <QDateTime>
 #include <QLockFile>
 #include <QString>
 #include <QStringList>
@@ -19,13 +20,24 @@ public:
     Autosave();
     ~Autosave();
 
+    // Where a recovered workspace came from: its file, and that file's time and size when the
+    // work was autosaved (so that saving over a file changed since is still caught).
+    struct Source {
+        QString file;
+        QDateTime modified;
+        qint64 size = -1;
+    };
+
     QString path() const { return m_path; }
-    Status write(const Workspace &workspace);
+    // The workspace, and beside it (<id>.source) the file it is unsaved work on, if any.
+    Status write(const Workspace &workspace, const Source &source);
     void remove();
 
-    // The folder, and the autosaves whose window is gone (their lock is free).
+    // ~/.local/share/attention-studio/autosave, and the autosaves whose window is gone (their
+    // lock is free). Lock files left without an autosave by a crash are removed on the way.
     static QString folder();
     static QStringList recoverable();
+    static Source sourceOf(const QString &autosave);
     // Reads one, leaving it in place: it is removed only once the work is safe elsewhere.
     static Result<Workspace> read(const QString &path);
     // Removes an autosave and its lock file.

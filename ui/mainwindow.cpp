@@ -541,10 +541,13 @@ void MainWindow::offerRecovery()
     const QStringList files = Autosave::recoverable();
     if (files.isEmpty())
         return;
+    const QString when = QFileInfo(files.first()).lastModified().toString(QStringLiteral("yyyy-MM-dd hh:mm"));
+    const QString file = Autosave::sourceOf(files.first()).file;
     const auto answer = QMessageBox::question(
         this, tr("Recover unsaved work"),
-        tr("Attention Studio found unsaved work from a session that ended unexpectedly (%1). Restore it?")
-            .arg(QFileInfo(files.first()).lastModified().toString(QStringLiteral("yyyy-MM-dd hh:mm"))),
+        file.isEmpty() ? tr("Attention Studio found unsaved work from a session that ended unexpectedly (%1). Restore it?").arg(when)
+                       : tr("Attention Studio found unsaved changes to %1 from a session that ended unexpectedly (%2). Restore them?")
+                             .arg(QFileInfo(file).fileName(), when),
         QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
     if (answer != QMessageBox::Yes) {
         Autosave::discard(files.first());
