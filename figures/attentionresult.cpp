@@ -1,5 +1,7 @@
 #include "attentionresult.h"
 
+#include "wording.h"
+
 #include <QObject>
 
 #include <algorithm>
@@ -136,15 +138,17 @@ QString stageFormula(Stage stage, bool rotary)
 
 QString teachingModelDescription(const TeachingConfig &c)
 {
-    return QObject::tr("Teaching model (d_model %1, d_head %2, %3 heads)").arg(c.dModel).arg(c.dHead).arg(c.heads);
+    return QObject::tr("Teaching model (d_model %1, d_head %2, %3)").arg(c.dModel).arg(c.dHead)
+        .arg(countText(c.heads, QObject::tr("head"), QObject::tr("heads")));
 }
 
 QString checkpointDescription(const Checkpoint &checkpoint)
 {
     const ModelConfig &c = checkpoint.config;
-    return QObject::tr("%1 (%2: %3 layers, %4 heads, d_model %5)")
-        .arg(checkpoint.name, c.traits().displayName)
-        .arg(c.layers).arg(c.heads).arg(c.hidden);
+    return QObject::tr("%1 (%2: %3, %4, d_model %5)")
+        .arg(checkpoint.name, c.traits().displayName, countText(c.layers, QObject::tr("layer"), QObject::tr("layers")),
+             countText(c.heads, QObject::tr("head"), QObject::tr("heads")))
+        .arg(c.hidden);
 }
 
 AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &workspace)

@@ -160,6 +160,7 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
         painter.drawText(layout.columnHeader(column), Qt::AlignHCenter | Qt::AlignBottom, lines.join(QLatin1Char('\n')));
     }
     for (int layer = 0; layer < layers; ++layer) {
+        painter.setPen(Qt::black); // not the previous row's cell outline
         painter.drawText(layout.rowHeader(layer), Qt::AlignRight | Qt::AlignVCenter, QObject::tr("layer %1").arg(layer));
         for (int column = 0; column < heads + 2; ++column) {
             const QRectF cell = layout.cell(layer, column);

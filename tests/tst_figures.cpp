@@ -7,6 +7,7 @@
 #include "figurekind.h"
 #include "rotationfigure.h"
 #include "testsupport.h"
+#include "wording.h"
 
 #include <QFile>
 #include <QGuiApplication>
@@ -26,6 +27,8 @@ using namespace studio;
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void everyLayerLabelIsBlack();
+    void countsAgreeWithTheirNouns();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -451,6 +454,48 @@ void TestFigures::groupedHeadsAndAttentionSinksInTheModelView()
     // Ungrouped models keep one header line.
     result.kvHeads = 4;
     QCOMPARE(gridColumnTitle(gridFigure(result, FigureContext{}, ColorMapKind::Viridis, 0, 0), 3, 4), QStringList{QStringLiteral("head 3")});
+}
+
+void TestFigures::everyLayerLabelIsBlack()
+{
+    // Each row label is drawn in black, not in the grey of the cell outline drawn just before it.
+    AttentionResult result;
+    result.layers = 3;
+    result.heads = 2;
+    result.labels = {QStringLiteral("a"), QStringLiteral("b")};
+    const Matrix identity = Matrix::Identity(2, 2);
+    result.maps = std::make_shared<const AttentionMaps>(AttentionMaps{{identity, identity}, {identity, identity}, {identity, identity}});
+    const GridFigure figure = gridFigure(result, FigureContext{}, ColorMapKind::Viridis, 1, 0);
+    const QSize size = preferredGridSize(figure, figureFont()).toSize();
+    QImage image(size, QImage::Format_RGB32);
+    QPainter painter(&image);
+    const QRectF area(QPointF(0, 0), QSizeF(size));
+    paintGridFigure(painter, area, figure, figureFont(), gridThumbnails(figure));
+    painter.end();
+    const QFontMetricsF metrics(figureFont());
+    const GridLayout layout(3, 2, area, metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6, gridHeaderHeight(figure, metrics),
+                            metrics.lineSpacing() * figure.caption.size() + 4);
+    for (int layer = 0; layer < 3; ++layer) {
+        const QRect label = layout.rowHeader(layer).toAlignedRect().intersected(image.rect());
+        int darkest = 255;
+        for (int y = label.top(); y <= label.bottom(); ++y)
+            for (int x = label.left(); x <= label.right(); ++x)
+                darkest = std::min(darkest, qGray(image.pixel(x, y)));
+        QVERIFY2(darkest < 40, qPrintable(QStringLiteral("layer %1's label is drawn in grey %2").arg(layer).arg(darkest)));
+    }
+}
+
+void TestFigures::countsAgreeWithTheirNouns()
+{
+    TeachingConfig one;
+    one.heads = 1;
+    QVERIFY2(teachingModelDescription(one).endsWith(QStringLiteral(", 1 head)")), qPrintable(teachingModelDescription(one)));
+    TeachingConfig three;
+    three.heads = 3;
+    QVERIFY(teachingModelDescription(three).endsWith(QStringLiteral(", 3 heads)")));
+    QCOMPARE(countText(1, QStringLiteral("layer"), QStringLiteral("layers")), QStringLiteral("1 layer"));
+    QCOMPARE(countText(0, QStringLiteral("layer"), QStringLiteral("layers")), QStringLiteral("0 layers"));
+    QCOMPARE(countText(12, QStringLiteral("layer"), QStringLiteral("layers")), QStringLiteral("12 layers"));
 }
 
 QTEST_MAIN(TestFigures)

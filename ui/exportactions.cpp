@@ -81,7 +81,7 @@ Result<int> exportAllHeads(const AttentionDocument &document, const ViewOptions 
 
 Status exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &document, const ViewOptions &options)
 {
-    const QString folder = QFileDialog::getExistingDirectory(parent, QObject::tr("Export every head into"), preferences::lastFolder.get());
+    const QString folder = QFileDialog::getExistingDirectory(parent, QObject::tr("Choose the folder for every head's figure"), preferences::lastFolder.get());
     if (folder.isEmpty())
         return Status::success(); // cancelled
     bool ok = false;

@@ -12,6 +12,7 @@
 #include "preferences.h"
 #include "stepthroughview.h"
 #include "viewoptions.h"
+#include "wording.h"
 #include "weighteditor.h"
 
 #include <QAction>
@@ -261,11 +262,7 @@ void MainWindow::buildActions()
     file->addAction(tr("&Save"), QKeySequence::Save, this, &MainWindow::save);
     file->addAction(tr("Save &as…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
     file->addSeparator();
-    file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+M")), this, [this] {
-        const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastFolder.get());
-        if (!folder.isEmpty())
-            m_document->openModel(folder);
-    });
+    file->addAction(tr("Open &model folder…"), QKeySequence(tr("Ctrl+M")), this, &MainWindow::chooseModelFolder);
     file->addAction(tr("&Download a model from Hugging Face…"), this, &MainWindow::showDownloadDialog);
     file->addAction(tr("Use the &teaching model"), this, [this] { m_document->useTeachingModel(); });
     file->addSeparator();
@@ -320,11 +317,7 @@ void MainWindow::buildModelChooser()
             m_document->useTeachingModel();
         } else if (directory == kOpenFolderItem) {
             syncFromDocument(); // the box shows the current model until another opens
-            const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastFolder.get());
-            if (!folder.isEmpty()) {
-                preferences::lastFolder.set(folder);
-                m_document->openModel(folder);
-            }
+            chooseModelFolder();
         } else if (directory == kDownloadItem) {
             syncFromDocument();
             showDownloadDialog();
@@ -343,6 +336,17 @@ void MainWindow::fillModelChooser()
         m_model->addItem(model.name, model.directory);
     m_model->addItem(tr("Open model folder…"), kOpenFolderItem);
     m_model->addItem(tr("Download from Hugging Face…"), kDownloadItem);
+}
+
+void MainWindow::chooseModelFolder()
+{
+    // Model folders are remembered apart from workspaces: saving a lesson must not start inside
+    // the Hugging Face cache.
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), preferences::lastModelFolder.get());
+    if (folder.isEmpty())
+        return;
+    preferences::lastModelFolder.set(folder);
+    m_document->openModel(folder);
 }
 
 void MainWindow::showDownloadDialog()
@@ -398,7 +402,7 @@ void MainWindow::syncFromDocument()
     m_headChooser->setCurrentIndex(m_document->selectedLayer() * result.heads + m_document->selectedHead());
     if (!m_document->isBusy()) {
         const int query = m_document->selectedQuery();
-        m_status->setText(tr("%1 tokens · %2%3").arg(result.tokenCount()).arg(m_document->modelDescription())
+        m_status->setText(tr("%1 · %2%3").arg(countText(result.tokenCount(), tr("token"), tr("tokens")), m_document->modelDescription())
                               .arg(query >= 0 ? tr(" · query %1 “%2”").arg(query).arg(result.labels.value(query)) : QString()));
     }
 }

@@ -59,6 +59,7 @@ private:
     void buildActions();
     void buildModelChooser();
     void fillModelChooser();
+    void chooseModelFolder();
     void syncFromDocument();
     void syncTitle();
     void rebuildRecentMenu();

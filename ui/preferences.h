@@ -24,7 +24,8 @@ namespace preferences {
 inline const Setting<QByteArray> windowGeometry{"window/geometry", {}};
 inline const Setting<QByteArray> windowState{"window/state", {}};
 inline const Setting<QStringList> recentFiles{"files/recent", {}};
-inline const Setting<QString> lastFolder{"files/lastFolder", {}};
+inline const Setting<QString> lastFolder{"files/lastFolder", {}};           // workspaces and exports
+inline const Setting<QString> lastModelFolder{"files/lastModelFolder", {}}; // where model folders were opened
 inline const Setting<QString> colorMap{"view/colorMap", QStringLiteral("viridis")};
 inline const Setting<bool> showNumbers{"view/showNumbers", true};
 inline const Setting<int> fontSize{"view/fontSize", 13};
