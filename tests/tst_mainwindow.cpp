@@ -549,6 +549,11 @@ void TestMainWindow::badModelFolderShowsAMessage()
     QVERIFY(m_window->document()->isTeaching());
     QVERIFY(!m_window->document()->isBusy());
     QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("config.json")));
+    // The error stays while nothing else happens, and goes once an edit works.
+    QTest::qWait(50);
+    QVERIFY(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text().contains(QStringLiteral("config.json")));
+    m_window->document()->editText(QStringLiteral("A later edit that works."));
+    QTRY_COMPARE(m_window->findChild<QLabel *>(QStringLiteral("notice"))->text(), QString());
 }
 
 void TestMainWindow::downloadDialogFetchesAndOpensAModel()

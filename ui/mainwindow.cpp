@@ -200,6 +200,8 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_document, &AttentionDocument::fileChanged, this, &MainWindow::syncTitle);
     connect(m_document->undoStack(), &QUndoStack::cleanChanged, this, &MainWindow::syncTitle);
     connect(m_document, &AttentionDocument::noticeChanged, this, [this](const QString &notice) { showMessage(notice, false); });
+    connect(m_document, &AttentionDocument::workspaceChanged, this, &MainWindow::clearErrorAfterSuccess);
+    connect(m_document, &AttentionDocument::modelChanged, this, &MainWindow::clearErrorAfterSuccess);
     connect(m_document, &AttentionDocument::modelFailed, this, [this](const QString &message) {
         showMessage(tr("Could not open the model: %1").arg(message), true);
         syncFromDocument();
@@ -418,6 +420,15 @@ void MainWindow::showMessage(const QString &message, bool error)
 {
     m_notice->setText(message);
     m_notice->setStyleSheet(error ? QStringLiteral("color: #b00020;") : QString());
+    m_errorShown = error && !message.isEmpty();
+}
+
+void MainWindow::clearErrorAfterSuccess()
+{
+    // An error stays until the user does something that works; then the document's own notice (a
+    // cut text, say), if any, takes its place.
+    if (m_errorShown)
+        showMessage(m_document->result().notice, false);
 }
 
 FigureView *MainWindow::figureView(FigureKind kind) const

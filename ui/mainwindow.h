@@ -68,6 +68,7 @@ private:
     bool save();
     bool saveAs();
     void showMessage(const QString &message, bool error);
+    void clearErrorAfterSuccess();
     FigureView *activeFigureView() const;
 
     AttentionDocument *m_document;
@@ -84,6 +85,7 @@ private:
     DistributionChart *m_chart;
     ControlsPanel *m_controls;
     DownloadDialog *m_downloadDialog = nullptr;
+    bool m_errorShown = false;
     QComboBox *m_headChooser;
     QComboBox *m_heatmapStage;
     QMenu *m_recentMenu;
