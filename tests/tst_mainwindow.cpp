@@ -80,6 +80,7 @@ private Q_SLOTS:
     void badModelFolderShowsAMessage();
     void longTextsAreKeptWhole();
     void downloadDialogFetchesAndOpensAModel();
+    void clickerKeysStepWhateverHasFocus();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -608,6 +609,29 @@ void TestMainWindow::downloadDialogFetchesAndOpensAModel()
     QTest::mouseClick(dialog->findChild<QPushButton *>(QStringLiteral("cancelDownload")), Qt::LeftButton);
     QVERIFY(!dialog->isVisible());
     QCOMPARE(m_window->document()->checkpoint()->name, QStringLiteral("org/tiny"));
+}
+
+void TestMainWindow::clickerKeysStepWhateverHasFocus()
+{
+    AttentionDocument *document = m_window->document();
+    QCOMPARE(document->stage(), Stage::Embeddings);
+    auto *sentence = m_window->findChild<QLineEdit *>(QStringLiteral("sentence"));
+    QVERIFY(sentence);
+    sentence->setFocus();
+    QApplication::setActiveWindow(m_window.get());
+    QTRY_VERIFY(sentence->hasFocus());
+    QTest::keyClick(sentence, Qt::Key_PageDown);
+    QCOMPARE(document->stage(), Stage::Projections);
+    auto *modelBox = m_window->findChild<QComboBox *>(QStringLiteral("model"));
+    modelBox->setFocus();
+    QTRY_VERIFY(modelBox->hasFocus());
+    const int modelIndex = modelBox->currentIndex();
+    QTest::keyClick(modelBox, Qt::Key_PageDown);
+    QCOMPARE(document->stage(), Stage::Scores);
+    QCOMPARE(modelBox->currentIndex(), modelIndex); // the key stepped, it did not change the model
+    QTest::keyClick(modelBox, Qt::Key_PageUp);
+    QCOMPARE(document->stage(), Stage::Projections);
+    QVERIFY(document->isTeaching());
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

@@ -117,8 +117,10 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
 
     connect(previousButton, &QToolButton::clicked, this, &StepThroughView::previous);
     connect(nextButton, &QToolButton::clicked, this, &StepThroughView::next);
-    auto *nextKey = new QShortcut(QKeySequence(Qt::Key_PageDown), this, this, &StepThroughView::next, Qt::WidgetWithChildrenShortcut);
-    auto *previousKey = new QShortcut(QKeySequence(Qt::Key_PageUp), this, this, &StepThroughView::previous, Qt::WidgetWithChildrenShortcut);
+    // Presentation clickers send Page Down / Page Up: they step through the stages whatever has
+    // the focus in the window (the sentence field, a view, a combo box).
+    auto *nextKey = new QShortcut(QKeySequence(Qt::Key_PageDown), this, this, &StepThroughView::next, Qt::WindowShortcut);
+    auto *previousKey = new QShortcut(QKeySequence(Qt::Key_PageUp), this, this, &StepThroughView::previous, Qt::WindowShortcut);
     Q_UNUSED(nextKey);
     Q_UNUSED(previousKey);
     connect(m_stages, &QButtonGroup::idClicked, this, [this](int id) { m_document->setStage(Stage(id)); });
