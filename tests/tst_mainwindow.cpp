@@ -34,6 +34,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QTextBrowser>
 #include <QSpinBox>
 #include <QScopeGuard>
 #include <QXmlStreamReader>
@@ -81,6 +84,7 @@ private Q_SLOTS:
     void longTextsAreKeptWhole();
     void downloadDialogFetchesAndOpensAModel();
     void clickerKeysStepWhateverHasFocus();
+    void helpMenuHasAQuickStartAndTheShortcuts();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -632,6 +636,35 @@ void TestMainWindow::clickerKeysStepWhateverHasFocus()
     QTest::keyClick(modelBox, Qt::Key_PageUp);
     QCOMPARE(document->stage(), Stage::Projections);
     QVERIFY(document->isTeaching());
+}
+
+void TestMainWindow::helpMenuHasAQuickStartAndTheShortcuts()
+{
+    QMenu *help = nullptr;
+    for (QAction *action : m_window->menuBar()->actions())
+        if (action->text() == QStringLiteral("&Help"))
+            help = action->menu();
+    QVERIFY(help);
+    QStringList items;
+    for (QAction *action : help->actions())
+        items.append(action->text());
+    QVERIFY(items.contains(QStringLiteral("&Quick start")));
+    QVERIFY(items.contains(QStringLiteral("&Keyboard shortcuts")));
+    for (QAction *action : help->actions())
+        if (action->text() == QStringLiteral("&Keyboard shortcuts"))
+            action->trigger();
+    auto *page = m_window->findChild<QDialog *>(QStringLiteral("shortcuts"));
+    QVERIFY(page && page->isVisible());
+    const QString text = page->findChild<QTextBrowser *>()->toPlainText();
+    // Read from the menus: every menu shortcut is there with what it does.
+    for (const char *expected : {"Ctrl+E", "Export view", "Ctrl+Z", "Undo", "Ctrl+M", "Open model folder", "Page Down / Page Up"})
+        QVERIFY2(text.contains(QLatin1String(expected)), expected);
+    for (QAction *action : help->actions())
+        if (action->text() == QStringLiteral("&Quick start"))
+            action->trigger();
+    auto *quickStart = m_window->findChild<QDialog *>(QStringLiteral("quickStart"));
+    QVERIFY(quickStart && quickStart->isVisible());
+    QVERIFY(quickStart->findChild<QTextBrowser *>()->toPlainText().contains(QStringLiteral("Type a sentence")));
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

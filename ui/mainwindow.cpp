@@ -8,6 +8,7 @@
 #include "downloaddialog.h"
 #include "exportactions.h"
 #include "heatmapview.h"
+#include "helptexts.h"
 #include "modelgridview.h"
 #include "preferences.h"
 #include "stepthroughview.h"
@@ -19,6 +20,8 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
@@ -34,6 +37,7 @@
 #include <QScrollArea>
 #include <QSignalBlocker>
 #include <QStatusBar>
+#include <QTextBrowser>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -303,11 +307,37 @@ void MainWindow::buildActions()
     view->addAction(tr("Previous stage"), QKeySequence(Qt::CTRL | Qt::Key_BracketLeft), m_steps, &StepThroughView::previous);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Quick start"), QKeySequence::HelpContents, this, [this] { showHelpPage(QStringLiteral("quickStart"), tr("Quick start"), quickStartHtml()); });
+    help->addAction(tr("&Keyboard shortcuts"), this, [this] { showHelpPage(QStringLiteral("shortcuts"), tr("Keyboard shortcuts"), shortcutsHtml(menuBar())); });
+    help->addSeparator();
     help->addAction(tr("&About Attention Studio"), this, [this] {
         QMessageBox::about(this, tr("About Attention Studio"),
                            tr("<p><b>Attention Studio %1</b></p><p>Makes self-attention visible: every stage of every head, for the "
                               "teaching model and for GPT-2, BERT, Llama, Mistral and Qwen2 checkpoints.</p>").arg(QApplication::applicationVersion()));
     });
+}
+
+void MainWindow::showHelpPage(const QString &name, const QString &title, const QString &html)
+{
+    // Non-modal, so the page can stay open beside the window while the user tries it out.
+    auto *page = findChild<QDialog *>(name);
+    if (!page) {
+        page = new QDialog(this);
+        page->setObjectName(name);
+        page->setWindowTitle(title);
+        auto *text = new QTextBrowser(page);
+        text->setObjectName(QStringLiteral("text"));
+        text->setOpenExternalLinks(true);
+        auto *layout = new QVBoxLayout(page);
+        layout->addWidget(text);
+        auto *close = new QDialogButtonBox(QDialogButtonBox::Close, page);
+        connect(close, &QDialogButtonBox::rejected, page, &QDialog::hide);
+        layout->addWidget(close);
+        page->resize(640, 520);
+    }
+    page->findChild<QTextBrowser *>(QStringLiteral("text"))->setHtml(html);
+    page->show();
+    page->raise();
 }
 
 void MainWindow::buildModelChooser()

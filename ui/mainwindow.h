@@ -69,6 +69,7 @@ private:
     bool saveAs();
     void showMessage(const QString &message, bool error);
     void clearErrorAfterSuccess();
+    void showHelpPage(const QString &name, const QString &title, const QString &html);
     FigureView *activeFigureView() const;
 
     AttentionDocument *m_document;
