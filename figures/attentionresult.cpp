@@ -45,6 +45,20 @@ std::vector<Stage> stagesFor(const AttentionResult &result)
     return stages;
 }
 
+std::optional<Stage> stageAfter(const AttentionResult &result, Stage stage)
+{
+    const std::vector<Stage> stages = stagesFor(result);
+    const auto after = std::find_if(stages.begin(), stages.end(), [stage](Stage s) { return int(s) > int(stage); });
+    return after != stages.end() ? std::optional<Stage>(*after) : std::nullopt;
+}
+
+std::optional<Stage> stageBefore(const AttentionResult &result, Stage stage)
+{
+    const std::vector<Stage> stages = stagesFor(result);
+    const auto before = std::find_if(stages.rbegin(), stages.rend(), [stage](Stage s) { return int(s) < int(stage); });
+    return before != stages.rend() ? std::optional<Stage>(*before) : std::nullopt;
+}
+
 int AttentionResult::kvHeadOf(int head) const
 {
     return kvHeads > 0 && kvHeads < heads ? head / (heads / kvHeads) : head;

@@ -82,6 +82,9 @@ struct HeadDetails {
 // that do, in order.
 bool stageApplies(Stage stage, const AttentionResult &result);
 std::vector<Stage> stagesFor(const AttentionResult &result);
+// The stage this model has after / before the given one, if any.
+std::optional<Stage> stageAfter(const AttentionResult &result, Stage stage);
+std::optional<Stage> stageBefore(const AttentionResult &result, Stage stage);
 
 // "Teaching model (d_model 8, d_head 4, 3 heads)", "gpt2 (GPT2: 12 layers, 12 heads, d_model 768)".
 QString teachingModelDescription(const TeachingConfig &config);

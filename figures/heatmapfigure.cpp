@@ -21,14 +21,14 @@ void HeatmapFigure::setValues(Matrix values)
     data = std::make_shared<const Matrix>(std::move(values));
 }
 
-namespace {
-
-constexpr QRgb kMaskedColor = 0xFFD9D9D9;
-
 bool isMasked(float value)
 {
     return std::isinf(value) && value < 0;
 }
+
+namespace {
+
+constexpr QRgb kMaskedColor = 0xFFD9D9D9;
 
 QRgb cellColor(const ColorMap &map, const ColorScale &scale, float value)
 {

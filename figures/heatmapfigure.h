@@ -71,5 +71,7 @@ double luma(QRgb color);
 // "0.42", "1.0e-05", "−3.1": short and exact enough to read in a cell. decimals ≥ 0 forces a
 // fixed number of decimals (weights in [0, 1] read best as 0.00 .. 1.00).
 QString formatCellValue(double value, int decimals = -1);
+// A masked cell (−∞ before the softmax): hatched, never numbered.
+bool isMasked(float value);
 
 } // namespace studio

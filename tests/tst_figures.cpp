@@ -7,6 +7,7 @@
 #include "figurekind.h"
 #include "rotationfigure.h"
 #include "testsupport.h"
+#include "presenterfit.h"
 #include "wording.h"
 
 #include <QFile>
@@ -29,6 +30,7 @@ class TestFigures : public QObject {
 private Q_SLOTS:
     void everyLayerLabelIsBlack();
     void countsAgreeWithTheirNouns();
+    void presenterFontIsTheLargestThatFits();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -496,6 +498,32 @@ void TestFigures::countsAgreeWithTheirNouns()
     QCOMPARE(countText(1, QStringLiteral("layer"), QStringLiteral("layers")), QStringLiteral("1 layer"));
     QCOMPARE(countText(0, QStringLiteral("layer"), QStringLiteral("layers")), QStringLiteral("0 layers"));
     QCOMPARE(countText(12, QStringLiteral("layer"), QStringLiteral("layers")), QStringLiteral("12 layers"));
+}
+
+void TestFigures::presenterFontIsTheLargestThatFits()
+{
+    HeatmapFigure figure;
+    figure.setValues(Matrix::Constant(12, 12, -0.25f)); // "−0.25": wider than "0.00"
+    figure.showNumbers = true;
+    for (int i = 0; i < 12; ++i)
+        figure.rowLabels.append(i == 6 ? QStringLiteral("because") : QStringLiteral("it"));
+    figure.colLabels = figure.rowLabels;
+    const QSizeF area(740, 580);
+    const HeatmapReadability fit = fitHeatmapFont(figure, figureFont(), area, 10, 48);
+    QVERIFY(fit.everyLabel && fit.everyNumber);
+    QVERIFY(fit.fontPixels > 12 && fit.fontPixels < 48);
+    // One pixel larger no longer fits.
+    QFont larger = figureFont();
+    larger.setPixelSize(fit.fontPixels + 1);
+    const HeatmapReadability tooLarge = heatmapReadability(figure, larger, area);
+    QVERIFY(!(tooLarge.everyLabel && tooLarge.everyNumber));
+    // 100 tokens cannot show every number there: the labels at least, if any font allows.
+    HeatmapFigure many;
+    many.setValues(Matrix::Constant(100, 100, 0.5f));
+    many.showNumbers = true;
+    const HeatmapReadability crowded = fitHeatmapFont(many, figureFont(), area, 10, 48);
+    QVERIFY(!crowded.everyNumber);
+    QCOMPARE(crowded.fontPixels, 10);
 }
 
 QTEST_MAIN(TestFigures)

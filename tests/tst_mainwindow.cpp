@@ -6,6 +6,8 @@
 #include "exportactions.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
+#include "presenterfit.h"
+#include "presenterwindow.h"
 #include "modelgridview.h"
 #include "stepexplainer.h"
 #include "stepthroughview.h"
@@ -85,6 +87,8 @@ private Q_SLOTS:
     void downloadDialogFetchesAndOpensAModel();
     void clickerKeysStepWhateverHasFocus();
     void helpMenuHasAQuickStartAndTheShortcuts();
+    void presenterModeStepsWithAClicker();
+    void presenterModeReadsFromTheBackRow();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -665,6 +669,80 @@ void TestMainWindow::helpMenuHasAQuickStartAndTheShortcuts()
     auto *quickStart = m_window->findChild<QDialog *>(QStringLiteral("quickStart"));
     QVERIFY(quickStart && quickStart->isVisible());
     QVERIFY(quickStart->findChild<QTextBrowser *>()->toPlainText().contains(QStringLiteral("Type a sentence")));
+}
+
+void TestMainWindow::presenterModeStepsWithAClicker()
+{
+    AttentionDocument *document = m_window->document();
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QVERIFY(!m_window->presenter());
+    QTest::keyClick(m_window.get(), Qt::Key_F5);
+    PresenterWindow *presenter = m_window->presenter();
+    QVERIFY(presenter);
+    QVERIFY(presenter->isFullScreen());
+    QApplication::setActiveWindow(presenter); // as the window system does for a new full-screen window
+    QTRY_VERIFY(presenter->isActiveWindow());
+    QCOMPARE(document->selectedQuery(), 0); // the arithmetic needs a query: the first
+    QCOMPARE(document->stage(), Stage::Embeddings);
+    QVERIFY(presenter->titleText().startsWith(QStringLiteral("1. Embeddings")));
+    QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Query “The”")));
+
+    // The clicker's keys reach it whatever was clicked in it.
+    QTest::mouseClick(presenter->canvas(), Qt::LeftButton, {}, QPoint(5, 5));
+    QTest::keyClick(presenter, Qt::Key_PageDown);
+    QCOMPARE(document->stage(), Stage::Projections);
+    QTest::keyClick(presenter, Qt::Key_Right);
+    QCOMPARE(document->stage(), Stage::Scores);
+    QTest::keyClick(presenter, Qt::Key_PageUp);
+    QCOMPARE(document->stage(), Stage::Projections);
+    // After the last stage: the next query, from the first stage; and back again. From Q, K, V,
+    // the teaching model's 7 stages (no RoPE) leave 5 to the last, and one more to the next query.
+    QCOMPARE(stagesFor(document->result()).size(), size_t(7));
+    for (int i = 0; i < 6; ++i)
+        QTest::keyClick(presenter, Qt::Key_PageDown);
+    QCOMPARE(document->selectedQuery(), 1);
+    QCOMPARE(document->stage(), Stage::Embeddings);
+    QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Query “animal”")));
+    QTest::keyClick(presenter, Qt::Key_PageUp);
+    QCOMPARE(document->selectedQuery(), 0);
+    QCOMPARE(document->stage(), Stage::Output);
+    // B blacks the screen out and back; Esc leaves, the window keeps the stage reached.
+    QTest::keyClick(presenter, Qt::Key_B);
+    QVERIFY(presenter->isBlack());
+    QTest::keyClick(presenter, Qt::Key_B);
+    QVERIFY(!presenter->isBlack());
+    QTest::keyClick(presenter, Qt::Key_Escape);
+    QTRY_VERIFY(!m_window->presenter());
+    QCOMPARE(document->stage(), Stage::Output);
+}
+
+void TestMainWindow::presenterModeReadsFromTheBackRow()
+{
+    // On a 1280×720 projector, a 12-token sentence: every token label and every cell's number of
+    // the attention weights is drawn, none cut or overlapping, in a font larger than the window's.
+    AttentionDocument *document = m_window->document();
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QCOMPARE(document->tokenCount(), 12);
+    document->setStage(Stage::Weights);
+    m_window->startPresenting();
+    PresenterWindow *presenter = m_window->presenter();
+    presenter->showNormal();
+    presenter->resize(1280, 720);
+    QTRY_COMPARE(presenter->size(), QSize(1280, 720));
+    QApplication::processEvents();
+    const HeatmapFigure &figure = presenter->canvas()->figure();
+    QCOMPARE(figure.values().rows(), 12);
+    QVERIFY(figure.showNumbers);
+    QFont font = m_window->viewOptions()->font();
+    font.setPixelSize(presenter->matrixFontPixels());
+    const HeatmapReadability readability = heatmapReadability(figure, font, QSizeF(presenter->canvas()->size()));
+    QVERIFY2(readability.everyLabel && readability.everyNumber,
+             qPrintable(QStringLiteral("font %1 px, cell %2").arg(presenter->matrixFontPixels()).arg(readability.cell)));
+    QVERIFY2(presenter->matrixFontPixels() > m_window->viewOptions()->fontSize(), qPrintable(QString::number(presenter->matrixFontPixels())));
+    // Labels are whole: the label column is as wide as "because".
+    QCOMPARE(presenter->canvas()->style().labelWidth, kUnlimitedLabelWidth);
+    QVERIFY(PresenterWindow::baseFontPixels(720) >= 24);
+    presenter->close();
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

@@ -11,6 +11,7 @@
 #include "helptexts.h"
 #include "modelgridview.h"
 #include "preferences.h"
+#include "presenterwindow.h"
 #include "stepthroughview.h"
 #include "viewoptions.h"
 #include "wording.h"
@@ -303,6 +304,8 @@ void MainWindow::buildActions()
     view->addAction(tr("Larger text"), QKeySequence::ZoomIn, this, [this] { m_options->setFontSize(m_options->fontSize() + 2); });
     view->addAction(tr("Smaller text"), QKeySequence::ZoomOut, this, [this] { m_options->setFontSize(m_options->fontSize() - 2); });
     view->addSeparator();
+    view->addAction(tr("&Presenter mode"), QKeySequence(Qt::Key_F5), this, &MainWindow::startPresenting);
+    view->addSeparator();
     view->addAction(tr("Next stage"), QKeySequence(Qt::CTRL | Qt::Key_BracketRight), m_steps, &StepThroughView::next);
     view->addAction(tr("Previous stage"), QKeySequence(Qt::CTRL | Qt::Key_BracketLeft), m_steps, &StepThroughView::previous);
 
@@ -368,6 +371,26 @@ void MainWindow::fillModelChooser()
         m_model->addItem(model.name, model.directory);
     m_model->addItem(tr("Open model folder…"), kOpenFolderItem);
     m_model->addItem(tr("Download from Hugging Face…"), kDownloadItem);
+}
+
+PresenterWindow *MainWindow::presenter() const
+{
+    return m_presenter;
+}
+
+void MainWindow::startPresenting()
+{
+    if (m_presenter) {
+        m_presenter->raise();
+        m_presenter->activateWindow();
+        return;
+    }
+    m_presenter = new PresenterWindow(m_document, m_options, this);
+    // On the screen the window is on (a projector is often the second screen: move the window there).
+    if (QScreen *screen = this->screen())
+        m_presenter->setGeometry(screen->geometry());
+    m_presenter->showFullScreen();
+    m_presenter->activateWindow();
 }
 
 void MainWindow::chooseModelFolder()

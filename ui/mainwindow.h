@@ -3,6 +3,7 @@
 #include "figurekind.h"
 
 #include <QMainWindow>
+#include <QPointer>
 
 class QComboBox;
 class QLabel;
@@ -47,6 +48,9 @@ public:
     // Model box ▸ Download from Hugging Face…: one dialog, kept while a download runs.
     void showDownloadDialog();
     DownloadDialog *downloadDialog() const { return m_downloadDialog; }
+    // View ▸ Presenter mode (F5): full screen on this window's screen; Esc there leaves.
+    void startPresenting();
+    class PresenterWindow *presenter() const;
     // Asks to save unsaved changes; false when the user cancels.
     bool confirmDiscard();
     // Offers back the autosave of a session that crashed or was killed.
@@ -87,6 +91,7 @@ private:
     ControlsPanel *m_controls;
     DownloadDialog *m_downloadDialog = nullptr;
     bool m_errorShown = false;
+    QPointer<class PresenterWindow> m_presenter;
     QComboBox *m_headChooser;
     QComboBox *m_heatmapStage;
     QMenu *m_recentMenu;

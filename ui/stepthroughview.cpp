@@ -35,7 +35,18 @@ HeatmapStyle MatrixCanvas::style() const
 {
     HeatmapStyle style;
     style.font = m_options->font();
+    if (m_fontPixels > 0)
+        style.font.setPixelSize(m_fontPixels);
+    if (m_labelWidth > 0)
+        style.labelWidth = m_labelWidth;
     return style;
+}
+
+void MatrixCanvas::setSizing(int fontPixels, double labelWidth)
+{
+    m_fontPixels = fontPixels;
+    m_labelWidth = labelWidth;
+    update();
 }
 
 // On screen the formula above says what the matrix is, so the caption (kept for exports) is left
@@ -141,17 +152,13 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
 void StepThroughView::next()
 {
     // The stages this model has: Rotary only for rotary models.
-    const std::vector<Stage> stages = stagesFor(m_document->result());
-    const auto after = std::find_if(stages.begin(), stages.end(), [this](Stage s) { return int(s) > int(m_document->stage()); });
-    if (after != stages.end())
+    if (const std::optional<Stage> after = stageAfter(m_document->result(), m_document->stage()))
         m_document->setStage(*after);
 }
 
 void StepThroughView::previous()
 {
-    const std::vector<Stage> stages = stagesFor(m_document->result());
-    const auto before = std::find_if(stages.rbegin(), stages.rend(), [this](Stage s) { return int(s) < int(m_document->stage()); });
-    if (before != stages.rend())
+    if (const std::optional<Stage> before = stageBefore(m_document->result(), m_document->stage()))
         m_document->setStage(*before);
 }
 

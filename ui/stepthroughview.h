@@ -23,6 +23,8 @@ public:
     void setFigure(const HeatmapFigure &figure);
     const HeatmapFigure &figure() const { return m_figure; }
     HeatmapStyle style() const;
+    // A font size and label width of its own (presenter mode); 0 keeps the window's.
+    void setSizing(int fontPixels, double labelWidth);
     QSize minimumSizeHint() const override { return {200, 160}; }
 
 Q_SIGNALS:
@@ -36,6 +38,8 @@ private:
     HeatmapFigure shownFigure() const;
     ViewOptions *m_options;
     HeatmapFigure m_figure;
+    int m_fontPixels = 0;
+    double m_labelWidth = 0;
 };
 
 // Walks the selected head stage by stage: embeddings → Q, K, V → QKᵀ → ÷√d_k → mask → softmax →
