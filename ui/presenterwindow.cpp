@@ -220,6 +220,23 @@ void PresenterWindow::rebuild()
     m_canvas->setFigure(figure);
     fitMatrix();
     m_arithmetic->setHtml(explainStage(result, details, stage, query, m_document->selectedKey(), Projection::Q));
+    fitArithmetic(base);
+}
+
+void PresenterWindow::fitArithmetic(int base)
+{
+    // A clicker cannot scroll: the arithmetic shrinks (down to 60 % of the text size) to fit its pane.
+    const double height = m_arithmetic->viewport()->height();
+    const double width = m_arithmetic->viewport()->width();
+    if (height <= 0 || width <= 0)
+        return;
+    for (int pixels = base; pixels >= std::max(12, base * 3 / 5); --pixels) {
+        m_arithmetic->setFont(sizedFont(m_options->font(), pixels));
+        m_arithmetic->document()->setDefaultFont(m_arithmetic->font());
+        m_arithmetic->document()->setTextWidth(width);
+        if (m_arithmetic->document()->size().height() <= height)
+            return;
+    }
 }
 
 void PresenterWindow::fitMatrix()

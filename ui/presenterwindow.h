@@ -41,6 +41,7 @@ protected:
 private:
     void rebuild();
     void fitMatrix();
+    void fitArithmetic(int base);
 
     AttentionDocument *m_document;
     ViewOptions *m_options;
