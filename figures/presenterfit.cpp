@@ -2,19 +2,20 @@
 
 #include "heatmaplayout.h"
 
+#include <QFontInfo>
 #include <QFontMetricsF>
 
 #include <cmath>
 
 namespace studio {
 
-HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area)
+HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, double labelWidth)
 {
     HeatmapReadability readability;
     readability.fontPixels = font.pixelSize();
     HeatmapStyle style;
     style.font = font;
-    style.labelWidth = kUnlimitedLabelWidth;
+    style.labelWidth = labelWidth;
     const int rows = int(figure.values().rows());
     const int cols = int(figure.values().cols());
     const HeatmapLayout layout(rows, cols, QRectF(QPointF(0, 0), area), heatmapMargins(figure, style));
@@ -26,13 +27,20 @@ HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &
     QFont numberFont = font;
     numberFont.setPixelSize(std::max(6, int(font.pixelSize() * 0.85)));
     const QFontMetricsF numbers(numberFont);
+    const double gap = std::max(4.0, numberFont.pixelSize() * 0.35);
     double widest = numbers.horizontalAdvance(QStringLiteral("0.00")) + 1;
+    if (figure.showNumbers && readability.cell < widest + gap) { // no number fits: no need to read them all
+        readability.everyNumber = false;
+        const QFontMetricsF metrics(font);
+        readability.everyLabel = readability.cell >= metrics.height() * 0.9 && readability.cell * M_SQRT1_2 >= metrics.height() * 0.9;
+        return readability;
+    }
     for (int r = 0; r < rows; ++r)
         for (int c = 0; c < cols; ++c)
             if (!isMasked(figure.values()(r, c)))
                 widest = std::max(widest, numbers.horizontalAdvance(formatCellValue(figure.values()(r, c), figure.cellDecimals)));
     // On a projector numbers that touch their neighbours read as one: a gap of a third of a digit.
-    readability.everyNumber = !figure.showNumbers || readability.cell >= widest + std::max(4.0, numberFont.pixelSize() * 0.35);
+    readability.everyNumber = !figure.showNumbers || readability.cell >= widest + gap;
 
     // Row labels need a line of height per row; column labels at 45° are cell/√2 apart.
     const QFontMetricsF metrics(font);
@@ -40,13 +48,14 @@ HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &
     return readability;
 }
 
-HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, int minPixels, int maxPixels)
+HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, int minPixels, int maxPixels,
+                                  double labelWidth)
 {
     std::optional<HeatmapReadability> labelsOnly;
     for (int pixels = maxPixels; pixels >= minPixels; --pixels) {
         QFont sized = font;
         sized.setPixelSize(pixels);
-        const HeatmapReadability readability = heatmapReadability(figure, sized, area);
+        const HeatmapReadability readability = heatmapReadability(figure, sized, area, labelWidth);
         if (readability.everyLabel && readability.everyNumber)
             return readability;
         if (readability.everyLabel && !labelsOnly)
@@ -56,7 +65,34 @@ HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font
         return *labelsOnly;
     QFont smallest = font;
     smallest.setPixelSize(minPixels);
-    return heatmapReadability(figure, smallest, area);
+    return heatmapReadability(figure, smallest, area, labelWidth);
+}
+
+HeatmapStyle fittedStyle(const HeatmapFigure &figure, const HeatmapStyle &chosen, const QSizeF &area)
+{
+    HeatmapStyle style = chosen;
+    const int chosenPixels = chosen.font.pixelSize() > 0 ? chosen.font.pixelSize() : QFontInfo(chosen.font).pixelSize();
+    if (figure.values().size() == 0 || area.isEmpty())
+        return style;
+    const double labelWidth = std::max(chosen.labelWidth, area.width() / 3);
+    const HeatmapReadability full = heatmapReadability(figure, chosen.font, area, labelWidth);
+    style.labelWidth = labelWidth;
+    if (full.everyLabel && (full.everyNumber || !figure.showNumbers))
+        return style;
+    // Below the chosen size: the largest that shows every label and number, not under
+    // kMinNumberFont (numbers are worth a little shrinking, not an unreadable font); else the
+    // largest that shows every label.
+    const HeatmapReadability both = fitHeatmapFont(figure, chosen.font, area, std::min(kMinNumberFont, chosenPixels), chosenPixels, labelWidth);
+    if (both.everyLabel && both.everyNumber) {
+        style.font.setPixelSize(both.fontPixels);
+        return style;
+    }
+    if (full.everyLabel)
+        return style;
+    const HeatmapReadability labels = fitHeatmapFont(figure, chosen.font, area, kMinScreenFont, chosenPixels, labelWidth);
+    if (labels.everyLabel)
+        style.font.setPixelSize(labels.fontPixels);
+    return style;
 }
 
 } // namespace studio

@@ -17,12 +17,21 @@ struct HeatmapReadability {
     bool everyNumber = false;
     bool everyLabel = false;
 };
-HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area);
+HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area,
+                                      double labelWidth = 100000);
 
 // The largest font, from maxPixels down to minPixels, at which the figure shows every label whole
 // and every number in its cell; if none does, the largest at which every label shows, else
 // minPixels. Presenter mode sizes its figure with it, so the back row reads every token.
-HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, int minPixels, int maxPixels);
+HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, int minPixels, int maxPixels,
+                                  double labelWidth = 100000);
+
+// A view's style on screen: the chosen text size when the figure reads in full there, else the
+// largest size below it at which every token label shows (never thinned out or cut: the label
+// column takes the widest label, up to a third of the width), down to kMinScreenFont.
+inline constexpr int kMinScreenFont = 11;
+inline constexpr int kMinNumberFont = 11;
+HeatmapStyle fittedStyle(const HeatmapFigure &figure, const HeatmapStyle &chosen, const QSizeF &area);
 
 // Labels are never cut in presenter mode: the label column is as wide as the widest label.
 inline constexpr double kUnlimitedLabelWidth = 100000;

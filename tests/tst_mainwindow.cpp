@@ -89,6 +89,7 @@ private Q_SLOTS:
     void helpMenuHasAQuickStartAndTheShortcuts();
     void presenterModeStepsWithAClicker();
     void presenterModeReadsFromTheBackRow();
+    void projectorWindowLabelsEveryToken();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -743,6 +744,25 @@ void TestMainWindow::presenterModeReadsFromTheBackRow()
     QCOMPARE(presenter->canvas()->style().labelWidth, kUnlimitedLabelWidth);
     QVERIFY(PresenterWindow::baseFontPixels(720) >= 24);
     presenter->close();
+}
+
+void TestMainWindow::projectorWindowLabelsEveryToken()
+{
+    // The window on a 1280×720 projector with a 12-token sentence: the heatmap labels every token,
+    // whole (a smaller font rather than every other label, or "beca…").
+    m_window->resize(1280, 720);
+    QApplication::processEvents();
+    AttentionDocument *document = m_window->document();
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QApplication::processEvents();
+    HeatmapView *heatmap = m_window->heatmap();
+    const HeatmapStyle shown = heatmap->screenStyle();
+    const HeatmapReadability readability = heatmapReadability(heatmap->figure(), shown.font, QSizeF(heatmap->size()), shown.labelWidth);
+    QVERIFY2(readability.everyLabel, qPrintable(QStringLiteral("%1 px in %2×%3").arg(shown.font.pixelSize()).arg(heatmap->width()).arg(heatmap->height())));
+    QVERIFY(shown.labelWidth >= QFontMetricsF(shown.font).horizontalAdvance(QStringLiteral("because")));
+    QVERIFY(shown.font.pixelSize() >= kMinScreenFont);
+    // Exports keep the chosen size.
+    QCOMPARE(heatmap->style().font.pixelSize(), m_window->viewOptions()->fontSize());
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

@@ -1,6 +1,7 @@
 #include "heatmapview.h"
 
 #include "attentiondocument.h"
+#include "presenterfit.h"
 #include "viewoptions.h"
 
 #include <QHelpEvent>
@@ -49,8 +50,18 @@ void HeatmapView::rebuild()
     m_figure = headHeatmap(m_document->result(), details, documentContext(*m_document), m_stage, colors,
                            m_document->selectedQuery());
     m_figure.showNumbers = m_options->showNumbers();
-    m_cache = heatmapCache(m_figure, style());
+    m_screenStyle = fittedStyle(m_figure, style(), QSizeF(size()));
+    m_cache = heatmapCache(m_figure, m_screenStyle);
     update();
+}
+
+void HeatmapView::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    // On screen, labels are never thinned out or cut while a smaller font can show them all;
+    // exports keep the chosen size (their figure is sized for it).
+    m_screenStyle = fittedStyle(m_figure, style(), QSizeF(size()));
+    m_cache.margins = heatmapMargins(m_figure, m_screenStyle);
 }
 
 HeatmapLayout HeatmapView::currentLayout() const
@@ -80,7 +91,7 @@ void HeatmapView::paintEvent(QPaintEvent *)
         return;
     }
     painter.setRenderHint(QPainter::Antialiasing);
-    paintHeatmapFigure(painter, QRectF(rect()), m_figure, style(), &m_cache);
+    paintHeatmapFigure(painter, QRectF(rect()), m_figure, m_screenStyle, &m_cache);
 }
 
 void HeatmapView::mousePressEvent(QMouseEvent *event)

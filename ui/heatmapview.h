@@ -21,7 +21,8 @@ public:
     void setStage(HeatmapStage stage);
     HeatmapStage stage() const { return m_stage; }
     const HeatmapFigure &figure() const { return m_figure; }
-    HeatmapStyle style() const;
+    HeatmapStyle style() const;       // the chosen text size (exports)
+    HeatmapStyle screenStyle() const { return m_screenStyle; } // fitted to the view's size (on screen)
     HeatmapLayout currentLayout() const;
 
     FigureKind figureKind() const override { return FigureKind::Heatmap; }
@@ -36,6 +37,7 @@ protected:
     void paintEvent(QPaintEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
     void keyPressEvent(QKeyEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
     bool event(QEvent *event) override;
 
 private:
@@ -46,6 +48,7 @@ private:
     ViewOptions *m_options;
     HeatmapFigure m_figure;
     HeatmapCache m_cache; // body image and margins, rebuilt with the figure
+    HeatmapStyle m_screenStyle;
     HeatmapStage m_stage = HeatmapStage::Weights;
 };
 

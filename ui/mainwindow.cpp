@@ -28,6 +28,7 @@
 #include <QFileDialog>
 #include <QDateTime>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -52,6 +53,8 @@ namespace {
 // The Model box's two action items, told apart from model folders by their data.
 const QString kOpenFolderItem = QStringLiteral("?open");
 const QString kDownloadItem = QStringLiteral("?download");
+// Narrower screens (a 1280×720 projector) get the compact default layout.
+constexpr int kWideScreen = 1500;
 
 QDockWidget *addDock(QMainWindow *window, QWidget *widget, const QString &title, const QString &name, Qt::DockWidgetArea area)
 {
@@ -161,6 +164,13 @@ MainWindow::MainWindow(QWidget *parent)
     stepDock->raise();
     resizeDocks({controlsDock, arcDock}, {300, 520}, Qt::Horizontal);
     resizeDocks({stepDock}, {340}, Qt::Vertical);
+    // On a projector-sized screen the controls share the bottom with the step-through, so that the
+    // heatmap and the head view get the width (a saved layout, restored later, still wins).
+    if (const QScreen *screen = QGuiApplication::primaryScreen(); screen && screen->availableGeometry().width() < kWideScreen) {
+        tabifyDockWidget(weightDock, controlsDock);
+        stepDock->raise();
+        resizeDocks({stepDock}, {260}, Qt::Vertical);
+    }
 
     // Status bar: what is shown, progress of long work, notices.
     m_status = new QLabel(this);

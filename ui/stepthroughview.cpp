@@ -2,6 +2,7 @@
 
 #include "attentiondocument.h"
 #include "deferredrebuild.h"
+#include "presenterfit.h"
 #include "rotationfigure.h"
 #include "stepexplainer.h"
 #include "viewoptions.h"
@@ -28,7 +29,21 @@ MatrixCanvas::MatrixCanvas(ViewOptions *options, QWidget *parent) : QWidget(pare
 void MatrixCanvas::setFigure(const HeatmapFigure &figure)
 {
     m_figure = figure;
+    refit();
     update();
+}
+
+void MatrixCanvas::refit()
+{
+    // In the window: every row and column labelled, at a smaller font if the pane is short
+    // (presenter mode sets its own sizing and keeps it).
+    m_screenStyle = m_fontPixels > 0 ? style() : fittedStyle(shownFigure(), style(), QSizeF(size()));
+}
+
+void MatrixCanvas::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    refit();
 }
 
 HeatmapStyle MatrixCanvas::style() const
@@ -46,6 +61,7 @@ void MatrixCanvas::setSizing(int fontPixels, double labelWidth)
 {
     m_fontPixels = fontPixels;
     m_labelWidth = labelWidth;
+    refit();
     update();
 }
 
@@ -62,13 +78,13 @@ void MatrixCanvas::paintEvent(QPaintEvent *)
 {
     QPainter painter(this);
     painter.setRenderHint(QPainter::Antialiasing);
-    paintHeatmapFigure(painter, QRectF(rect()), shownFigure(), style());
+    paintHeatmapFigure(painter, QRectF(rect()), shownFigure(), m_screenStyle);
 }
 
 void MatrixCanvas::mousePressEvent(QMouseEvent *event)
 {
     const HeatmapFigure shown = shownFigure();
-    const HeatmapLayout layout(int(shown.values().rows()), int(shown.values().cols()), QRectF(rect()), heatmapMargins(shown, style()));
+    const HeatmapLayout layout(int(shown.values().rows()), int(shown.values().cols()), QRectF(rect()), heatmapMargins(shown, m_screenStyle));
     if (const auto cell = layout.cellAt(event->position()))
         Q_EMIT cellClicked(cell->row, cell->col);
 }

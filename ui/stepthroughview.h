@@ -22,7 +22,8 @@ public:
     explicit MatrixCanvas(ViewOptions *options, QWidget *parent = nullptr);
     void setFigure(const HeatmapFigure &figure);
     const HeatmapFigure &figure() const { return m_figure; }
-    HeatmapStyle style() const;
+    HeatmapStyle style() const;       // the chosen text size (exports)
+    HeatmapStyle screenStyle() const { return m_screenStyle; } // as drawn in the pane
     // A font size and label width of its own (presenter mode); 0 keeps the window's.
     void setSizing(int fontPixels, double labelWidth);
     QSize minimumSizeHint() const override { return {200, 160}; }
@@ -33,13 +34,16 @@ Q_SIGNALS:
 protected:
     void paintEvent(QPaintEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     HeatmapFigure shownFigure() const;
+    void refit();
     ViewOptions *m_options;
     HeatmapFigure m_figure;
     int m_fontPixels = 0;
     double m_labelWidth = 0;
+    HeatmapStyle m_screenStyle;
 };
 
 // Walks the selected head stage by stage: embeddings → Q, K, V → QKᵀ → ÷√d_k → mask → softmax →
