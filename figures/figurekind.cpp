@@ -1,8 +1,21 @@
 #include "figurekind.h"
 
+#include <QObject>
+
 #include <memory>
 
 namespace studio {
+
+QString figureKindTitle(FigureKind kind)
+{
+    switch (kind) {
+    case FigureKind::Heatmap: return QObject::tr("heatmap");
+    case FigureKind::Arcs: return QObject::tr("head view");
+    case FigureKind::Grid: return QObject::tr("model view");
+    case FigureKind::Steps: return QObject::tr("step-through");
+    }
+    Q_UNREACHABLE();
+}
 
 QString figureKindName(FigureKind kind)
 {

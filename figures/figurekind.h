@@ -16,6 +16,7 @@ namespace studio {
 enum class FigureKind { Heatmap, Arcs, Grid, Steps };
 inline constexpr FigureKind kFigureKinds[] = {FigureKind::Heatmap, FigureKind::Arcs, FigureKind::Grid, FigureKind::Steps};
 QString figureKindName(FigureKind kind); // "heatmap", "arcs", "grid", "steps"
+QString figureKindTitle(FigureKind kind); // as the window names the view: "heatmap", "head view", "model view", "step-through"
 std::optional<FigureKind> figureKindFromName(const QString &name);
 QStringList figureKindNames();
 

@@ -90,6 +90,7 @@ private Q_SLOTS:
     void presenterModeStepsWithAClicker();
     void presenterModeReadsFromTheBackRow();
     void projectorWindowLabelsEveryToken();
+    void exportSaysWhichViewItWrites();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -662,7 +663,7 @@ void TestMainWindow::helpMenuHasAQuickStartAndTheShortcuts()
     QVERIFY(page && page->isVisible());
     const QString text = page->findChild<QTextBrowser *>()->toPlainText();
     // Read from the menus: every menu shortcut is there with what it does.
-    for (const char *expected : {"Ctrl+E", "Export view", "Ctrl+Z", "Undo", "Ctrl+M", "Open model folder", "Page Down / Page Up"})
+    for (const char *expected : {"Ctrl+E", "Export heatmap", "Ctrl+Z", "Undo", "Ctrl+M", "Open model folder", "Page Down / Page Up"})
         QVERIFY2(text.contains(QLatin1String(expected)), expected);
     for (QAction *action : help->actions())
         if (action->text() == QStringLiteral("&Quick start"))
@@ -763,6 +764,22 @@ void TestMainWindow::projectorWindowLabelsEveryToken()
     QVERIFY(shown.font.pixelSize() >= kMinScreenFont);
     // Exports keep the chosen size.
     QCOMPARE(heatmap->style().font.pixelSize(), m_window->viewOptions()->fontSize());
+}
+
+void TestMainWindow::exportSaysWhichViewItWrites()
+{
+    auto *exportView = m_window->findChild<QAction *>(QStringLiteral("exportView"));
+    QVERIFY(exportView);
+    QCOMPARE(exportView->text(), QStringLiteral("&Export heatmap…"));
+    // A click in the head view's drawing (which takes no focus) makes it the view to export.
+    raiseDock(m_window.get(), QStringLiteral("arcDock"));
+    QTest::mouseClick(m_window->arcs(), Qt::LeftButton, {}, QPoint(10, 10));
+    QCOMPARE(exportView->text(), QStringLiteral("&Export head view…"));
+    QCOMPARE(dynamic_cast<QWidget *>(m_window->figureView(FigureKind::Arcs)), static_cast<QWidget *>(m_window->arcs()));
+    QTest::mouseClick(m_window->steps()->canvas(), Qt::LeftButton, {}, QPoint(5, 5));
+    QCOMPARE(exportView->text(), QStringLiteral("&Export step-through…"));
+    QTest::mouseClick(m_window->heatmap(), Qt::LeftButton, {}, QPoint(5, 5));
+    QCOMPARE(exportView->text(), QStringLiteral("&Export heatmap…"));
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

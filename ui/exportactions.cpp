@@ -31,7 +31,7 @@ Status exportViewInteractively(QWidget *parent, FigureView &view)
 {
     QString filter;
     const QString suggested = QDir(preferences::lastFolder.get()).filePath(view.figureName() + QStringLiteral(".png"));
-    const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export %1").arg(view.figureName()), suggested,
+    const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export the %1").arg(figureKindTitle(view.figureKind())), suggested,
                                                       QObject::tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"), &filter);
     if (path.isEmpty())
         return Status::success(); // cancelled

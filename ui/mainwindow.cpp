@@ -205,7 +205,7 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_heatmapStage, &QComboBox::currentIndexChanged, this, [this] {
         m_heatmap->setStage(HeatmapStage(m_heatmapStage->currentData().toInt()));
-        m_lastFigureView = m_heatmap;
+        setExportTarget(m_heatmap);
     });
     connect(m_document, &AttentionDocument::resultChanged, this, &MainWindow::syncFromDocument);
     for (auto change : {&AttentionDocument::workspaceChanged, &AttentionDocument::headSelected,
@@ -239,13 +239,10 @@ MainWindow::MainWindow(QWidget *parent)
         preferences::fontSize.set(m_options->fontSize());
     });
     // Remember which view the user last worked in, for "Export view".
-    connect(qApp, &QApplication::focusChanged, this, [this](QWidget *, QWidget *now) {
-        for (QWidget *w = now; w; w = w->parentWidget())
-            if (dynamic_cast<FigureView *>(w)) {
-                m_lastFigureView = w;
-                return;
-            }
-    });
+    // The view the user last worked in, by focus or by a click (views that take no focus, like
+    // the head view's drawing, count too), is what Export view writes; the menu names it.
+    connect(qApp, &QApplication::focusChanged, this, [this](QWidget *, QWidget *now) { setExportTarget(now); });
+    qApp->installEventFilter(this);
 
     setMinimumSize(760, 520);
     if (const QScreen *screen = QGuiApplication::primaryScreen())
@@ -283,11 +280,13 @@ void MainWindow::buildActions()
     file->addAction(tr("&Download a model from Hugging Face…"), this, &MainWindow::showDownloadDialog);
     file->addAction(tr("Use the &teaching model"), this, [this] { m_document->useTeachingModel(); });
     file->addSeparator();
-    file->addAction(tr("&Export view…"), QKeySequence(tr("Ctrl+E")), this, [this] {
+    m_exportView = file->addAction(tr("&Export view…"), QKeySequence(tr("Ctrl+E")), this, [this] {
         if (FigureView *view = activeFigureView())
             if (const Status exported = exportViewInteractively(this, *view); !exported)
                 showMessage(exported.error, true);
     });
+    m_exportView->setObjectName(QStringLiteral("exportView"));
+    setExportTarget(m_lastFigureView ? m_lastFigureView : m_heatmap);
     file->addAction(tr("Export &all heads…"), this, [this] {
         if (const Status exported = exportAllHeadsInteractively(this, *m_document, *m_options); !exported)
             showMessage(exported.error, true);
@@ -503,6 +502,25 @@ FigureView *MainWindow::figureView(FigureKind kind) const
     case FigureKind::Steps: return m_steps;
     }
     Q_UNREACHABLE();
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    if (event->type() == QEvent::MouseButtonPress)
+        if (auto *widget = qobject_cast<QWidget *>(watched); widget && widget->window() == this)
+            setExportTarget(widget);
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::setExportTarget(QWidget *widget)
+{
+    for (QWidget *w = widget; w; w = w->parentWidget())
+        if (auto *view = dynamic_cast<FigureView *>(w)) {
+            m_lastFigureView = w;
+            if (m_exportView)
+                m_exportView->setText(tr("&Export %1…").arg(figureKindTitle(view->figureKind())));
+            return;
+        }
 }
 
 FigureView *MainWindow::activeFigureView() const

@@ -5,6 +5,7 @@
 #include <QMainWindow>
 #include <QPointer>
 
+class QAction;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -58,6 +59,7 @@ public:
 
 protected:
     void closeEvent(QCloseEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     void buildActions();
@@ -73,6 +75,7 @@ private:
     bool saveAs();
     void showMessage(const QString &message, bool error);
     void clearErrorAfterSuccess();
+    void setExportTarget(QWidget *widget); // the FigureView it is in, if any
     void showHelpPage(const QString &name, const QString &title, const QString &html);
     FigureView *activeFigureView() const;
 
@@ -91,6 +94,7 @@ private:
     ControlsPanel *m_controls;
     DownloadDialog *m_downloadDialog = nullptr;
     bool m_errorShown = false;
+    QAction *m_exportView = nullptr;
     QPointer<class PresenterWindow> m_presenter;
     QComboBox *m_headChooser;
     QComboBox *m_heatmapStage;
