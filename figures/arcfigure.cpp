@@ -111,15 +111,57 @@ QRgb blendOnWhite(QColor color, double alpha)
     return qRgb(mix(color.red()), mix(color.green()), mix(color.blue()));
 }
 
+QList<std::pair<QColor, QString>> arcLegend(const ArcFigure &figure)
+{
+    QList<std::pair<QColor, QString>> entries;
+    for (int head : figure.heads)
+        entries.append({headColor(head), figure.headLabels.value(head, QObject::tr("head %1").arg(head))});
+    return entries;
+}
+
+namespace {
+
+// The legend flows over as many lines as it needs: a swatch and a label per head.
+constexpr double kSwatch = 0.8; // of the line height
+
+std::vector<int> legendLineBreaks(const ArcFigure &figure, const QFontMetricsF &metrics, double width)
+{
+    std::vector<int> starts{0};
+    double x = 0;
+    const auto entries = arcLegend(figure);
+    for (int i = 0; i < int(entries.size()); ++i) {
+        const double entry = metrics.height() * (kSwatch + 0.4) + metrics.horizontalAdvance(entries.at(i).second) + metrics.height();
+        if (x > 0 && x + entry > width) {
+            starts.push_back(i);
+            x = 0;
+        }
+        x += entry;
+    }
+    return starts;
+}
+
+int legendLines(const ArcFigure &figure, const QFontMetricsF &metrics, double width)
+{
+    return arcLegend(figure).isEmpty() ? 0 : int(legendLineBreaks(figure, metrics, width).size());
+}
+
+} // namespace
+
 QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
 {
     const QFontMetricsF metrics(font);
     double widest = 40;
     for (const QString &label : figure.labels)
         widest = std::max(widest, metrics.horizontalAdvance(label));
+    // Wide enough for the caption's lines whole (the last one, the count of lines, is short).
+    double width = std::min(widest, 160.0) * 2 + 360;
+    for (const QString &line : figure.caption)
+        width = std::max(width, metrics.horizontalAdvance(line) + 24);
+    width = std::min(width, 1600.0);
     const double row = std::max(metrics.height() * 1.3, 4.0);
-    const double height = std::clamp(row * figure.labels.size(), 200.0, 4000.0) + 16 + metrics.lineSpacing() * (figure.caption.size() + 1);
-    return {std::min(widest, 160.0) * 2 + 360, height};
+    const double extra = metrics.lineSpacing() * (figure.caption.size() + 1 + legendLines(figure, metrics, width - 16));
+    const double height = std::clamp(row * figure.labels.size(), 200.0, 4000.0) + 16 + extra;
+    return {width, height};
 }
 
 int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font,
@@ -131,7 +173,8 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
     double widest = 40;
     for (const QString &label : figure.labels)
         widest = std::max(widest, metrics.horizontalAdvance(label));
-    const double captionHeight = metrics.lineSpacing() * (figure.caption.size() + 1);
+    const int legendLineCount = legendLines(figure, metrics, area.width() - 16);
+    const double captionHeight = metrics.lineSpacing() * (figure.caption.size() + 1 + legendLineCount);
     const ArcLayout layout(int(figure.labels.size()), area, std::min(widest, 160.0) + 4, captionHeight);
     painter.fillRect(area, Qt::white);
 
@@ -174,8 +217,27 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
         painter.drawText(layout.rightLabel(t).adjusted(0, -metrics.height(), 0, metrics.height()), Qt::AlignLeft | Qt::AlignVCenter, text);
     }
     painter.setFont(font);
-    painter.setPen(QColor(60, 60, 60));
     double y = layout.captionRect().top();
+    // The legend: which colour is which head.
+    if (legendLineCount > 0) {
+        const auto entries = arcLegend(figure);
+        const std::vector<int> starts = legendLineBreaks(figure, metrics, layout.captionRect().width());
+        for (size_t line = 0; line < starts.size(); ++line) {
+            double x = layout.captionRect().left();
+            const int end = line + 1 < starts.size() ? starts[line + 1] : int(entries.size());
+            for (int i = starts[line]; i < end; ++i) {
+                const double side = metrics.height() * kSwatch;
+                painter.fillRect(QRectF(x, y + (metrics.height() - side) / 2, side, side), entries.at(i).first);
+                x += side + metrics.height() * 0.4;
+                painter.setPen(Qt::black);
+                const double textWidth = metrics.horizontalAdvance(entries.at(i).second);
+                painter.drawText(QRectF(x, y, textWidth + 1, metrics.height()), Qt::AlignLeft | Qt::AlignVCenter, entries.at(i).second);
+                x += textWidth + metrics.height();
+            }
+            y += metrics.lineSpacing();
+        }
+    }
+    painter.setPen(QColor(60, 60, 60));
     QStringList caption = figure.caption;
     caption.append(hidden > 0 ? QObject::tr("%1 lines shown; %2 weaker ones hidden (threshold %3%4)")
                                     .arg(lines.size()).arg(hidden).arg(figure.pruning.threshold)

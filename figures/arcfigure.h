@@ -72,8 +72,12 @@ struct ArcFigure {
     ArcPruning pruning;
     int focusToken = -1;         // show only this token's lines
     bool focusIsQuery = true;
+    QStringList headLabels;      // per head index, for the legend ("head 0 · Previous token")
     QStringList caption;
 };
+
+// The legend's entries: a colour and a label for each head switched on.
+QList<std::pair<QColor, QString>> arcLegend(const ArcFigure &figure);
 
 // Paints the whole figure, pruning it first unless `pruned` (of the same figure) is given.
 // Returns the number of lines pruned away.

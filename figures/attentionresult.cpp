@@ -71,6 +71,12 @@ std::pair<int, int> AttentionResult::headGroup(int head) const
     return {first, first + size - 1};
 }
 
+QString AttentionResult::headLabel(int head) const
+{
+    const QString name = headNames.value(head);
+    return name.isEmpty() ? QObject::tr("head %1").arg(head) : QObject::tr("head %1 · %2").arg(head).arg(name);
+}
+
 double AttentionResult::firstTokenShare(int layer, int head) const
 {
     return studio::firstTokenShare(weights(layer, head));
@@ -173,6 +179,8 @@ AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &work
         result.labels.append(visibleToken(piece));
     result.layers = 1;
     result.heads = int(workspace.heads.size());
+    for (const HeadWeights &head : workspace.heads)
+        result.headNames.append(head.name);
     AttentionMaps maps(1);
     for (const HeadTrace &head : trace.heads)
         maps[0].push_back(head.weights);

@@ -38,12 +38,15 @@ struct AttentionResult {
     bool rotary = false;                      // q and k are turned by position (the Rotary stage applies)
     int kvHeads = 0;                          // key/value heads, shared by groups of query heads; 0 = one per head
     std::vector<int> slidingWindows;          // per layer; 0 = the whole causal past
+    QStringList headNames;                    // the teaching model's ("Previous token"); empty for checkpoints
     int tokenCount() const { return int(labels.size()); }
     // The key/value head query head `head` reads, and the query heads sharing it (first, last).
     int kvHeadOf(int head) const;
     std::pair<int, int> headGroup(int head) const;
     // The share of the head's attention that goes to the first token (the attention sink).
     double firstTokenShare(int layer, int head) const;
+    // "head 2", with the head's name where it has one: "head 0 · Previous token".
+    QString headLabel(int head) const;
 
     bool hasHead(int layer, int head) const;
     // One head's weights (T, T); an empty matrix for a head that does not exist.

@@ -160,8 +160,11 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
     QStringList headNames;
     for (int h : heads)
         headNames.append(QString::number(h));
-    figure.caption = {context.quotedSentence(),
-                      QObject::tr("%1 · layer %2 · heads %3").arg(context.model).arg(layer).arg(headNames.join(QStringLiteral(", ")))};
+    for (int h = 0; h < result.heads; ++h)
+        figure.headLabels.append(result.headLabel(h));
+    // The model on a line of its own: with the layer and heads after it, the line ran past the figure.
+    figure.caption = {context.quotedSentence(), context.model,
+                      QObject::tr("layer %1 · heads %2").arg(layer).arg(headNames.join(QStringLiteral(", ")))};
     return figure;
 }
 

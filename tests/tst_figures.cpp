@@ -1,3 +1,4 @@
+#include "arcfigure.h"
 #include "colormap.h"
 #include "figurefile.h"
 #include "figures.h"
@@ -31,6 +32,7 @@ private Q_SLOTS:
     void everyLayerLabelIsBlack();
     void countsAgreeWithTheirNouns();
     void presenterFontIsTheLargestThatFits();
+    void headViewHasALegendAndAWholeCaption();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -524,6 +526,43 @@ void TestFigures::presenterFontIsTheLargestThatFits()
     const HeatmapReadability crowded = fitHeatmapFont(many, figureFont(), area, 10, 48);
     QVERIFY(!crowded.everyNumber);
     QCOMPARE(crowded.fontPixels, 10);
+}
+
+void TestFigures::headViewHasALegendAndAWholeCaption()
+{
+    AttentionResult result;
+    result.layers = 1;
+    result.heads = 3;
+    result.labels = {QStringLiteral("a"), QStringLiteral("b")};
+    result.headNames = {QStringLiteral("Previous token"), QStringLiteral("Same word"), QString()};
+    const Matrix w = Matrix::Constant(2, 2, 0.5f);
+    result.maps = std::make_shared<const AttentionMaps>(AttentionMaps{{w, w, w}});
+    FigureContext context;
+    context.sentence = QStringLiteral("a b");
+    context.model = QStringLiteral("A model whose description is long enough to have been cut before (d_model 8, d_head 4, 3 heads)");
+    const ArcFigure figure = arcFigure(result, context, 0, {0, 2}, ArcPruning{});
+    const auto legend = arcLegend(figure);
+    QCOMPARE(legend.size(), 2); // the heads switched on
+    QCOMPARE(legend.at(0).second, QStringLiteral("head 0 · Previous token"));
+    QCOMPARE(legend.at(0).first, headColor(0));
+    QCOMPARE(legend.at(1).second, QStringLiteral("head 2"));
+    QCOMPARE(legend.at(1).first, headColor(2));
+    // The exported size holds every caption line whole.
+    const QFontMetricsF metrics(figureFont());
+    const QSizeF size = preferredArcSize(figure, figureFont());
+    for (const QString &line : figure.caption)
+        QVERIFY2(metrics.horizontalAdvance(line) <= size.width() - 16, qPrintable(line));
+    QVERIFY(figure.caption.contains(QStringLiteral("layer 0 · heads 0, 2")));
+    // And the legend is painted: head 0's colour appears below the token rows.
+    QImage image(size.toSize(), QImage::Format_RGB32);
+    QPainter painter(&image);
+    paintArcFigure(painter, QRectF(QPointF(0, 0), size), figure, figureFont());
+    painter.end();
+    int swatchPixels = 0;
+    for (int y = int(size.height() * 0.5); y < image.height(); ++y)
+        for (int x = 0; x < 40; ++x)
+            swatchPixels += image.pixel(x, y) == headColor(0).rgb();
+    QVERIFY(swatchPixels > 20);
 }
 
 QTEST_MAIN(TestFigures)
