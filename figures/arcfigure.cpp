@@ -164,18 +164,25 @@ QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
     return {width, height};
 }
 
+ArcLayout arcFigureLayout(const ArcFigure &figure, const QRectF &area, const QFont &font)
+{
+    const QFontMetricsF metrics(font);
+    double widest = 40;
+    for (const QString &label : figure.labels)
+        widest = std::max(widest, metrics.horizontalAdvance(label));
+    const int captionLines = figure.showCaption ? int(figure.caption.size()) + 1 : 0;
+    const double captionHeight = metrics.lineSpacing() * (captionLines + legendLines(figure, metrics, area.width() - 16));
+    return ArcLayout(int(figure.labels.size()), area, std::min(widest, 160.0) + 4, captionHeight);
+}
+
 int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font,
                    const PrunedArcs *pruned)
 {
     painter.save();
     painter.setFont(font);
     const QFontMetricsF metrics(font);
-    double widest = 40;
-    for (const QString &label : figure.labels)
-        widest = std::max(widest, metrics.horizontalAdvance(label));
     const int legendLineCount = legendLines(figure, metrics, area.width() - 16);
-    const double captionHeight = metrics.lineSpacing() * (figure.caption.size() + 1 + legendLineCount);
-    const ArcLayout layout(int(figure.labels.size()), area, std::min(widest, 160.0) + 4, captionHeight);
+    const ArcLayout layout = arcFigureLayout(figure, area, font);
     painter.fillRect(area, Qt::white);
 
     int hidden = 0;
@@ -238,6 +245,10 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
         }
     }
     painter.setPen(QColor(60, 60, 60));
+    if (!figure.showCaption) {
+        painter.restore();
+        return hidden;
+    }
     QStringList caption = figure.caption;
     caption.append(hidden > 0 ? QObject::tr("%1 lines shown; %2 weaker ones hidden (threshold %3%4)")
                                     .arg(lines.size()).arg(hidden).arg(figure.pruning.threshold)

@@ -74,7 +74,11 @@ struct ArcFigure {
     bool focusIsQuery = true;
     QStringList headLabels;      // per head index, for the legend ("head 0 · Previous token")
     QStringList caption;
+    bool showCaption = true;     // on screen the window says it all already: legend only
 };
+
+// Where everything of this figure goes in the area (the painter's layout, for hit-testing too).
+ArcLayout arcFigureLayout(const ArcFigure &figure, const QRectF &area, const QFont &font);
 
 // The legend's entries: a colour and a label for each head switched on.
 QList<std::pair<QColor, QString>> arcLegend(const ArcFigure &figure);

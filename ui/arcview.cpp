@@ -36,12 +36,16 @@ void ArcCanvas::setFigure(const ArcFigure &figure)
 
 ArcLayout ArcCanvas::layout() const
 {
-    const QFontMetricsF metrics(m_options->font());
-    double widest = 40;
-    for (const QString &label : m_figure.labels)
-        widest = std::max(widest, metrics.horizontalAdvance(label));
-    return ArcLayout(int(m_figure.labels.size()), QRectF(rect()), std::min(widest, 160.0) + 4,
-                     metrics.lineSpacing() * (m_figure.caption.size() + 1));
+    return arcFigureLayout(shownFigure(), QRectF(rect()), m_options->font());
+}
+
+ArcFigure ArcCanvas::shownFigure() const
+{
+    // On screen: the sentence, model and layer are in the window already, and the count of lines
+    // under the view; the legend stays. Exports get the whole caption.
+    ArcFigure shown = m_figure;
+    shown.showCaption = false;
+    return shown;
 }
 
 void ArcCanvas::renderCache()
@@ -52,7 +56,7 @@ void ArcCanvas::renderCache()
     if (m_cache.isNull())
         return;
     QPainter painter(&m_cache);
-    ArcFigure figure = m_figure;
+    ArcFigure figure = shownFigure();
     figure.focusToken = -1;
     paintArcFigure(painter, QRectF(rect()), figure, m_options->font(), &m_pruned);
     m_cacheValid = true;
@@ -73,7 +77,7 @@ void ArcCanvas::paintEvent(QPaintEvent *)
         return;
     }
     // Hover: the focused token's lines alone, drawn fresh (at most T × heads lines).
-    ArcFigure figure = m_figure;
+    ArcFigure figure = shownFigure();
     figure.focusToken = m_focus;
     figure.focusIsQuery = m_focusIsQuery;
     paintArcFigure(painter, QRectF(rect()), figure, m_options->font(), &m_pruned);

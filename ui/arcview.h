@@ -42,6 +42,7 @@ protected:
 private:
     void renderCache();
     ArcLayout layout() const;
+    ArcFigure shownFigure() const; // the figure as drawn in the window
     bool m_cacheValid = false;
 
     AttentionDocument *m_document;
