@@ -13,9 +13,24 @@ QString number(double value)
     if (std::isnan(value))
         return QStringLiteral("NaN");
     QString text = QString::number(value, 'g', 4);
+    // 4.933e-09 is written as a learner writes it: 4.933×10⁻⁹.
+    if (const qsizetype e = text.indexOf(QLatin1Char('e')); e >= 0) {
+        static const QString superscripts = QStringLiteral("⁰¹²³⁴⁵⁶⁷⁸⁹");
+        QString exponent;
+        for (const QChar c : QString::number(text.mid(e + 1).toInt())) // "-09" → −9, "+10" → 10
+            exponent += c == QLatin1Char('-') ? QStringLiteral("⁻") : QString(superscripts.at(c.digitValue()));
+        text = text.left(e) + QStringLiteral("×10") + exponent;
+    }
     if (text.startsWith(QLatin1Char('-')))
         text.replace(0, 1, QStringLiteral("−"));
     return text;
+}
+
+QString factor(double value)
+{
+    // A negative factor in brackets: 0.5·(−0.2599), never 0.5·−0.2599.
+    const QString text = number(value);
+    return value < 0 ? QStringLiteral("(%1)").arg(text) : text;
 }
 
 namespace {
@@ -172,7 +187,7 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         html += QObject::tr("<p>output<sub>%1</sub> = Σ<sub>j</sub> w<sub>%1 j</sub> v<sub>j</sub>. Its first component:</p>").arg(i);
         QStringList terms;
         for (int c = 0; c < tokens && c < 16; ++c)
-            terms.append(QStringLiteral("%1·%2").arg(number(t.weights(i, c)), number(t.v(c, 0))));
+            terms.append(QStringLiteral("%1·%2").arg(factor(t.weights(i, c)), factor(t.v(c, 0))));
         if (tokens > 16)
             terms.append(QObject::tr("… %1 more").arg(tokens - 16));
         if (t.v.cols() > 0)

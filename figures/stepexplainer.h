@@ -13,7 +13,9 @@ QString explainStage(const AttentionResult &result, const HeadDetails &details, 
 
 // A dot product written term by term: "a₁·b₁ + a₂·b₂ + … = s", at most maxTerms terms shown.
 QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<const RowVector> &b, int maxTerms = 16);
-// A number as the step-through shows it: 4 significant digits, a real minus sign.
+// A number as the step-through shows it: 4 significant digits, a real minus sign, 4.933×10⁻⁹
+// rather than 4.933e-09.
 QString number(double value);
+QString factor(double value); // the same, in brackets when negative (a factor of a product)
 
 } // namespace studio

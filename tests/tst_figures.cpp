@@ -7,6 +7,7 @@
 #include "heatmaplayout.h"
 #include "figurekind.h"
 #include "rotationfigure.h"
+#include "stepexplainer.h"
 #include "testsupport.h"
 #include "presenterfit.h"
 #include "wording.h"
@@ -15,6 +16,7 @@
 #include <QGuiApplication>
 #include <QImage>
 #include <QPainter>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -33,6 +35,7 @@ private Q_SLOTS:
     void countsAgreeWithTheirNouns();
     void presenterFontIsTheLargestThatFits();
     void headViewHasALegendAndAWholeCaption();
+    void arithmeticIsWrittenAsALearnerWritesIt();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -563,6 +566,32 @@ void TestFigures::headViewHasALegendAndAWholeCaption()
         for (int x = 0; x < 40; ++x)
             swatchPixels += image.pixel(x, y) == headColor(0).rgb();
     QVERIFY(swatchPixels > 20);
+}
+
+void TestFigures::arithmeticIsWrittenAsALearnerWritesIt()
+{
+    QCOMPARE(number(4.933e-09), QStringLiteral("4.933×10⁻⁹"));
+    QCOMPARE(number(1.5e10), QStringLiteral("1.5×10¹⁰"));
+    QCOMPARE(number(-2.5e-12), QStringLiteral("−2.5×10⁻¹²"));
+    QCOMPARE(number(-0.2599), QStringLiteral("−0.2599"));
+    QCOMPARE(factor(-0.2599), QStringLiteral("(−0.2599)"));
+    QCOMPARE(factor(0.5), QStringLiteral("0.5"));
+    // The weighted sum of v: no product of a bare negative, no e-notation.
+    TeachingConfig config;
+    const std::vector<HeadWeights> heads = defaultHeads(config);
+    const QString sentence = QStringLiteral("The animal didn't cross the street because it was too tired.");
+    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
+    const Workspace workspace = defaultWorkspace(sentence);
+    const AttentionResult result = teachingResult(trace, workspace);
+    bool sawNegativeFactor = false;
+    for (int query = 0; query < 12; ++query)
+        for (Stage stage : {Stage::Weights, Stage::Output, Stage::Scores}) {
+            QString html = explainStage(result, teachingDetails(workspace, trace, 0), stage, query, 0, Projection::Q);
+            QVERIFY2(!html.contains(QStringLiteral("·−")), qPrintable(html));
+            QVERIFY2(!html.contains(QRegularExpression(QStringLiteral("\\de[-+]\\d"))), qPrintable(html));
+            sawNegativeFactor = sawNegativeFactor || html.contains(QStringLiteral("·(−"));
+        }
+    QVERIFY(sawNegativeFactor);
 }
 
 QTEST_MAIN(TestFigures)
