@@ -99,7 +99,7 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
 }
 
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
-                          Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery)
+                          Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery, int selectedKey)
 {
     const HeadTrace &t = details.trace;
     HeatmapFigure figure;
@@ -107,6 +107,7 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
     figure.colorMap = colorMap;
     figure.selectedRow = selectedQuery;
     QString what;
+    QString scaleLabel = stageTitle(stage);
     switch (stage) {
     case Stage::Embeddings:
         figure.setValues(details.input);
@@ -117,6 +118,7 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         figure.setValues(t.projected(projection));
         figure.colLabels = numbered(projectionName(projection), int(figure.values().cols()));
         what = QObject::tr("%1 = X·%2 (tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection));
+        scaleLabel = projectionName(projection); // the one matrix shown, not "Q, K, V"
         break;
     case Stage::Rotary: {
         // v is not turned: the stage shows q (or k) after the rotation.
@@ -124,6 +126,7 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         figure.setValues(t.projected(shown));
         figure.colLabels = numbered(projectionName(shown) + QStringLiteral("′"), int(figure.values().cols()));
         what = QObject::tr("%1′ = %1 turned by position (tokens × d_head)").arg(projectionName(shown));
+        scaleLabel = projectionName(shown) + QStringLiteral("′");
         break;
     }
     case Stage::Scores: figure.setValues(t.scores); what = QStringLiteral("scores = q·kᵀ"); break;
@@ -136,14 +139,16 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         what = QObject::tr("output = weights·v (tokens × d_head)");
         break;
     }
-    if (figure.colLabels.isEmpty())
+    if (figure.colLabels.isEmpty()) {
         figure.colLabels = result.labels;
+        figure.selectedCol = selectedKey; // a query × key matrix: the key is a column
+    }
     if (stage == Stage::Weights) {
         figure.scale = {0.0, 1.0};
         figure.scaleLabel = QObject::tr("attention weight");
         figure.cellDecimals = 2;
     } else {
-        fitScale(figure, stageTitle(stage));
+        fitScale(figure, scaleLabel);
     }
     figure.caption = context.captionFor(what);
     return figure;

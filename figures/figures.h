@@ -30,7 +30,8 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
 // The matrix of a step-through stage: X (T × C), q/k/v (T × D, the given projection), the T × T
 // stages, or the output (T × D).
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
-                          Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery = -1);
+                          Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery = -1,
+                          int selectedKey = -1);
 ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context, int layer,
                     const QList<int> &heads, const ArcPruning &pruning);
 GridFigure gridFigure(const AttentionResult &result, const FigureContext &context, ColorMapKind colorMap,

@@ -278,6 +278,11 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             const QRectF row = layout.cellRect(figure.selectedRow, 0).united(layout.cellRect(figure.selectedRow, cols - 1));
             painter.setPen(QPen(QColor(230, 60, 20), std::clamp(cell / 8, 1.5, 3.0)));
             painter.drawRect(row);
+            if (figure.selectedCol >= 0 && figure.selectedCol < cols) {
+                // The selected key's cell in that row: the number the arithmetic follows.
+                painter.setPen(QPen(Qt::black, std::clamp(cell / 6, 2.0, 4.0)));
+                painter.drawRect(layout.cellRect(figure.selectedRow, figure.selectedCol));
+            }
         }
 
         const int stride = labelStride(cell, metrics.height() * 0.9);

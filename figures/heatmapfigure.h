@@ -31,6 +31,7 @@ struct HeatmapFigure {
     // Decimals of the numbers in cells; −1 picks a compact format per value (for unbounded stages).
     int cellDecimals = -1;
     int selectedRow = -1;
+    int selectedCol = -1; // with selectedRow: one cell outlined (the selected query's key)
     // Draw one vector rectangle per cell instead of one scaled image; for vector export of small
     // matrices. Large matrices always go through the image.
     bool vectorCells = false;

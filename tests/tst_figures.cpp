@@ -36,6 +36,7 @@ private Q_SLOTS:
     void presenterFontIsTheLargestThatFits();
     void headViewHasALegendAndAWholeCaption();
     void arithmeticIsWrittenAsALearnerWritesIt();
+    void stageFigureNamesItsMatrixAndOutlinesTheKey();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -592,6 +593,36 @@ void TestFigures::arithmeticIsWrittenAsALearnerWritesIt()
             sawNegativeFactor = sawNegativeFactor || html.contains(QStringLiteral("·(−"));
         }
     QVERIFY(sawNegativeFactor);
+}
+
+void TestFigures::stageFigureNamesItsMatrixAndOutlinesTheKey()
+{
+    TeachingConfig config;
+    const std::vector<HeadWeights> heads = defaultHeads(config);
+    const QString sentence = QStringLiteral("The cat sat on the mat.");
+    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
+    const Workspace workspace = defaultWorkspace(sentence);
+    const AttentionResult result = teachingResult(trace, workspace);
+    const HeadDetails details = teachingDetails(workspace, trace, 0);
+    const FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name};
+    // The colour bar names the one projection shown.
+    QCOMPARE(stageFigure(result, details, context, Stage::Projections, Projection::K, ColorMapKind::Diverging, 1, 2).scaleLabel, QStringLiteral("k"));
+    QCOMPARE(stageFigure(result, details, context, Stage::Projections, Projection::V, ColorMapKind::Diverging, 1, 2).scaleLabel, QStringLiteral("v"));
+    // A query × key stage outlines the selected key in the selected row; a tokens × d matrix has no key column.
+    HeatmapFigure scores = stageFigure(result, details, context, Stage::Scores, Projection::Q, ColorMapKind::Diverging, 1, 2);
+    QCOMPARE(scores.selectedCol, 2);
+    QCOMPARE(stageFigure(result, details, context, Stage::Output, Projection::Q, ColorMapKind::Diverging, 1, 2).selectedCol, -1);
+    HeatmapStyle style;
+    style.font = figureFont();
+    const QSize size(500, 400);
+    QImage image(size, QImage::Format_RGB32);
+    QPainter painter(&image);
+    paintHeatmapFigure(painter, QRectF(QPointF(0, 0), QSizeF(size)), scores, style);
+    painter.end();
+    const HeatmapLayout real(int(scores.values().rows()), int(scores.values().cols()), QRectF(QPointF(0, 0), QSizeF(size)), heatmapMargins(scores, style));
+    const QRectF cell = real.cellRect(1, 2);
+    QCOMPARE(image.pixel(QPointF(cell.center().x(), cell.top()).toPoint()), qRgb(0, 0, 0));
+    QCOMPARE(image.pixel(QPointF(cell.left(), cell.center().y()).toPoint()), qRgb(0, 0, 0));
 }
 
 QTEST_MAIN(TestFigures)

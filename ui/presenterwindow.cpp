@@ -214,7 +214,8 @@ void PresenterWindow::rebuild()
         return;
     }
     const ColorMapKind colors = colorMapFor(stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed, m_options->colorMap());
-    HeatmapFigure figure = stageFigure(result, details, documentContext(*m_document), stage, Projection::Q, colors, query);
+    HeatmapFigure figure = stageFigure(result, details, documentContext(*m_document), stage, Projection::Q, colors, query,
+                                       m_document->selectedKey());
     figure.showNumbers = true;
     figure.caption.clear();
     m_canvas->setFigure(figure);

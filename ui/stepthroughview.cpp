@@ -217,7 +217,7 @@ void StepThroughView::rebuild()
     }
     const ColorMapKind colors = colorMapFor(stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed, m_options->colorMap());
     HeatmapFigure figure = stageFigure(m_document->result(), details, documentContext(*m_document), stage,
-                                       selectedProjection(), colors, m_document->selectedQuery());
+                                       selectedProjection(), colors, m_document->selectedQuery(), m_document->selectedKey());
     figure.showNumbers = true;
     m_canvas->setFigure(figure);
     QString html = explainStage(m_document->result(), details, stage, m_document->selectedQuery(),
