@@ -28,7 +28,9 @@ QString FigureContext::quotedSentence() const
 {
     // Invisible characters written out: a right-to-left override would otherwise reverse the rest
     // of the caption.
-    return QStringLiteral("“%1”").arg(visibleToken(sentence.simplified()));
+    const QString first = QStringLiteral("“%1”").arg(visibleToken(sentence.simplified()));
+    // A BERT pair is read as one input: both sentences belong in the caption.
+    return sentencePair.isEmpty() ? first : QStringLiteral("%1 + “%2”").arg(first, visibleToken(sentencePair.simplified()));
 }
 
 QStringList FigureContext::captionFor(const QString &what) const

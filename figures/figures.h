@@ -19,6 +19,7 @@ struct FigureContext {
     int layer = 0;
     int head = 0;
     QString headName;
+    QString sentencePair; // BERT's second sentence, if any
     QStringList captionFor(const QString &what) const;
     QString quotedSentence() const; // “the sentence”, invisible characters shown as ⟨U+200B⟩
 };

@@ -211,7 +211,7 @@ void TestFigures::paintedFigureShowsCells()
     const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
     Workspace workspace = defaultWorkspace(sentence);
     const AttentionResult result = teachingResult(trace, workspace);
-    FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name};
+    FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
     HeatmapFigure figure = headHeatmap(result, teachingDetails(workspace, trace, 0), context, HeatmapStage::Weights, ColorMapKind::Viridis);
     QCOMPARE(figure.rowLabels.size(), 7);
     QVERIFY(figure.caption.join(QLatin1Char(' ')).contains(QStringLiteral("Previous token")));
@@ -604,13 +604,18 @@ void TestFigures::stageFigureNamesItsMatrixAndOutlinesTheKey()
     const Workspace workspace = defaultWorkspace(sentence);
     const AttentionResult result = teachingResult(trace, workspace);
     const HeadDetails details = teachingDetails(workspace, trace, 0);
-    const FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name};
+    const FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
     // The colour bar names the one projection shown.
     QCOMPARE(stageFigure(result, details, context, Stage::Projections, Projection::K, ColorMapKind::Diverging, 1, 2).scaleLabel, QStringLiteral("k"));
     QCOMPARE(stageFigure(result, details, context, Stage::Projections, Projection::V, ColorMapKind::Diverging, 1, 2).scaleLabel, QStringLiteral("v"));
     // A query × key stage outlines the selected key in the selected row; a tokens × d matrix has no key column.
     HeatmapFigure scores = stageFigure(result, details, context, Stage::Scores, Projection::Q, ColorMapKind::Diverging, 1, 2);
     QCOMPARE(scores.selectedCol, 2);
+    // A BERT pair's caption quotes both sentences.
+    FigureContext pair = context;
+    pair.sentencePair = QStringLiteral("It was tired.");
+    QCOMPARE(pair.quotedSentence(), QStringLiteral("“The cat sat on the mat.” + “It was tired.”"));
+    QCOMPARE(context.quotedSentence(), QStringLiteral("“The cat sat on the mat.”"));
     QCOMPARE(stageFigure(result, details, context, Stage::Output, Projection::Q, ColorMapKind::Diverging, 1, 2).selectedCol, -1);
     HeatmapStyle style;
     style.font = figureFont();

@@ -44,6 +44,8 @@ FigureContext documentContext(const AttentionDocument &document)
 {
     FigureContext context;
     context.sentence = document.workspace().text;
+    if (document.checkpoint() && document.checkpoint()->tokenizer->takesPairs())
+        context.sentencePair = document.textPair();
     context.model = document.modelDescription();
     context.layer = document.selectedLayer();
     context.head = document.selectedHead();
