@@ -202,6 +202,34 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
     return image;
 }
 
+QFont cellNumberFont(const HeatmapStyle &style)
+{
+    QFont numberFont = style.font;
+    if (style.font.pixelSize() > 0)
+        numberFont.setPixelSize(std::max(6, int(style.font.pixelSize() * 0.85)));
+    else
+        numberFont.setPointSizeF(std::max(5.0, style.font.pointSizeF() * 0.85));
+    return numberFont;
+}
+
+bool everyNumberDrawn(const HeatmapFigure &figure, const HeatmapStyle &style, const QRectF &area)
+{
+    if (!figure.showNumbers)
+        return true;
+    const int rows = int(figure.values().rows());
+    const int cols = int(figure.values().cols());
+    const double cell = HeatmapLayout(rows, cols, area, heatmapMargins(figure, style)).cellSize();
+    const QFontMetricsF numbers(cellNumberFont(style));
+    if (cell < numbers.horizontalAdvance(QStringLiteral("0.00")) + 3)
+        return rows == 0 || cols == 0;
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c)
+            if (!isMasked(figure.values()(r, c))
+                && numbers.horizontalAdvance(formatCellValue(figure.values()(r, c), figure.cellDecimals)) > cell - 2)
+                return false;
+    return true;
+}
+
 HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style)
 {
     return {heatmapBodyImage(figure), heatmapMargins(figure, style)};
@@ -247,11 +275,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                         painter.fillRect(layout.cellRect(r, c), QBrush(QColor(160, 160, 160), Qt::BDiagPattern));
         }
 
-        QFont numberFont = style.font;
-        if (style.font.pixelSize() > 0)
-            numberFont.setPixelSize(std::max(6, int(style.font.pixelSize() * 0.85)));
-        else
-            numberFont.setPointSizeF(std::max(5.0, style.font.pointSizeF() * 0.85));
+        const QFont numberFont = cellNumberFont(style);
         const QFontMetricsF numberMetrics(numberFont);
         painter.setFont(numberFont);
         if (figure.showNumbers && cell >= numberMetrics.horizontalAdvance(QStringLiteral("0.00")) + 3) {

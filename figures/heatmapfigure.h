@@ -47,6 +47,10 @@ struct HeatmapStyle {
 inline constexpr int kVectorCellLimit = 64;
 
 HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const HeatmapStyle &style);
+// The font of the numbers in cells, and whether the painter writes every cell's number in area
+// (numbers that do not fit are left out, never overlapped).
+QFont cellNumberFont(const HeatmapStyle &style);
+bool everyNumberDrawn(const HeatmapFigure &figure, const HeatmapStyle &style, const QRectF &area);
 // A size in which every cell is at least readable for the figure's token count.
 QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &style);
 // The T×T body as an image, one pixel a cell, coloured through the lookup table.

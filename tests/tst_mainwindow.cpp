@@ -764,6 +764,16 @@ void TestMainWindow::projectorWindowLabelsEveryToken()
     QVERIFY(shown.font.pixelSize() >= kMinScreenFont);
     // Exports keep the chosen size.
     QCOMPARE(heatmap->style().font.pixelSize(), m_window->viewOptions()->fontSize());
+    // Numbers on but the cells too small for them: the window says so beside the heatmap.
+    QVERIFY(m_window->viewOptions()->showNumbers());
+    auto *note = m_window->findChild<QLabel *>(QStringLiteral("numbersNote"));
+    QVERIFY(!everyNumberDrawn(heatmap->figure(), shown, QRectF(heatmap->rect())));
+    QVERIFY2(note->text().contains(QStringLiteral("numbers that do not fit")), qPrintable(note->text()));
+    // With room, every number is drawn and the note goes.
+    m_window->resize(1900, 1200);
+    raiseDock(m_window.get(), QStringLiteral("arcDock"));
+    m_window->viewOptions()->setShowNumbers(false);
+    QTRY_COMPARE(note->text(), QString());
 }
 
 void TestMainWindow::exportSaysWhichViewItWrites()

@@ -52,7 +52,21 @@ void HeatmapView::rebuild()
     m_figure.showNumbers = m_options->showNumbers();
     m_screenStyle = fittedStyle(m_figure, style(), QSizeF(size()));
     m_cache = heatmapCache(m_figure, m_screenStyle);
+    updateNumbersNote();
     update();
+}
+
+void HeatmapView::updateNumbersNote()
+{
+    // "Numbers in cells" is on but the cells are too small for some: say so, rather than let the
+    // numbers vanish without a word.
+    const QString note = m_figure.values().size() > 0 && !everyNumberDrawn(m_figure, m_screenStyle, QRectF(rect()))
+                             ? tr("numbers that do not fit their cells are left out: enlarge the view, or present it (F5)")
+                             : QString();
+    if (note != m_numbersNote) {
+        m_numbersNote = note;
+        Q_EMIT numbersNoteChanged(note);
+    }
 }
 
 void HeatmapView::resizeEvent(QResizeEvent *event)
@@ -62,6 +76,7 @@ void HeatmapView::resizeEvent(QResizeEvent *event)
     // exports keep the chosen size (their figure is sized for it).
     m_screenStyle = fittedStyle(m_figure, style(), QSizeF(size()));
     m_cache.margins = heatmapMargins(m_figure, m_screenStyle);
+    updateNumbersNote();
 }
 
 HeatmapLayout HeatmapView::currentLayout() const

@@ -23,6 +23,7 @@ public:
     const HeatmapFigure &figure() const { return m_figure; }
     HeatmapStyle style() const;       // the chosen text size (exports)
     HeatmapStyle screenStyle() const { return m_screenStyle; } // fitted to the view's size (on screen)
+    QString numbersNote() const { return m_numbersNote; }     // why numbers are missing, if they are
     HeatmapLayout currentLayout() const;
 
     FigureKind figureKind() const override { return FigureKind::Heatmap; }
@@ -33,6 +34,9 @@ public:
     QSize minimumSizeHint() const override { return {260, 240}; }
     QSize sizeHint() const override { return {620, 560}; }
 
+Q_SIGNALS:
+    void numbersNoteChanged(const QString &note);
+
 protected:
     void paintEvent(QPaintEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
@@ -42,6 +46,7 @@ protected:
 
 private:
     void rebuild();
+    void updateNumbersNote();
     QString explain(int row, int col) const;
 
     AttentionDocument *m_document;
@@ -49,6 +54,7 @@ private:
     HeatmapFigure m_figure;
     HeatmapCache m_cache; // body image and margins, rebuilt with the figure
     HeatmapStyle m_screenStyle;
+    QString m_numbersNote;
     HeatmapStage m_stage = HeatmapStage::Weights;
 };
 

@@ -132,9 +132,15 @@ MainWindow::MainWindow(QWidget *parent)
     m_heatmapStage->setToolTip(tr("The stage the heatmap shows"));
     heatmapBar->addWidget(new QLabel(tr("Heatmap of"), central));
     heatmapBar->addWidget(m_heatmapStage);
-    heatmapBar->addStretch();
+    auto *numbersNote = new QLabel(central);
+    numbersNote->setObjectName(QStringLiteral("numbersNote"));
+    numbersNote->setStyleSheet(QStringLiteral("color: #777;"));
+    numbersNote->setWordWrap(true);
+    heatmapBar->addWidget(numbersNote, 1);
     centralLayout->addLayout(heatmapBar);
     m_heatmap = new HeatmapView(m_document, m_options, central);
+    connect(m_heatmap, &HeatmapView::numbersNoteChanged, numbersNote, &QLabel::setText);
+    numbersNote->setText(m_heatmap->numbersNote());
     m_heatmap->setObjectName(QStringLiteral("heatmap"));
     centralLayout->addWidget(m_heatmap, 1);
     setCentralWidget(central);
