@@ -91,6 +91,7 @@ private Q_SLOTS:
     void presenterModeReadsFromTheBackRow();
     void projectorWindowLabelsEveryToken();
     void exportSaysWhichViewItWrites();
+    void distributionLabelsAreWholeTokens();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -790,6 +791,19 @@ void TestMainWindow::exportSaysWhichViewItWrites()
     QCOMPARE(exportView->text(), QStringLiteral("&Export step-through…"));
     QTest::mouseClick(m_window->heatmap(), Qt::LeftButton, {}, QPoint(5, 5));
     QCOMPARE(exportView->text(), QStringLiteral("&Export heatmap…"));
+}
+
+void TestMainWindow::distributionLabelsAreWholeTokens()
+{
+    m_window->resize(1280, 720);
+    m_window->document()->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    raiseDock(m_window.get(), QStringLiteral("chartDock"));
+    QApplication::processEvents();
+    QTRY_VERIFY(m_window->chart()->drawnTexts().contains(QStringLiteral("because")));
+    for (const char *token : {"animal", "didn't", "street", "tired"})
+        QVERIFY2(m_window->chart()->drawnTexts().contains(QLatin1String(token)), qPrintable(m_window->chart()->drawnTexts().join(QLatin1Char('|'))));
+    for (const QString &text : m_window->chart()->drawnTexts())
+        QVERIFY2(!text.endsWith(QStringLiteral("…")), qPrintable(text));
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

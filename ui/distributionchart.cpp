@@ -4,6 +4,7 @@
 #include "deferredrebuild.h"
 
 #include <QBarCategoryAxis>
+#include <QGraphicsTextItem>
 #include <QBarSeries>
 #include <QBarSet>
 #include <QChart>
@@ -24,6 +25,7 @@ DistributionChart::DistributionChart(AttentionDocument *document, QWidget *paren
     m_chart->addSeries(m_series);
     m_keys = new QBarCategoryAxis(m_chart);
     m_keys->setLabelsAngle(-60);
+    m_keys->setTruncateLabels(false); // whole tokens, never "T…": rotated, they have the room
     m_weights = new QValueAxis(m_chart);
     m_weights->setRange(0.0, 1.0);
     m_weights->setTitleText(tr("weight"));
@@ -56,6 +58,15 @@ QList<double> DistributionChart::values(int set) const
     for (int i = 0; i < bars->count(); ++i)
         out.append(bars->at(i));
     return out;
+}
+
+QStringList DistributionChart::drawnTexts() const
+{
+    QStringList texts;
+    for (const QGraphicsItem *item : m_view->scene()->items())
+        if (const auto *text = dynamic_cast<const QGraphicsTextItem *>(item); text && text->isVisible())
+            texts.append(text->toPlainText());
+    return texts;
 }
 
 QString DistributionChart::title() const

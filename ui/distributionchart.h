@@ -22,6 +22,8 @@ public:
     int barSetCount() const;
     QList<double> values(int set = 0) const;
     QString title() const;
+    // Every text the chart draws (axis labels, title, legend), as drawn: elided labels end in …
+    QStringList drawnTexts() const;
 
 private:
     void rebuild();
