@@ -51,8 +51,8 @@ Result<int> wholeNumber(const QCommandLineParser &parser, const QCommandLineOpti
 struct ModelOptions {
     QCommandLineOption text{QStringLiteral("text"), QStringLiteral("The sentence."), QStringLiteral("TEXT")};
     QCommandLineOption workspace{QStringLiteral("workspace"), QStringLiteral("Workspace file with sentence, settings and weights."), QStringLiteral("FILE")};
-    QCommandLineOption mask{QStringLiteral("mask"), QStringLiteral("none, causal or keys."), QStringLiteral("MODE")};
-    QCommandLineOption maskedKeys{QStringLiteral("masked-keys"), QStringLiteral("Comma-separated key positions hidden with --mask keys."), QStringLiteral("LIST")};
+    QCommandLineOption mask{QStringLiteral("mask"), QStringLiteral("none or causal (keys, from older versions, means none)."), QStringLiteral("MODE")};
+    QCommandLineOption maskedKeys{QStringLiteral("masked-keys"), QStringLiteral("Comma-separated key positions hidden from every query, with any --mask."), QStringLiteral("LIST")};
     QCommandLineOption temperature{QStringLiteral("temperature"), QStringLiteral("Softmax temperature τ > 0."), QStringLiteral("T")};
     QCommandLineOption noScale{QStringLiteral("no-scale"), QStringLiteral("Do not divide scores by √d_head.")};
     QCommandLineOption out{QStringLiteral("out"), QStringLiteral("Output file."), QStringLiteral("FILE")};
@@ -103,7 +103,8 @@ struct ModelOptions {
             const std::optional<MaskMode> parsed = maskModeFromName(parser.value(mask));
             if (!parsed)
                 return R::failure(QStringLiteral("--mask must be none, causal or keys (got \"%1\")").arg(parser.value(mask)));
-            result.settings.mask = *parsed;
+            // "keys" (hidden keys only) is "none" now that hidden keys combine with any mask.
+            result.settings.mask = *parsed == MaskMode::Keys ? MaskMode::None : *parsed;
         }
         if (parser.isSet(maskedKeys)) {
             result.settings.maskedKeys.clear();
@@ -114,8 +115,6 @@ struct ModelOptions {
                     return R::failure(QStringLiteral("--masked-keys takes token positions such as 0,3 (got \"%1\")").arg(item));
                 result.settings.maskedKeys.append(key);
             }
-            if (!parser.isSet(mask))
-                result.settings.mask = MaskMode::Keys;
         }
         if (parser.isSet(temperature)) {
             bool ok = false;

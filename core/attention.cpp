@@ -74,19 +74,14 @@ std::optional<MaskMode> maskModeFromName(const QString &name)
 
 KeyVisibility keyVisibility(const AttentionSettings &settings, int tokenCount)
 {
+    // The hidden keys combine with the mask: causal and keys 2, 5 hidden hides both.
     KeyVisibility visibility;
-    switch (settings.mask) {
-    case MaskMode::None:
-        break;
-    case MaskMode::Causal:
-        visibility.causal = true;
-        break;
-    case MaskMode::Keys:
+    visibility.causal = settings.mask == MaskMode::Causal;
+    if (!settings.maskedKeys.isEmpty()) {
         visibility.hiddenKeys.assign(size_t(std::max(0, tokenCount)), 0);
         for (int key : settings.maskedKeys)
             if (key >= 0 && key < tokenCount)
                 visibility.hiddenKeys[size_t(key)] = 1;
-        break;
     }
     return visibility;
 }

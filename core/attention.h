@@ -15,7 +15,7 @@ namespace studio {
 enum class MaskMode {
     None,   // every query sees every key
     Causal, // query i sees keys 0..i
-    Keys,   // the keys listed in AttentionSettings::maskedKeys are hidden from every query
+    Keys,   // older workspaces' "hidden keys only": read as None (hidden keys now apply with any mode)
 };
 
 QString maskModeName(MaskMode mode);

@@ -196,7 +196,7 @@ void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const Teach
         {QStringLiteral("temperature"), settings.temperature},
         {QStringLiteral("scale"), settings.scale},
     };
-    if (settings.mask == MaskMode::Keys) {
+    if (!settings.maskedKeys.isEmpty()) {
         QJsonArray maskedKeys;
         for (int key : settings.maskedKeys)
             maskedKeys.append(key);

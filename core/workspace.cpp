@@ -215,6 +215,12 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
             return R::failure(QStringLiteral("settings.masked_keys must hold token positions (whole numbers ≥ 0)"));
         workspace.settings.maskedKeys.append(int(d));
     }
+    // Format 1 kept hidden keys while another mask was chosen, without applying them: they stay
+    // unapplied. Its "keys" mask is "none" with those keys hidden.
+    if (*version.value < 2 && workspace.settings.mask != MaskMode::Keys)
+        workspace.settings.maskedKeys.clear();
+    if (workspace.settings.mask == MaskMode::Keys)
+        workspace.settings.mask = MaskMode::None;
     const Result<QJsonValue> temperature = settingsReader.require(QStringLiteral("temperature"), QJsonValue::Double);
     if (!temperature)
         return R::failure(temperature.error);

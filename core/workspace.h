@@ -20,7 +20,8 @@ struct Workspace {
     std::vector<HeadWeights> heads; // config.heads entries, each (d_model, d_head)
 };
 
-inline constexpr int kWorkspaceFormatVersion = 1;
+// 2: hidden keys apply with any mask (in 1 only with mask "keys", and were ignored otherwise).
+inline constexpr int kWorkspaceFormatVersion = 2;
 
 // The default workspace: the default heads for the default configuration and the given sentence.
 Workspace defaultWorkspace(const QString &text = {});

@@ -238,11 +238,15 @@ HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &tra
         details.wV = w.wV;
         details.trace = trace.heads[size_t(head)];
     }
-    switch (workspace.settings.mask) {
-    case MaskMode::None: details.maskDescription = QObject::tr("no mask"); break;
-    case MaskMode::Causal: details.maskDescription = QObject::tr("causal: a query sees itself and earlier tokens"); break;
-    case MaskMode::Keys: details.maskDescription = QObject::tr("hidden keys: the chosen key positions are masked for every query"); break;
-    }
+    const bool causal = workspace.settings.mask == MaskMode::Causal;
+    QStringList hidden;
+    for (int key : workspace.settings.maskedKeys)
+        hidden.append(QString::number(key));
+    if (hidden.isEmpty())
+        details.maskDescription = causal ? QObject::tr("causal: a query sees itself and earlier tokens") : QObject::tr("no mask");
+    else
+        details.maskDescription = causal ? QObject::tr("causal, and keys %1 hidden from every query").arg(hidden.join(QStringLiteral(", ")))
+                                         : QObject::tr("keys %1 hidden from every query").arg(hidden.join(QStringLiteral(", ")));
     return details;
 }
 

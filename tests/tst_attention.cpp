@@ -81,6 +81,7 @@ private Q_SLOTS:
     void handComputedStages();
     void handComputedWithoutScaling();
     void handComputedCausal();
+    void hiddenKeysCombineWithTheCausalMask();
     void handComputedTemperature();
     void rowsSumToOne_data();
     void rowsSumToOne();
@@ -217,6 +218,28 @@ void TestAttention::maskedKeysGetExactlyZero()
         QVERIFY(t.weights(i, 3) == 0.0f);
         QVERIFY(t.weights(i, 0) > 0.0f);
     }
+    verifyRowsSumToOne(t.weights);
+}
+
+void TestAttention::hiddenKeysCombineWithTheCausalMask()
+{
+    AttentionSettings settings;
+    settings.mask = MaskMode::Causal;
+    settings.maskedKeys = {1};
+    const KeyVisibility visibility = keyVisibility(settings, 4);
+    QVERIFY(visibility.causal);
+    QCOMPARE(visibility.hiddenKeys, (std::vector<char>{0, 1, 0, 0}));
+    const HeadTrace t = computeHead(randomMatrix(4, 8, 4), randomWeights(8, 4, 2), settings);
+    // Row 2 sees keys 0 and 2: not 1 (hidden), not 3 (in its future).
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+            if (j == 1 || j > i)
+                QVERIFY2(t.weights(i, j) == 0.0f, qPrintable(QStringLiteral("(%1, %2)").arg(i).arg(j)));
+            else
+                QVERIFY(t.weights(i, j) > 0.0f);
+    // Hand-checked: row 2 is the softmax of its two visible scaled scores.
+    const double a = t.scaled(2, 0), b = t.scaled(2, 2);
+    QVERIFY(std::abs(t.weights(2, 0) - 1.0 / (1.0 + std::exp(b - a))) < 1e-6);
     verifyRowsSumToOne(t.weights);
 }
 

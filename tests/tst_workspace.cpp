@@ -42,7 +42,7 @@ Workspace awkwardWorkspace()
     w.heads[0].wQ(3, 3) = -1e-30f;
     w.heads[1].wV(0, 0) = std::numeric_limits<float>::max();
     w.heads[2].wK(7, 3) = 16777217.0f;
-    w.settings.mask = MaskMode::Keys;
+    w.settings.mask = MaskMode::Causal; // with hidden keys: they combine
     w.settings.maskedKeys = {2, 0};
     w.settings.temperature = 0.7;
     w.settings.scale = false;
@@ -61,6 +61,7 @@ private Q_SLOTS:
     void smallFileUnderASizeLimitIsNotCommittedTruncated();
     void folderIsNotAWorkspace();
     void roundTripIsBitIdentical();
+    void formatOneHiddenKeysReadAsTheyWereShown();
     void rejectsBadFiles_data();
     void rejectsBadFiles();
     void negativeZeroIsSavedAsZero();
@@ -94,6 +95,31 @@ void TestWorkspace::roundTripIsBitIdentical()
     QCOMPARE(readAll(again), readAll(path));
 }
 
+void TestWorkspace::formatOneHiddenKeysReadAsTheyWereShown()
+{
+    // Format 1 kept hidden keys while another mask was chosen, without applying them; its "keys"
+    // mask hid them with no other mask.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("old.json"));
+    auto write = [&](const char *mask) {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write(QByteArray(R"({"format":"attention-studio-workspace","version":1,"text":"a b c","model":{"d_model":2,"d_head":1,"heads":1,"positional":true},)"
+                              R"("settings":{"mask":")") + mask + R"(","masked_keys":[1],"temperature":1,"scale":true},)"
+                              R"("heads":[{"name":"h","w_q":[[1],[0]],"w_k":[[0],[1]],"w_v":[[1],[1]]}]})");
+    };
+    write("causal");
+    Result<Workspace> causal = loadWorkspace(path);
+    QVERIFY2(causal, qPrintable(causal.error));
+    QCOMPARE(causal.value->settings.mask, MaskMode::Causal);
+    QVERIFY(causal.value->settings.maskedKeys.isEmpty());
+    write("keys");
+    Result<Workspace> keys = loadWorkspace(path);
+    QVERIFY2(keys, qPrintable(keys.error));
+    QCOMPARE(keys.value->settings.mask, MaskMode::None);
+    QCOMPARE(keys.value->settings.maskedKeys, QList<int>{1});
+}
+
 void TestWorkspace::rejectsBadFiles_data()
 {
     QTest::addColumn<QByteArray>("edit");     // "path=json value" applied to a valid file, or a whole file
@@ -102,7 +128,7 @@ void TestWorkspace::rejectsBadFiles_data()
     QTest::newRow("not JSON") << QByteArray("!{oops") << QStringLiteral("not valid JSON");
     QTest::newRow("array") << QByteArray("![1,2]") << QStringLiteral("does not hold a JSON object");
     QTest::newRow("other format") << QByteArray("format=\"something-else\"") << QStringLiteral("not an Attention Studio workspace");
-    QTest::newRow("newer version") << QByteArray("version=2") << QStringLiteral("newer version");
+    QTest::newRow("newer version") << QByteArray("version=3") << QStringLiteral("newer version");
     QTest::newRow("missing text") << QByteArray("text=undefined") << QStringLiteral("missing field \"text\"");
     QTest::newRow("text not a string") << QByteArray("text=5") << QStringLiteral("field \"text\" must be a string, not a number");
     QTest::newRow("d_model too large") << QByteArray("model.d_model=100000") << QStringLiteral("d_model must be between");

@@ -452,11 +452,7 @@ void AttentionDocument::toggleMaskedKey(int key)
 {
     if (key < 0 || key >= tokenCount())
         return;
-    AttentionSettings settings = m_workspace.settings;
-    if (settings.mask != MaskMode::Keys) {
-        settings.mask = MaskMode::Keys;
-        settings.maskedKeys.clear();
-    }
+    AttentionSettings settings = m_workspace.settings; // the mask stays: hidden keys combine with it
     if (settings.maskedKeys.contains(key))
         settings.maskedKeys.removeAll(key);
     else

@@ -53,7 +53,6 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
     m_mask->setObjectName(QStringLiteral("mask"));
     m_mask->addItem(tr("None"), int(MaskMode::None));
     m_mask->addItem(tr("Causal (no looking ahead)"), int(MaskMode::Causal));
-    m_mask->addItem(tr("Hidden keys (Ctrl+click in the heatmap)"), int(MaskMode::Keys));
     m_mask->setToolTip(tr("Which keys each query may not see."));
     m_maskedKeys = new QLabel(this);
     m_clearKeys = new QPushButton(tr("Show all keys"), this);
@@ -164,8 +163,7 @@ void ControlsPanel::sync()
     QStringList keys;
     for (int key : w.settings.maskedKeys)
         keys.append(QStringLiteral("%1 “%2”").arg(key).arg(m_document->result().labels.value(key)));
-    m_maskedKeys->setText(w.settings.mask != MaskMode::Keys ? tr("(mask mode is not “hidden keys”)")
-                          : keys.isEmpty() ? tr("none yet: Ctrl+click a column of the heatmap") : keys.join(QStringLiteral(", ")));
+    m_maskedKeys->setText(keys.isEmpty() ? tr("none: Ctrl+click a column of the heatmap") : keys.join(QStringLiteral(", ")));
     m_temperatureSlider->setValue(sliderForTemperature(w.settings.temperature));
     m_temperature->setValue(w.settings.temperature);
     m_colorMap->setCurrentIndex(m_colorMap->findData(int(m_options->colorMap())));
