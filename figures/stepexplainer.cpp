@@ -26,6 +26,18 @@ QString number(double value)
     return text;
 }
 
+SoftmaxRow softmaxRow(const HeadTrace &t, int row, double temperature)
+{
+    SoftmaxRow parts;
+    for (int c = 0; c < t.masked.cols(); ++c)
+        parts.max = std::max(parts.max, double(t.masked(row, c)) / temperature);
+    for (int c = 0; c < t.masked.cols(); ++c) {
+        const double x = double(t.masked(row, c)) / temperature;
+        parts.sum += std::isinf(x) ? 0.0 : std::exp(x - parts.max);
+    }
+    return parts;
+}
+
 QString factor(double value)
 {
     // A negative factor in brackets: 0.5·(−0.2599), never 0.5·−0.2599.
@@ -158,17 +170,15 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         break;
     case Stage::Weights: {
         const double tau = d.temperature;
-        double rowMax = -INFINITY;
-        for (int c = 0; c < tokens; ++c)
-            rowMax = std::max(rowMax, double(t.masked(i, c)) / tau);
+        const SoftmaxRow parts = softmaxRow(t, i, tau);
+        const double rowMax = parts.max;
         html += QObject::tr("<p>Softmax of row %1 at temperature τ = %2. Subtract the row's largest value (%3) first, so "
                             "no exponential overflows:</p><table cellspacing=6><tr><th>key</th><th>masked / τ</th><th>exp(· − max)</th></tr>")
                     .arg(i).arg(number(tau), number(rowMax));
-        double sum = 0;
+        const double sum = parts.sum;
         for (int c = 0; c < tokens; ++c) {
             const double x = double(t.masked(i, c)) / tau;
             const double e = std::isinf(x) ? 0.0 : std::exp(x - rowMax);
-            sum += e;
             if (c < 24)
                 html += QStringLiteral("<tr><td>%1%2</td><td align=right>%3</td><td align=right>%4</td></tr>")
                             .arg(token(result, c), c == j ? QStringLiteral(" ◀") : QString(), number(x), number(e));

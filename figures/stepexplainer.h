@@ -4,6 +4,8 @@
 
 #include <QString>
 
+#include <cmath>
+
 namespace studio {
 
 // The arithmetic of one stage for one query (and key) written out, so a learner can follow one
@@ -17,5 +19,13 @@ QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<c
 // rather than 4.933e-09.
 QString number(double value);
 QString factor(double value); // the same, in brackets when negative (a factor of a product)
+
+// The two numbers of one softmax row: the largest masked / τ (subtracted first, so no
+// exponential overflows) and Σ exp(masked / τ − max). max is −∞ when every key is masked.
+struct SoftmaxRow {
+    double max = -INFINITY;
+    double sum = 0;
+};
+SoftmaxRow softmaxRow(const HeadTrace &trace, int row, double temperature);
 
 } // namespace studio

@@ -92,6 +92,7 @@ private Q_SLOTS:
     void projectorWindowLabelsEveryToken();
     void exportSaysWhichViewItWrites();
     void distributionLabelsAreWholeTokens();
+    void weightTooltipWritesTheSoftmaxOut();
 
 private:
     std::unique_ptr<MainWindow> m_window;
@@ -815,6 +816,22 @@ void TestMainWindow::distributionLabelsAreWholeTokens()
         QVERIFY2(m_window->chart()->drawnTexts().contains(QLatin1String(token)), qPrintable(m_window->chart()->drawnTexts().join(QLatin1Char('|'))));
     for (const QString &text : m_window->chart()->drawnTexts())
         QVERIFY2(!text.endsWith(QStringLiteral("…")), qPrintable(text));
+}
+
+void TestMainWindow::weightTooltipWritesTheSoftmaxOut()
+{
+    // The tooltip of a weight gives the row's max and Σ, so the number can be redone by hand.
+    AttentionDocument *document = m_window->document();
+    const HeadTrace &t = document->teachingTrace().heads[0];
+    const QString tip = m_window->heatmap()->explain(2, 1);
+    double max = -INFINITY, sum = 0;
+    for (int c = 0; c < t.masked.cols(); ++c)
+        max = std::max(max, double(t.masked(2, c)));
+    for (int c = 0; c < t.masked.cols(); ++c)
+        sum += std::exp(double(t.masked(2, c)) - max);
+    QVERIFY2(tip.contains(QStringLiteral("exp(%1 − %2) / %3 = %4").arg(number(t.masked(2, 1)), number(max), number(sum), number(std::exp(t.masked(2, 1) - max) / sum))),
+             qPrintable(tip));
+    QVERIFY(std::abs(std::exp(t.masked(2, 1) - max) / sum - t.weights(2, 1)) < 1e-6);
 }
 
 void TestMainWindow::longTextsAreKeptWhole()

@@ -2,6 +2,7 @@
 
 #include "attentiondocument.h"
 #include "presenterfit.h"
+#include "stepexplainer.h"
 #include "viewoptions.h"
 
 #include <QHelpEvent>
@@ -138,6 +139,19 @@ void HeatmapView::keyPressEvent(QKeyEvent *event)
     }
 }
 
+namespace {
+
+// The softmax of one cell with the row's own max and Σ written in: a number a learner can redo.
+QString tooltipSoftmax(const HeadTrace &t, int row, int col, double tau)
+{
+    const SoftmaxRow parts = softmaxRow(t, row, tau);
+    const double x = double(t.masked(row, col)) / tau;
+    return QObject::tr("\n= exp(masked / τ − max) / Σ over the row\n= exp(%1 − %2) / %3 = %4")
+        .arg(number(x), number(parts.max), number(parts.sum), number(std::exp(x - parts.max) / parts.sum));
+}
+
+} // namespace
+
 QString HeatmapView::explain(int row, int col) const
 {
     const float value = m_figure.values()(row, col);
@@ -161,7 +175,7 @@ QString HeatmapView::explain(int row, int col) const
     case HeatmapStage::Weights:
         text += std::isinf(t.masked(row, col))
             ? tr("\nmasked key: weight exactly 0")
-            : tr("\n= softmax over the row of masked / τ: exp(%1 / %2 − max) / Σ").arg(t.masked(row, col), 0, 'g', 6).arg(d.temperature);
+            : tooltipSoftmax(t, row, col, d.temperature);
         break;
     }
     return text;

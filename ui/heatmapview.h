@@ -24,6 +24,8 @@ public:
     HeatmapStyle style() const;       // the chosen text size (exports)
     HeatmapStyle screenStyle() const { return m_screenStyle; } // fitted to the view's size (on screen)
     QString numbersNote() const { return m_numbersNote; }     // why numbers are missing, if they are
+    // The tooltip of a cell: its value and where it comes from, with the numbers written in.
+    QString explain(int row, int col) const;
     HeatmapLayout currentLayout() const;
 
     FigureKind figureKind() const override { return FigureKind::Heatmap; }
@@ -47,7 +49,6 @@ protected:
 private:
     void rebuild();
     void updateNumbersNote();
-    QString explain(int row, int col) const;
 
     AttentionDocument *m_document;
     ViewOptions *m_options;
