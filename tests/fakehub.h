@@ -7,6 +7,8 @@
 // see what the client sent (Range, Authorization). Runs on the test's own event loop.
 
 #include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -45,6 +47,20 @@ public:
                 serve(socket);
         });
         m_listening = m_server.listen(QHostAddress::Any);
+    }
+
+    // A repository holding a folder's files, its .safetensors in LFS as the Hub stores them.
+    static Repo repoFromFolder(const QString &folder, const QString &commit)
+    {
+        Repo repo;
+        repo.commit = commit;
+        const QDir dir(folder);
+        for (const QString &name : dir.entryList(QDir::Files)) {
+            QFile file(dir.filePath(name));
+            if (file.open(QIODevice::ReadOnly))
+                repo.files.insert(name, {file.readAll(), name.endsWith(QStringLiteral(".safetensors"))});
+        }
+        return repo;
     }
 
     bool isListening() const { return m_listening; }

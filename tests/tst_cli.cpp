@@ -30,12 +30,16 @@ struct Run {
     QByteArray err;
 };
 
-Run run(const QStringList &arguments)
+// Runs the executable, waiting without blocking this process's event loop (a test's local server
+// answers on it).
+Run run(const QStringList &arguments, const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment())
 {
     QProcess process;
+    process.setProcessEnvironment(environment);
+    QSignalSpy finished(&process, &QProcess::finished);
     process.start(QStringLiteral(STUDIO_EXECUTABLE), arguments);
     Run result;
-    if (!process.waitForFinished(60000)) {
+    if (!finished.wait(60000)) {
         process.kill();
         return result;
     }
@@ -536,11 +540,8 @@ void TestCli::downloadFetchesIntoTheCacheAndPrintsTheSnapshot()
     // A local server that answers like the Hub, serving the tiny GPT-2.
     studio::testing::FakeHub hub;
     QVERIFY(hub.isListening());
-    studio::testing::FakeHub::Repo repo;
-    repo.commit = QStringLiteral("89abcdef0123456789abcdef0123456789abcdef");
-    const QDir source(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-tiny-gpt2"));
-    for (const QString &name : source.entryList(QDir::Files))
-        repo.files.insert(name, {studio::testing::readAll(source.filePath(name)), name.endsWith(QStringLiteral(".safetensors"))});
+    const auto repo = studio::testing::FakeHub::repoFromFolder(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-tiny-gpt2"),
+                                                               QStringLiteral("89abcdef0123456789abcdef0123456789abcdef"));
     hub.addRepo(QStringLiteral("org/tiny"), repo);
 
     QTemporaryDir home;
@@ -550,22 +551,7 @@ void TestCli::downloadFetchesIntoTheCacheAndPrintsTheSnapshot()
     environment.remove(QStringLiteral("HF_HUB_CACHE"));
     environment.remove(QStringLiteral("HF_TOKEN"));
     environment.remove(QStringLiteral("HF_HUB_OFFLINE"));
-    // The server runs on this process's event loop: wait for the child without blocking it.
-    const auto runDownload = [&](const QStringList &arguments) {
-        QProcess process;
-        process.setProcessEnvironment(environment);
-        QSignalSpy finished(&process, &QProcess::finished);
-        process.start(QStringLiteral(STUDIO_EXECUTABLE), arguments);
-        Run result;
-        if (!finished.wait(60000)) {
-            process.kill();
-            return result;
-        }
-        result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
-        result.out = process.readAllStandardOutput();
-        result.err = process.readAllStandardError();
-        return result;
-    };
+    const auto runDownload = [&](const QStringList &arguments) { return run(arguments, environment); };
 
     const Run fetched = runDownload({QStringLiteral("download"), QStringLiteral("org/tiny")});
     QVERIFY2(fetched.exitCode == 0, fetched.err.constData());

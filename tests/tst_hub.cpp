@@ -28,12 +28,8 @@ const QString kModel = QStringLiteral("org/tiny-gpt2");
 // The tiny GPT-2 as a Hub repository: weights in LFS, a README and pickle weights it must skip.
 FakeHub::Repo tinyGpt2Repo()
 {
-    FakeHub::Repo repo;
-    repo.commit = kCommit;
-    const QDir dir(kData + QStringLiteral("/checkpoints/hf-tiny-gpt2"));
-    for (const QString &name : dir.entryList(QDir::Files))
-        if (name != QStringLiteral("LICENSE.md"))
-            repo.files.insert(name, {studio::testing::readAll(dir.filePath(name)), name.endsWith(QStringLiteral(".safetensors"))});
+    FakeHub::Repo repo = FakeHub::repoFromFolder(kData + QStringLiteral("/checkpoints/hf-tiny-gpt2"), kCommit);
+    repo.files.remove(QStringLiteral("LICENSE.md"));
     repo.files.insert(QStringLiteral("README.md"), {"# tiny\n", false});
     repo.files.insert(QStringLiteral("pytorch_model.bin"), {QByteArray(5000, 'p'), true});
     return repo;

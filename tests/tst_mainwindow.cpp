@@ -582,11 +582,8 @@ void TestMainWindow::downloadDialogFetchesAndOpensAModel()
 {
     studio::testing::FakeHub hub;
     QVERIFY(hub.isListening());
-    studio::testing::FakeHub::Repo repo;
-    repo.commit = QStringLiteral("fedcba9876543210fedcba9876543210fedcba98");
-    const QDir source(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-tiny-gpt2"));
-    for (const QString &name : source.entryList(QDir::Files))
-        repo.files.insert(name, {studio::testing::readAll(source.filePath(name)), name.endsWith(QStringLiteral(".safetensors"))});
+    const auto repo = studio::testing::FakeHub::repoFromFolder(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/hf-tiny-gpt2"),
+                                                               QStringLiteral("fedcba9876543210fedcba9876543210fedcba98"));
     hub.addRepo(QStringLiteral("org/tiny"), repo);
     QTemporaryDir home;
     qputenv("HF_ENDPOINT", hub.endpoint().toUtf8());
