@@ -87,7 +87,11 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     case HeatmapStage::Scores: figure.setValues(details.trace.scores); break;
     case HeatmapStage::Scaled: figure.setValues(details.trace.scaled); break;
     case HeatmapStage::Masked: figure.setValues(details.trace.masked); break;
-    case HeatmapStage::Weights: figure.data = result.sharedWeights(context.layer, context.head); break;
+    case HeatmapStage::Weights:
+        figure.data = result.sharedWeights(context.layer, context.head);
+        if (details.trace.masked.rows() == figure.values().rows() && details.trace.masked.cols() == figure.values().cols())
+            figure.maskedFrom = std::make_shared<const Matrix>(details.trace.masked);
+        break;
     }
     if (stage == HeatmapStage::Weights) {
         figure.scale = {0.0, 1.0};
@@ -134,7 +138,11 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
     case Stage::Scores: figure.setValues(t.scores); what = QStringLiteral("scores = q·kᵀ"); break;
     case Stage::Scaled: figure.setValues(t.scaled); what = QStringLiteral("scaled = scores / √d_k"); break;
     case Stage::Masked: figure.setValues(t.masked); what = QStringLiteral("masked"); break;
-    case Stage::Weights: figure.setValues(t.weights); what = QStringLiteral("weights = softmax(masked / τ)"); break;
+    case Stage::Weights:
+        figure.setValues(t.weights);
+        figure.maskedFrom = std::make_shared<const Matrix>(t.masked);
+        what = QStringLiteral("weights = softmax(masked / τ)");
+        break;
     case Stage::Output:
         figure.setValues(t.output);
         figure.colLabels = numbered(QStringLiteral("o"), int(t.output.cols()));

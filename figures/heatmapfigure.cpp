@@ -26,6 +26,13 @@ bool isMasked(float value)
     return std::isinf(value) && value < 0;
 }
 
+bool HeatmapFigure::cellMasked(int row, int col) const
+{
+    if (isMasked(values()(row, col)))
+        return true;
+    return maskedFrom && row < maskedFrom->rows() && col < maskedFrom->cols() && isMasked((*maskedFrom)(row, col));
+}
+
 namespace {
 
 constexpr QRgb kMaskedColor = 0xFFD9D9D9;
@@ -271,7 +278,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             painter.setPen(Qt::NoPen);
             for (int r = 0; r < rows; ++r)
                 for (int c = 0; c < cols; ++c)
-                    if (isMasked(figure.values()(r, c)))
+                    if (figure.cellMasked(r, c))
                         painter.fillRect(layout.cellRect(r, c), QBrush(QColor(160, 160, 160), Qt::BDiagPattern));
         }
 
@@ -284,7 +291,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                     const float value = figure.values()(r, c);
                     const QString text = formatCellValue(value, figure.cellDecimals);
                     // A number that does not fit its cell is left out rather than overlapping.
-                    if (isMasked(value) || numberMetrics.horizontalAdvance(text) > cell - 2)
+                    if (figure.cellMasked(r, c) || numberMetrics.horizontalAdvance(text) > cell - 2)
                         continue;
                     const QRgb background = cellColor(map, figure.scale, value);
                     painter.setPen(luma(background) > 0.5 ? Qt::black : Qt::white);

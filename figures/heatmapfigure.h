@@ -32,6 +32,10 @@ struct HeatmapFigure {
     int cellDecimals = -1;
     int selectedRow = -1;
     int selectedCol = -1; // with selectedRow: one cell outlined (the selected query's key)
+    // The masked stage behind weights (−∞ where a key is hidden from a query), shared: masked
+    // cells are hatched and carry no number, so an exact 0 from the mask never reads as a real 0.
+    std::shared_ptr<const Matrix> maskedFrom;
+    bool cellMasked(int row, int col) const;
     // Draw one vector rectangle per cell instead of one scaled image; for vector export of small
     // matrices. Large matrices always go through the image.
     bool vectorCells = false;
@@ -78,5 +82,6 @@ double luma(QRgb color);
 QString formatCellValue(double value, int decimals = -1);
 // A masked cell (−∞ before the softmax): hatched, never numbered.
 bool isMasked(float value);
+
 
 } // namespace studio

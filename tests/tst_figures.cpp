@@ -16,6 +16,7 @@
 #include <QGuiApplication>
 #include <QImage>
 #include <QPainter>
+#include <QSet>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
@@ -37,6 +38,7 @@ private Q_SLOTS:
     void headViewHasALegendAndAWholeCaption();
     void arithmeticIsWrittenAsALearnerWritesIt();
     void stageFigureNamesItsMatrixAndOutlinesTheKey();
+    void maskedWeightsAreHatchedNotZeros();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -628,6 +630,56 @@ void TestFigures::stageFigureNamesItsMatrixAndOutlinesTheKey()
     const QRectF cell = real.cellRect(1, 2);
     QCOMPARE(image.pixel(QPointF(cell.center().x(), cell.top()).toPoint()), qRgb(0, 0, 0));
     QCOMPARE(image.pixel(QPointF(cell.left(), cell.center().y()).toPoint()), qRgb(0, 0, 0));
+}
+
+void TestFigures::maskedWeightsAreHatchedNotZeros()
+{
+    // Causal: the weights above the diagonal are exactly 0, as a real weight can be; the figure
+    // knows they are masked, hatches them and writes no number there.
+    TeachingConfig config;
+    const std::vector<HeadWeights> heads = defaultHeads(config);
+    const QString sentence = QStringLiteral("The cat sat on the mat.");
+    AttentionSettings settings;
+    settings.mask = MaskMode::Causal;
+    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, settings);
+    Workspace workspace = defaultWorkspace(sentence);
+    workspace.settings = settings;
+    const AttentionResult result = teachingResult(trace, workspace);
+    const HeadDetails details = teachingDetails(workspace, trace, 0);
+    const FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
+    for (const HeatmapFigure &figure : {stageFigure(result, details, context, Stage::Weights, Projection::Q, ColorMapKind::Viridis),
+                                        headHeatmap(result, details, context, HeatmapStage::Weights, ColorMapKind::Viridis)}) {
+        QVERIFY(figure.maskedFrom);
+        QCOMPARE(figure.values()(0, 3), 0.0f);
+        QVERIFY(figure.cellMasked(0, 3));
+        QVERIFY(!figure.cellMasked(3, 0));
+    }
+    HeatmapFigure figure = stageFigure(result, details, context, Stage::Weights, Projection::Q, ColorMapKind::Viridis);
+    figure.showNumbers = true;
+    HeatmapStyle style;
+    style.font = figureFont();
+    const QSize size(600, 500);
+    QImage image(size, QImage::Format_RGB32);
+    QPainter painter(&image);
+    paintHeatmapFigure(painter, QRectF(QPointF(0, 0), QSizeF(size)), figure, style);
+    painter.end();
+    const HeatmapLayout layout(6, 6, QRectF(QPointF(0, 0), QSizeF(size)), heatmapMargins(figure, style));
+    // A masked cell: the hatch's grey lines and no white or black digits.
+    auto colours = [&](int r, int c) {
+        QSet<QRgb> seen;
+        const QRect cell = layout.cellRect(r, c).toAlignedRect().adjusted(3, 3, -3, -3);
+        for (int y = cell.top(); y <= cell.bottom(); ++y)
+            for (int x = cell.left(); x <= cell.right(); ++x)
+                seen.insert(image.pixel(x, y));
+        return seen;
+    };
+    const QSet<QRgb> masked = colours(0, 3);
+    QVERIFY(masked.contains(qRgb(160, 160, 160)));
+    QVERIFY(!masked.contains(qRgb(255, 255, 255)));
+    // A visible cell keeps its number (white or black text on its colour) and no hatch.
+    const QSet<QRgb> visible = colours(3, 0);
+    QVERIFY(!visible.contains(qRgb(160, 160, 160)));
+    QVERIFY(visible.size() > 2);
 }
 
 QTEST_MAIN(TestFigures)

@@ -45,9 +45,11 @@ void HeatmapView::rebuild()
 {
     const ColorMapKind colors = colorMapFor(m_stage == HeatmapStage::Weights ? ValueKind::Weights : ValueKind::Signed,
                                             m_options->colorMap());
-    // Weights need no head details: they come straight from the result (no recomputation).
+    // A checkpoint's weights need no head details: they come straight from the result (no
+    // recomputation of the head's stages).
+    // (The teaching model's details are at hand: its weights get their mask, hatched.)
     static const HeadDetails none;
-    const HeadDetails &details = m_stage == HeatmapStage::Weights ? none : m_document->selectedDetails();
+    const HeadDetails &details = m_stage == HeatmapStage::Weights && !m_document->isTeaching() ? none : m_document->selectedDetails();
     m_figure = headHeatmap(m_document->result(), details, documentContext(*m_document), m_stage, colors,
                            m_document->selectedQuery());
     m_figure.showNumbers = m_options->showNumbers();
