@@ -191,9 +191,7 @@ void HubDownload::onReadyRead()
                 reply->abort();
                 reply->deleteLater();
                 m_reply = nullptr;
-                m_partial->resize(0);
-                m_partial->seek(0);
-                m_hash->reset();
+                emptyPartialFile();
                 if (m_rangeRetried) {
                     fail(tr("the server sent the wrong part of %1").arg(m_files.at(m_current).name));
                     return;
@@ -204,11 +202,8 @@ void HubDownload::onReadyRead()
                 return;
             }
         }
-        if (restart) {
-            m_partial->resize(0);
-            m_partial->seek(0);
-            m_hash->reset();
-        }
+        if (restart)
+            emptyPartialFile();
     }
     const QByteArray bytes = reply->readAll();
     if (bytes.isEmpty())
@@ -273,15 +268,13 @@ void HubDownload::onFinished()
     if (status == 416 && !m_rangeRetried) {
         // The partial file is not a prefix the server can continue: start it again.
         m_rangeRetried = true;
-        m_partial->resize(0);
-        m_partial->seek(0);
-        m_hash->reset();
+        emptyPartialFile();
         m_redirects = 0;
         request(fileUrl(file));
         return;
     }
     if (status == 0 || (error != QNetworkReply::NoError && isTransient(error))) {
-        if (!retryFile(reply->errorString()))
+        if (!retryFile())
             fail(tr("the connection broke while downloading %1 (%2), %3 times; the part downloaded so far is kept, and the next "
                     "download resumes from there").arg(file.name, reply->errorString()).arg(kMaxRetries + 1));
         return;
@@ -295,7 +288,7 @@ void HubDownload::onFinished()
     if (!m_running)
         return;
     if (file.size >= 0 && m_partial->size() < file.size) {
-        if (!retryFile(tr("ended early")))
+        if (!retryFile())
             fail(tr("the connection broke while downloading %1 (it ended early), %2 times; the part downloaded so far is kept, and "
                     "the next download resumes from there").arg(file.name).arg(kMaxRetries + 1));
         return;
@@ -303,9 +296,16 @@ void HubDownload::onFinished()
     completeFile();
 }
 
-bool HubDownload::retryFile(const QString &reason)
+void HubDownload::emptyPartialFile()
 {
-    Q_UNUSED(reason);
+    // The part kept cannot be continued: the file starts again from its first byte.
+    m_partial->resize(0);
+    m_partial->seek(0);
+    m_hash->reset();
+}
+
+bool HubDownload::retryFile()
+{
     // A retry that made progress does not count against the limit.
     if (m_partial->size() > m_receivedAtStart)
         m_retries = 0;

@@ -59,7 +59,8 @@ private:
     void startFile();
     void hashPartialFile();
     void completeFile();
-    bool retryFile(const QString &reason);
+    bool retryFile();
+    void emptyPartialFile();
     void fail(const QString &message);
     void succeed();
     void finishWith(const QString &snapshot);

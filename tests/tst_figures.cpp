@@ -29,6 +29,32 @@
 
 using namespace studio;
 
+namespace {
+
+// The teaching model's default heads run on a sentence: everything a figure is built from.
+struct TeachingRun {
+    TeachingConfig config;
+    std::vector<HeadWeights> heads = defaultHeads(config);
+    QString sentence;
+    Workspace workspace;
+    TeachingTrace trace;
+    AttentionResult result;
+    HeadDetails details; // head 0
+    FigureContext context;
+
+    explicit TeachingRun(const QString &text, const AttentionSettings &settings = {})
+        : sentence(text), workspace(defaultWorkspace(text))
+    {
+        workspace.settings = settings;
+        trace = traceTeachingModel(sentence, config, heads, settings);
+        result = teachingResult(trace, workspace);
+        details = teachingDetails(workspace, trace, 0);
+        context = FigureContext{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
+    }
+};
+
+} // namespace
+
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -580,16 +606,11 @@ void TestFigures::arithmeticIsWrittenAsALearnerWritesIt()
     QCOMPARE(factor(-0.2599), QStringLiteral("(−0.2599)"));
     QCOMPARE(factor(0.5), QStringLiteral("0.5"));
     // The weighted sum of v: no product of a bare negative, no e-notation.
-    TeachingConfig config;
-    const std::vector<HeadWeights> heads = defaultHeads(config);
-    const QString sentence = QStringLiteral("The animal didn't cross the street because it was too tired.");
-    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
-    const Workspace workspace = defaultWorkspace(sentence);
-    const AttentionResult result = teachingResult(trace, workspace);
+    const TeachingRun run(QStringLiteral("The animal didn't cross the street because it was too tired."));
     bool sawNegativeFactor = false;
     for (int query = 0; query < 12; ++query)
         for (Stage stage : {Stage::Weights, Stage::Output, Stage::Scores}) {
-            QString html = explainStage(result, teachingDetails(workspace, trace, 0), stage, query, 0, Projection::Q);
+            QString html = explainStage(run.result, run.details, stage, query, 0, Projection::Q);
             QVERIFY2(!html.contains(QStringLiteral("·−")), qPrintable(html));
             QVERIFY2(!html.contains(QRegularExpression(QStringLiteral("\\de[-+]\\d"))), qPrintable(html));
             sawNegativeFactor = sawNegativeFactor || html.contains(QStringLiteral("·(−"));
@@ -599,14 +620,10 @@ void TestFigures::arithmeticIsWrittenAsALearnerWritesIt()
 
 void TestFigures::stageFigureNamesItsMatrixAndOutlinesTheKey()
 {
-    TeachingConfig config;
-    const std::vector<HeadWeights> heads = defaultHeads(config);
-    const QString sentence = QStringLiteral("The cat sat on the mat.");
-    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
-    const Workspace workspace = defaultWorkspace(sentence);
-    const AttentionResult result = teachingResult(trace, workspace);
-    const HeadDetails details = teachingDetails(workspace, trace, 0);
-    const FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
+    const TeachingRun run(QStringLiteral("The cat sat on the mat."));
+    const AttentionResult &result = run.result;
+    const HeadDetails &details = run.details;
+    const FigureContext &context = run.context;
     // The colour bar names the one projection shown.
     QCOMPARE(stageFigure(result, details, context, Stage::Projections, Projection::K, ColorMapKind::Diverging, 1, 2).scaleLabel, QStringLiteral("k"));
     QCOMPARE(stageFigure(result, details, context, Stage::Projections, Projection::V, ColorMapKind::Diverging, 1, 2).scaleLabel, QStringLiteral("v"));
@@ -636,17 +653,12 @@ void TestFigures::maskedWeightsAreHatchedNotZeros()
 {
     // Causal: the weights above the diagonal are exactly 0, as a real weight can be; the figure
     // knows they are masked, hatches them and writes no number there.
-    TeachingConfig config;
-    const std::vector<HeadWeights> heads = defaultHeads(config);
-    const QString sentence = QStringLiteral("The cat sat on the mat.");
-    AttentionSettings settings;
-    settings.mask = MaskMode::Causal;
-    const TeachingTrace trace = traceTeachingModel(sentence, config, heads, settings);
-    Workspace workspace = defaultWorkspace(sentence);
-    workspace.settings = settings;
-    const AttentionResult result = teachingResult(trace, workspace);
-    const HeadDetails details = teachingDetails(workspace, trace, 0);
-    const FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
+    AttentionSettings causal;
+    causal.mask = MaskMode::Causal;
+    const TeachingRun run(QStringLiteral("The cat sat on the mat."), causal);
+    const AttentionResult &result = run.result;
+    const HeadDetails &details = run.details;
+    const FigureContext &context = run.context;
     for (const HeatmapFigure &figure : {stageFigure(result, details, context, Stage::Weights, Projection::Q, ColorMapKind::Viridis),
                                         headHeatmap(result, details, context, HeatmapStage::Weights, ColorMapKind::Viridis)}) {
         QVERIFY(figure.maskedFrom);

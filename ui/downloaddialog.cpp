@@ -161,13 +161,12 @@ void DownloadDialog::onProgress(qint64 done, qint64 total, const QString &file)
         m_clock.restart();
     }
     if (total > 0) {
+        m_progress->setRange(0, 1000); // before the value: a busy bar (range 0–0) would clamp it
         m_progress->setValue(int(double(done) / double(total) * 1000.0));
         m_progress->setFormat(QStringLiteral("%1 %").arg(double(done) * 100.0 / double(total), 0, 'f', 1));
     } else {
         m_progress->setRange(0, 0); // the total is known once the index names its shards
     }
-    if (total > 0 && m_progress->maximum() == 0)
-        m_progress->setRange(0, 1000);
     const QString text = transferText(done, total, done - m_firstDone, m_clock.elapsed());
     m_status->setText(file.isEmpty() ? text : tr("%1 — %2").arg(text, file.toHtmlEscaped()));
 }
