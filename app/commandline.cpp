@@ -6,6 +6,8 @@
 #include "figurefile.h"
 #include "figurekind.h"
 #include "figures.h"
+#include "figuresource.h"
+#include "handout.h"
 #include "attentionresult.h"
 #include "tracejson.h"
 #include "workspace.h"
@@ -461,17 +463,10 @@ Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const
     return {std::move(options), {}};
 }
 
-// The result and the selected head's details, from either kind of model.
-struct ExportSource {
-    AttentionResult result;
-    HeadDetails details;
-    FigureContext context;
-};
-
-Result<ExportSource> checkpointSource(const QCommandLineParser &parser, const CheckpointOptions &checkpointOptions,
+Result<FigureSource> checkpointSource(const QCommandLineParser &parser, const CheckpointOptions &checkpointOptions,
                                       std::shared_ptr<const Checkpoint> checkpoint, const QString &text, int layer, int head)
 {
-    using R = Result<ExportSource>;
+    using R = Result<FigureSource>;
     const ModelConfig &config = checkpoint->config;
     if (layer < 0 || layer >= config.layers || head < 0 || head >= config.heads)
         return R::failure(QStringLiteral("there is no layer %1 head %2 (layers 0..%3, heads 0..%4)")
@@ -482,7 +477,7 @@ Result<ExportSource> checkpointSource(const QCommandLineParser &parser, const Ch
     CheckpointRun &r = *run.value;
     if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
         return R::failure(ran.error);
-    ExportSource source;
+    FigureSource source;
     const Checkpoint &opened = *run.value->checkpoint;
     source.result = checkpointResult(opened, run.value->input, std::move(run.value->trace));
     source.details = checkpointDetails(opened, source.result, run.value->input.forward, layer, head);
@@ -492,28 +487,13 @@ Result<ExportSource> checkpointSource(const QCommandLineParser &parser, const Ch
     return {std::move(source), {}};
 }
 
-Result<ExportSource> teachingSource(const Workspace &w, int layer, int head)
+Result<FigureSource> teachingSource(const Workspace &w, int layer, int head)
 {
-    using R = Result<ExportSource>;
     if (layer != 0)
-        return R::failure(QStringLiteral("--layer must be 0: the teaching model has one layer (got %1)").arg(layer));
+        return Result<FigureSource>::failure(QStringLiteral("--layer must be 0: the teaching model has one layer (got %1)").arg(layer));
     if (head < 0 || head >= int(w.heads.size()))
-        return R::failure(QStringLiteral("--head must be between 0 and %1 (got %2)").arg(w.heads.size() - 1).arg(head));
-    const int tokens = int(tokenizeText(w.text, kMaxTeachingTokens).size());
-    if (tokens == 0)
-        return R::failure(QStringLiteral("the text has no tokens"));
-    if (const Status fits = checkRunFitsNow(teachingRunBytes(w.config, tokens, RunKind::Window)); !fits)
-        return R::failure(fits.error);
-    TeachingTrace trace;
-    if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
-        return R::failure(ran.error);
-    ExportSource source;
-    source.result = teachingResult(trace, w);
-    source.details = teachingDetails(w, trace, head);
-    source.context.model = teachingModelDescription(w.config);
-    source.context.sentence = w.text;
-    source.context.headName = source.details.name;
-    return {std::move(source), {}};
+        return Result<FigureSource>::failure(QStringLiteral("--head must be between 0 and %1 (got %2)").arg(w.heads.size() - 1).arg(head));
+    return teachingFigureSource(w, head);
 }
 
 int runExport(const QStringList &arguments)
@@ -538,7 +518,7 @@ int runExport(const QStringList &arguments)
     ExportOptions &options = *parsed.value;
 
     // Compute: the result and the selected head, from either kind of model.
-    Result<ExportSource> source = Result<ExportSource>::failure({});
+    Result<FigureSource> source = Result<FigureSource>::failure({});
     if (parser.isSet(checkpointOptions.model)) {
         if (parser.value(model.text).trimmed().isEmpty())
             return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
@@ -554,7 +534,7 @@ int runExport(const QStringList &arguments)
     }
     if (!source)
         return fail(kUsage, source.error);
-    ExportSource &from = *source.value;
+    FigureSource &from = *source.value;
     from.context.layer = options.layer;
     from.context.head = options.head;
     if (options.query) {
@@ -571,6 +551,93 @@ int runExport(const QStringList &arguments)
     if (const Status written = exportFigure(figure.paint, figure.size, options.format, options.out, options.dpi,
                                             figureKindName(options.request.kind));
         !written)
+        return fail(kFailure, written.error);
+    return 0;
+}
+
+int runHandout(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Write a handout as one vector PDF: a page per scene of the workspace (when it has scenes and\n"
+        "neither --text nor --model is given), else a page per stage of the selected head, each with\n"
+        "the figure, the stage's formula and the worked arithmetic for the selected query."));
+    parser.addPositionalArgument(QStringLiteral("handout"), QStringLiteral("The subcommand."));
+    ModelOptions model;
+    model.addTo(parser);
+    CheckpointOptions checkpointOptions;
+    checkpointOptions.addTo(parser);
+    const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("Layer index (0-based)."), QStringLiteral("L"), QStringLiteral("0"));
+    const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Head index (0-based)."), QStringLiteral("N"), QStringLiteral("0"));
+    const QCommandLineOption query(QStringLiteral("query"), QStringLiteral("The query whose arithmetic is written out (0-based; default 0)."), QStringLiteral("Q"), QStringLiteral("0"));
+    parser.addOptions({layer, head, query});
+    int code = 0;
+    if (!parse(parser, arguments, &code))
+        return code;
+    if (!parser.isSet(model.out))
+        return fail(kUsage, QStringLiteral("--out FILE.pdf is required"));
+    const QString out = parser.value(model.out);
+    if (!out.endsWith(QStringLiteral(".pdf"), Qt::CaseInsensitive))
+        return fail(kUsage, QStringLiteral("a handout is a PDF: --out must end in .pdf (got \"%1\")").arg(out));
+    int numbers[3] = {};
+    for (const auto &[option, target] : {std::pair{&layer, &numbers[0]}, std::pair{&head, &numbers[1]}, std::pair{&query, &numbers[2]}}) {
+        const Result<int> value = wholeNumber(parser, *option);
+        if (!value)
+            return fail(kUsage, value.error);
+        *target = *value.value;
+    }
+    const auto [layerIndex, headIndex, queryIndex] = numbers;
+
+    Result<std::vector<HandoutPage>> pages = Result<std::vector<HandoutPage>>::failure({});
+    QString title;
+    if (parser.isSet(checkpointOptions.model)) {
+        if (parser.value(model.text).trimmed().isEmpty())
+            return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
+        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
+        if (!opened)
+            return fail(kFailure, opened.error);
+        const Result<FigureSource> source = checkpointFigureSource(*opened.value, parser.value(model.text), parser.value(checkpointOptions.textPair),
+                                                                   layerIndex, headIndex);
+        if (!source)
+            return fail(kUsage, source.error);
+        if (queryIndex < 0 || queryIndex >= source.value->result.tokenCount())
+            return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(source.value->result.tokenCount() - 1));
+        pages = {stageHandoutPages(*source.value, queryIndex, -1), {}};
+        title = source.value->context.quotedSentence();
+    } else {
+        std::optional<Workspace> loaded;
+        if (parser.isSet(model.workspace) && !parser.isSet(model.text)) {
+            Result<Workspace> file = loadWorkspace(parser.value(model.workspace));
+            if (!file)
+                return fail(kUsage, file.error);
+            if (!file.value->scenes.empty())
+                loaded = std::move(*file.value);
+        }
+        if (loaded) {
+            const CheckpointOpener open = [](const QString &folder) -> Result<std::shared_ptr<const Checkpoint>> {
+                Result<std::shared_ptr<Checkpoint>> checkpoint = openCheckpoint(folder);
+                if (!checkpoint)
+                    return Result<std::shared_ptr<const Checkpoint>>::failure(checkpoint.error);
+                return {std::shared_ptr<const Checkpoint>(*checkpoint.value), {}};
+            };
+            pages = sceneHandoutPages(loaded->scenes, open);
+            if (!pages)
+                return fail(kFailure, pages.error);
+            title = QFileInfo(parser.value(model.workspace)).completeBaseName();
+        } else {
+            const Result<Workspace> workspace = model.workspaceFrom(parser);
+            if (!workspace)
+                return fail(kUsage, workspace.error);
+            const Result<FigureSource> source = teachingSource(*workspace.value, layerIndex, headIndex);
+            if (!source)
+                return fail(kUsage, source.error);
+            if (queryIndex < 0 || queryIndex >= source.value->result.tokenCount())
+                return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(source.value->result.tokenCount() - 1));
+            pages = {stageHandoutPages(*source.value, queryIndex, -1), {}};
+            title = source.value->context.quotedSentence();
+        }
+    }
+    if (const Status written = writeHandout(*pages.value, out, title); !written)
         return fail(kFailure, written.error);
     return 0;
 }
@@ -615,7 +682,7 @@ int runTokenize(const QStringList &arguments)
 bool isSubcommand(const QString &word)
 {
     return word == QStringLiteral("trace") || word == QStringLiteral("export") || word == QStringLiteral("tokenize")
-        || word == QStringLiteral("download") || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
+        || word == QStringLiteral("download") || word == QStringLiteral("handout") || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -627,10 +694,11 @@ int runSubcommand(const QStringList &arguments)
     }
     if (command == QStringLiteral("--help") || command == QStringLiteral("-h")) {
         QTextStream(stdout) << "Usage: attention-studio [FILE]\n"
-                               "       attention-studio trace|export|tokenize|download [OPTIONS]   (each with --help)\n\n"
+                               "       attention-studio trace|export|handout|tokenize|download [OPTIONS]   (each with --help)\n\n"
                                "Without a command, opens the window (on FILE, a workspace or a model folder, when given).\n"
                                "  trace     print every stage of attention for a sentence as JSON\n"
                                "  export    write a view (heatmap, arcs, grid, steps) as PNG, SVG or PDF\n"
+                               "  handout   write a PDF handout: a page per scene or per stage, with the arithmetic\n"
                                "  tokenize  print a checkpoint's tokens for a sentence as JSON\n"
                                "  download  fetch a model from the Hugging Face Hub into its cache (e.g. download gpt2)\n";
         return 0;
@@ -641,9 +709,11 @@ int runSubcommand(const QStringList &arguments)
         return runExport(arguments);
     if (command == QStringLiteral("tokenize"))
         return runTokenize(arguments);
+    if (command == QStringLiteral("handout"))
+        return runHandout(arguments);
     if (command == QStringLiteral("download"))
         return runDownload(arguments);
-    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, tokenize, download)").arg(command));
+    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, handout, tokenize, download)").arg(command));
 }
 
 } // namespace studio

@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 
 #include <cmath>
+#include <tuple>
 
 namespace studio {
 
@@ -116,7 +117,9 @@ Workspace defaultWorkspace(const QString &text)
     return workspace;
 }
 
-QJsonObject workspaceToJson(const Workspace &workspace)
+namespace {
+
+QJsonObject workspaceBodyToJson(const Workspace &workspace)
 {
     QJsonArray maskedKeys;
     for (int key : workspace.settings.maskedKeys)
@@ -132,8 +135,6 @@ QJsonObject workspaceToJson(const Workspace &workspace)
         });
     }
     return QJsonObject{
-        {QStringLiteral("format"), kFormatName},
-        {QStringLiteral("version"), kWorkspaceFormatVersion},
         {QStringLiteral("text"), workspace.text},
         {QStringLiteral("model"), QJsonObject{
             {QStringLiteral("d_model"), workspace.config.dModel},
@@ -150,6 +151,45 @@ QJsonObject workspaceToJson(const Workspace &workspace)
         {QStringLiteral("heads"), heads},
     };
 }
+
+QJsonObject sceneToJson(const Scene &scene)
+{
+    return QJsonObject{
+        {QStringLiteral("name"), scene.name},
+        {QStringLiteral("state"), workspaceBodyToJson(scene.state)},
+        {QStringLiteral("model_folder"), scene.modelFolder},
+        {QStringLiteral("text_pair"), scene.textPair},
+        {QStringLiteral("view"), scene.view},
+        {QStringLiteral("stage"), scene.stage},
+        {QStringLiteral("layer"), scene.layer},
+        {QStringLiteral("head"), scene.head},
+        {QStringLiteral("query"), scene.query},
+        {QStringLiteral("key"), scene.key},
+        {QStringLiteral("hide_weights"), scene.hideWeights},
+        {QStringLiteral("target"), targetPatternName(scene.target)},
+    };
+}
+
+} // namespace
+
+QJsonObject workspaceToJson(const Workspace &workspace)
+{
+    QJsonObject json = workspaceBodyToJson(workspace);
+    json.insert(QStringLiteral("format"), kFormatName);
+    json.insert(QStringLiteral("version"), kWorkspaceFormatVersion);
+    QJsonArray scenes;
+    for (const Scene &scene : workspace.scenes)
+        scenes.append(sceneToJson(scene));
+    json.insert(QStringLiteral("scenes"), scenes);
+    return json;
+}
+
+namespace {
+
+Result<Workspace> workspaceBodyFromJson(const QJsonObject &json, int version, const QString &prefix);
+Result<std::vector<Scene>> scenesFromJson(const QJsonObject &json, int version);
+
+} // namespace
 
 Result<Workspace> workspaceFromJson(const QJsonObject &json)
 {
@@ -170,6 +210,22 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     if (*version.value < 1)
         return R::failure(QStringLiteral("unknown workspace format version %1").arg(*version.value));
 
+    R workspace = workspaceBodyFromJson(json, *version.value, {});
+    if (!workspace)
+        return workspace;
+    Result<std::vector<Scene>> scenes = scenesFromJson(json, *version.value);
+    if (!scenes)
+        return R::failure(scenes.error);
+    workspace.value->scenes = std::move(*scenes.value);
+    return workspace;
+}
+
+namespace {
+
+Result<Workspace> workspaceBodyFromJson(const QJsonObject &json, int version, const QString &prefix)
+{
+    using R = Result<Workspace>;
+    const FieldReader top(json, prefix);
     Workspace workspace;
     const Result<QJsonValue> text = top.require(QStringLiteral("text"), QJsonValue::String);
     if (!text)
@@ -179,7 +235,7 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     const Result<QJsonValue> model = top.require(QStringLiteral("model"), QJsonValue::Object);
     if (!model)
         return R::failure(model.error);
-    const FieldReader modelReader(model.value->toObject(), QStringLiteral("model."));
+    const FieldReader modelReader(model.value->toObject(), prefix + QStringLiteral("model."));
     for (const auto &[key, target] : {std::pair{QStringLiteral("d_model"), &workspace.config.dModel},
                                       std::pair{QStringLiteral("d_head"), &workspace.config.dHead},
                                       std::pair{QStringLiteral("heads"), &workspace.config.heads}}) {
@@ -198,13 +254,13 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     const Result<QJsonValue> settings = top.require(QStringLiteral("settings"), QJsonValue::Object);
     if (!settings)
         return R::failure(settings.error);
-    const FieldReader settingsReader(settings.value->toObject(), QStringLiteral("settings."));
+    const FieldReader settingsReader(settings.value->toObject(), prefix + QStringLiteral("settings."));
     const Result<QJsonValue> maskName = settingsReader.require(QStringLiteral("mask"), QJsonValue::String);
     if (!maskName)
         return R::failure(maskName.error);
     const std::optional<MaskMode> mask = maskModeFromName(maskName.value->toString());
     if (!mask)
-        return R::failure(QStringLiteral("settings.mask must be none, causal or keys (got \"%1\")").arg(maskName.value->toString()));
+        return R::failure(QStringLiteral("%1settings.mask must be none, causal or keys (got \"%2\")").arg(prefix, maskName.value->toString()));
     workspace.settings.mask = *mask;
     const Result<QJsonValue> maskedKeys = settingsReader.require(QStringLiteral("masked_keys"), QJsonValue::Array);
     if (!maskedKeys)
@@ -212,12 +268,12 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     for (const QJsonValue &key : maskedKeys.value->toArray()) {
         const double d = key.toDouble(-1.0);
         if (!key.isDouble() || d < 0 || d != std::floor(d) || d > 1e9)
-            return R::failure(QStringLiteral("settings.masked_keys must hold token positions (whole numbers ≥ 0)"));
+            return R::failure(QStringLiteral("%1settings.masked_keys must hold token positions (whole numbers ≥ 0)").arg(prefix));
         workspace.settings.maskedKeys.append(int(d));
     }
     // Format 1 kept hidden keys while another mask was chosen, without applying them: they stay
     // unapplied. Its "keys" mask is "none" with those keys hidden.
-    if (*version.value < 2 && workspace.settings.mask != MaskMode::Keys)
+    if (version < 2 && workspace.settings.mask != MaskMode::Keys)
         workspace.settings.maskedKeys.clear();
     if (workspace.settings.mask == MaskMode::Keys)
         workspace.settings.mask = MaskMode::None;
@@ -226,7 +282,7 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
         return R::failure(temperature.error);
     workspace.settings.temperature = temperature.value->toDouble();
     if (!(workspace.settings.temperature > 0.0) || !std::isfinite(workspace.settings.temperature))
-        return R::failure(QStringLiteral("settings.temperature must be a finite number > 0"));
+        return R::failure(QStringLiteral("%1settings.temperature must be a finite number > 0").arg(prefix));
     const Result<QJsonValue> scale = settingsReader.require(QStringLiteral("scale"), QJsonValue::Bool);
     if (!scale)
         return R::failure(scale.error);
@@ -237,12 +293,12 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
         return R::failure(headsValue.error);
     const QJsonArray heads = headsValue.value->toArray();
     if (heads.size() != workspace.config.heads)
-        return R::failure(QStringLiteral("\"heads\" lists %1 heads but model.heads is %2")
-                              .arg(heads.size()).arg(workspace.config.heads));
+        return R::failure(QStringLiteral("\"%1heads\" lists %2 heads but %1model.heads is %3")
+                              .arg(prefix).arg(heads.size()).arg(workspace.config.heads));
     for (qsizetype h = 0; h < heads.size(); ++h) {
-        const QString path = QStringLiteral("heads[%1].").arg(h);
+        const QString path = QStringLiteral("%1heads[%2].").arg(prefix).arg(h);
         if (!heads.at(h).isObject())
-            return R::failure(QStringLiteral("heads[%1] must be an object").arg(h));
+            return R::failure(QStringLiteral("%1heads[%2] must be an object").arg(prefix).arg(h));
         const QJsonObject headJson = heads.at(h).toObject();
         const Result<QJsonValue> name = FieldReader(headJson, path).require(QStringLiteral("name"), QJsonValue::String);
         if (!name)
@@ -262,6 +318,69 @@ Result<Workspace> workspaceFromJson(const QJsonObject &json)
     return {std::move(workspace), {}};
 }
 
+Result<std::vector<Scene>> scenesFromJson(const QJsonObject &json, int version)
+{
+    using R = Result<std::vector<Scene>>;
+    std::vector<Scene> scenes;
+    const QJsonValue value = json.value(QStringLiteral("scenes"));
+    if (version < 3 || value.isUndefined())
+        return {std::move(scenes), {}};
+    if (!value.isArray())
+        return R::failure(QStringLiteral("field \"scenes\" must be an array, not %1").arg(typeName(value.type())));
+    const QJsonArray array = value.toArray();
+    for (qsizetype i = 0; i < array.size(); ++i) {
+        const QString path = QStringLiteral("scenes[%1].").arg(i);
+        if (!array.at(i).isObject())
+            return R::failure(QStringLiteral("scenes[%1] must be an object").arg(i));
+        const QJsonObject object = array.at(i).toObject();
+        const FieldReader reader(object, path);
+        Scene scene;
+        for (const auto &[key, target] : {std::pair{QStringLiteral("name"), &scene.name},
+                                          std::pair{QStringLiteral("model_folder"), &scene.modelFolder},
+                                          std::pair{QStringLiteral("text_pair"), &scene.textPair},
+                                          std::pair{QStringLiteral("view"), &scene.view},
+                                          std::pair{QStringLiteral("stage"), &scene.stage}}) {
+            const Result<QJsonValue> text = reader.require(key, QJsonValue::String);
+            if (!text)
+                return R::failure(text.error);
+            *target = text.value->toString();
+        }
+        for (const auto &[key, target, least] : {std::tuple{QStringLiteral("layer"), &scene.layer, 0},
+                                                 std::tuple{QStringLiteral("head"), &scene.head, 0},
+                                                 std::tuple{QStringLiteral("query"), &scene.query, -1},
+                                                 std::tuple{QStringLiteral("key"), &scene.key, -1}}) {
+            const Result<int> number = reader.requireInt(key);
+            if (!number)
+                return R::failure(number.error);
+            if (*number.value < least)
+                return R::failure(QStringLiteral("field \"%1%2\" must be at least %3").arg(path, key).arg(least));
+            *target = *number.value;
+        }
+        const Result<QJsonValue> hide = reader.require(QStringLiteral("hide_weights"), QJsonValue::Bool);
+        if (!hide)
+            return R::failure(hide.error);
+        scene.hideWeights = hide.value->toBool();
+        const Result<QJsonValue> target = reader.require(QStringLiteral("target"), QJsonValue::String);
+        if (!target)
+            return R::failure(target.error);
+        const std::optional<TargetPattern> pattern = targetPatternFromName(target.value->toString());
+        if (!pattern)
+            return R::failure(QStringLiteral("field \"%1target\" names no known pattern (\"%2\")").arg(path, target.value->toString()));
+        scene.target = *pattern;
+        const Result<QJsonValue> state = reader.require(QStringLiteral("state"), QJsonValue::Object);
+        if (!state)
+            return R::failure(state.error);
+        Result<Workspace> body = workspaceBodyFromJson(state.value->toObject(), version, path + QStringLiteral("state."));
+        if (!body)
+            return R::failure(body.error);
+        scene.state = std::move(*body.value);
+        scenes.push_back(std::move(scene));
+    }
+    return {std::move(scenes), {}};
+}
+
+} // namespace
+
 QString nonFiniteWeight(const Workspace &workspace)
 {
     for (size_t h = 0; h < workspace.heads.size(); ++h)
@@ -273,6 +392,9 @@ QString nonFiniteWeight(const Workspace &workspace)
                         return QStringLiteral("head %1 %2[%3][%4] is %5").arg(h).arg(projectionMatrixName(projection).toLower()).arg(r).arg(c)
                             .arg(std::isnan(m(r, c)) ? QStringLiteral("NaN") : QStringLiteral("infinite"));
         }
+    for (const Scene &scene : workspace.scenes)
+        if (const QString problem = nonFiniteWeight(scene.state); !problem.isEmpty())
+            return QStringLiteral("scene “%1”: %2").arg(scene.name, problem);
     return {};
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "attention.h"
+#include "challenge.h"
 #include "result.h"
 #include "teachingmodel.h"
 
@@ -12,16 +13,37 @@
 
 namespace studio {
 
-// Everything a user can set for the teaching model: the sentence, every setting and every weight.
+struct Scene;
+
+// Everything a user can set for the teaching model: the sentence, every setting and every weight;
+// and the scenes a teacher saved to present.
 struct Workspace {
     QString text;
     TeachingConfig config;
     AttentionSettings settings;
     std::vector<HeadWeights> heads; // config.heads entries, each (d_model, d_head)
+    std::vector<Scene> scenes;
+};
+
+// One saved moment of a lesson: what was shown and how, to come back to in front of a class.
+struct Scene {
+    QString name;
+    Workspace state;       // the sentence, settings and weights (its own scenes empty)
+    QString modelFolder;   // a checkpoint's folder; empty for the teaching model
+    QString textPair;      // BERT's second sentence
+    QString view;          // the view in front: "heatmap", "arcs", "grid", "steps"
+    QString stage;         // the step-through's stage ("weights"); the window checks the names
+    int layer = 0;
+    int head = 0;
+    int query = -1;        // −1: none selected
+    int key = -1;
+    bool hideWeights = false; // the selected query's weights stay hidden until revealed
+    TargetPattern target = TargetPattern::None; // the make-a-head challenge, if any
 };
 
 // 2: hidden keys apply with any mask (in 1 only with mask "keys", and were ignored otherwise).
-inline constexpr int kWorkspaceFormatVersion = 2;
+// 3: scenes (files of 1 and 2 have none).
+inline constexpr int kWorkspaceFormatVersion = 3;
 
 // The default workspace: the default heads for the default configuration and the given sentence.
 Workspace defaultWorkspace(const QString &text = {});

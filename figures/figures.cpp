@@ -73,6 +73,15 @@ void fitScale(HeatmapFigure &figure, const QString &label)
     figure.scaleLabel = label;
 }
 
+// Hides the weights of the context's hidden query, and says so in the caption.
+void hideRow(HeatmapFigure &figure, const FigureContext &context, const AttentionResult &result)
+{
+    if (context.hiddenQuery < 0 || context.hiddenQuery >= figure.values().rows())
+        return;
+    figure.hiddenRow = context.hiddenQuery;
+    figure.caption.append(QObject::tr("The weights of “%1” are hidden: predict them first.").arg(result.labels.value(context.hiddenQuery)));
+}
+
 } // namespace
 
 HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
@@ -101,6 +110,8 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
         fitScale(figure, heatmapStageName(stage));
     }
     figure.caption = context.captionFor(heatmapStageName(stage) + QObject::tr(" · rows: queries, columns: keys"));
+    if (stage == HeatmapStage::Weights)
+        hideRow(figure, context, result);
     return figure;
 }
 
@@ -161,6 +172,8 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         fitScale(figure, scaleLabel);
     }
     figure.caption = context.captionFor(what);
+    if (stage == Stage::Weights)
+        hideRow(figure, context, result);
     return figure;
 }
 

@@ -20,6 +20,7 @@ struct FigureContext {
     int head = 0;
     QString headName;
     QString sentencePair; // BERT's second sentence, if any
+    int hiddenQuery = -1; // a query whose weights the class predicts first: hidden in weight figures
     QStringList captionFor(const QString &what) const;
     QString quotedSentence() const; // “the sentence”, invisible characters shown as ⟨U+200B⟩
 };

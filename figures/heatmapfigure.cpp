@@ -206,6 +206,10 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
             line[c] = index >= 0.0f && index < 256.0f ? table[size_t(index)] : cellColor(map, figure.scale, values[c]);
         }
     }
+    if (figure.hiddenRow >= 0 && figure.hiddenRow < rows) {
+        auto *line = reinterpret_cast<QRgb *>(image.scanLine(figure.hiddenRow));
+        std::fill(line, line + cols, kHiddenCellColor);
+    }
     return image;
 }
 
@@ -259,7 +263,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         if (figure.vectorCells && std::max(rows, cols) <= kVectorCellLimit) {
             for (int r = 0; r < rows; ++r)
                 for (int c = 0; c < cols; ++c)
-                    painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(cellColor(map, figure.scale, figure.values()(r, c))));
+                    painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(r == figure.hiddenRow ? kHiddenCellColor : cellColor(map, figure.scale, figure.values()(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
             const QImage body = cache ? cache->body : heatmapBodyImage(figure);
@@ -287,6 +291,8 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         painter.setFont(numberFont);
         if (figure.showNumbers && cell >= numberMetrics.horizontalAdvance(QStringLiteral("0.00")) + 3) {
             for (int r = 0; r < rows; ++r) {
+                if (r == figure.hiddenRow)
+                    continue;
                 for (int c = 0; c < cols; ++c) {
                     const float value = figure.values()(r, c);
                     const QString text = formatCellValue(value, figure.cellDecimals);
@@ -297,6 +303,22 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                     painter.setPen(luma(background) > 0.5 ? Qt::black : Qt::white);
                     painter.drawText(layout.cellRect(r, c), Qt::AlignCenter, text);
                 }
+            }
+        }
+
+        if (figure.hiddenRow >= 0 && figure.hiddenRow < rows) {
+            // One question mark per cell where it fits, else one for the row.
+            painter.setPen(QColor(90, 90, 90));
+            QFont question = numberFont;
+            question.setBold(true);
+            painter.setFont(question);
+            const QFontMetricsF questionMetrics(question);
+            if (cell >= questionMetrics.height()) {
+                for (int c = 0; c < cols; ++c)
+                    painter.drawText(layout.cellRect(figure.hiddenRow, c), Qt::AlignCenter, QStringLiteral("?"));
+            } else {
+                const QRectF row = layout.cellRect(figure.hiddenRow, 0).united(layout.cellRect(figure.hiddenRow, cols - 1));
+                painter.drawText(row.adjusted(0, -questionMetrics.height(), 0, questionMetrics.height()), Qt::AlignCenter, QStringLiteral("?"));
             }
         }
 

@@ -36,6 +36,9 @@ struct HeatmapFigure {
     // cells are hatched and carry no number, so an exact 0 from the mask never reads as a real 0.
     std::shared_ptr<const Matrix> maskedFrom;
     bool cellMasked(int row, int col) const;
+    // A row whose values stay hidden (drawn grey with a "?"), so a class predicts them first.
+    // Hidden in every output: the colours and numbers of that row never reach the image or file.
+    int hiddenRow = -1;
     // Draw one vector rectangle per cell instead of one scaled image; for vector export of small
     // matrices. Large matrices always go through the image.
     bool vectorCells = false;
@@ -74,6 +77,9 @@ HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style
 
 void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
                         const HeatmapStyle &style, const HeatmapCache *cache = nullptr);
+
+// The colour of a hidden row's cells.
+inline constexpr QRgb kHiddenCellColor = 0xffd9d9d9;
 
 // Lightness of a colour (0..1, Rec. 709 luma) to pick readable text on top of it.
 double luma(QRgb color);

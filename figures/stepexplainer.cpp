@@ -78,13 +78,17 @@ QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<c
     return terms.join(QStringLiteral(" + ")) + QStringLiteral(" = <b>") + number(sum) + QStringLiteral("</b>");
 }
 
-QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int query, int key, Projection projection)
+QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int query, int key, Projection projection,
+                     int hiddenQuery)
 {
     const HeadTrace &t = d.trace;
     const int tokens = int(t.weights.rows());
     if (tokens == 0)
         return QObject::tr("<p>No tokens.</p>");
     const int i = std::clamp(query < 0 ? 0 : query, 0, tokens - 1);
+    if (i == hiddenQuery && (stage == Stage::Weights || stage == Stage::Output))
+        return QObject::tr("<p><b>Predict first:</b> which words does %1 attend to most, and how strongly?</p>"
+                           "<p>Its weights are hidden until they are revealed.</p>").arg(token(result, i));
     int j = key;
     if (j < 0 || j >= tokens)
         t.weights.row(i).maxCoeff(&j); // the key this query attends to most

@@ -10,8 +10,10 @@ namespace studio {
 
 // The arithmetic of one stage for one query (and key) written out, so a learner can follow one
 // number from the embeddings to the final weight. Returns HTML. Pure: no widgets.
+// hiddenQuery: a query whose weights a class predicts first; the weights and output stages of
+// that query say so instead of giving the numbers away.
 QString explainStage(const AttentionResult &result, const HeadDetails &details, Stage stage,
-                     int query, int key, Projection projection);
+                     int query, int key, Projection projection, int hiddenQuery = -1);
 
 // A dot product written term by term: "a₁·b₁ + a₂·b₂ + … = s", at most maxTerms terms shown.
 QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<const RowVector> &b, int maxTerms = 16);

@@ -50,6 +50,7 @@ FigureContext documentContext(const AttentionDocument &document)
     context.layer = document.selectedLayer();
     context.head = document.selectedHead();
     context.headName = document.headName(context.layer, context.head);
+    context.hiddenQuery = document.hiddenQuery();
     return context;
 }
 
@@ -278,6 +279,8 @@ void AttentionDocument::installRun(Run run)
     const QString previousNotice = m_run.result->notice;
     m_run = std::move(run);
     m_details.reset();
+    if (m_pendingSelection && !m_awaitingSceneModel)
+        applyPendingSelection();
     clampSelection();
     setBusy(false);
     if (m_run.result->notice != previousNotice)
@@ -468,6 +471,7 @@ Status AttentionDocument::openWorkspace(const QString &path)
         return Status::failure(loaded.error);
     if (m_checkpoint)
         useTeachingModel();
+    leaveScene();
     m_workspace = std::move(*loaded.value);
     m_undoStack.clear();
     m_file = QFileInfo(path).absoluteFilePath();
@@ -496,6 +500,7 @@ void AttentionDocument::newWorkspace()
 {
     if (m_checkpoint)
         useTeachingModel();
+    leaveScene();
     m_workspace = defaultWorkspace(QStringLiteral("The cat sat on the mat."));
     m_undoStack.clear();
     m_file.clear();
@@ -504,8 +509,140 @@ void AttentionDocument::newWorkspace()
     Q_EMIT fileChanged();
 }
 
+Scene AttentionDocument::captureScene(const QString &name, const QString &view) const
+{
+    Scene scene;
+    scene.name = name;
+    scene.state = m_workspace;
+    scene.state.scenes.clear();
+    if (m_checkpoint) {
+        scene.modelFolder = m_checkpoint->directory;
+        scene.textPair = m_textPair;
+    }
+    scene.view = view;
+    scene.stage = stageName(m_stage);
+    scene.layer = m_layer;
+    scene.head = m_head;
+    scene.query = m_query;
+    scene.key = m_key;
+    return scene;
+}
+
+void AttentionDocument::editScenes(const std::vector<Scene> &scenes, const QString &label)
+{
+    Workspace after = m_workspace;
+    after.scenes = scenes;
+    if (workspaceToJson(after) == workspaceToJson(m_workspace))
+        return;
+    // The active scene stays active while it keeps its place and its state (a rename, a target).
+    if (const Scene *active = activeSceneData()) {
+        const auto index = size_t(m_activeScene);
+        if (index >= scenes.size() || scenes[index].modelFolder != active->modelFolder
+            || workspaceToJson(scenes[index].state) != workspaceToJson(active->state))
+            leaveScene();
+    }
+    m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, after, label));
+    Q_EMIT sceneChanged();
+}
+
+const Scene *AttentionDocument::activeSceneData() const
+{
+    if (m_activeScene < 0 || m_activeScene >= int(m_workspace.scenes.size()))
+        return nullptr;
+    return &m_workspace.scenes[size_t(m_activeScene)];
+}
+
+void AttentionDocument::leaveScene()
+{
+    if (m_activeScene < 0)
+        return;
+    m_activeScene = -1;
+    m_revealed = false;
+    Q_EMIT sceneChanged();
+}
+
+int AttentionDocument::hiddenQuery() const
+{
+    const Scene *scene = activeSceneData();
+    if (!scene || !scene->hideWeights || m_revealed || scene->query < 0 || scene->query >= tokenCount())
+        return -1;
+    return scene->query;
+}
+
+std::optional<AttentionDocument::Challenge> AttentionDocument::challenge() const
+{
+    const Scene *scene = activeSceneData();
+    if (!scene || scene->target == TargetPattern::None || !result().hasHead(m_layer, m_head))
+        return std::nullopt;
+    Challenge challenge;
+    challenge.pattern = scene->target;
+    const HeadDetails &details = selectedDetails();
+    challenge.target = targetWeights(scene->target, result().labels, details.trace.masked);
+    challenge.score = scoreAgainstTarget(result().weights(m_layer, m_head), challenge.target);
+    return challenge;
+}
+
+void AttentionDocument::revealWeights()
+{
+    if (!weightsHidden())
+        return;
+    m_revealed = true;
+    Q_EMIT sceneChanged();
+}
+
+void AttentionDocument::goToScene(int index)
+{
+    if (index < 0 || index >= int(m_workspace.scenes.size()))
+        return;
+    const Scene scene = m_workspace.scenes[size_t(index)];
+    m_pendingSelection = SceneSelection{scene.layer, scene.head, scene.query, scene.key, scene.stage};
+    const bool wantsCheckpoint = !scene.modelFolder.isEmpty();
+    if (!wantsCheckpoint && m_checkpoint)
+        useTeachingModel();
+    Workspace after = scene.state;
+    after.scenes = m_workspace.scenes;
+    if (workspaceToJson(after) != workspaceToJson(m_workspace))
+        m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, after, tr("Go to scene “%1”").arg(scene.name)));
+    if (wantsCheckpoint)
+        editTextPair(scene.textPair);
+    // The model last: opening it starts the newest work, which a run started above must not cancel.
+    if (wantsCheckpoint && (!m_checkpoint || QFileInfo(m_checkpoint->directory).canonicalFilePath() != QFileInfo(scene.modelFolder).canonicalFilePath()))
+        openModelFor(scene.modelFolder, true);
+    if (!m_busy && !m_awaitingSceneModel)
+        applyPendingSelection();
+    m_activeScene = index;
+    m_revealed = false;
+    Q_EMIT sceneChanged();
+    Q_EMIT sceneViewRequested(scene.view);
+}
+
+void AttentionDocument::applyPendingSelection()
+{
+    if (!m_pendingSelection)
+        return;
+    const SceneSelection selection = *m_pendingSelection;
+    m_pendingSelection.reset();
+    const AttentionResult &result = *m_run.result;
+    m_layer = std::clamp(selection.layer, 0, std::max(0, result.layers - 1));
+    m_head = std::clamp(selection.head, 0, std::max(0, result.heads - 1));
+    m_query = std::clamp(selection.query, -1, tokenCount() - 1);
+    m_key = std::clamp(selection.key, -1, tokenCount() - 1);
+    if (const std::optional<Stage> stage = stageFromName(selection.stage); stage && stageApplies(*stage, result))
+        m_stage = *stage;
+    m_details.reset();
+    Q_EMIT headSelected();
+    Q_EMIT querySelected();
+    Q_EMIT stageChanged();
+}
+
 void AttentionDocument::openModel(const QString &directory)
 {
+    openModelFor(directory, false);
+}
+
+void AttentionDocument::openModelFor(const QString &directory, bool forScene)
+{
+    m_awaitingSceneModel = forScene;
     const quint64 generation = beginWork();
     setBusy(true);
     using Opened = Result<std::shared_ptr<Checkpoint>>;
@@ -515,7 +652,11 @@ void AttentionDocument::openModel(const QString &directory)
             if (generation != m_generation || finished.resultCount() == 0)
                 return;
             const Opened opened = finished.result();
+            const bool sceneModel = std::exchange(m_awaitingSceneModel, false);
+            if (!sceneModel)
+                leaveScene();
             if (!opened) {
+                m_pendingSelection.reset();
                 setBusy(false);
                 Q_EMIT modelFailed(opened.error);
                 return;
@@ -535,6 +676,7 @@ void AttentionDocument::useTeachingModel()
     if (!m_checkpoint)
         return;
     cancel();
+    leaveScene();
     m_checkpoint.reset();
     m_layer = 0;
     m_head = 0;

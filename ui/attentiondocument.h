@@ -43,6 +43,7 @@ public:
     // The model: the teaching model (no checkpoint) or a loaded one.
     bool isTeaching() const { return !m_checkpoint; }
     const Checkpoint *checkpoint() const { return m_checkpoint.get(); }
+    std::shared_ptr<const Checkpoint> sharedCheckpoint() const { return m_checkpoint; }
     QString modelDescription() const;
     QString textPair() const { return m_textPair; }
 
@@ -83,6 +84,33 @@ public:
     void applySettings(const AttentionSettings &settings);
     void applyWorkspace(const Workspace &workspace);
 
+    // Scenes: saved moments of a lesson, kept in the workspace (undoable like any edit).
+    const std::vector<Scene> &scenes() const { return m_workspace.scenes; }
+    // The current state as a scene: the sentence, the model, the settings, the view, the selection.
+    Scene captureScene(const QString &name, const QString &view) const;
+    void editScenes(const std::vector<Scene> &scenes, const QString &label);
+    // Goes to a scene: its state is one undoable step; its selection follows once its result is in
+    // (a checkpoint scene opens its model first). The scene becomes the active one.
+    void goToScene(int index);
+    // The scene last gone to, while its state is on screen (−1: none). It stays active while the
+    // student edits weights (the challenge scores the edits); another scene or model ends it.
+    int activeScene() const { return m_activeScene; }
+    const Scene *activeSceneData() const;
+    void leaveScene();
+    // Whether the selected query's weights are hidden for the class to predict first, and showing them.
+    // The make-a-head challenge of the active scene: how far the selected head's weights are from
+    // the scene's target pattern (restricted to the keys the head can see). None without a target.
+    struct Challenge {
+        TargetPattern pattern = TargetPattern::None;
+        Matrix target; // (T, T)
+        ChallengeScore score;
+    };
+    std::optional<Challenge> challenge() const;
+    // The query whose weights are hidden (−1: none).
+    int hiddenQuery() const;
+    bool weightsHidden() const { return hiddenQuery() >= 0; }
+    void revealWeights();
+
     // Files. The document is unchanged on failure.
     QString currentFile() const { return m_file; }
     bool isModified() const { return !m_undoStack.isClean(); }
@@ -122,6 +150,8 @@ Q_SIGNALS:
     void progressChanged(int done, int total);
     void fileChanged();
     void noticeChanged(const QString &notice);
+    void sceneChanged();        // another active scene, or its weights revealed
+    void sceneViewRequested(const QString &view); // a scene brings its view to the front
 
 private:
     // Everything one run of a model produces, installed in one step.
@@ -149,6 +179,8 @@ private:
     void installRun(Run run);
     void setBusy(bool busy);
     void clampSelection();
+    void applyPendingSelection();
+    void openModelFor(const QString &directory, bool forScene);
 
     Workspace m_workspace;
     QString m_textPair;
@@ -164,6 +196,16 @@ private:
     Stage m_stage = Stage::Embeddings;
 
     mutable std::optional<HeadDetails> m_details;
+
+    // A scene's selection waiting for the scene's result; applied when it is installed.
+    struct SceneSelection {
+        int layer, head, query, key;
+        QString stage;
+    };
+    std::optional<SceneSelection> m_pendingSelection;
+    int m_activeScene = -1;
+    bool m_revealed = false;
+    bool m_awaitingSceneModel = false; // a scene's model is opening: its selection waits for it
 
     // Background work: a generation counter drops stale results; a shared flag cancels.
     struct FileStamp {

@@ -7,6 +7,12 @@
 #include "tracejson.h"
 #include "workspace.h"
 #include "atomicfile.h"
+#include "handout.h"
+
+#include <QApplication>
+#include <QEventLoop>
+#include <QProgressDialog>
+#include <QThread>
 
 #include <QDir>
 #include <QFileDialog>
@@ -149,6 +155,100 @@ Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &doc
         return Status::success(); // cancelled
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
     return exportMatrices(document, path);
+}
+
+namespace {
+
+// What a handout needs from the document, copied (the maps shared) so a worker can build it while
+// the window goes on.
+struct HandoutJob {
+    std::vector<Scene> scenes;
+    std::shared_ptr<const Checkpoint> checkpoint;
+    std::optional<FigureSource> current; // without scenes: the selected head
+    int query = 0;
+    int key = -1;
+    QString title;
+};
+
+HandoutJob handoutJob(const AttentionDocument &document)
+{
+    HandoutJob job;
+    job.scenes = document.scenes();
+    job.checkpoint = document.sharedCheckpoint();
+    if (job.scenes.empty() && document.tokenCount() > 0)
+        job.current = FigureSource{document.result(), document.selectedDetails(), documentContext(document)};
+    job.query = std::max(0, document.selectedQuery());
+    job.key = document.selectedKey();
+    job.title = document.currentFile().isEmpty() ? documentContext(document).quotedSentence()
+                                                 : QFileInfo(document.currentFile()).completeBaseName();
+    return job;
+}
+
+Status runHandoutJob(const HandoutJob &job, const QString &path, const std::function<void(int, int)> &progress)
+{
+    std::vector<HandoutPage> pages;
+    if (!job.scenes.empty()) {
+        const CheckpointOpener open = [&job](const QString &folder) -> Result<std::shared_ptr<const Checkpoint>> {
+            // The model already open in the window is used as it is.
+            if (job.checkpoint && QFileInfo(job.checkpoint->directory).canonicalFilePath() == QFileInfo(folder).canonicalFilePath())
+                return {job.checkpoint, {}};
+            Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(folder);
+            if (!opened)
+                return Result<std::shared_ptr<const Checkpoint>>::failure(opened.error);
+            return {std::shared_ptr<const Checkpoint>(*opened.value), {}};
+        };
+        Result<std::vector<HandoutPage>> built = sceneHandoutPages(job.scenes, open, progress);
+        if (!built)
+            return Status::failure(built.error);
+        pages = std::move(*built.value);
+    } else if (job.current) {
+        pages = stageHandoutPages(*job.current, job.query, job.key);
+    } else {
+        return Status::failure(QObject::tr("Type a sentence first: the handout shows its attention."));
+    }
+    return writeHandout(pages, path, job.title);
+}
+
+} // namespace
+
+Status exportHandout(const AttentionDocument &document, const QString &path)
+{
+    return runHandoutJob(handoutJob(document), path, {});
+}
+
+Status exportHandoutInteractively(QWidget *parent, const AttentionDocument &document)
+{
+    const QString suggested = document.currentFile().isEmpty() ? QStringLiteral("handout.pdf")
+                                                               : QFileInfo(document.currentFile()).completeBaseName().section(QLatin1Char('.'), 0, 0) + QStringLiteral("-handout.pdf");
+    QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Export handout"),
+                                                QDir(preferences::lastFolder.get()).filePath(suggested), QObject::tr("PDF (*.pdf)"));
+    if (path.isEmpty())
+        return Status::success(); // cancelled
+    if (!path.endsWith(QStringLiteral(".pdf"), Qt::CaseInsensitive))
+        path += QStringLiteral(".pdf");
+    preferences::lastFolder.set(QFileInfo(path).absolutePath());
+
+    // Checkpoint scenes run a forward pass each: on a worker, with progress, the window alive.
+    const HandoutJob job = handoutJob(document);
+    QProgressDialog dialog(QObject::tr("Writing the handout…"), QString(), 0, std::max<int>(1, int(job.scenes.size())), parent);
+    dialog.setWindowTitle(QObject::tr("Export handout"));
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setMinimumDuration(300);
+    Status status = Status::success();
+    QEventLoop loop;
+    QThread *worker = QThread::create([&job, &status, path, &dialog] {
+        status = runHandoutJob(job, path, [&dialog](int done, int total) {
+            QMetaObject::invokeMethod(&dialog, [&dialog, done, total] { dialog.setMaximum(total); dialog.setValue(done); }, Qt::QueuedConnection);
+        });
+    });
+    QObject::connect(worker, &QThread::finished, &loop, &QEventLoop::quit);
+    worker->start();
+    loop.exec();
+    worker->wait();
+    delete worker;
+    // Progress posted by the worker after the loop ended must not reach the dialog, gone after return.
+    QCoreApplication::removePostedEvents(&dialog);
+    return status;
 }
 
 } // namespace studio

@@ -24,5 +24,9 @@ Status exportAllHeadsInteractively(QWidget *parent, const AttentionDocument &doc
 // The selected head's stage matrices: CSV (one matrix, the weights) or JSON (every stage).
 Status exportMatrices(const AttentionDocument &document, const QString &path);
 Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &document);
+// A handout PDF: a page per scene, or without scenes a page per stage of the selected head (for
+// the selected query). The interactive one runs on a worker with progress shown.
+Status exportHandout(const AttentionDocument &document, const QString &path);
+Status exportHandoutInteractively(QWidget *parent, const AttentionDocument &document);
 
 } // namespace studio

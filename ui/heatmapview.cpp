@@ -24,6 +24,7 @@ HeatmapView::HeatmapView(AttentionDocument *document, ViewOptions *options, QWid
     connect(document, &AttentionDocument::resultChanged, this, &HeatmapView::rebuild);
     connect(document, &AttentionDocument::headSelected, this, &HeatmapView::rebuild);
     connect(document, &AttentionDocument::querySelected, this, &HeatmapView::rebuild);
+    connect(document, &AttentionDocument::sceneChanged, this, &HeatmapView::rebuild);
     connect(options, &ViewOptions::changed, this, &HeatmapView::rebuild);
     rebuild();
 }
@@ -156,6 +157,9 @@ QString tooltipSoftmax(const HeadTrace &t, int row, int col, double tau)
 
 QString HeatmapView::explain(int row, int col) const
 {
+    if (row == m_figure.hiddenRow)
+        return tr("query “%1” (%2): its weights are hidden until revealed, to be predicted first")
+            .arg(m_figure.rowLabels.value(row)).arg(row);
     const float value = m_figure.values()(row, col);
     QString text = tr("query “%1” (%2) → key “%3” (%4)\n%5 = %6")
                        .arg(m_figure.rowLabels.value(row)).arg(row).arg(m_figure.colLabels.value(col)).arg(col)

@@ -12,6 +12,7 @@
 #include "modelgridview.h"
 #include "preferences.h"
 #include "presenterwindow.h"
+#include "scenespanel.h"
 #include "stepthroughview.h"
 #include "viewoptions.h"
 #include "wording.h"
@@ -163,6 +164,10 @@ MainWindow::MainWindow(QWidget *parent)
     QDockWidget *chartDock = addDock(this, m_chart, tr("Distribution"), QStringLiteral("chartDock"), Qt::RightDockWidgetArea);
     QDockWidget *stepDock = addDock(this, m_steps, tr("Step-through"), QStringLiteral("stepDock"), Qt::BottomDockWidgetArea);
     QDockWidget *weightDock = addDock(this, m_weights, tr("Weights"), QStringLiteral("weightDock"), Qt::BottomDockWidgetArea);
+    m_scenes = new ScenesPanel(m_document, [this] { return activeFigureView()->figureName(); }, this);
+    QDockWidget *scenesDock = addDock(this, m_scenes, tr("Scenes"), QStringLiteral("scenesDock"), Qt::LeftDockWidgetArea);
+    tabifyDockWidget(controlsDock, scenesDock);
+    controlsDock->raise();
     tabifyDockWidget(arcDock, gridDock);
     tabifyDockWidget(gridDock, chartDock);
     arcDock->raise();
@@ -239,6 +244,20 @@ MainWindow::MainWindow(QWidget *parent)
         m_progress->setValue(done);
     });
     connect(m_cancel, &QToolButton::clicked, m_document, &AttentionDocument::cancel);
+    connect(m_scenes, &ScenesPanel::presentRequested, this, &MainWindow::startPresenting);
+    connect(m_document, &AttentionDocument::sceneViewRequested, this, [this](const QString &view) {
+        // The scene's view in front: its dock raised (the heatmap is always in front).
+        if (const std::optional<FigureKind> kind = figureKindFromName(view); kind && *kind != FigureKind::Heatmap) {
+            auto *widget = dynamic_cast<QWidget *>(figureView(*kind));
+            for (QWidget *w = widget; w; w = w->parentWidget())
+                if (auto *dock = qobject_cast<QDockWidget *>(w)) {
+                    dock->show();
+                    dock->raise();
+                    break;
+                }
+            setExportTarget(widget);
+        }
+    });
     connect(m_options, &ViewOptions::changed, this, [this] {
         preferences::colorMap.set(colorMapName(m_options->colorMap()));
         preferences::showNumbers.set(m_options->showNumbers());
@@ -297,6 +316,10 @@ void MainWindow::buildActions()
         if (const Status exported = exportAllHeadsInteractively(this, *m_document, *m_options); !exported)
             showMessage(exported.error, true);
     });
+    file->addAction(tr("Export &handout (PDF)…"), this, [this] {
+        if (const Status exported = exportHandoutInteractively(this, *m_document); !exported)
+            showMessage(exported.error, true);
+    })->setObjectName(QStringLiteral("exportHandout"));
     file->addAction(tr("Export &matrices (CSV, JSON)…"), this, [this] {
         if (const Status exported = exportMatricesInteractively(this, *m_document); !exported)
             showMessage(exported.error, true);

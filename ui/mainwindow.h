@@ -43,6 +43,7 @@ public:
     FigureView *figureView(FigureKind kind) const;
     WeightEditor *weights() const { return m_weights; }
     DistributionChart *chart() const { return m_chart; }
+    class ScenesPanel *scenes() const { return m_scenes; }
 
     // Opens a file or model folder given on the command line.
     void openPath(const QString &path);
@@ -92,6 +93,7 @@ private:
     WeightEditor *m_weights;
     DistributionChart *m_chart;
     ControlsPanel *m_controls;
+    class ScenesPanel *m_scenes = nullptr;
     DownloadDialog *m_downloadDialog = nullptr;
     bool m_errorShown = false;
     QAction *m_exportView = nullptr;

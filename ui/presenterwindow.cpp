@@ -85,7 +85,7 @@ PresenterWindow::PresenterWindow(AttentionDocument *document, ViewOptions *optio
 
     connect(m_canvas, &MatrixCanvas::cellClicked, this, [this](int row, int) { m_document->selectQuery(row); });
     for (auto change : {&AttentionDocument::resultChanged, &AttentionDocument::headSelected, &AttentionDocument::querySelected,
-                        &AttentionDocument::stageChanged})
+                        &AttentionDocument::stageChanged, &AttentionDocument::sceneChanged})
         connect(document, change, this, &PresenterWindow::rebuild);
     connect(options, &ViewOptions::changed, this, &PresenterWindow::rebuild);
 
@@ -97,6 +97,10 @@ PresenterWindow::PresenterWindow(AttentionDocument *document, ViewOptions *optio
 
 void PresenterWindow::next()
 {
+    if (m_document->weightsHidden()) { // the class has predicted: show the answer first
+        m_document->revealWeights();
+        return;
+    }
     const AttentionResult &result = m_document->result();
     if (const std::optional<Stage> after = stageAfter(result, m_document->stage())) {
         m_document->setStage(*after);
@@ -124,6 +128,28 @@ void PresenterWindow::previous()
     }
 }
 
+void PresenterWindow::nextScene()
+{
+    if (m_document->weightsHidden()) {
+        m_document->revealWeights();
+        return;
+    }
+    const int scene = m_document->activeScene();
+    if (scene < 0)
+        next();
+    else if (scene + 1 < int(m_document->scenes().size()))
+        m_document->goToScene(scene + 1);
+}
+
+void PresenterWindow::previousScene()
+{
+    const int scene = m_document->activeScene();
+    if (scene < 0)
+        previous();
+    else if (scene > 0)
+        m_document->goToScene(scene - 1);
+}
+
 void PresenterWindow::toggleBlack()
 {
     m_black->setGeometry(rect());
@@ -149,13 +175,17 @@ QString PresenterWindow::arithmeticText() const
 void PresenterWindow::keyPressEvent(QKeyEvent *event)
 {
     switch (event->key()) {
-    case Qt::Key_PageDown:
+    case Qt::Key_PageDown: // a clicker: scene by scene while a scene plays
+        nextScene();
+        break;
+    case Qt::Key_PageUp:
+        previousScene();
+        break;
     case Qt::Key_Right:
     case Qt::Key_Down:
     case Qt::Key_Space:
         next();
         break;
-    case Qt::Key_PageUp:
     case Qt::Key_Left:
     case Qt::Key_Up:
     case Qt::Key_Backspace:
@@ -202,6 +232,14 @@ void PresenterWindow::rebuild()
     const std::vector<Stage> stages = stagesFor(result);
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
     m_title->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result.rotary)));
+    if (const Scene *scene = m_document->activeSceneData())
+        m_title->setText(tr("Scene %1 of %2 · %3 — %4").arg(m_document->activeScene() + 1).arg(m_document->scenes().size())
+                             .arg(scene->name, m_title->text()));
+    m_hint->setText(m_document->activeScene() >= 0
+                        ? tr("Page Down / Page Up scene by scene · → ← stage by stage · B black screen · Esc leave")
+                        : tr("Page Down / → next · Page Up / ← back · B black screen · Esc leave"));
+    if (m_document->weightsHidden())
+        m_hint->setText(tr("Weights hidden: predict, then press Page Down or → to reveal") + QStringLiteral(" · ") + m_hint->text());
     const HeadDetails &details = m_document->selectedDetails();
     const int query = m_document->selectedQuery();
     m_subtitle->setText(tr("“%1” · %2 · query %3 “%4”")
@@ -220,7 +258,8 @@ void PresenterWindow::rebuild()
     figure.caption.clear();
     m_canvas->setFigure(figure);
     fitMatrix();
-    m_arithmetic->setHtml(explainStage(result, details, stage, query, m_document->selectedKey(), Projection::Q));
+    m_arithmetic->setHtml(explainStage(result, details, stage, query, m_document->selectedKey(), Projection::Q,
+                                       m_document->hiddenQuery()));
     fitArithmetic(base);
 }
 

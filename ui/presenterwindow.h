@@ -15,7 +15,8 @@ class ViewOptions;
 // arithmetic for the selected query, every font sized for the back row (the matrix's font is the
 // largest at which every token label and every cell's number fits). A clicker drives it whatever
 // has the focus: Page Down, →, ↓ and Space go to the next stage, and after the last stage to the
-// next query; Page Up, ←, ↑ go back; B (or .) blacks the screen out and back; Esc leaves.
+// next query; Page Up, ←, ↑ go back (while a scene plays, Page Down and Page Up go scene by
+// scene); hidden weights are revealed by the next forward key; B (or .) blacks the screen out and back; Esc leaves.
 class PresenterWindow : public QWidget {
     Q_OBJECT
 public:
@@ -23,6 +24,10 @@ public:
 
     void next();
     void previous();
+    // While a scene plays (Page Down / Page Up): the next or previous scene; otherwise next()
+    // and previous(). Weights hidden for the class to predict are revealed first.
+    void nextScene();
+    void previousScene();
     void toggleBlack();
     bool isBlack() const;
     int matrixFontPixels() const { return m_matrixFontPixels; }

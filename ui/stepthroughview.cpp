@@ -159,7 +159,8 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     });
     m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
     connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
-    for (auto change : {&AttentionDocument::headSelected, &AttentionDocument::querySelected, &AttentionDocument::stageChanged})
+    for (auto change : {&AttentionDocument::headSelected, &AttentionDocument::querySelected, &AttentionDocument::stageChanged,
+                        &AttentionDocument::sceneChanged})
         connect(document, change, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     rebuild();
@@ -221,7 +222,7 @@ void StepThroughView::rebuild()
     figure.showNumbers = true;
     m_canvas->setFigure(figure);
     QString html = explainStage(m_document->result(), details, stage, m_document->selectedQuery(),
-                                m_document->selectedKey(), selectedProjection());
+                                m_document->selectedKey(), selectedProjection(), m_document->hiddenQuery());
     if (stage == Stage::Rotary && details.trace.qPreRope.size() > 0 && !details.ropeFrequencies.empty()) {
         // The fastest-turning pair (0) of the selected query's q (or of its k), drawn in its plane.
         const int query = std::clamp(m_document->selectedQuery(), 0, int(details.trace.q.rows()) - 1);
