@@ -6,6 +6,7 @@
 #include "heatmapfigure.h"
 #include "heatmaplayout.h"
 #include "figurekind.h"
+#include "handout.h"
 #include "rotationfigure.h"
 #include "stepexplainer.h"
 #include "testsupport.h"
@@ -13,6 +14,8 @@
 #include "wording.h"
 
 #include <QFile>
+#include <QProcess>
+#include <QStandardPaths>
 #include <QGuiApplication>
 #include <QImage>
 #include <QPainter>
@@ -49,7 +52,7 @@ struct TeachingRun {
         trace = traceTeachingModel(sentence, config, heads, settings);
         result = teachingResult(trace, workspace);
         details = teachingDetails(workspace, trace, 0);
-        context = FigureContext{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
+        context = FigureContext{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}, -1};
     }
 };
 
@@ -65,6 +68,9 @@ private Q_SLOTS:
     void arithmeticIsWrittenAsALearnerWritesIt();
     void stageFigureNamesItsMatrixAndOutlinesTheKey();
     void maskedWeightsAreHatchedNotZeros();
+    void hiddenQueryShowsNoWeightAnywhere();
+    void handoutPagesCarryFormulaAndArithmetic();
+    void handoutPdfReadsBack();
     void gridThumbnailsAreSharpInVectorExports();
     void pdfImagesAreLossless();
     void groupedHeadsAndAttentionSinksInTheModelView();
@@ -692,6 +698,160 @@ void TestFigures::maskedWeightsAreHatchedNotZeros()
     const QSet<QRgb> visible = colours(3, 0);
     QVERIFY(!visible.contains(qRgb(160, 160, 160)));
     QVERIFY(visible.size() > 2);
+}
+
+void TestFigures::hiddenQueryShowsNoWeightAnywhere()
+{
+    // A scene hides the weights of "it" for the class to predict: no colour and no number of that
+    // row reaches the figure, its image or the arithmetic, while the other rows and stages stay.
+    const TeachingRun run(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    FigureContext context = run.context;
+    const int it = int(run.result.labels.indexOf(QStringLiteral("it")));
+    QVERIFY(it > 0);
+    context.hiddenQuery = it;
+    for (HeatmapFigure figure : {stageFigure(run.result, run.details, context, Stage::Weights, Projection::Q, ColorMapKind::Viridis),
+                                 headHeatmap(run.result, run.details, context, HeatmapStage::Weights, ColorMapKind::Viridis)}) {
+        QCOMPARE(figure.hiddenRow, it);
+        QVERIFY2(figure.caption.last().contains(QStringLiteral("“it” are hidden")), qPrintable(figure.caption.join(u'\n')));
+        const QImage body = heatmapBodyImage(figure);
+        for (int c = 0; c < body.width(); ++c) {
+            QCOMPARE(body.pixel(c, it), kHiddenCellColor);
+            QVERIFY(body.pixel(c, it - 1) != kHiddenCellColor);
+        }
+        // Painted with numbers: the row is grey with question marks, no cell colour of the map.
+        figure.showNumbers = true;
+        HeatmapStyle style;
+        style.font = figureFont();
+        const QSize size(900, 800);
+        QImage image(size, QImage::Format_RGB32);
+        QPainter painter(&image);
+        paintHeatmapFigure(painter, QRectF(QPointF(0, 0), QSizeF(size)), figure, style);
+        painter.end();
+        const HeatmapLayout layout(int(figure.values().rows()), int(figure.values().cols()), QRectF(QPointF(0, 0), QSizeF(size)),
+                                   heatmapMargins(figure, style));
+        const ColorMap map(ColorMapKind::Viridis);
+        const QSet<QRgb> mapColours(map.table().begin(), map.table().end());
+        for (int c = 0; c < int(figure.values().cols()); ++c) {
+            const QRect inner = layout.cellRect(it, c).toAlignedRect().adjusted(2, 2, -2, -2);
+            bool sawGrey = false;
+            for (int y = inner.top(); y <= inner.bottom(); ++y)
+                for (int x = inner.left(); x <= inner.right(); ++x) {
+                    const QRgb pixel = image.pixel(x, y);
+                    sawGrey |= pixel == kHiddenCellColor;
+                    QVERIFY(!mapColours.contains(pixel));
+                }
+            QVERIFY(sawGrey);
+        }
+        // The row above keeps its colours.
+        const QRect above = layout.cellRect(it - 1, 0).toAlignedRect().adjusted(2, 2, -2, -2);
+        QVERIFY(mapColours.contains(image.pixel(above.topLeft())));
+    }
+    // Stages before the softmax are not the answer: they stay.
+    QCOMPARE(stageFigure(run.result, run.details, context, Stage::Scores, Projection::Q, ColorMapKind::Diverging).hiddenRow, -1);
+    // The arithmetic of the weights and the output asks for a prediction instead of giving numbers.
+    for (Stage stage : {Stage::Weights, Stage::Output}) {
+        const QString html = explainStage(run.result, run.details, stage, it, -1, Projection::Q, it);
+        QVERIFY2(html.contains(QStringLiteral("Predict first")), qPrintable(html));
+        QVERIFY2(!html.contains(QRegularExpression(QStringLiteral("\\d\\.\\d"))), qPrintable(html));
+        // Another query is not hidden.
+        QVERIFY(!explainStage(run.result, run.details, stage, it - 1, -1, Projection::Q, it).contains(QStringLiteral("Predict first")));
+    }
+    QVERIFY(!explainStage(run.result, run.details, Stage::Scores, it, -1, Projection::Q, it).contains(QStringLiteral("Predict first")));
+}
+
+void TestFigures::handoutPagesCarryFormulaAndArithmetic()
+{
+    const TeachingRun run(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    const FigureSource source{run.result, run.details, run.context};
+    const std::vector<HandoutPage> pages = stageHandoutPages(source, 7, -1);
+    const std::vector<Stage> stages = stagesFor(run.result);
+    QCOMPARE(pages.size(), stages.size());
+    for (size_t i = 0; i < pages.size(); ++i) {
+        QCOMPARE(pages[i].heading, QStringLiteral("Stage %1 of %2 · %3").arg(i + 1).arg(stages.size()).arg(stageTitle(stages[i])));
+        QVERIFY2(pages[i].formula.startsWith(QStringLiteral("%1. %2:").arg(i + 1).arg(stageTitle(stages[i]))), qPrintable(pages[i].formula));
+        QVERIFY2(pages[i].formula.contains(stageFormula(stages[i])), qPrintable(pages[i].formula));
+        QCOMPARE(pages[i].arithmetic, explainStage(run.result, run.details, stages[i], 7, -1, Projection::Q));
+        QVERIFY(pages[i].figure.size.width() > 100 && pages[i].figure.paint);
+        QVERIFY(pages[i].caption.join(u' ').contains(QStringLiteral("didn't cross")));
+    }
+
+    // Scenes: each page from its own state; a hidden scene hides its weights on paper too.
+    Scene scene;
+    scene.name = QStringLiteral("Which word is “it”?");
+    scene.state = defaultWorkspace(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    scene.view = QStringLiteral("steps");
+    scene.stage = QStringLiteral("weights");
+    scene.query = 7;
+    scene.hideWeights = true;
+    Scene second = scene;
+    second.name = QStringLiteral("Scores");
+    second.stage = QStringLiteral("scores");
+    second.hideWeights = false;
+    second.head = 1;
+    second.state.text = QStringLiteral("the cat saw the dog");
+    int reported = 0;
+    const Result<std::vector<HandoutPage>> scenePages = sceneHandoutPages(
+        {scene, second}, [](const QString &) { return Result<std::shared_ptr<const Checkpoint>>::failure(QStringLiteral("unused")); },
+        [&reported](int done, int total) { QCOMPARE(total, 2); reported = done; });
+    QVERIFY2(scenePages, qPrintable(scenePages.error));
+    QCOMPARE(reported, 2);
+    QCOMPARE(scenePages.value->size(), size_t(2));
+    const HandoutPage &first = scenePages.value->at(0);
+    QCOMPARE(first.heading, QStringLiteral("Scene 1 of 2 · Which word is “it”?"));
+    QVERIFY(first.arithmetic.contains(QStringLiteral("Predict first")));
+    QVERIFY(first.caption.join(u' ').contains(QStringLiteral("hidden")));
+    const HandoutPage &page2 = scenePages.value->at(1);
+    QVERIFY(page2.formula.contains(QStringLiteral("q·kᵀ")));
+    QVERIFY(page2.caption.join(u' ').contains(QStringLiteral("the cat saw the dog")));
+    QVERIFY(page2.caption.join(u' ').contains(QStringLiteral("head 1")));
+    // A scene whose model cannot be opened says which scene and why.
+    Scene broken = scene;
+    broken.modelFolder = QStringLiteral("/no/such/model");
+    const Result<std::vector<HandoutPage>> failed = sceneHandoutPages(
+        {scene, broken}, [](const QString &folder) { return Result<std::shared_ptr<const Checkpoint>>::failure(folder + QStringLiteral(" is missing")); });
+    QVERIFY(!failed);
+    QCOMPARE(failed.error, QStringLiteral("scene 2 “Which word is “it”?”: /no/such/model is missing"));
+}
+
+void TestFigures::handoutPdfReadsBack()
+{
+    const QString pdftotext = QStandardPaths::findExecutable(QStringLiteral("pdftotext"));
+    QVERIFY2(!pdftotext.isEmpty(), "pdftotext (poppler-utils) is needed to read the handout back");
+    const TeachingRun run(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    const FigureSource source{run.result, run.details, run.context};
+    const std::vector<HandoutPage> pages = stageHandoutPages(source, 7, -1);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("handout.pdf"));
+    QVERIFY_OK(writeHandout(pages, path, QStringLiteral("lesson")));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray bytes = file.readAll();
+    QVERIFY(bytes.startsWith("%PDF-"));
+    QVERIFY(!bytes.contains("/DCTDecode")); // no JPEG anywhere
+    QVERIFY(bytes.contains(QByteArray("/Count ") + QByteArray::number(qsizetype(pages.size()))));
+    QProcess process;
+    process.start(pdftotext, {QStringLiteral("-layout"), path, QStringLiteral("-")});
+    QVERIFY(process.waitForFinished(30000));
+    QCOMPARE(process.exitCode(), 0);
+    const QString text = QString::fromUtf8(process.readAllStandardOutput());
+    const QStringList pageTexts = text.split(QChar(u'\f'), Qt::SkipEmptyParts);
+    QCOMPARE(pageTexts.size(), qsizetype(pages.size()));
+    const std::vector<Stage> stages = stagesFor(run.result);
+    for (size_t i = 0; i < pages.size(); ++i) {
+        const QString &page = pageTexts.at(qsizetype(i));
+        QVERIFY2(page.contains(QStringLiteral("Stage %1 of %2").arg(i + 1).arg(pages.size())), qPrintable(page));
+        // Text stays text: the tokens of the figure and the query of the arithmetic.
+        QVERIFY2(page.contains(QStringLiteral("because")), qPrintable(page));
+        QVERIFY2(page.contains(QStringLiteral("Query “it” (position 7)")), qPrintable(page));
+    }
+    // The softmax page writes out the selected query's weight of the key it attends to most.
+    const qsizetype weightsPage = std::find(stages.begin(), stages.end(), Stage::Weights) - stages.begin();
+    const Eigen::Index top = [&] { Eigen::Index j; run.details.trace.weights.row(7).maxCoeff(&j); return j; }();
+    const QString weight = number(run.details.trace.weights(7, top));
+    QVERIFY2(pageTexts.at(weightsPage).contains(weight), qPrintable(weight + QStringLiteral(" in ") + pageTexts.at(weightsPage)));
+    // Unwritable destinations are reported.
+    QVERIFY(!writeHandout(pages, dir.filePath(QStringLiteral("no/such/dir/h.pdf")), {}));
+    QVERIFY(!writeHandout({}, dir.filePath(QStringLiteral("empty.pdf")), {}));
 }
 
 QTEST_MAIN(TestFigures)

@@ -9,6 +9,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <functional>
 #include <cstring>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -67,7 +68,151 @@ private Q_SLOTS:
     void negativeZeroIsSavedAsZero();
     void unreadableFiles();
     void saveIsAtomic();
+    void scenesRoundTripBitIdentical();
+    void formatTwoOpensWithoutScenes();
+    void badScenesAreNamedByTheirPath();
+    void sceneWithNonFiniteWeightIsNotSaved();
 };
+
+namespace {
+
+Scene sampleScene()
+{
+    Scene scene;
+    scene.name = QStringLiteral("The pronoun “it”");
+    scene.state = awkwardWorkspace();
+    scene.state.text = QStringLiteral("The animal didn't cross the street because it was too tired.");
+    scene.view = QStringLiteral("steps");
+    scene.stage = QStringLiteral("weights");
+    scene.head = 1;
+    scene.query = 7;
+    scene.key = 1;
+    scene.hideWeights = true;
+    scene.target = TargetPattern::PreviousToken;
+    return scene;
+}
+
+} // namespace
+
+void TestWorkspace::scenesRoundTripBitIdentical()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("lesson.attention.json"));
+    Workspace original = defaultWorkspace(QStringLiteral("a b"));
+    original.scenes.push_back(sampleScene());
+    Scene checkpointScene = sampleScene();
+    checkpointScene.name = QStringLiteral("GPT-2");
+    checkpointScene.modelFolder = QStringLiteral("/models/gpt2");
+    checkpointScene.textPair = QStringLiteral("second");
+    checkpointScene.view = QStringLiteral("arcs");
+    checkpointScene.layer = 5;
+    checkpointScene.query = -1;
+    checkpointScene.key = -1;
+    checkpointScene.hideWeights = false;
+    checkpointScene.target = TargetPattern::None;
+    original.scenes.push_back(checkpointScene);
+    QVERIFY_OK(saveWorkspace(original, path));
+    const Result<Workspace> loaded = loadWorkspace(path);
+    QVERIFY2(loaded, qPrintable(loaded.error));
+    QCOMPARE(loaded.value->scenes.size(), size_t(2));
+    for (size_t i = 0; i < 2; ++i) {
+        const Scene &a = original.scenes[i];
+        const Scene &b = loaded.value->scenes[i];
+        QCOMPARE(b.name, a.name);
+        QCOMPARE(b.modelFolder, a.modelFolder);
+        QCOMPARE(b.textPair, a.textPair);
+        QCOMPARE(b.view, a.view);
+        QCOMPARE(b.stage, a.stage);
+        QCOMPARE(b.layer, a.layer);
+        QCOMPARE(b.head, a.head);
+        QCOMPARE(b.query, a.query);
+        QCOMPARE(b.key, a.key);
+        QCOMPARE(b.hideWeights, a.hideWeights);
+        QCOMPARE(b.target, a.target);
+        QCOMPARE(b.state.text, a.state.text);
+        QCOMPARE(b.state.config, a.state.config);
+        QCOMPARE(b.state.settings, a.state.settings);
+        QVERIFY(b.state.scenes.empty());
+        for (size_t h = 0; h < a.state.heads.size(); ++h)
+            for (Projection p : kProjections)
+                QVERIFY(sameBits(b.state.heads[h].weight(p), a.state.heads[h].weight(p)));
+    }
+    const QString again = dir.filePath(QStringLiteral("again.json"));
+    QVERIFY_OK(saveWorkspace(*loaded.value, again));
+    QCOMPARE(readAll(again), readAll(path));
+}
+
+void TestWorkspace::formatTwoOpensWithoutScenes()
+{
+    QJsonObject json = workspaceToJson(defaultWorkspace(QStringLiteral("x y")));
+    json[QStringLiteral("version")] = 2;
+    json.remove(QStringLiteral("scenes"));
+    const Result<Workspace> two = workspaceFromJson(json);
+    QVERIFY2(two, qPrintable(two.error));
+    QVERIFY(two.value->scenes.empty());
+    QCOMPARE(two.value->text, QStringLiteral("x y"));
+    // A version 2 file with a "scenes" field (not of that format) ignores it rather than misreading it.
+    json[QStringLiteral("scenes")] = 5;
+    QVERIFY(workspaceFromJson(json));
+}
+
+void TestWorkspace::badScenesAreNamedByTheirPath()
+{
+    Workspace workspace = defaultWorkspace(QStringLiteral("x"));
+    workspace.scenes.push_back(sampleScene());
+    const QJsonObject good = workspaceToJson(workspace);
+    auto withScene = [&](const std::function<void(QJsonObject &)> &edit) {
+        QJsonObject json = good;
+        QJsonArray scenes = json.value(QStringLiteral("scenes")).toArray();
+        QJsonObject scene = scenes.at(0).toObject();
+        edit(scene);
+        scenes[0] = scene;
+        json[QStringLiteral("scenes")] = scenes;
+        return workspaceFromJson(json);
+    };
+    Result<Workspace> r = withScene([](QJsonObject &s) { s[QStringLiteral("target")] = QStringLiteral("diagonal"); });
+    QVERIFY(!r);
+    QVERIFY2(r.error.contains(QStringLiteral("scenes[0].target")) && r.error.contains(QStringLiteral("diagonal")), qPrintable(r.error));
+    r = withScene([](QJsonObject &s) { s[QStringLiteral("query")] = -2; });
+    QVERIFY(!r);
+    QVERIFY2(r.error.contains(QStringLiteral("\"scenes[0].query\" must be at least -1")), qPrintable(r.error));
+    r = withScene([](QJsonObject &s) { s[QStringLiteral("hide_weights")] = 1; });
+    QVERIFY(!r);
+    QVERIFY2(r.error.contains(QStringLiteral("scenes[0].hide_weights")), qPrintable(r.error));
+    // An error inside the scene's state names its whole path.
+    r = withScene([](QJsonObject &s) {
+        QJsonObject state = s.value(QStringLiteral("state")).toObject();
+        QJsonObject model = state.value(QStringLiteral("model")).toObject();
+        model[QStringLiteral("heads")] = 2;
+        state[QStringLiteral("model")] = model;
+        s[QStringLiteral("state")] = state;
+    });
+    QVERIFY(!r);
+    QVERIFY2(r.error.contains(QStringLiteral("\"scenes[0].state.heads\" lists 3 heads but scenes[0].state.model.heads is 2")), qPrintable(r.error));
+    r = withScene([](QJsonObject &s) {
+        QJsonObject state = s.value(QStringLiteral("state")).toObject();
+        QJsonObject settings = state.value(QStringLiteral("settings")).toObject();
+        settings[QStringLiteral("temperature")] = -1;
+        state[QStringLiteral("settings")] = settings;
+        s[QStringLiteral("state")] = state;
+    });
+    QVERIFY(!r);
+    QVERIFY2(r.error.contains(QStringLiteral("scenes[0].state.settings.temperature")), qPrintable(r.error));
+    QVERIFY(withScene([](QJsonObject &) {}));
+}
+
+void TestWorkspace::sceneWithNonFiniteWeightIsNotSaved()
+{
+    QTemporaryDir dir;
+    Workspace workspace = defaultWorkspace(QStringLiteral("x"));
+    workspace.scenes.push_back(sampleScene());
+    workspace.scenes[0].state.heads[2].wV(1, 1) = std::numeric_limits<float>::quiet_NaN();
+    const QString problem = nonFiniteWeight(workspace);
+    QVERIFY2(problem.contains(QStringLiteral("scene “The pronoun “it””")) && problem.contains(QStringLiteral("head 2 w_v[1][1] is NaN")), qPrintable(problem));
+    const Status saved = saveWorkspace(workspace, dir.filePath(QStringLiteral("w.json")));
+    QVERIFY(!saved);
+    QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("w.json"))));
+}
 
 void TestWorkspace::roundTripIsBitIdentical()
 {
@@ -128,7 +273,7 @@ void TestWorkspace::rejectsBadFiles_data()
     QTest::newRow("not JSON") << QByteArray("!{oops") << QStringLiteral("not valid JSON");
     QTest::newRow("array") << QByteArray("![1,2]") << QStringLiteral("does not hold a JSON object");
     QTest::newRow("other format") << QByteArray("format=\"something-else\"") << QStringLiteral("not an Attention Studio workspace");
-    QTest::newRow("newer version") << QByteArray("version=3") << QStringLiteral("newer version");
+    QTest::newRow("newer version") << QByteArray("version=4") << QStringLiteral("newer version");
     QTest::newRow("missing text") << QByteArray("text=undefined") << QStringLiteral("missing field \"text\"");
     QTest::newRow("text not a string") << QByteArray("text=5") << QStringLiteral("field \"text\" must be a string, not a number");
     QTest::newRow("d_model too large") << QByteArray("model.d_model=100000") << QStringLiteral("d_model must be between");
@@ -143,6 +288,9 @@ void TestWorkspace::rejectsBadFiles_data()
     QTest::newRow("Inf (1e999)") << QByteArray("@1e999") << QStringLiteral("illegal number");
     QTest::newRow("beyond float range") << QByteArray("@1e39") << QStringLiteral("[0][0] is not a finite number");
     QTest::newRow("string weight") << QByteArray("heads.0.w_q.0.0=\"x\"") << QStringLiteral("is not a finite number");
+    QTest::newRow("scenes not an array") << QByteArray("scenes=5") << QStringLiteral("field \"scenes\" must be an array");
+    QTest::newRow("scene not an object") << QByteArray("scenes=[1]") << QStringLiteral("scenes[0] must be an object");
+    QTest::newRow("scene without fields") << QByteArray("scenes=[{\"name\":\"a\"}]") << QStringLiteral("missing field \"scenes[0].model_folder\"");
 }
 
 void TestWorkspace::rejectsBadFiles()
