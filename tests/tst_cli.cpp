@@ -10,6 +10,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QStandardPaths>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -85,6 +86,7 @@ private Q_SLOTS:
     void modelErrors();
     void badInputFails_data();
     void badInputFails();
+    void handoutFromTheCommandLine();
 };
 
 void TestCli::traceMatchesLibrary()
@@ -572,6 +574,79 @@ void TestCli::downloadFetchesIntoTheCacheAndPrintsTheSnapshot()
     QCOMPARE(offline.exitCode, 0);
     QCOMPARE(offline.out, snapshot.toUtf8() + '\n');
     QVERIFY(hub.requests().isEmpty());
+}
+
+void TestCli::handoutFromTheCommandLine()
+{
+    const QString pdftotext = QStandardPaths::findExecutable(QStringLiteral("pdftotext"));
+    QVERIFY2(!pdftotext.isEmpty(), "pdftotext (poppler-utils) is needed to read the handout back");
+    auto pagesOf = [&](const QString &path) {
+        QProcess process;
+        process.start(pdftotext, {path, QStringLiteral("-")});
+        process.waitForFinished(30000);
+        return QString::fromUtf8(process.readAllStandardOutput()).split(QChar(u'\f'), Qt::SkipEmptyParts);
+    };
+    QTemporaryDir dir;
+    // The teaching model: a page per stage, the arithmetic of the chosen query.
+    const QString stages = dir.filePath(QStringLiteral("stages.pdf"));
+    Run r = run({QStringLiteral("handout"), QStringLiteral("--text"), QStringLiteral("The animal didn't cross the street because it was too tired."),
+                 QStringLiteral("--head"), QStringLiteral("1"), QStringLiteral("--query"), QStringLiteral("7"), QStringLiteral("--out"), stages});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QStringList pages = pagesOf(stages);
+    QCOMPARE(pages.size(), 7);
+    QVERIFY(pages.at(0).contains(QStringLiteral("Stage 1 of 7")));
+    QVERIFY(pages.at(6).contains(QStringLiteral("Query “it” (position 7)")));
+    QVERIFY(pages.at(6).contains(QStringLiteral("head 1")));
+
+    // A workspace with scenes: a page per scene.
+    Workspace workspace = defaultWorkspace(QStringLiteral("unused"));
+    for (const QString &text : {QStringLiteral("the cat saw the dog"), QStringLiteral("a bird sang")}) {
+        Scene scene;
+        scene.name = QStringLiteral("About ") + text;
+        scene.state = defaultWorkspace(text);
+        scene.stage = QStringLiteral("weights");
+        scene.view = QStringLiteral("steps");
+        scene.query = 1;
+        workspace.scenes.push_back(scene);
+    }
+    const QString lesson = dir.filePath(QStringLiteral("lesson.attention.json"));
+    QVERIFY_OK(saveWorkspace(workspace, lesson));
+    const QString scenes = dir.filePath(QStringLiteral("scenes.pdf"));
+    r = run({QStringLiteral("handout"), QStringLiteral("--workspace"), lesson, QStringLiteral("--out"), scenes});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    pages = pagesOf(scenes);
+    QCOMPARE(pages.size(), 2);
+    QVERIFY(pages.at(0).contains(QStringLiteral("Scene 1 of 2 · About the cat saw the dog")));
+    QVERIFY(pages.at(1).contains(QStringLiteral("Query “bird” (position 1)")));
+    // --text given: the workspace's weights on that text, a page per stage (the scenes are not used).
+    r = run({QStringLiteral("handout"), QStringLiteral("--workspace"), lesson, QStringLiteral("--text"), QStringLiteral("one two"),
+             QStringLiteral("--out"), scenes});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(pagesOf(scenes).size(), 7);
+
+    // A checkpoint: its head's stages.
+    const QString model = dir.filePath(QStringLiteral("model.pdf"));
+    r = run({QStringLiteral("handout"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"),
+             QStringLiteral("--text"), QStringLiteral("Hello world"), QStringLiteral("--layer"), QStringLiteral("1"), QStringLiteral("--out"), model});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    pages = pagesOf(model);
+    QVERIFY(pages.size() >= 7);
+    QVERIFY(pages.at(0).contains(QStringLiteral("layer 1")));
+
+    // Mistakes are named, and nothing is written.
+    const QString bad = dir.filePath(QStringLiteral("bad.pdf"));
+    for (const auto &[arguments, message] : std::initializer_list<std::pair<QStringList, QString>>{
+             {{QStringLiteral("--text"), QStringLiteral("a b")}, QStringLiteral("--out FILE.pdf is required")},
+             {{QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--out"), dir.filePath(QStringLiteral("h.png"))}, QStringLiteral("must end in .pdf")},
+             {{QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--query"), QStringLiteral("5"), QStringLiteral("--out"), bad}, QStringLiteral("--query must be a token position between 0 and 1")},
+             {{QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--head"), QStringLiteral("9"), QStringLiteral("--out"), bad}, QStringLiteral("--head must be between 0 and 2")},
+             {{QStringLiteral("--text"), QStringLiteral("   "), QStringLiteral("--out"), bad}, QStringLiteral("the text is empty")},
+         }) {
+        r = run(QStringList{QStringLiteral("handout")} + arguments);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
+    }
+    QVERIFY(!QFile::exists(bad));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -67,7 +67,210 @@ private Q_SLOTS:
     void settingsEditsMergeByKindAndDropNoOps();
     void selectionSignalsAreTyped();
     void resultsAreSharedNotCopied();
+    void scenesAreUndoableAndRestoreTheirState();
+    void sceneOnACheckpointOpensItsModelFirst();
+    void hiddenWeightsUntilRevealed();
+    void challengeScoresTheSelectedHeadAsItIsEdited();
+    void scenesAreSavedWithTheWorkspace();
 };
+
+void TestDocument::scenesAreUndoableAndRestoreTheirState()
+{
+    AttentionDocument document;
+    document.editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    document.selectHead(1);
+    document.selectQuery(7);
+    document.selectKey(1);
+    document.setStage(Stage::Scaled);
+    std::vector<Scene> scenes{document.captureScene(QStringLiteral("it"), QStringLiteral("steps"))};
+    QCOMPARE(scenes[0].state.text, document.workspace().text);
+    QCOMPARE(scenes[0].stage, QStringLiteral("scaled"));
+    QCOMPARE(scenes[0].head, 1);
+    QCOMPARE(scenes[0].query, 7);
+    QCOMPARE(scenes[0].key, 1);
+    QVERIFY(scenes[0].modelFolder.isEmpty());
+    const int before = document.undoStack()->index();
+    document.editScenes(scenes, QStringLiteral("Add scene"));
+    QCOMPARE(document.undoStack()->index(), before + 1);
+    QCOMPARE(document.scenes().size(), size_t(1));
+    // The same list again is no step.
+    document.editScenes(scenes, QStringLiteral("Add scene"));
+    QCOMPARE(document.undoStack()->index(), before + 1);
+
+    // Somewhere else entirely: another sentence, weights, settings and selection.
+    document.editText(QStringLiteral("A short one"));
+    document.editWeight(0, Projection::Q, 0, 0, 9.5f);
+    AttentionSettings settings = document.workspace().settings;
+    settings.temperature = 3;
+    document.editSettings(settings, AttentionDocument::SettingsEdit::Temperature);
+    document.selectHead(0);
+    document.setStage(Stage::Embeddings);
+    QSignalSpy views(&document, &AttentionDocument::sceneViewRequested);
+    document.goToScene(0);
+    QCOMPARE(document.workspace().text, scenes[0].state.text);
+    QCOMPARE(document.workspace().settings.temperature, 1.0);
+    QCOMPARE(document.workspace().heads[0].wQ, scenes[0].state.heads[0].wQ);
+    QCOMPARE(document.selectedHead(), 1);
+    QCOMPARE(document.selectedQuery(), 7);
+    QCOMPARE(document.selectedKey(), 1);
+    QCOMPARE(document.stage(), Stage::Scaled);
+    QCOMPARE(document.activeScene(), 0);
+    QCOMPARE(views.count(), 1);
+    QCOMPARE(views.at(0).at(0).toString(), QStringLiteral("steps"));
+    QCOMPARE(document.scenes().size(), size_t(1)); // going to a scene keeps the list
+    // Going to the scene is one undo step, which brings the edits back.
+    QCOMPARE(document.undoStack()->undoText(), QStringLiteral("Go to scene “it”"));
+    document.undoStack()->undo();
+    QCOMPARE(document.workspace().text, QStringLiteral("A short one"));
+    QCOMPARE(document.workspace().heads[0].wQ(0, 0), 9.5f);
+    QCOMPARE(document.workspace().settings.temperature, 3.0);
+    // Out-of-range scenes are ignored.
+    document.goToScene(5);
+    document.goToScene(-1);
+    QCOMPARE(document.workspace().text, QStringLiteral("A short one"));
+
+    // Moving a scene away from the active index ends it; deleting ends it too.
+    document.goToScene(0);
+    QCOMPARE(document.activeScene(), 0);
+    std::vector<Scene> two = document.scenes();
+    two.push_back(document.captureScene(QStringLiteral("second"), QStringLiteral("heatmap")));
+    two[1].state.text = QStringLiteral("different");
+    document.editScenes(two, QStringLiteral("Add scene"));
+    QCOMPARE(document.activeScene(), 0);
+    two[0].name = QStringLiteral("renamed");
+    document.editScenes(two, QStringLiteral("Rename"));
+    QCOMPARE(document.activeScene(), 0); // a rename keeps it
+    std::swap(two[0], two[1]);
+    document.editScenes(two, QStringLiteral("Move"));
+    QCOMPARE(document.activeScene(), -1);
+    document.undoStack()->undo();
+    QCOMPARE(document.scenes()[0].name, QStringLiteral("renamed"));
+}
+
+void TestDocument::sceneOnACheckpointOpensItsModelFirst()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kGpt2));
+    document.editText(QStringLiteral("Hello world, this is a test"));
+    QTRY_VERIFY(!document.isBusy());
+    document.selectHead(1, 1);
+    document.selectQuery(3);
+    document.setStage(Stage::Weights);
+    const Scene scene = document.captureScene(QStringLiteral("gpt2"), QStringLiteral("arcs"));
+    QCOMPARE(scene.modelFolder, document.checkpoint()->directory);
+    QCOMPARE(scene.layer, 1);
+    document.editScenes({scene}, QStringLiteral("Add scene"));
+    // Back on the teaching model with other text: the scene reopens the checkpoint, runs its text,
+    // then selects its layer, head and query.
+    document.useTeachingModel();
+    document.editText(QStringLiteral("Something else"));
+    QVERIFY(document.isTeaching());
+    QSignalSpy models(&document, &AttentionDocument::modelChanged);
+    document.goToScene(0);
+    QTRY_VERIFY(models.count() > 0);
+    QTRY_VERIFY(!document.isBusy());
+    QVERIFY(!document.isTeaching());
+    QCOMPARE(document.workspace().text, QStringLiteral("Hello world, this is a test"));
+    QCOMPARE(document.selectedLayer(), 1);
+    QCOMPARE(document.selectedHead(), 1);
+    QCOMPARE(document.selectedQuery(), 3);
+    QCOMPARE(document.stage(), Stage::Weights);
+    QCOMPARE(document.activeScene(), 0);
+    // A scene whose model folder is gone says so and leaves the window usable.
+    std::vector<Scene> scenes = document.scenes();
+    scenes[0].modelFolder = QStringLiteral("/no/such/model");
+    document.editScenes(scenes, QStringLiteral("Edit"));
+    document.useTeachingModel();
+    QSignalSpy failed(&document, &AttentionDocument::modelFailed);
+    document.goToScene(0);
+    QTRY_COMPARE(failed.count(), 1);
+    QVERIFY(document.isTeaching());
+    QVERIFY(!document.isBusy());
+}
+
+void TestDocument::hiddenWeightsUntilRevealed()
+{
+    AttentionDocument document;
+    document.editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    document.selectQuery(7);
+    Scene scene = document.captureScene(QStringLiteral("predict"), QStringLiteral("heatmap"));
+    scene.hideWeights = true;
+    document.editScenes({scene}, QStringLiteral("Add scene"));
+    QVERIFY(!document.weightsHidden()); // only while the scene is on
+    QSignalSpy changes(&document, &AttentionDocument::sceneChanged);
+    document.goToScene(0);
+    QVERIFY(document.weightsHidden());
+    QCOMPARE(document.hiddenQuery(), 7);
+    QCOMPARE(documentContext(document).hiddenQuery, 7);
+    document.revealWeights();
+    QVERIFY(!document.weightsHidden());
+    QCOMPARE(documentContext(document).hiddenQuery, -1);
+    QVERIFY(changes.count() >= 2);
+    // Going to the scene again hides them again; leaving the scene shows them.
+    document.goToScene(0);
+    QVERIFY(document.weightsHidden());
+    document.leaveScene();
+    QVERIFY(!document.weightsHidden());
+    // Opening another workspace ends the scene.
+    document.goToScene(0);
+    document.newWorkspace();
+    QCOMPARE(document.activeScene(), -1);
+    QVERIFY(!document.weightsHidden());
+}
+
+void TestDocument::challengeScoresTheSelectedHeadAsItIsEdited()
+{
+    AttentionDocument document;
+    document.editText(QStringLiteral("the cat saw the dog and the bird"));
+    QVERIFY(!document.challenge());
+    document.selectHead(2); // a random head: far from "previous token"
+    Scene scene = document.captureScene(QStringLiteral("make it"), QStringLiteral("heatmap"));
+    scene.target = TargetPattern::PreviousToken;
+    document.editScenes({scene}, QStringLiteral("Add scene"));
+    document.goToScene(0);
+    const std::optional<AttentionDocument::Challenge> start = document.challenge();
+    QVERIFY(start);
+    QCOMPARE(start->pattern, TargetPattern::PreviousToken);
+    QCOMPARE(start->target(0, 0), 1.0f);
+    QCOMPARE(start->target(3, 2), 1.0f);
+    // The score is the divergence of the head's own weights from the target, row by row.
+    const Matrix &weights = document.result().weights(0, 2);
+    for (int row = 0; row < int(weights.rows()); ++row)
+        QCOMPARE(start->score.rows[size_t(row)], jensenShannonBits(weights.row(row), start->target.row(row)));
+    QVERIFY(!start->score.reached);
+    // Copying the previous-token head's W_Q and W_K into head 2 brings it as close as head 0 is.
+    const HeadWeights previous = document.workspace().heads[0];
+    HeadWeights edited = document.workspace().heads[2];
+    edited.wQ = previous.wQ;
+    edited.wK = previous.wK;
+    document.editHead(2, edited, QStringLiteral("copy"));
+    const std::optional<AttentionDocument::Challenge> after = document.challenge();
+    QVERIFY(after);
+    QCOMPARE(after->score.mean, scoreAgainstTarget(document.result().weights(0, 0), after->target).mean);
+    QVERIFY2(after->score.mean < start->score.mean, qPrintable(QStringLiteral("%1 → %2").arg(start->score.mean).arg(after->score.mean)));
+}
+
+void TestDocument::scenesAreSavedWithTheWorkspace()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("lesson.attention.json"));
+    {
+        AttentionDocument document;
+        document.editText(QStringLiteral("one two three"));
+        Scene scene = document.captureScene(QStringLiteral("first"), QStringLiteral("grid"));
+        scene.target = TargetPattern::Self;
+        document.editScenes({scene}, QStringLiteral("Add scene"));
+        QVERIFY(document.isModified());
+        QVERIFY(document.saveWorkspaceAs(path));
+    }
+    AttentionDocument reopened;
+    QVERIFY_OK(reopened.openWorkspace(path));
+    QCOMPARE(reopened.scenes().size(), size_t(1));
+    QCOMPARE(reopened.scenes()[0].name, QStringLiteral("first"));
+    QCOMPARE(reopened.scenes()[0].view, QStringLiteral("grid"));
+    QCOMPARE(reopened.scenes()[0].target, TargetPattern::Self);
+    QCOMPARE(reopened.scenes()[0].state.text, QStringLiteral("one two three"));
+}
 
 void TestDocument::initTestCase()
 {

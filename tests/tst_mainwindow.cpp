@@ -8,6 +8,7 @@
 #include "mainwindow.h"
 #include "presenterfit.h"
 #include "presenterwindow.h"
+#include "scenespanel.h"
 #include "modelgridview.h"
 #include "stepexplainer.h"
 #include "stepthroughview.h"
@@ -18,6 +19,9 @@
 #include "testsupport.h"
 
 #include <QAbstractButton>
+#include <QCheckBox>
+#include <QListWidget>
+#include <QProcess>
 #include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QDockWidget>
@@ -89,6 +93,9 @@ private Q_SLOTS:
     void helpMenuHasAQuickStartAndTheShortcuts();
     void presenterModeStepsWithAClicker();
     void presenterModeReadsFromTheBackRow();
+    void scenesPlayInPresenterModeAndRevealOnCue();
+    void challengePanelFollowsTheEdits();
+    void handoutHasAPagePerScene();
     void projectorWindowLabelsEveryToken();
     void exportSaysWhichViewItWrites();
     void distributionLabelsAreWholeTokens();
@@ -850,6 +857,148 @@ void TestMainWindow::longTextsAreKeptWhole()
     sentence->clear();
     sentence->insert(text);
     QCOMPARE(sentence->text().size(), text.size());
+}
+
+void TestMainWindow::scenesPlayInPresenterModeAndRevealOnCue()
+{
+    AttentionDocument *document = m_window->document();
+    ScenesPanel *scenes = m_window->scenes();
+    QVERIFY(scenes);
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    document->selectQuery(7);
+    document->setStage(Stage::Weights);
+    scenes->addScene(QStringLiteral("Predict"));
+    QCOMPARE(document->scenes().size(), size_t(1));
+    QCOMPARE(scenes->selectedRow(), 0);
+    auto *hide = scenes->findChild<QCheckBox *>(QStringLiteral("hideWeights"));
+    QVERIFY(hide && hide->isEnabled());
+    hide->click();
+    QVERIFY(document->scenes()[0].hideWeights);
+    document->editText(QStringLiteral("the cat saw the dog"));
+    document->selectQuery(1);
+    document->setStage(Stage::Scores);
+    scenes->addScene(QStringLiteral("Second"));
+    QCOMPARE(document->scenes().size(), size_t(2));
+    auto *list = scenes->findChild<QListWidget *>(QStringLiteral("sceneList"));
+    QCOMPARE(list->count(), 2);
+    QCOMPARE(list->item(1)->text(), QStringLiteral("2. Second"));
+
+    // Reordering and deleting are undo steps.
+    scenes->selectRow(1);
+    scenes->moveSelected(-1);
+    QCOMPARE(document->scenes()[0].name, QStringLiteral("Second"));
+    document->undoStack()->undo();
+    QCOMPARE(document->scenes()[0].name, QStringLiteral("Predict"));
+    scenes->selectRow(1);
+    scenes->deleteSelected();
+    QCOMPARE(document->scenes().size(), size_t(1));
+    document->undoStack()->undo();
+    QCOMPARE(document->scenes().size(), size_t(2));
+
+    // Present: from the first scene, its weights hidden for the class.
+    scenes->selectRow(0);
+    scenes->findChild<QPushButton *>(QStringLiteral("presentScenes"))->click();
+    PresenterWindow *presenter = m_window->presenter();
+    QVERIFY(presenter);
+    QApplication::setActiveWindow(presenter);
+    QTRY_VERIFY(presenter->isActiveWindow());
+    QCOMPARE(document->activeScene(), 0);
+    QCOMPARE(document->workspace().text, QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QVERIFY2(presenter->titleText().startsWith(QStringLiteral("Scene 1 of 2 · Predict")), qPrintable(presenter->titleText()));
+    QCOMPARE(presenter->canvas()->figure().hiddenRow, 7);
+    QCOMPARE(m_window->heatmap()->figure().hiddenRow, 7); // the window hides them too
+    QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Predict first")));
+    QVERIFY(list->item(0)->text().contains(QStringLiteral("showing")));
+    // The clicker: the first Page Down reveals, the next goes to the next scene, Page Up comes back.
+    QTest::keyClick(presenter, Qt::Key_PageDown);
+    QVERIFY(!document->weightsHidden());
+    QCOMPARE(presenter->canvas()->figure().hiddenRow, -1);
+    QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Softmax of row 7")));
+    QCOMPARE(document->activeScene(), 0);
+    QTest::keyClick(presenter, Qt::Key_PageDown);
+    QCOMPARE(document->activeScene(), 1);
+    QCOMPARE(document->workspace().text, QStringLiteral("the cat saw the dog"));
+    QCOMPARE(document->stage(), Stage::Scores);
+    QCOMPARE(document->selectedQuery(), 1);
+    QVERIFY2(presenter->titleText().startsWith(QStringLiteral("Scene 2 of 2 · Second")), qPrintable(presenter->titleText()));
+    QTest::keyClick(presenter, Qt::Key_PageDown); // the last scene stays
+    QCOMPARE(document->activeScene(), 1);
+    // Within a scene the arrows still step the stages.
+    QTest::keyClick(presenter, Qt::Key_Right);
+    QCOMPARE(document->stage(), Stage::Scaled);
+    QTest::keyClick(presenter, Qt::Key_PageUp);
+    QCOMPARE(document->activeScene(), 0);
+    QVERIFY(document->weightsHidden()); // hidden again for the next class
+    QTest::keyClick(presenter, Qt::Key_Escape);
+    QTRY_VERIFY(!m_window->presenter());
+    // The revealing button in the panel does the same.
+    auto *reveal = scenes->findChild<QPushButton *>(QStringLiteral("reveal"));
+    QVERIFY(reveal->isEnabled());
+    reveal->click();
+    QVERIFY(!document->weightsHidden());
+    QVERIFY(!reveal->isEnabled());
+}
+
+void TestMainWindow::challengePanelFollowsTheEdits()
+{
+    AttentionDocument *document = m_window->document();
+    ScenesPanel *scenes = m_window->scenes();
+    document->editText(QStringLiteral("the cat saw the dog and the bird"));
+    document->selectHead(2);
+    scenes->addScene(QStringLiteral("Make a previous-token head"));
+    auto *target = scenes->findChild<QComboBox *>(QStringLiteral("target"));
+    const int index = target->findData(targetPatternName(TargetPattern::PreviousToken));
+    QVERIFY(index > 0);
+    target->setCurrentIndex(index);
+    Q_EMIT target->activated(index);
+    QCOMPARE(document->scenes()[0].target, TargetPattern::PreviousToken);
+    scenes->goToSelected();
+    const std::optional<AttentionDocument::Challenge> challenge = document->challenge();
+    QVERIFY(challenge);
+    QVERIFY2(scenes->challengeText().contains(QString::number(challenge->score.mean, 'f', 3)), qPrintable(scenes->challengeText()));
+    QVERIFY(scenes->challengeText().contains(QStringLiteral("attend to the previous token")));
+    QCOMPARE(scenes->challengeText().contains(QStringLiteral("Reached")), challenge->score.reached);
+    // An edit of the head moves the score shown.
+    HeadWeights edited = document->workspace().heads[2];
+    edited.wQ = document->workspace().heads[0].wQ;
+    edited.wK = document->workspace().heads[0].wK;
+    document->editHead(2, edited, QStringLiteral("copy"));
+    const std::optional<AttentionDocument::Challenge> after = document->challenge();
+    QVERIFY(after && after->score.mean != challenge->score.mean);
+    QVERIFY2(scenes->challengeText().contains(QString::number(after->score.mean, 'f', 3)), qPrintable(scenes->challengeText()));
+}
+
+void TestMainWindow::handoutHasAPagePerScene()
+{
+    const QString pdftotext = QStandardPaths::findExecutable(QStringLiteral("pdftotext"));
+    QVERIFY2(!pdftotext.isEmpty(), "pdftotext (poppler-utils) is needed to read the handout back");
+    AttentionDocument *document = m_window->document();
+    QTemporaryDir dir;
+    // Without scenes: a page per stage of the selected head, for the selected query.
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    document->selectQuery(7);
+    const QString stagesPath = dir.filePath(QStringLiteral("stages.pdf"));
+    QVERIFY_OK(exportHandout(*document, stagesPath));
+    auto pagesOf = [&](const QString &path) {
+        QProcess process;
+        process.start(pdftotext, {path, QStringLiteral("-")});
+        process.waitForFinished(30000);
+        return QString::fromUtf8(process.readAllStandardOutput()).split(QChar(u'\f'), Qt::SkipEmptyParts);
+    };
+    const QStringList stagePages = pagesOf(stagesPath);
+    QCOMPARE(stagePages.size(), qsizetype(stagesFor(document->result()).size()));
+    QVERIFY(stagePages.at(0).contains(QStringLiteral("Query “it” (position 7)")));
+    // With scenes: a page per scene, in order.
+    m_window->scenes()->addScene(QStringLiteral("First idea"));
+    document->editText(QStringLiteral("the cat saw the dog"));
+    m_window->scenes()->addScene(QStringLiteral("Second idea"));
+    const QString scenesPath = dir.filePath(QStringLiteral("scenes.pdf"));
+    QVERIFY_OK(exportHandout(*document, scenesPath));
+    const QStringList scenePages = pagesOf(scenesPath);
+    QCOMPARE(scenePages.size(), 2);
+    QVERIFY2(scenePages.at(0).contains(QStringLiteral("Scene 1 of 2 · First idea")), qPrintable(scenePages.at(0)));
+    QVERIFY(scenePages.at(1).contains(QStringLiteral("Scene 2 of 2 · Second idea")));
+    QVERIFY(scenePages.at(1).contains(QStringLiteral("the cat saw the dog")));
 }
 
 QTEST_MAIN(TestMainWindow)

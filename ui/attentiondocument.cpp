@@ -597,6 +597,10 @@ void AttentionDocument::goToScene(int index)
     const Scene scene = m_workspace.scenes[size_t(index)];
     m_pendingSelection = SceneSelection{scene.layer, scene.head, scene.query, scene.key, scene.stage};
     const bool wantsCheckpoint = !scene.modelFolder.isEmpty();
+    const bool opensModel = wantsCheckpoint
+        && (!m_checkpoint || QFileInfo(m_checkpoint->directory).canonicalFilePath() != QFileInfo(scene.modelFolder).canonicalFilePath());
+    // The selection waits for the scene's model: runs of the old model in between do not take it.
+    m_awaitingSceneModel = opensModel;
     if (!wantsCheckpoint && m_checkpoint)
         useTeachingModel();
     Workspace after = scene.state;
@@ -606,7 +610,7 @@ void AttentionDocument::goToScene(int index)
     if (wantsCheckpoint)
         editTextPair(scene.textPair);
     // The model last: opening it starts the newest work, which a run started above must not cancel.
-    if (wantsCheckpoint && (!m_checkpoint || QFileInfo(m_checkpoint->directory).canonicalFilePath() != QFileInfo(scene.modelFolder).canonicalFilePath()))
+    if (opensModel)
         openModelFor(scene.modelFolder, true);
     if (!m_busy && !m_awaitingSceneModel)
         applyPendingSelection();

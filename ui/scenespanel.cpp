@@ -34,6 +34,7 @@ ScenesPanel::ScenesPanel(AttentionDocument *document, std::function<QString()> c
     add->setToolTip(tr("Save the sentence, model, settings, view, stage, head, query and key as a scene"));
     m_goTo = new QPushButton(tr("&Go to"), this);
     m_present = new QPushButton(tr("&Present"), this);
+    m_present->setObjectName(QStringLiteral("presentScenes"));
     m_present->setToolTip(tr("Play the scenes in presenter mode from the selected one (Page Down / Page Up go scene by scene)"));
     m_rename = new QPushButton(tr("Rename…"), this);
     m_up = new QPushButton(tr("Up"), this);
