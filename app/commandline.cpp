@@ -58,8 +58,8 @@ struct ModelOptions {
     QCommandLineOption temperature{QStringLiteral("temperature"), QStringLiteral("Softmax temperature τ > 0."), QStringLiteral("T")};
     QCommandLineOption noScale{QStringLiteral("no-scale"), QStringLiteral("Do not divide scores by √d_head.")};
     QCommandLineOption out{QStringLiteral("out"), QStringLiteral("Output file."), QStringLiteral("FILE")};
-    QCommandLineOption dModel{QStringLiteral("d-model"), QStringLiteral("Embedding size of the teaching model (default 8); resets the weights to the defaults."), QStringLiteral("C")};
-    QCommandLineOption dHead{QStringLiteral("d-head"), QStringLiteral("Size of each head (default 4); resets the weights to the defaults."), QStringLiteral("D")};
+    QCommandLineOption dModel{QStringLiteral("d-model"), QStringLiteral("Embedding size of the teaching model (default 16); resets the weights to the defaults."), QStringLiteral("C")};
+    QCommandLineOption dHead{QStringLiteral("d-head"), QStringLiteral("Size of each head (default 8); resets the weights to the defaults."), QStringLiteral("D")};
     QCommandLineOption heads{QStringLiteral("heads"), QStringLiteral("Number of heads (default 3); resets the weights to the defaults."), QStringLiteral("H")};
     QCommandLineOption noPositional{QStringLiteral("no-positional"), QStringLiteral("Leave out the positional encodings.")};
 

@@ -42,7 +42,7 @@ namespace {
 
 // Gains chosen so the intended pattern is clearly visible at τ = 1 for the default dimensions.
 constexpr float kPreviousTokenGain = 6.0f;
-constexpr float kSameWordGain = 2.0f;
+constexpr float kSameWordGain = 3.0f;
 
 // W_V for the explainable heads: copy the first d_head features of each token, so the output of a
 // query is the weighted mean of those features over the keys it attends to.
@@ -122,11 +122,18 @@ HeadWeights presetHead(HeadPreset preset, int dModel, int dHead, std::uint64_t s
     const int firstWordFeature = dModel / 2 + (dModel / 2) % 2; // start of a (sin, cos) pair
     for (int f = firstWordFeature; f < dModel; f += 2)
         directions.push_back(Vector::Unit(dModel, f));
-    for (int f = firstWordFeature + 1; f + 2 < dModel; f += 2) {
-        Vector difference = Vector::Zero(dModel);
-        difference[f] = float(M_SQRT1_2);
-        difference[f + 2] = -float(M_SQRT1_2);
-        directions.push_back(difference);
+    // Contrasts of the cos features, orthonormal (Helmert): the score is then the word vectors'
+    // dot product within that subspace, with no direction counted twice.
+    std::vector<int> cosFeatures;
+    for (int f = firstWordFeature + 1; f < dModel; f += 2)
+        cosFeatures.push_back(f);
+    for (size_t m = 1; m < cosFeatures.size(); ++m) {
+        Vector contrast = Vector::Zero(dModel);
+        const double norm = std::sqrt(double(m * (m + 1)));
+        for (size_t i = 0; i < m; ++i)
+            contrast[cosFeatures[i]] = float(1.0 / norm);
+        contrast[cosFeatures[m]] = float(-double(m) / norm);
+        directions.push_back(contrast);
     }
     for (int c = 0; c < dHead && c < int(directions.size()); ++c) {
         head.wQ.col(c) = kSameWordGain * directions[size_t(c)];

@@ -20,8 +20,10 @@ inline constexpr int kMaxHeads = 16;
 inline constexpr int kMaxTeachingTokens = 1024;
 
 struct TeachingConfig {
-    int dModel = 8;
-    int dHead = 4;
+    // 16 and 8: the smallest sizes at which the default heads do what their names say for any
+    // sentence (at 8 and 4 the word band has 4 features, too few to tell words apart).
+    int dModel = 16;
+    int dHead = 8;
     int heads = 3;
     bool positional = true; // add sinusoidal positional encodings to the word embeddings
 

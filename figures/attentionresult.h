@@ -89,7 +89,7 @@ std::vector<Stage> stagesFor(const AttentionResult &result);
 std::optional<Stage> stageAfter(const AttentionResult &result, Stage stage);
 std::optional<Stage> stageBefore(const AttentionResult &result, Stage stage);
 
-// "Teaching model (d_model 8, d_head 4, 3 heads)", "gpt2 (GPT2: 12 layers, 12 heads, d_model 768)".
+// "Teaching model (d_model 16, d_head 8, 3 heads)", "gpt2 (GPT2: 12 layers, 12 heads, d_model 768)".
 QString teachingModelDescription(const TeachingConfig &config);
 QString checkpointDescription(const Checkpoint &checkpoint);
 

@@ -100,8 +100,8 @@ void TestCli::traceMatchesLibrary()
     QCOMPARE(model.value(QStringLiteral("kind")).toString(), QStringLiteral("teaching"));
     QCOMPARE(model.value(QStringLiteral("layers")).toInt(), 1);
     QCOMPARE(model.value(QStringLiteral("heads")).toInt(), 3);
-    QCOMPARE(model.value(QStringLiteral("d_model")).toInt(), 8);
-    QCOMPARE(model.value(QStringLiteral("d_head")).toInt(), 4);
+    QCOMPARE(model.value(QStringLiteral("d_model")).toInt(), 16);
+    QCOMPARE(model.value(QStringLiteral("d_head")).toInt(), 8);
     QCOMPARE(json.value(QStringLiteral("tokens")).toArray().size(), 7);
     QCOMPARE(json.value(QStringLiteral("settings")).toObject().value(QStringLiteral("mask")).toString(), QStringLiteral("none"));
 
@@ -142,8 +142,8 @@ void TestCli::traceStagesAndMask()
                                  .value(QStringLiteral("heads")).toArray().at(2).toObject();
     for (const char *key : {"w_q", "w_k", "w_v", "q", "k", "v", "scores", "scaled", "masked", "weights", "output"})
         QVERIFY2(head.contains(QLatin1String(key)), key);
-    QCOMPARE(head.value(QStringLiteral("w_q")).toArray().size(), 8);                       // d_model rows
-    QCOMPARE(head.value(QStringLiteral("q")).toArray().at(0).toArray().size(), 4);         // d_head columns
+    QCOMPARE(head.value(QStringLiteral("w_q")).toArray().size(), 16);                      // d_model rows
+    QCOMPARE(head.value(QStringLiteral("q")).toArray().at(0).toArray().size(), 8);         // d_head columns
     const QJsonArray masked = head.value(QStringLiteral("masked")).toArray();
     QVERIFY(masked.at(0).toArray().at(1).isNull());
     QVERIFY(masked.at(0).toArray().at(2).isNull());

@@ -388,16 +388,17 @@ void TestMainWindow::dimensionsChangeAndUndo()
 {
     auto *dModel = m_window->findChild<QSpinBox *>(QStringLiteral("dModel"));
     auto *heads = m_window->findChild<QSpinBox *>(QStringLiteral("heads"));
-    dModel->setValue(16);
-    QCOMPARE(m_window->document()->workspace().config.dModel, 16);
-    QCOMPARE(m_window->document()->teachingTrace().input.cols(), 16);
+    QCOMPARE(dModel->value(), 16);
+    dModel->setValue(24);
+    QCOMPARE(m_window->document()->workspace().config.dModel, 24);
+    QCOMPARE(m_window->document()->teachingTrace().input.cols(), 24);
     heads->setValue(5);
     QCOMPARE(m_window->document()->result().heads, 5);
     QCOMPARE(m_window->findChild<QComboBox *>(QStringLiteral("head"))->count(), 5);
     m_window->document()->undoStack()->undo();
     m_window->document()->undoStack()->undo();
     QCOMPARE(m_window->document()->workspace().config, TeachingConfig{});
-    QCOMPARE(dModel->value(), 8);
+    QCOMPARE(dModel->value(), 16);
 }
 
 void TestMainWindow::exportsWriteFilesThatOpen_data()

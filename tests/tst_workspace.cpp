@@ -282,8 +282,8 @@ void TestWorkspace::rejectsBadFiles_data()
     QTest::newRow("zero temperature") << QByteArray("settings.temperature=0") << QStringLiteral("temperature must be");
     QTest::newRow("negative masked key") << QByteArray("settings.masked_keys=[-1]") << QStringLiteral("masked_keys");
     QTest::newRow("head count mismatch") << QByteArray("model.heads=2") << QStringLiteral("lists 3 heads but model.heads is 2");
-    QTest::newRow("wrong rows") << QByteArray("heads.0.w_q=[[1,2,3,4]]") << QStringLiteral("\"heads[0].w_q\" has 1 rows, expected 8");
-    QTest::newRow("wrong columns") << QByteArray("heads.1.w_v.3=[1,2]") << QStringLiteral("\"heads[1].w_v\" row 3 must have 4 numbers");
+    QTest::newRow("wrong rows") << QByteArray("heads.0.w_q=[[1,2,3,4]]") << QStringLiteral("\"heads[0].w_q\" has 1 rows, expected 16");
+    QTest::newRow("wrong columns") << QByteArray("heads.1.w_v.3=[1,2]") << QStringLiteral("\"heads[1].w_v\" row 3 must have 8 numbers");
     QTest::newRow("NaN (null in JSON)") << QByteArray("heads.2.w_k.1.2=null") << QStringLiteral("\"heads[2].w_k\" [1][2] is not a finite number");
     QTest::newRow("Inf (1e999)") << QByteArray("@1e999") << QStringLiteral("illegal number");
     QTest::newRow("beyond float range") << QByteArray("@1e39") << QStringLiteral("[0][0] is not a finite number");
