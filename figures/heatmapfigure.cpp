@@ -43,12 +43,35 @@ QRgb cellColor(const ColorMap &map, const ColorScale &scale, float value)
 }
 
 // Every n-th label so that labels never overlap (level of detail for long sentences).
+// Whether numbers can be written in the cells at all: as wide as "0.00" and a line high (the
+// painter leaves out any single number that is wider than its cell).
+bool numbersCanFit(const HeatmapLayout &layout, const QFontMetricsF &numbers)
+{
+    return layout.cellWidth() >= numbers.horizontalAdvance(QStringLiteral("0.00")) + 3
+        && layout.cellHeight() >= numbers.height() * 0.9;
+}
+
 int labelStride(double cellSize, double textHeight)
 {
     if (cellSize <= 0)
         return 1;
     return std::max(1, int(std::ceil(textHeight / cellSize)));
 }
+
+} // namespace
+
+QList<int> labelledRows(int rows, int stride, int selectedRow)
+{
+    QList<int> labelled;
+    for (int r = 0; r < rows; ++r) {
+        const bool near = selectedRow >= 0 && selectedRow < rows && r != selectedRow && std::abs(r - selectedRow) < stride;
+        if (r == selectedRow || stride <= 1 || (!near && r % stride == 0))
+            labelled.append(r);
+    }
+    return labelled;
+}
+
+namespace {
 
 QString elided(const QString &text, const QFontMetricsF &metrics, double width)
 {
@@ -140,12 +163,17 @@ HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const Heatmap
 {
     const QFontMetricsF metrics(style.font);
     HeatmapLayout::Margins margins;
-    double widest = 0;
-    for (const QString &label : figure.rowLabels + figure.colLabels)
-        widest = std::max(widest, metrics.horizontalAdvance(label));
-    margins.rowLabels = std::min(widest, style.labelWidth) + 4;
-    // Column labels are drawn at 45°, so they need about 0.71 of their length plus one line.
-    margins.colLabels = (std::min(widest, style.labelWidth)) * 0.72 + metrics.height();
+    double widestRow = 0;
+    for (const QString &label : figure.rowLabels)
+        widestRow = std::max(widestRow, metrics.horizontalAdvance(label));
+    double widestCol = 0;
+    for (const QString &label : figure.colLabels)
+        widestCol = std::max(widestCol, metrics.horizontalAdvance(label));
+    margins.rowLabels = std::min(widestRow, style.labelWidth) + 4;
+    // Column labels are drawn at 45°, so they need about 0.71 of their length plus one line (short
+    // column labels such as x0..x15 leave the height to the cells).
+    margins.colLabels = (std::min(widestCol, style.labelWidth)) * 0.72 + metrics.height();
+    margins.maxCellAspect = style.maxCellAspect;
     margins.colorBar = metrics.horizontalAdvance(QStringLiteral("−0.000")) + 16 + 10 + metrics.height();
     margins.caption = figure.caption.size() * metrics.lineSpacing() + (figure.caption.isEmpty() ? 0 : 4);
     margins.padding = 8;
@@ -229,14 +257,14 @@ bool everyNumberDrawn(const HeatmapFigure &figure, const HeatmapStyle &style, co
         return true;
     const int rows = int(figure.values().rows());
     const int cols = int(figure.values().cols());
-    const double cell = HeatmapLayout(rows, cols, area, heatmapMargins(figure, style)).cellSize();
+    const HeatmapLayout layout(rows, cols, area, heatmapMargins(figure, style));
     const QFontMetricsF numbers(cellNumberFont(style));
-    if (cell < numbers.horizontalAdvance(QStringLiteral("0.00")) + 3)
+    if (!numbersCanFit(layout, numbers))
         return rows == 0 || cols == 0;
     for (int r = 0; r < rows; ++r)
         for (int c = 0; c < cols; ++c)
             if (!isMasked(figure.values()(r, c))
-                && numbers.horizontalAdvance(formatCellValue(figure.values()(r, c), figure.cellDecimals)) > cell - 2)
+                && numbers.horizontalAdvance(formatCellValue(figure.values()(r, c), figure.cellDecimals)) > layout.cellWidth() - 2)
                 return false;
     return true;
 }
@@ -289,7 +317,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         const QFont numberFont = cellNumberFont(style);
         const QFontMetricsF numberMetrics(numberFont);
         painter.setFont(numberFont);
-        if (figure.showNumbers && cell >= numberMetrics.horizontalAdvance(QStringLiteral("0.00")) + 3) {
+        if (figure.showNumbers && numbersCanFit(layout, numberMetrics)) {
             for (int r = 0; r < rows; ++r) {
                 if (r == figure.hiddenRow)
                     continue;
@@ -297,7 +325,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                     const float value = figure.values()(r, c);
                     const QString text = formatCellValue(value, figure.cellDecimals);
                     // A number that does not fit its cell is left out rather than overlapping.
-                    if (figure.cellMasked(r, c) || numberMetrics.horizontalAdvance(text) > cell - 2)
+                    if (figure.cellMasked(r, c) || numberMetrics.horizontalAdvance(text) > layout.cellWidth() - 2)
                         continue;
                     const QRgb background = cellColor(map, figure.scale, value);
                     painter.setPen(luma(background) > 0.5 ? Qt::black : Qt::white);
@@ -313,7 +341,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             question.setBold(true);
             painter.setFont(question);
             const QFontMetricsF questionMetrics(question);
-            if (cell >= questionMetrics.height()) {
+            if (cell >= questionMetrics.height() * 0.9) {
                 for (int c = 0; c < cols; ++c)
                     painter.drawText(layout.cellRect(figure.hiddenRow, c), Qt::AlignCenter, QStringLiteral("?"));
             } else {
@@ -338,10 +366,12 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             }
         }
 
-        const int stride = labelStride(cell, metrics.height() * 0.9);
+        const int stride = labelStride(layout.cellHeight(), metrics.height() * 0.9);
+        // Rotated 45°, column labels are a line apart when their columns are 1/sin 45° lines apart.
+        const int colStride = labelStride(layout.cellWidth() * M_SQRT1_2, metrics.height() * 0.9);
         painter.setPen(Qt::black);
         const double labelLength = layout.rowLabelRect(0).width() - 4;
-        for (int r = 0; r < rows && r < figure.rowLabels.size(); r += stride) {
+        for (int r : labelledRows(std::min(rows, int(figure.rowLabels.size())), stride, figure.selectedRow)) {
             QFont font = style.font;
             font.setBold(r == figure.selectedRow);
             painter.setFont(font);
@@ -349,7 +379,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                              Qt::AlignRight | Qt::AlignVCenter, elided(figure.rowLabels.at(r), metrics, labelLength));
         }
         painter.setFont(style.font);
-        for (int c = 0; c < cols && c < figure.colLabels.size(); c += stride) {
+        for (int c = 0; c < cols && c < figure.colLabels.size(); c += colStride) {
             const QRectF anchor = layout.colLabelAnchor(c);
             painter.save();
             painter.translate(anchor.center().x(), anchor.bottom());

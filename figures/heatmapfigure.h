@@ -48,6 +48,7 @@ struct HeatmapFigure {
 struct HeatmapStyle {
     QFont font;
     double labelWidth = 90;
+    double maxCellAspect = 1; // cells may be this much wider than high (see HeatmapLayout::Margins)
 };
 
 // Largest matrix drawn cell by cell in vector exports; above it the body is one embedded image.
@@ -77,6 +78,10 @@ HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style
 
 void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
                         const HeatmapStyle &style, const HeatmapCache *cache = nullptr);
+
+// The rows that get a label when only every stride-th fits: those, except that the selected row
+// always has its label and the labels within a stride of it give way.
+QList<int> labelledRows(int rows, int stride, int selectedRow);
 
 // The colour of a hidden row's cells.
 inline constexpr QRgb kHiddenCellColor = 0xffd9d9d9;

@@ -13,7 +13,7 @@ struct HeatmapCell {
     friend bool operator==(const HeatmapCell &, const HeatmapCell &) = default;
 };
 
-// Where everything of a heatmap figure goes inside a given area: square cells (rows × columns, for
+// Where everything of a heatmap figure goes inside a given area: cells (rows × columns, for
 // attention: queries × keys), a left margin for row labels, a top margin for column labels, a colour
 // bar at the right and a caption band at the bottom. Plain geometry, no painting.
 struct HeatmapLayout {
@@ -23,13 +23,18 @@ struct HeatmapLayout {
         double colorBar = 70;   // width of the colour bar and its numbers
         double caption = 0;     // height of the caption band
         double padding = 8;
+        // How much wider than high a cell may grow to fill a wide area (1: square cells, as in
+        // exported figures; a view on screen may use its width for numbers).
+        double maxCellAspect = 1;
     };
 
     HeatmapLayout(int rows, int cols, const QRectF &area, const Margins &margins);
 
     int rows() const { return m_rows; }
     int cols() const { return m_cols; }
-    double cellSize() const { return m_cell; }
+    double cellSize() const { return m_cellHeight; } // the height; the width is never less
+    double cellWidth() const { return m_cellWidth; }
+    double cellHeight() const { return m_cellHeight; }
     QRectF body() const { return m_body; }          // all cells
     QRectF cellRect(int row, int col) const;
     QRectF rowLabelRect(int row) const;             // left of the row, right-aligned text
@@ -42,7 +47,8 @@ struct HeatmapLayout {
 private:
     int m_rows;
     int m_cols;
-    double m_cell = 0;
+    double m_cellWidth = 0;
+    double m_cellHeight = 0;
     QRectF m_body;
     QRectF m_colorBar;
     QRectF m_caption;

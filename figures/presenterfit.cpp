@@ -9,19 +9,25 @@
 
 namespace studio {
 
-HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, double labelWidth)
+HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, double labelWidth,
+                                      double maxCellAspect)
 {
     HeatmapReadability readability;
     readability.fontPixels = font.pixelSize();
     HeatmapStyle style;
     style.font = font;
     style.labelWidth = labelWidth;
+    style.maxCellAspect = maxCellAspect;
     const int rows = int(figure.values().rows());
     const int cols = int(figure.values().cols());
     const HeatmapLayout layout(rows, cols, QRectF(QPointF(0, 0), area), heatmapMargins(figure, style));
-    readability.cell = layout.cellSize();
+    readability.cell = layout.cellHeight();
+    const double cellWidth = layout.cellWidth();
     if (rows == 0 || cols == 0)
         return readability;
+    // Row labels need a line of height per row; column labels at 45° are width/√2 apart.
+    const QFontMetricsF metrics(font);
+    const bool everyLabel = readability.cell >= metrics.height() * 0.9 && cellWidth * M_SQRT1_2 >= metrics.height() * 0.9;
 
     // The painter's rules: numbers in 0.85 of the font, each drawn only when its width + 2 fits.
     QFont numberFont = font;
@@ -29,10 +35,10 @@ HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &
     const QFontMetricsF numbers(numberFont);
     const double gap = std::max(4.0, numberFont.pixelSize() * 0.35);
     double widest = numbers.horizontalAdvance(QStringLiteral("0.00")) + 1;
-    if (figure.showNumbers && readability.cell < widest + gap) { // no number fits: no need to read them all
+    const bool numbersHigh = readability.cell >= numbers.height() * 0.9;
+    if (figure.showNumbers && (cellWidth < widest + gap || !numbersHigh)) { // no number fits: no need to read them all
         readability.everyNumber = false;
-        const QFontMetricsF metrics(font);
-        readability.everyLabel = readability.cell >= metrics.height() * 0.9 && readability.cell * M_SQRT1_2 >= metrics.height() * 0.9;
+        readability.everyLabel = everyLabel;
         return readability;
     }
     for (int r = 0; r < rows; ++r)
@@ -40,22 +46,19 @@ HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &
             if (!isMasked(figure.values()(r, c)))
                 widest = std::max(widest, numbers.horizontalAdvance(formatCellValue(figure.values()(r, c), figure.cellDecimals)));
     // On a projector numbers that touch their neighbours read as one: a gap of a third of a digit.
-    readability.everyNumber = !figure.showNumbers || readability.cell >= widest + gap;
-
-    // Row labels need a line of height per row; column labels at 45° are cell/√2 apart.
-    const QFontMetricsF metrics(font);
-    readability.everyLabel = readability.cell >= metrics.height() * 0.9 && readability.cell * M_SQRT1_2 >= metrics.height() * 0.9;
+    readability.everyNumber = !figure.showNumbers || cellWidth >= widest + gap;
+    readability.everyLabel = everyLabel;
     return readability;
 }
 
 HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, int minPixels, int maxPixels,
-                                  double labelWidth)
+                                  double labelWidth, double maxCellAspect)
 {
     std::optional<HeatmapReadability> labelsOnly;
     for (int pixels = maxPixels; pixels >= minPixels; --pixels) {
         QFont sized = font;
         sized.setPixelSize(pixels);
-        const HeatmapReadability readability = heatmapReadability(figure, sized, area, labelWidth);
+        const HeatmapReadability readability = heatmapReadability(figure, sized, area, labelWidth, maxCellAspect);
         if (readability.everyLabel && readability.everyNumber)
             return readability;
         if (readability.everyLabel && !labelsOnly)
@@ -75,21 +78,22 @@ HeatmapStyle fittedStyle(const HeatmapFigure &figure, const HeatmapStyle &chosen
     if (figure.values().size() == 0 || area.isEmpty())
         return style;
     const double labelWidth = std::max(chosen.labelWidth, area.width() / 3);
-    const HeatmapReadability full = heatmapReadability(figure, chosen.font, area, labelWidth);
+    const HeatmapReadability full = heatmapReadability(figure, chosen.font, area, labelWidth, chosen.maxCellAspect);
     style.labelWidth = labelWidth;
     if (full.everyLabel && (full.everyNumber || !figure.showNumbers))
         return style;
     // Below the chosen size: the largest that shows every label and number, not under
     // kMinNumberFont (numbers are worth a little shrinking, not an unreadable font); else the
     // largest that shows every label.
-    const HeatmapReadability both = fitHeatmapFont(figure, chosen.font, area, std::min(kMinNumberFont, chosenPixels), chosenPixels, labelWidth);
+    const HeatmapReadability both = fitHeatmapFont(figure, chosen.font, area, std::min(kMinNumberFont, chosenPixels), chosenPixels, labelWidth,
+                                                   chosen.maxCellAspect);
     if (both.everyLabel && both.everyNumber) {
         style.font.setPixelSize(both.fontPixels);
         return style;
     }
     if (full.everyLabel)
         return style;
-    const HeatmapReadability labels = fitHeatmapFont(figure, chosen.font, area, kMinScreenFont, chosenPixels, labelWidth);
+    const HeatmapReadability labels = fitHeatmapFont(figure, chosen.font, area, kMinScreenFont, chosenPixels, labelWidth, chosen.maxCellAspect);
     if (labels.everyLabel)
         style.font.setPixelSize(labels.fontPixels);
     return style;

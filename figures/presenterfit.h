@@ -13,18 +13,18 @@ namespace studio {
 // is under a line).
 struct HeatmapReadability {
     int fontPixels = 0;
-    double cell = 0;
+    double cell = 0; // the cell's height (its width is at least that)
     bool everyNumber = false;
     bool everyLabel = false;
 };
 HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &font, const QSizeF &area,
-                                      double labelWidth = 100000);
+                                      double labelWidth = 100000, double maxCellAspect = 1);
 
 // The largest font, from maxPixels down to minPixels, at which the figure shows every label whole
 // and every number in its cell; if none does, the largest at which every label shows, else
 // minPixels. Presenter mode sizes its figure with it, so the back row reads every token.
 HeatmapReadability fitHeatmapFont(const HeatmapFigure &figure, const QFont &font, const QSizeF &area, int minPixels, int maxPixels,
-                                  double labelWidth = 100000);
+                                  double labelWidth = 100000, double maxCellAspect = 1);
 
 // A view's style on screen: the chosen text size when the figure reads in full there, else the
 // largest size below it at which every token label shows (never thinned out or cut: the label

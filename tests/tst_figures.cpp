@@ -69,6 +69,8 @@ private Q_SLOTS:
     void stageFigureNamesItsMatrixAndOutlinesTheKey();
     void maskedWeightsAreHatchedNotZeros();
     void hiddenQueryShowsNoWeightAnywhere();
+    void stepThroughMatrixFillsAWidePane();
+    void selectedRowKeepsItsLabelWhenLabelsThinOut();
     void handoutPagesCarryFormulaAndArithmetic();
     void handoutPdfReadsBack();
     void gridThumbnailsAreSharpInVectorExports();
@@ -852,6 +854,57 @@ void TestFigures::handoutPdfReadsBack()
     // Unwritable destinations are reported.
     QVERIFY(!writeHandout(pages, dir.filePath(QStringLiteral("no/such/dir/h.pdf")), {}));
     QVERIFY(!writeHandout({}, dir.filePath(QStringLiteral("empty.pdf")), {}));
+}
+
+void TestFigures::stepThroughMatrixFillsAWidePane()
+{
+    // The step-through's pane is wide and short. With square cells a 12 × 16 X took about 150 px
+    // of an 800 px pane with every other row label; cells up to 3× wider than high use the width,
+    // and the fitted font labels every row and writes every number.
+    const TeachingRun run(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    HeatmapFigure figure = stageFigure(run.result, run.details, run.context, Stage::Embeddings, Projection::Q, ColorMapKind::Diverging, 7);
+    figure.caption.clear();
+    figure.showNumbers = true;
+    const QSizeF pane(800, 230);
+    HeatmapStyle chosen;
+    chosen.font = figureFont(13);
+    chosen.maxCellAspect = 3;
+    const HeatmapStyle style = fittedStyle(figure, chosen, pane);
+    const HeatmapLayout layout(12, 16, QRectF(QPointF(0, 0), pane), heatmapMargins(figure, style));
+    QVERIFY2(layout.body().width() > 0.6 * pane.width(), qPrintable(QString::number(layout.body().width())));
+    QVERIFY(layout.cellWidth() > layout.cellHeight());
+    QVERIFY(layout.cellWidth() <= 3 * layout.cellHeight() + 1e-9);
+    const HeatmapReadability readability = heatmapReadability(figure, style.font, pane, style.labelWidth, style.maxCellAspect);
+    QVERIFY(readability.everyLabel);
+    QVERIFY(readability.everyNumber);
+    QVERIFY(everyNumberDrawn(figure, style, QRectF(QPointF(0, 0), pane)));
+    // Square cells (exports, presenter mode) in the same pane would not use it.
+    HeatmapStyle square = style;
+    square.maxCellAspect = 1;
+    const HeatmapLayout squareLayout(12, 16, QRectF(QPointF(0, 0), pane), heatmapMargins(figure, square));
+    QCOMPARE(squareLayout.cellWidth(), squareLayout.cellHeight());
+    QVERIFY(squareLayout.body().width() < 0.4 * pane.width());
+    // Clicks land on the cell drawn there.
+    QCOMPARE(layout.cellAt(layout.cellRect(7, 15).center()), std::optional<HeatmapCell>(HeatmapCell{7, 15}));
+    // Short column labels (x0 … x15) leave the height to the cells: the band is sized by them.
+    QVERIFY(heatmapMargins(figure, style).colLabels < heatmapMargins(figure, style).rowLabels);
+}
+
+void TestFigures::selectedRowKeepsItsLabelWhenLabelsThinOut()
+{
+    // Every third row labelled: row 17 is not one of them, but selected it keeps its label, and the
+    // labels within two rows of it (15 and 18) give way so that none overlaps.
+    const QList<int> labelled = labelledRows(40, 3, 17);
+    QVERIFY(labelled.contains(17));
+    for (int near : {15, 16, 18, 19})
+        QVERIFY(!labelled.contains(near));
+    QVERIFY(labelled.contains(12));
+    QVERIFY(labelled.contains(21));
+    for (qsizetype i = 1; i < labelled.size(); ++i)
+        QVERIFY2(labelled.at(i) - labelled.at(i - 1) >= 3, qPrintable(QString::number(labelled.at(i))));
+    QCOMPARE(labelledRows(5, 2, -1), (QList<int>{0, 2, 4}));
+    QCOMPARE(labelledRows(4, 1, 2), (QList<int>{0, 1, 2, 3}));
+    QCOMPARE(labelledRows(4, 3, 9), (QList<int>{0, 3})); // a selection out of range changes nothing
 }
 
 QTEST_MAIN(TestFigures)

@@ -778,6 +778,20 @@ void TestMainWindow::projectorWindowLabelsEveryToken()
     QVERIFY2(readability.everyLabel, qPrintable(QStringLiteral("%1 px in %2×%3").arg(shown.font.pixelSize()).arg(heatmap->width()).arg(heatmap->height())));
     QVERIFY(shown.labelWidth >= QFontMetricsF(shown.font).horizontalAdvance(QStringLiteral("because")));
     QVERIFY(shown.font.pixelSize() >= kMinScreenFont);
+    // The step-through's matrix uses its pane's width, not a square in a corner (its rows are
+    // labelled in full where the pane is taller, below; the selected row always is).
+    document->selectQuery(7);
+    QApplication::processEvents();
+    MatrixCanvas *canvas = m_window->steps()->canvas();
+    auto stepReadability = [canvas] {
+        const HeatmapStyle style = canvas->screenStyle();
+        HeatmapFigure figure = canvas->figure();
+        figure.caption.clear();
+        const HeatmapLayout layout(int(figure.values().rows()), int(figure.values().cols()), QRectF(canvas->rect()), heatmapMargins(figure, style));
+        return std::pair{heatmapReadability(figure, style.font, QSizeF(canvas->size()), style.labelWidth, style.maxCellAspect),
+                         layout.body().width() / canvas->width()};
+    };
+    QVERIFY2(stepReadability().second > 0.5, qPrintable(QString::number(stepReadability().second)));
     // Exports keep the chosen size.
     QCOMPARE(heatmap->style().font.pixelSize(), m_window->viewOptions()->fontSize());
     // Numbers on but the cells too small for them: the window says so beside the heatmap.
@@ -789,6 +803,12 @@ void TestMainWindow::projectorWindowLabelsEveryToken()
     // With room, every number is drawn and the note goes.
     m_window->resize(1900, 1200);
     raiseDock(m_window.get(), QStringLiteral("arcDock"));
+    // The step-through's height on a large screen (the window sets it from the screen it opens on).
+    m_window->resizeDocks({m_window->findChild<QDockWidget *>(QStringLiteral("stepDock"))}, {340}, Qt::Vertical);
+    QApplication::processEvents();
+    QVERIFY2(stepReadability().first.everyLabel, qPrintable(QStringLiteral("%1×%2").arg(canvas->width()).arg(canvas->height())));
+    QVERIFY(stepReadability().first.everyNumber);
+    QVERIFY(stepReadability().second > 0.5);
     m_window->viewOptions()->setShowNumbers(false);
     QTRY_COMPARE(note->text(), QString());
     m_window->viewOptions()->setShowNumbers(true); // a preference: leave it as the other tests expect

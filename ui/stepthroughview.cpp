@@ -50,6 +50,10 @@ HeatmapStyle MatrixCanvas::style() const
 {
     HeatmapStyle style;
     style.font = m_options->font();
+    // In the window the matrix may use the pane's width: cells up to three times wider than high
+    // hold their numbers while the pane's height sets the rows (presenter mode keeps square cells).
+    if (m_fontPixels <= 0)
+        style.maxCellAspect = 3;
     if (m_fontPixels > 0)
         style.font.setPixelSize(m_fontPixels);
     if (m_labelWidth > 0)
