@@ -170,9 +170,11 @@ HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const Heatmap
     for (const QString &label : figure.colLabels)
         widestCol = std::max(widestCol, metrics.horizontalAdvance(label));
     margins.rowLabels = std::min(widestRow, style.labelWidth) + 4;
-    // Column labels are drawn at 45°, so they need about 0.71 of their length plus one line (short
-    // column labels such as x0..x15 leave the height to the cells).
-    margins.colLabels = (std::min(widestCol, style.labelWidth)) * 0.72 + metrics.height();
+    margins.colLabelLength = std::min(widestCol, style.labelWidth);
+    // Short column labels (x0 … x15, q0 …) are written level in one line, leaving the height to
+    // the cells; longer ones (tokens) at 45°, which needs about 0.71 of their length plus a line.
+    margins.levelColLabels = widestCol <= 2.2 * metrics.height();
+    margins.colLabels = margins.levelColLabels ? metrics.height() + 4 : margins.colLabelLength * 0.72 + metrics.height();
     margins.maxCellAspect = style.maxCellAspect;
     margins.colorBar = metrics.horizontalAdvance(QStringLiteral("−0.000")) + 16 + 10 + metrics.height();
     margins.caption = figure.caption.size() * metrics.lineSpacing() + (figure.caption.isEmpty() ? 0 : 4);
@@ -367,8 +369,12 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         }
 
         const int stride = labelStride(layout.cellHeight(), metrics.height() * 0.9);
-        // Rotated 45°, column labels are a line apart when their columns are 1/sin 45° lines apart.
-        const int colStride = labelStride(layout.cellWidth() * M_SQRT1_2, metrics.height() * 0.9);
+        // Rotated 45°, column labels are a line apart when their columns are 1/sin 45° lines apart;
+        // level ones need their length and a gap.
+        const bool level = layout.margins().levelColLabels;
+        const double colLabelLength = layout.margins().colLabelLength;
+        const int colStride = level ? labelStride(layout.cellWidth(), colLabelLength + 4)
+                                    : labelStride(layout.cellWidth() * M_SQRT1_2, metrics.height() * 0.9);
         painter.setPen(Qt::black);
         const double labelLength = layout.rowLabelRect(0).width() - 4;
         for (int r : labelledRows(std::min(rows, int(figure.rowLabels.size())), stride, figure.selectedRow)) {
@@ -381,11 +387,17 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
         painter.setFont(style.font);
         for (int c = 0; c < cols && c < figure.colLabels.size(); c += colStride) {
             const QRectF anchor = layout.colLabelAnchor(c);
+            if (level) {
+                painter.drawText(QRectF(anchor.center().x() - colLabelLength / 2 - 2, anchor.bottom() - metrics.height() - 2,
+                                        colLabelLength + 4, metrics.height()),
+                                 Qt::AlignHCenter | Qt::AlignBottom, figure.colLabels.at(c));
+                continue;
+            }
             painter.save();
             painter.translate(anchor.center().x(), anchor.bottom());
             painter.rotate(-45);
-            painter.drawText(QRectF(2, -metrics.height() / 2, labelLength, metrics.height()),
-                             Qt::AlignLeft | Qt::AlignVCenter, elided(figure.colLabels.at(c), metrics, labelLength));
+            painter.drawText(QRectF(2, -metrics.height() / 2, colLabelLength + 1, metrics.height()),
+                             Qt::AlignLeft | Qt::AlignVCenter, elided(figure.colLabels.at(c), metrics, colLabelLength + 1));
             painter.restore();
         }
     }

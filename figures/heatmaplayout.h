@@ -26,6 +26,9 @@ struct HeatmapLayout {
         // How much wider than high a cell may grow to fill a wide area (1: square cells, as in
         // exported figures; a view on screen may use its width for numbers).
         double maxCellAspect = 1;
+        // Column labels as short as "x15" are written level, one line high; longer ones at 45°.
+        bool levelColLabels = false;
+        double colLabelLength = 80; // the longest column label's length, as drawn
     };
 
     HeatmapLayout(int rows, int cols, const QRectF &area, const Margins &margins);
@@ -40,6 +43,7 @@ struct HeatmapLayout {
     QRectF rowLabelRect(int row) const;             // left of the row, right-aligned text
     QRectF colLabelAnchor(int col) const;           // above the column, for rotated text
     QRectF colorBarRect() const { return m_colorBar; }
+    const Margins &margins() const { return m_margins; }
     QRectF captionRect() const { return m_caption; }
     // The cell under a point, if any.
     std::optional<HeatmapCell> cellAt(const QPointF &point) const;

@@ -27,7 +27,9 @@ HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &
         return readability;
     // Row labels need a line of height per row; column labels at 45° are width/√2 apart.
     const QFontMetricsF metrics(font);
-    const bool everyLabel = readability.cell >= metrics.height() * 0.9 && cellWidth * M_SQRT1_2 >= metrics.height() * 0.9;
+    const bool colLabelsFit = layout.margins().levelColLabels ? cellWidth >= layout.margins().colLabelLength + 4
+                                                              : cellWidth * M_SQRT1_2 >= metrics.height() * 0.9;
+    const bool everyLabel = readability.cell >= metrics.height() * 0.9 && colLabelsFit;
 
     // The painter's rules: numbers in 0.85 of the font, each drawn only when its width + 2 fits.
     QFont numberFont = font;

@@ -925,7 +925,8 @@ void TestMainWindow::scenesPlayInPresenterModeAndRevealOnCue()
     QTRY_VERIFY(presenter->isActiveWindow());
     QCOMPARE(document->activeScene(), 0);
     QCOMPARE(document->workspace().text, QStringLiteral("The animal didn't cross the street because it was too tired."));
-    QVERIFY2(presenter->titleText().startsWith(QStringLiteral("Scene 1 of 2 · Predict")), qPrintable(presenter->titleText()));
+    QVERIFY2(presenter->subtitleText().startsWith(QStringLiteral("Scene 1 of 2 · Predict · “The animal")), qPrintable(presenter->subtitleText()));
+    QVERIFY(presenter->titleText().startsWith(QStringLiteral("6. Softmax")));
     QCOMPARE(presenter->canvas()->figure().hiddenRow, 7);
     QCOMPARE(m_window->heatmap()->figure().hiddenRow, 7); // the window hides them too
     QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Predict first")));
@@ -941,7 +942,7 @@ void TestMainWindow::scenesPlayInPresenterModeAndRevealOnCue()
     QCOMPARE(document->workspace().text, QStringLiteral("the cat saw the dog"));
     QCOMPARE(document->stage(), Stage::Scores);
     QCOMPARE(document->selectedQuery(), 1);
-    QVERIFY2(presenter->titleText().startsWith(QStringLiteral("Scene 2 of 2 · Second")), qPrintable(presenter->titleText()));
+    QVERIFY2(presenter->subtitleText().startsWith(QStringLiteral("Scene 2 of 2 · Second")), qPrintable(presenter->subtitleText()));
     QTest::keyClick(presenter, Qt::Key_PageDown); // the last scene stays
     QCOMPARE(document->activeScene(), 1);
     // Within a scene the arrows still step the stages.

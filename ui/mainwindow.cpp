@@ -165,7 +165,13 @@ MainWindow::MainWindow(QWidget *parent)
     QDockWidget *stepDock = addDock(this, m_steps, tr("Step-through"), QStringLiteral("stepDock"), Qt::BottomDockWidgetArea);
     QDockWidget *weightDock = addDock(this, m_weights, tr("Weights"), QStringLiteral("weightDock"), Qt::BottomDockWidgetArea);
     m_scenes = new ScenesPanel(m_document, [this] { return activeFigureView()->figureName(); }, this);
-    QDockWidget *scenesDock = addDock(this, m_scenes, tr("Scenes"), QStringLiteral("scenesDock"), Qt::LeftDockWidgetArea);
+    // Scrolled like the controls: in a short bottom dock (a projector) it must not push the views up.
+    auto *scenesScroll = new QScrollArea(this);
+    scenesScroll->setWidget(m_scenes);
+    scenesScroll->setWidgetResizable(true);
+    scenesScroll->setFrameShape(QFrame::NoFrame);
+    scenesScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    QDockWidget *scenesDock = addDock(this, scenesScroll, tr("Scenes"), QStringLiteral("scenesDock"), Qt::LeftDockWidgetArea);
     tabifyDockWidget(controlsDock, scenesDock);
     controlsDock->raise();
     tabifyDockWidget(arcDock, gridDock);
@@ -179,6 +185,7 @@ MainWindow::MainWindow(QWidget *parent)
     // heatmap and the head view get the width (a saved layout, restored later, still wins).
     if (const QScreen *screen = QGuiApplication::primaryScreen(); screen && screen->availableGeometry().width() < kWideScreen) {
         tabifyDockWidget(weightDock, controlsDock);
+        tabifyDockWidget(controlsDock, scenesDock);
         stepDock->raise();
         resizeDocks({stepDock}, {260}, Qt::Vertical);
     }

@@ -167,6 +167,11 @@ QString PresenterWindow::titleText() const
     return m_title->text();
 }
 
+QString PresenterWindow::subtitleText() const
+{
+    return m_subtitle->text();
+}
+
 QString PresenterWindow::arithmeticText() const
 {
     return m_arithmetic->toPlainText();
@@ -232,9 +237,6 @@ void PresenterWindow::rebuild()
     const std::vector<Stage> stages = stagesFor(result);
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
     m_title->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result.rotary)));
-    if (const Scene *scene = m_document->activeSceneData())
-        m_title->setText(tr("Scene %1 of %2 · %3 — %4").arg(m_document->activeScene() + 1).arg(m_document->scenes().size())
-                             .arg(scene->name, m_title->text()));
     m_hint->setText(m_document->activeScene() >= 0
                         ? tr("Page Down / Page Up scene by scene · → ← stage by stage · B black screen · Esc leave")
                         : tr("Page Down / → next · Page Up / ← back · B black screen · Esc leave"));
@@ -246,6 +248,10 @@ void PresenterWindow::rebuild()
                             .arg(m_document->workspace().text.left(120), m_document->headName(m_document->selectedLayer(), m_document->selectedHead()))
                             .arg(query)
                             .arg(result.labels.value(query)));
+    // While scenes play, the scene leads the line under the title (the title stays the stage's).
+    if (const Scene *scene = m_document->activeSceneData())
+        m_subtitle->setText(tr("Scene %1 of %2 · %3 · %4").arg(m_document->activeScene() + 1).arg(m_document->scenes().size())
+                                .arg(scene->name, m_subtitle->text()));
     if (details.trace.weights.size() == 0) {
         m_canvas->setFigure({});
         m_arithmetic->setHtml(tr("<p>Type a sentence in the window to present its attention.</p>"));

@@ -33,6 +33,7 @@ public:
     int matrixFontPixels() const { return m_matrixFontPixels; }
     MatrixCanvas *canvas() const { return m_canvas; }
     QString titleText() const;
+    QString subtitleText() const;
     QString arithmeticText() const;
 
     // The base font for a screen of this height: 720 px gives 24 px text.

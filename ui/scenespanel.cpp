@@ -74,6 +74,8 @@ ScenesPanel::ScenesPanel(AttentionDocument *document, std::function<QString()> c
     auto *challengeLayout = new QVBoxLayout(challenge);
     challengeLayout->addWidget(m_challengeSummary);
     challengeLayout->addWidget(m_challengeRows, 1);
+    challengeLayout->addStretch(0);
+    m_challengeSummary->setAlignment(Qt::AlignTop | Qt::AlignLeft);
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_list, 1);
