@@ -238,6 +238,7 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJsonBytes(const
         return made;
     BpeTokenizer &t = **made.value;
     t.m_ignoreMerges = model.value(QStringLiteral("ignore_merges")).toBool(false);
+    t.setUnknownToken(model.value(QStringLiteral("unk_token")).toString()); // null for GPT-2's own file
 
     // Pre-tokenizers: ByteLevel alone (GPT-2's pattern), or a Split with its own pattern first.
     for (const QJsonValue &value : preTokenizerSteps(root)) {
@@ -315,9 +316,17 @@ Result<Encoding> BpeTokenizer::encode(const QString &input, const QString &pair,
     encoding.tokens = m_template.prefixTokens;
     encoding.tokenTypes.assign(m_template.prefixIds.size(), 0);
     auto addPiece = [&](const QString &piece) -> bool {
-        const auto it = m_vocab.constFind(piece);
+        auto it = m_vocab.constFind(piece);
+        if (it == m_vocab.constEnd() && !m_unknown.isEmpty())
+            it = m_vocab.constFind(m_unknown);
         if (it == m_vocab.constEnd())
             return false;
+        if (it.key() != piece) { // the unknown token stands for the piece
+            encoding.ids.push_back(it.value());
+            encoding.tokens.append(it.key());
+            encoding.tokenTypes.push_back(0);
+            return true;
+        }
         encoding.ids.push_back(it.value());
         encoding.tokens.append(piece);
         encoding.tokenTypes.push_back(0);
@@ -347,7 +356,8 @@ Result<Encoding> BpeTokenizer::encode(const QString &input, const QString &pair,
             }
             for (const QString &piece : bpe(symbols)) {
                 if (!addPiece(piece))
-                    return R::failure(QStringLiteral("the piece \"%1\" is not in the vocabulary").arg(displayToken(piece)));
+                    return R::failure(QStringLiteral("the piece \"%1\" is not in the vocabulary, which has no unknown token to stand for it")
+                                          .arg(displayToken(piece)));
             }
         }
         if (special.isEmpty())

@@ -40,8 +40,25 @@ Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architect
     };
     switch (architecture) {
     case Architecture::Gpt2:
-        if (dir.exists(QStringLiteral("vocab.json")) && dir.exists(QStringLiteral("merges.txt")))
-            return lift(BpeTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.json")), dir.filePath(QStringLiteral("merges.txt"))));
+        if (dir.exists(QStringLiteral("vocab.json")) && dir.exists(QStringLiteral("merges.txt"))) {
+            Result<std::shared_ptr<BpeTokenizer>> bpe = BpeTokenizer::fromFiles(dir.filePath(QStringLiteral("vocab.json")), dir.filePath(QStringLiteral("merges.txt")));
+            if (bpe) {
+                // GPT2Tokenizer: unknown pieces become unk_token, "<|endoftext|>" unless the config names another.
+                QString unknown = QStringLiteral("<|endoftext|>");
+                if (dir.exists(QStringLiteral("tokenizer_config.json"))) {
+                    const Result<QJsonObject> config = readJsonObject(dir.filePath(QStringLiteral("tokenizer_config.json")));
+                    if (!config)
+                        return R::failure(config.error);
+                    const QJsonValue unk = config.value->value(QStringLiteral("unk_token"));
+                    if (unk.isString())
+                        unknown = unk.toString();
+                    else if (unk.isObject())
+                        unknown = unk.toObject().value(QStringLiteral("content")).toString();
+                }
+                (*bpe.value)->setUnknownToken(unknown);
+            }
+            return lift(std::move(bpe));
+        }
         if (dir.exists(QStringLiteral("tokenizer.json")))
             return lift(BpeTokenizer::fromTokenizerJson(dir.filePath(QStringLiteral("tokenizer.json"))));
         return R::failure(QStringLiteral("no tokenizer: the folder needs vocab.json and merges.txt, or tokenizer.json"));

@@ -79,9 +79,15 @@ public:
     // The printable character GPT-2 uses for each byte, and back.
     static QString bytesToSymbols(const QByteArray &bytes);
     static QByteArray symbolsToBytes(const QString &symbols);
+    // The token a piece missing from the vocabulary becomes (as GPT2Tokenizer maps unknown pieces
+    // to its unk_token). Ignored when the vocabulary does not hold it; without one, such a piece
+    // is refused with a message naming it.
+    void setUnknownToken(const QString &token) { m_unknown = m_vocab.contains(token) ? token : QString(); }
+    QString unknownToken() const { return m_unknown; }
 
 private:
     QHash<QString, int> m_vocab;
+    QString m_unknown;
     QHash<QString, int> m_mergeRanks; // "a b" -> rank
     QStringList m_specialTokens;      // matched literally before pre-tokenization
     QRegularExpression m_specialPattern; // all of them, longest first, to find the next in one pass

@@ -109,6 +109,7 @@ Status rewrite(const QString &from, const QString &to, const std::function<QStri
 class TestCheckpoint : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void unknownPiecesBecomeTheUnknownToken();
     void nonFiniteWeightsAreNamedAndNeverLookMasked();
     void traceIsWrittenAndFreedALayerAtATime();
     void pipesAndDevicesAreRefusedNotWaitedFor_data();
@@ -884,6 +885,45 @@ void TestCheckpoint::nonFiniteWeightsAreNamedAndNeverLookMasked()
         QVERIFY(!cell.isNull());
     // The window says so too.
     QVERIFY(checkpointResult(c, *input.value, ModelTrace(trace)).notice.contains(QStringLiteral("h.0.attn.c_attn.weight")));
+}
+
+void TestCheckpoint::unknownPiecesBecomeTheUnknownToken()
+{
+    // A GPT-2 vocabulary missing the byte "ð" (the first byte of "🐈"): GPT2Tokenizer maps the piece
+    // to its unk_token, "<|endoftext|>" by default, or the token tokenizer_config.json names.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("gpt2"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"), folder);
+    QJsonObject vocab = readJson(folder + QStringLiteral("/vocab.json"));
+    QVERIFY(vocab.contains(QStringLiteral("ð")));
+    QVERIFY(vocab.contains(QStringLiteral("<|endoftext|>")));
+    vocab.remove(QStringLiteral("ð"));
+    writeJson(folder + QStringLiteral("/vocab.json"), vocab);
+    auto tokensOf = [&](const QString &text) {
+        const auto checkpoint = openCheckpoint(folder);
+        if (!checkpoint)
+            return Result<Encoding>::failure(checkpoint.error);
+        return (*checkpoint.value)->tokenizer->encode(text);
+    };
+    Result<Encoding> encoded = tokensOf(QStringLiteral("a 🐈"));
+    QVERIFY2(encoded, qPrintable(encoded.error));
+    QVERIFY2(encoded.value->tokens.contains(QStringLiteral("<|endoftext|>")), qPrintable(encoded.value->tokens.join(u' ')));
+    QCOMPARE(encoded.value->ids[size_t(encoded.value->tokens.indexOf(QStringLiteral("<|endoftext|>")))],
+             vocab.value(QStringLiteral("<|endoftext|>")).toInt());
+    // The app runs on it: a result with a token for every piece, the unknown one included.
+    const auto checkpoint = openCheckpoint(folder);
+    const auto input = prepareInput(**checkpoint.value, QStringLiteral("a 🐈"));
+    QVERIFY2(input, qPrintable(input.error));
+    // tokenizer_config.json may name another unknown token.
+    writeJson(folder + QStringLiteral("/tokenizer_config.json"), {{QStringLiteral("unk_token"), QJsonObject{{QStringLiteral("content"), QStringLiteral("a")}}}});
+    encoded = tokensOf(QStringLiteral("🐈"));
+    QVERIFY2(encoded, qPrintable(encoded.error));
+    QCOMPARE(encoded.value->tokens.first(), QStringLiteral("a"));
+    // One the vocabulary lacks cannot stand in: the piece is named in the message.
+    writeJson(folder + QStringLiteral("/tokenizer_config.json"), {{QStringLiteral("unk_token"), QStringLiteral("<unk>")}});
+    encoded = tokensOf(QStringLiteral("🐈"));
+    QVERIFY(!encoded);
+    QVERIFY2(encoded.error.contains(QStringLiteral("not in the vocabulary")) && encoded.error.contains(QStringLiteral("<F0>")), qPrintable(encoded.error));
 }
 
 QTEST_GUILESS_MAIN(TestCheckpoint)

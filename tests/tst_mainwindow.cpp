@@ -96,6 +96,7 @@ private Q_SLOTS:
     void scenesPlayInPresenterModeAndRevealOnCue();
     void challengePanelFollowsTheEdits();
     void handoutHasAPagePerScene();
+    void textTheTokenizerRefusesIsExplainedInTheView();
     void projectorWindowLabelsEveryToken();
     void exportSaysWhichViewItWrites();
     void distributionLabelsAreWholeTokens();
@@ -1021,6 +1022,46 @@ void TestMainWindow::handoutHasAPagePerScene()
     QVERIFY2(scenePages.at(0).contains(QStringLiteral("Scene 1 of 2 · First idea")), qPrintable(scenePages.at(0)));
     QVERIFY(scenePages.at(1).contains(QStringLiteral("Scene 2 of 2 · Second idea")));
     QVERIFY(scenePages.at(1).contains(QStringLiteral("the cat saw the dog")));
+}
+
+void TestMainWindow::textTheTokenizerRefusesIsExplainedInTheView()
+{
+    // A GPT-2 folder whose vocabulary lacks a byte and whose unknown token is not in it: a text
+    // with that byte has no tokens, and the heatmap says why where the user looks.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("gpt2"));
+    QDir().mkpath(folder);
+    const QString source = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    for (const QString &name : QDir(source).entryList(QDir::Files))
+        QVERIFY(QFile::copy(source + QLatin1Char('/') + name, folder + QLatin1Char('/') + name));
+    QFile vocabFile(folder + QStringLiteral("/vocab.json"));
+    QVERIFY(vocabFile.open(QIODevice::ReadOnly));
+    QJsonObject vocab = QJsonDocument::fromJson(vocabFile.readAll()).object();
+    vocabFile.close();
+    vocab.remove(QStringLiteral("ð"));
+    QVERIFY(QFile::remove(vocabFile.fileName()));
+    QVERIFY(vocabFile.open(QIODevice::WriteOnly));
+    vocabFile.write(QJsonDocument(vocab).toJson());
+    vocabFile.close();
+    QFile config(folder + QStringLiteral("/tokenizer_config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"unk_token": "<unk>"})");
+    config.close();
+    AttentionDocument *document = m_window->document();
+    QSignalSpy changed(document, &AttentionDocument::modelChanged);
+    document->openModel(folder);
+    QTRY_VERIFY(changed.count() > 0);
+    QTRY_VERIFY(!document->isBusy());
+    document->editText(QStringLiteral("a cat 🐈"));
+    QTRY_VERIFY(!document->isBusy());
+    QCOMPARE(document->tokenCount(), 0);
+    const QString shown = m_window->heatmap()->placeholderText();
+    QVERIFY2(shown.contains(QStringLiteral("not in the vocabulary")), qPrintable(shown));
+    // Typing on with text it takes brings the views back.
+    document->editText(QStringLiteral("a cat"));
+    QTRY_VERIFY(!document->isBusy());
+    QVERIFY(document->tokenCount() > 0);
+    document->useTeachingModel();
 }
 
 QTEST_MAIN(TestMainWindow)

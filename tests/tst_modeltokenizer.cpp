@@ -314,10 +314,20 @@ void TestModelTokenizer::gpt2RefusesPairs()
     const Result<Encoding> encoding = (*tokenizer.value)->encode(QStringLiteral("a"), QStringLiteral("a"));
     QVERIFY(!encoding);
     QVERIFY(encoding.error.contains(QStringLiteral("pair")));
-    // A piece outside a toy vocabulary is named, not dropped.
+    // A piece outside a toy vocabulary without an unknown token is named, not dropped.
     const Result<Encoding> unknown = (*tokenizer.value)->encode(QStringLiteral("b"));
     QVERIFY(!unknown);
     QVERIFY2(unknown.error.contains(QStringLiteral("\"b\"")), qPrintable(unknown.error));
+    // With one, the piece becomes it (a token the vocabulary lacks cannot be the unknown token).
+    const auto withUnknown = BpeTokenizer::fromData({{QStringLiteral("a"), 0}, {QStringLiteral("<unk>"), 1}}, {});
+    (*withUnknown.value)->setUnknownToken(QStringLiteral("<missing>"));
+    QCOMPARE((*withUnknown.value)->unknownToken(), QString());
+    (*withUnknown.value)->setUnknownToken(QStringLiteral("<unk>"));
+    const Result<Encoding> mapped = (*withUnknown.value)->encode(QStringLiteral("ab"));
+    QVERIFY2(mapped, qPrintable(mapped.error));
+    QCOMPARE(mapped.value->ids, (std::vector<int>{0, 1}));
+    QCOMPARE(mapped.value->tokens, (QStringList{QStringLiteral("a"), QStringLiteral("<unk>")}));
+    QCOMPARE(mapped.value->tokenTypes.size(), size_t(2));
 }
 
 void TestModelTokenizer::gpt2SpecialTokenIsMatchedWhole()

@@ -100,13 +100,25 @@ void HeatmapView::paintFigure(QPainter &painter, const QRectF &area) const
     paintHeatmapFigure(painter, area, figure, style());
 }
 
+QString HeatmapView::placeholderText() const
+{
+    if (m_document->isBusy())
+        return tr("Computing…");
+    if (const QString notice = m_document->result().notice; !notice.isEmpty() && m_document->tokenCount() == 0)
+        return tr("Nothing to show: %1").arg(notice);
+    return tr("Type a sentence to see its attention.");
+}
+
 void HeatmapView::paintEvent(QPaintEvent *)
 {
     QPainter painter(this);
     if (m_figure.values().size() == 0) {
         painter.fillRect(rect(), Qt::white);
-        painter.setPen(palette().color(QPalette::PlaceholderText));
-        painter.drawText(rect(), Qt::AlignCenter, m_document->isBusy() ? tr("Computing…") : tr("Type a sentence to see its attention."));
+        // Why there is nothing to show, where the user looks: the run's notice when it has one
+        // (a text the tokenizer refuses, a run too large), else the invitation to type.
+        const bool problem = !m_document->isBusy() && !m_document->result().notice.isEmpty();
+        painter.setPen(problem ? QColor(160, 30, 30) : palette().color(QPalette::PlaceholderText));
+        painter.drawText(rect().adjusted(24, 24, -24, -24), Qt::AlignCenter | Qt::TextWordWrap, placeholderText());
         return;
     }
     painter.setRenderHint(QPainter::Antialiasing);

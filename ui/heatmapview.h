@@ -16,6 +16,8 @@ class ViewOptions;
 class HeatmapView : public QWidget, public FigureView {
     Q_OBJECT
 public:
+    // What the view says when it has no matrix to draw (nothing typed, or why the text gives none).
+    QString placeholderText() const;
     HeatmapView(AttentionDocument *document, ViewOptions *options, QWidget *parent = nullptr);
 
     void setStage(HeatmapStage stage);
