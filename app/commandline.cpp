@@ -161,6 +161,17 @@ Result<CheckpointRun> prepareCheckpointRun(const QCommandLineParser &parser, con
     if (!input)
         return R::failure(input.error);
     run.input = std::move(*input.value);
+    // --temperature on a loaded model: an experiment on every attention softmax, said as such.
+    if (parser.isSet(QStringLiteral("temperature"))) {
+        bool ok = false;
+        const double tau = parser.value(QStringLiteral("temperature")).toDouble(&ok);
+        if (!ok || !(tau > 0.0) || !std::isfinite(tau))
+            return R::failure(QStringLiteral("--temperature must be a number > 0 (got \"%1\")").arg(parser.value(QStringLiteral("temperature"))));
+        run.input.forward.attentionTemperature = tau;
+        if (tau != 1.0)
+            QTextStream(stderr) << "attention-studio: note: every attention softmax at τ = " << tau
+                                << " (an experiment: not the model as trained)\n";
+    }
     if (run.input.truncatedFrom > 0)
         QTextStream(stderr) << "attention-studio: note: " << run.input.truncatedFrom << " tokens truncated to the model's "
                             << run.checkpoint->config.maxPositions << " positions\n";

@@ -448,6 +448,7 @@ KernelOptions TransformerModel::kernelOptions(const ForwardInput &input) const
     KernelOptions options;
     options.scale = 1.0f / std::sqrt(float(m_config.headDim()));
     options.visibility.causal = m_config.traits().causal;
+    options.temperature = input.attentionTemperature > 0 && std::isfinite(input.attentionTemperature) ? input.attentionTemperature : 1.0;
     if (!input.attentionMask.empty()) { // padding: a 0 in the attention mask hides that key
         options.visibility.hiddenKeys.resize(input.attentionMask.size());
         for (size_t j = 0; j < input.attentionMask.size(); ++j)

@@ -79,6 +79,9 @@ struct ForwardInput {
     std::vector<int> ids;
     std::vector<int> tokenTypes;    // families with token types: 0 for the first sentence, 1 for the second; empty = all 0
     std::vector<int> attentionMask; // 1 = real token, 0 = padding (hidden as a key); empty = all 1
+    // An experiment, not the model as trained: every attention softmax divides its logits by τ (1 =
+    // as trained). Later layers then see different inputs, so every attention changes.
+    double attentionTemperature = 1.0;
 };
 
 struct ModelTrace;

@@ -269,6 +269,7 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
     details.bK = projection.bK;
     details.bV = projection.bV;
     details.trace = checkpoint.model->headStages(details.input, layer, head, input);
+    details.temperature = input.attentionTemperature;
     const ModelConfig &config = checkpoint.config;
     const ArchitectureTraits &traits = config.traits();
     const int window = config.slidingWindow(layer);

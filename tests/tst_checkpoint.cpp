@@ -109,6 +109,7 @@ Status rewrite(const QString &from, const QString &to, const std::function<QStri
 class TestCheckpoint : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void attentionTemperatureIsAnExperimentOnAnyModel();
     void unknownPiecesBecomeTheUnknownToken();
     void nonFiniteWeightsAreNamedAndNeverLookMasked();
     void traceIsWrittenAndFreedALayerAtATime();
@@ -924,6 +925,42 @@ void TestCheckpoint::unknownPiecesBecomeTheUnknownToken()
     encoded = tokensOf(QStringLiteral("🐈"));
     QVERIFY(!encoded);
     QVERIFY2(encoded.error.contains(QStringLiteral("not in the vocabulary")) && encoded.error.contains(QStringLiteral("<F0>")), qPrintable(encoded.error));
+}
+
+void TestCheckpoint::attentionTemperatureIsAnExperimentOnAnyModel()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"));
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    const TransformerModel &model = *(*checkpoint.value)->model;
+    Result<PreparedInput> input = prepareInput(**checkpoint.value, QStringLiteral("Hello world, how are you?"));
+    QVERIFY(input);
+    ForwardOptions options;
+    options.keepLayerInputs = true;
+    options.stageHeads = {{0, 1}, {1, 2}};
+    const ModelTrace asTrained = model.forward(input.value->forward, options);
+    ForwardInput hot = input.value->forward;
+    hot.attentionTemperature = 2.0;
+    const ModelTrace experiment = model.forward(hot, options);
+    // Layer 0 sees the same input: its weights are exactly the softmax of the same masked scores / 2.
+    const HeadTrace &first = experiment.stages.at({0, 1});
+    QCOMPARE(first.masked, asTrained.stages.at({0, 1}).masked);
+    // (softmaxRows is the kernel's softmax on its own; the kernel may fold 1/τ into its exponent, so
+    // the two agree to float rounding.)
+    const float offBy = (first.weights - softmaxRows(first.masked, 2.0)).cwiseAbs().maxCoeff();
+    QVERIFY2(offBy <= 1e-6f, qPrintable(QString::number(offBy)));
+    QVERIFY(std::abs(first.weights.row(3).sum() - 1.0f) < 1e-6f);
+    QVERIFY(first.weights != asTrained.stages.at({0, 1}).weights);
+    // Layer 1 sees another input (layer 0 changed), so its scores differ too, and the recomputed
+    // stages of one head agree with the run.
+    QVERIFY(experiment.stages.at({1, 2}).masked != asTrained.stages.at({1, 2}).masked);
+    const HeadTrace again = model.headStages(experiment.layerInputs.at(1), 1, 2, hot, options);
+    QCOMPARE(again.weights, experiment.stages.at({1, 2}).weights);
+    // τ = 1 is the model as trained, bit for bit; a τ that is not a positive number is read as 1.
+    ForwardInput one = input.value->forward;
+    one.attentionTemperature = 1.0;
+    QCOMPARE(model.forward(one, options).attentions, asTrained.attentions);
+    one.attentionTemperature = std::numeric_limits<double>::quiet_NaN();
+    QCOMPARE(model.forward(one, options).attentions, asTrained.attentions);
 }
 
 QTEST_GUILESS_MAIN(TestCheckpoint)

@@ -87,6 +87,7 @@ private Q_SLOTS:
     void badInputFails_data();
     void badInputFails();
     void handoutFromTheCommandLine();
+    void temperatureOnAModelIsAnExperiment();
 };
 
 void TestCli::traceMatchesLibrary()
@@ -647,6 +648,28 @@ void TestCli::handoutFromTheCommandLine()
         QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
     }
     QVERIFY(!QFile::exists(bad));
+}
+
+void TestCli::temperatureOnAModelIsAnExperiment()
+{
+    const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    auto firstWeights = [](const QByteArray &out) {
+        return parse(out).value(QStringLiteral("layers")).toArray().at(0).toObject().value(QStringLiteral("heads")).toArray()
+            .at(0).toObject().value(QStringLiteral("weights")).toArray();
+    };
+    const Run trained = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), QStringLiteral("Hello world")});
+    QCOMPARE(trained.exitCode, 0);
+    QVERIFY(!trained.err.contains("τ"));
+    const Run hot = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), QStringLiteral("Hello world"),
+                         QStringLiteral("--temperature"), QStringLiteral("2")});
+    QCOMPARE(hot.exitCode, 0);
+    QVERIFY2(QString::fromUtf8(hot.err).contains(QStringLiteral("τ = 2 (an experiment")), hot.err.constData());
+    QVERIFY(!firstWeights(trained.out).isEmpty());
+    QVERIFY(firstWeights(hot.out) != firstWeights(trained.out));
+    const Run bad = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), QStringLiteral("Hello"),
+                         QStringLiteral("--temperature"), QStringLiteral("0")});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY(bad.err.contains("--temperature must be a number > 0"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -72,7 +72,34 @@ private Q_SLOTS:
     void hiddenWeightsUntilRevealed();
     void challengeScoresTheSelectedHeadAsItIsEdited();
     void scenesAreSavedWithTheWorkspace();
+    void temperatureWorksOnACheckpointAndSaysSo();
 };
+
+void TestDocument::temperatureWorksOnACheckpointAndSaysSo()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kGpt2));
+    document.editText(QStringLiteral("Hello world, this is a test"));
+    QTRY_VERIFY(!document.isBusy());
+    const Matrix asTrained = document.result().weights(1, 0);
+    QVERIFY(!documentContext(document).model.contains(QStringLiteral("τ")));
+    AttentionSettings settings = document.workspace().settings;
+    settings.temperature = 0.5;
+    document.editSettings(settings, AttentionDocument::SettingsEdit::Temperature);
+    QTRY_VERIFY(!document.isBusy());
+    QVERIFY(document.result().weights(1, 0) != asTrained);
+    // The same numbers as the model run at that temperature directly.
+    Result<PreparedInput> input = prepareInput(*document.checkpoint(), QStringLiteral("Hello world, this is a test"));
+    input.value->forward.attentionTemperature = 0.5;
+    QCOMPARE(document.result().weights(1, 0), document.checkpoint()->model->forward(input.value->forward).attentions[1][0]);
+    QCOMPARE(document.selectedDetails().temperature, 0.5);
+    // Every caption says it is an experiment.
+    QVERIFY2(documentContext(document).model.contains(QStringLiteral("τ = 0.5 (an experiment)")), qPrintable(documentContext(document).model));
+    // Undo gives the model as trained back.
+    document.undoStack()->undo();
+    QTRY_VERIFY(!document.isBusy());
+    QCOMPARE(document.result().weights(1, 0), asTrained);
+}
 
 void TestDocument::scenesAreUndoableAndRestoreTheirState()
 {

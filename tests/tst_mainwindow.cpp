@@ -25,6 +25,7 @@
 #include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -509,6 +510,21 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     QCOMPARE(wq->rowCount(), 65); // 64 inputs + bias
     QVERIFY(!(wq->flags(wq->index(0, 0)) & Qt::ItemIsEditable));
     QVERIFY(!wq->setData(wq->index(0, 0), 1.0, Qt::EditRole));
+    // The temperature works on a loaded model too, and says that it changes the model.
+    auto *temperature = m_window->findChild<QDoubleSpinBox *>(QStringLiteral("temperature"));
+    auto *note = m_window->findChild<QLabel *>(QStringLiteral("temperatureNote"));
+    QVERIFY(temperature->isEnabled());
+    QVERIFY(note->text().isEmpty());
+    const Matrix before = document->result().weights(1, 3);
+    temperature->setValue(3.0);
+    QTRY_VERIFY(!document->isBusy());
+    QVERIFY(document->result().weights(1, 3) != before);
+    QVERIFY2(note->text().contains(QStringLiteral("changes the model")), qPrintable(note->text()));
+    QVERIFY(m_window->heatmap()->figure().caption.join(u' ').contains(QStringLiteral("τ = 3")));
+    temperature->setValue(1.0);
+    QTRY_VERIFY(!document->isBusy());
+    QCOMPARE(document->result().weights(1, 3), before);
+    QVERIFY(note->text().isEmpty());
     // Back to the teaching model.
     document->useTeachingModel();
     QTRY_VERIFY(document->isTeaching());

@@ -47,6 +47,8 @@ FigureContext documentContext(const AttentionDocument &document)
     if (document.checkpoint() && document.checkpoint()->tokenizer->takesPairs())
         context.sentencePair = document.textPair();
     context.model = document.modelDescription();
+    if (document.checkpoint() && document.workspace().settings.temperature != 1.0) // never mistaken for the model as trained
+        context.model += QObject::tr(" · every attention softmax at τ = %1 (an experiment)").arg(document.workspace().settings.temperature);
     context.layer = document.selectedLayer();
     context.head = document.selectedHead();
     context.headName = document.headName(context.layer, context.head);
@@ -207,9 +209,10 @@ AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace
     return ran ? run : noticeRun(1, heads, ran.error);
 }
 
-AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair)
+AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair,
+                                                         double temperature)
 {
-    return [checkpoint, text, pair](const WorkContext &context) -> std::optional<Run> {
+    return [checkpoint, text, pair, temperature](const WorkContext &context) -> std::optional<Run> {
         const ModelConfig &config = checkpoint->config;
         if (text.trimmed().isEmpty()) // nothing to run: an empty result
             return noticeRun(config.layers, config.heads, {});
@@ -218,6 +221,7 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
             return std::nullopt;
         if (!input) // an empty result that says why
             return noticeRun(config.layers, config.heads, input.error);
+        input.value->forward.attentionTemperature = temperature;
         const double needed = checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window);
         if (const Status fits = checkRunFitsNow(needed); !fits)
             return noticeRun(config.layers, config.heads, fits.error);
@@ -292,7 +296,8 @@ void AttentionDocument::recompute()
 {
     m_details.reset();
     if (m_checkpoint) {
-        runInBackground(checkpointWork(m_checkpoint, m_workspace.text, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString()));
+        runInBackground(checkpointWork(m_checkpoint, m_workspace.text, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString(),
+                                       m_workspace.settings.temperature));
         return;
     }
     // Short sentences are computed at once (well under a frame); long ones on a worker thread,
@@ -383,16 +388,19 @@ void AttentionDocument::applySettings(const AttentionSettings &settings)
 {
     if (settings == m_workspace.settings)
         return;
+    const bool temperatureChanged = settings.temperature != m_workspace.settings.temperature;
     m_workspace.settings = settings;
     Q_EMIT workspaceChanged();
-    if (!m_checkpoint) // a checkpoint's attention does not read the teaching settings
+    // A checkpoint reads only the temperature of the settings (its mask and scale are its own).
+    if (!m_checkpoint || temperatureChanged)
         recompute();
 }
 
 void AttentionDocument::applyWorkspace(const Workspace &workspace)
 {
-    // A checkpoint reads only the text of the workspace; the teaching model reads all of it.
-    const bool rerun = !m_checkpoint || workspace.text != m_workspace.text;
+    // A checkpoint reads only the text and the temperature of the workspace; the teaching model all of it.
+    const bool rerun = !m_checkpoint || workspace.text != m_workspace.text
+        || workspace.settings.temperature != m_workspace.settings.temperature;
     m_workspace = workspace;
     Q_EMIT workspaceChanged();
     if (rerun)

@@ -172,7 +172,7 @@ private:
     static Run teachingRun(const Workspace &workspace);
     // A run with no maps whose result says why (empty text, refused, out of memory).
     static Run noticeRun(int layers, int heads, const QString &notice);
-    static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair);
+    static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair, double temperature);
     // Starts a new generation of work: earlier work still running becomes stale and is cancelled.
     quint64 beginWork();
     void runInBackground(Work work);

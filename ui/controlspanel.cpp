@@ -96,7 +96,12 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
     form->addRow(tr("Colours:"), m_colorMap);
     form->addRow(QString(), m_numbers);
     form->addRow(tr("Text size:"), m_fontSize);
-    m_teachingOnly = {m_heads, m_dModel, m_dHead, m_positional, m_scale, m_mask, m_clearKeys, m_temperatureSlider, m_temperature};
+    m_temperatureNote = new QLabel(this);
+    m_temperatureNote->setObjectName(QStringLiteral("temperatureNote"));
+    m_temperatureNote->setWordWrap(true);
+    m_temperatureNote->setStyleSheet(QStringLiteral("color: #a05000;"));
+    form->insertRow(form->rowCount() - 3, QString(), m_temperatureNote);
+    m_teachingOnly = {m_heads, m_dModel, m_dHead, m_positional, m_scale, m_mask, m_clearKeys};
     for (QWidget *widget : m_teachingOnly)
         widget->setProperty("teachingToolTip", widget->toolTip());
 
@@ -169,6 +174,12 @@ void ControlsPanel::sync()
     m_colorMap->setCurrentIndex(m_colorMap->findData(int(m_options->colorMap())));
     m_numbers->setChecked(m_options->showNumbers());
     m_fontSize->setValue(m_options->fontSize());
+    // The temperature works on any model: on a loaded one it is an experiment, and says so.
+    const bool experiment = !m_document->isTeaching() && w.settings.temperature != 1.0;
+    m_temperatureNote->setText(experiment ? tr("τ ≠ 1 changes the model: every layer's attention softmax is divided by τ, "
+                                               "so later layers see other inputs. τ = 1 is the model as trained.")
+                                          : QString());
+    m_temperatureNote->setVisible(experiment);
     for (QWidget *widget : m_teachingOnly) {
         widget->setEnabled(m_document->isTeaching());
         widget->setToolTip(m_document->isTeaching() ? widget->property("teachingToolTip").toString()

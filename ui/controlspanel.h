@@ -38,6 +38,7 @@ private:
     QSpinBox *m_dHead;
     QCheckBox *m_positional;
     QCheckBox *m_scale;
+    QLabel *m_temperatureNote;
     QComboBox *m_mask;
     QLabel *m_maskedKeys;
     QPushButton *m_clearKeys;
