@@ -22,6 +22,8 @@ QList<QRgb> anchors(ColorMapKind kind)
         return {0xFFFFFFFF, 0xFF000000};
     case ColorMapKind::Diverging: // ColorBrewer RdBu, reversed so that negative is blue
         return {0xFF2166AC, 0xFF67A9CF, 0xFFD1E5F0, 0xFFF7F7F7, 0xFFFDDBC7, 0xFFEF8A62, 0xFFB2182B};
+    case ColorMapKind::DivergingPositive: // the same anchors from the centre on
+        return {0xFFF7F7F7, 0xFFFDDBC7, 0xFFEF8A62, 0xFFB2182B};
     }
     return {0xFF000000, 0xFFFFFFFF};
 }
@@ -40,6 +42,7 @@ QString colorMapName(ColorMapKind kind)
     case ColorMapKind::Cividis: return QStringLiteral("cividis");
     case ColorMapKind::Grayscale: return QStringLiteral("grayscale");
     case ColorMapKind::Diverging: return QStringLiteral("diverging");
+    case ColorMapKind::DivergingPositive: return QStringLiteral("diverging (positive half)");
     }
     return {};
 }
@@ -55,7 +58,7 @@ std::optional<ColorMapKind> colorMapFromName(const QString &name)
 ColorMapKind colorMapFor(ValueKind values, ColorMapKind preferred)
 {
     switch (values) {
-    case ValueKind::Weights: return preferred;
+    case ValueKind::Weights: return preferred == ColorMapKind::Diverging ? ColorMapKind::DivergingPositive : preferred;
     case ValueKind::Signed: return preferred == ColorMapKind::Viridis ? ColorMapKind::Diverging : preferred;
     }
     Q_UNREACHABLE();

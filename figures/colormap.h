@@ -15,13 +15,17 @@ enum class ColorMapKind {
     Cividis,   // perceptually uniform, tuned for red-green colour blindness
     Grayscale, // white (low) to black (high), for print
     Diverging, // blue (negative), white (zero), red (positive): for pre-softmax stages
+    // The diverging map's positive half, white (zero) to red (one): what weights, never negative,
+    // use when the diverging map is chosen, so that 0 is white as everywhere else in that map.
+    DivergingPositive,
 };
 
 QList<ColorMapKind> allColorMaps();
 QString colorMapName(ColorMapKind kind);
 std::optional<ColorMapKind> colorMapFromName(const QString &name);
 
-// The one rule for which map a figure uses. Weights (0 to 1) use the preferred map. Signed values
+// The one rule for which map a figure uses. Weights (0 to 1) use the preferred map (the diverging
+// map's positive half when the diverging map is preferred: a weight of 0.5 is no centre). Signed values
 // (scores, q, k, v, …) read best around zero, so they use the diverging map while the preference
 // is the default (viridis); any other preference is used as chosen.
 enum class ValueKind { Weights, Signed };

@@ -201,7 +201,7 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
 {
     GridFigure figure;
     figure.weights = result.maps;
-    figure.colorMap = colorMap;
+    figure.colorMap = colorMapFor(ValueKind::Weights, colorMap); // thumbnails of weights
     figure.selectedLayer = selectedLayer;
     figure.selectedHead = selectedColumn;
     figure.kvHeads = result.kvHeads;

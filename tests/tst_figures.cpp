@@ -80,6 +80,7 @@ private Q_SLOTS:
     void missingBodyImageIsSaidNotCrashedOn();
     void captionsShowInvisibleCharacters();
     void colorMapEndpoints();
+    void weightsOnTheDivergingMapStartWhiteAtZero();
     void colorMapClampsAndFlagsNaN();
     void colorScaleFitting();
     void layoutCellsAreSquareAndTile();
@@ -122,9 +123,10 @@ void TestFigures::colorMapClampsAndFlagsNaN()
         const std::optional<ColorMapKind> parsed = colorMapFromName(colorMapName(kind));
         QVERIFY(parsed.has_value());
         QCOMPARE(*parsed, kind);
-        // One rule for every view: weights take the preference; signed values take it too unless
-        // it is the default, which gives way to the diverging map.
-        QCOMPARE(colorMapFor(ValueKind::Weights, kind), kind);
+        // One rule for every view: weights take the preference (the diverging map's positive half
+        // for the diverging map); signed values take it too unless it is the default, which gives
+        // way to the diverging map.
+        QCOMPARE(colorMapFor(ValueKind::Weights, kind), kind == ColorMapKind::Diverging ? ColorMapKind::DivergingPositive : kind);
         QCOMPARE(colorMapFor(ValueKind::Signed, kind), kind == ColorMapKind::Viridis ? ColorMapKind::Diverging : kind);
     }
     for (Stage stage : kStages)
@@ -905,6 +907,31 @@ void TestFigures::selectedRowKeepsItsLabelWhenLabelsThinOut()
     QCOMPARE(labelledRows(5, 2, -1), (QList<int>{0, 2, 4}));
     QCOMPARE(labelledRows(4, 1, 2), (QList<int>{0, 1, 2, 3}));
     QCOMPARE(labelledRows(4, 3, 9), (QList<int>{0, 3})); // a selection out of range changes nothing
+}
+
+void TestFigures::weightsOnTheDivergingMapStartWhiteAtZero()
+{
+    // Weights are never negative: with the diverging map chosen, 0 is white (the map's centre, as
+    // for every other stage) and 1 its darkest red, not 0.5 white and 0 blue.
+    QCOMPARE(colorMapFor(ValueKind::Weights, ColorMapKind::Diverging), ColorMapKind::DivergingPositive);
+    QCOMPARE(colorMapFor(ValueKind::Signed, ColorMapKind::Diverging), ColorMapKind::Diverging);
+    QCOMPARE(colorMapFor(ValueKind::Weights, ColorMapKind::Viridis), ColorMapKind::Viridis);
+    const ColorMap diverging(ColorMapKind::Diverging);
+    const ColorMap positive(ColorMapKind::DivergingPositive);
+    QCOMPARE(positive.color(0.0), qRgb(0xF7, 0xF7, 0xF7)); // white, the diverging map's centre anchor
+    QCOMPARE(positive.color(1.0), diverging.color(1.0));   // the darkest red
+    QVERIFY(qBlue(diverging.color(0.0)) > qRed(diverging.color(0.0))); // where 0 used to be: blue
+    QVERIFY(qBlue(positive.color(0.0)) > 240 && qRed(positive.color(0.0)) > 240);
+    for (double t = 0; t <= 1.0; t += 0.05) // no blue anywhere: nothing reads as negative
+        QVERIFY(qRed(positive.color(t)) >= qBlue(positive.color(t)));
+    // Every figure of weights takes the rule: the heatmap, the model view, the step-through.
+    const TeachingRun run(QStringLiteral("a b c"));
+    FigureRequest request;
+    request.kind = FigureKind::Grid;
+    request.preferredColors = ColorMapKind::Diverging;
+    QCOMPARE(gridFigure(run.result, run.context, ColorMapKind::Diverging, 0, 0).colorMap, ColorMapKind::DivergingPositive);
+    QVERIFY(!colorMapName(ColorMapKind::DivergingPositive).isEmpty());
+    QVERIFY(!allColorMaps().contains(ColorMapKind::DivergingPositive)); // not a choice of its own
 }
 
 QTEST_MAIN(TestFigures)

@@ -71,7 +71,7 @@ Result<int> exportAllHeads(const AttentionDocument &document, const ViewOptions 
             context.head = head;
             context.headName = document.headName(layer, head);
             static const HeadDetails none;
-            HeatmapFigure figure = headHeatmap(result, none, context, HeatmapStage::Weights, options.colorMap());
+            HeatmapFigure figure = headHeatmap(result, none, context, HeatmapStage::Weights, colorMapFor(ValueKind::Weights, options.colorMap()));
             figure.showNumbers = options.showNumbers();
             figure.vectorCells = format != FigureFormat::Png;
             const QString path = QDir(folder).filePath(QStringLiteral("layer%1-head%2.%3").arg(layer).arg(head).arg(figureFormatName(format)));
