@@ -1,5 +1,7 @@
 #include "figurekind.h"
 
+#include <algorithm>
+
 #include <QObject>
 
 #include <memory>
@@ -73,7 +75,10 @@ BuiltFigure buildFigure(const AttentionResult &result, const HeadDetails &detail
         const ValueKind values = request.stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed;
         HeatmapFigure figure = stageFigure(result, details, context, request.stage, request.projection,
                                            colorMapFor(values, request.preferredColors), request.selectedQuery);
-        figure.caption.append(QStringLiteral("%1. %2:   %3").arg(int(request.stage) + 1).arg(stageTitle(request.stage), stageFormula(request.stage)));
+        // Numbered as the step-through numbers it: among this model's stages (Rotary only for rotary models).
+        const std::vector<Stage> stages = stagesFor(result);
+        const int position = int(std::find(stages.begin(), stages.end(), request.stage) - stages.begin()) + 1;
+        figure.caption.append(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(request.stage), stageFormula(request.stage, result.rotary)));
         figure.showNumbers = true;
         figure.vectorCells = request.vectorCells;
         return heatmapFigure(std::move(figure), font);

@@ -90,6 +90,8 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     HeatmapFigure figure;
     figure.rowLabels = result.labels;
     figure.colLabels = result.labels;
+    figure.rowTitle = QObject::tr("query");
+    figure.colTitle = QObject::tr("key");
     figure.colorMap = colorMap;
     figure.selectedRow = selectedQuery;
     switch (stage) {
@@ -160,10 +162,16 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         what = QObject::tr("output = weights·v (tokens × d_head)");
         break;
     }
+    figure.rowTitle = stage == Stage::Embeddings ? QObject::tr("token") : QObject::tr("query");
     if (figure.colLabels.isEmpty()) {
         figure.colLabels = result.labels;
+        figure.colTitle = QObject::tr("key");
         figure.selectedCol = selectedKey; // a query × key matrix: the key is a column
+    } else {
+        figure.colTitle = stage == Stage::Embeddings ? QObject::tr("feature") : QObject::tr("dimension");
     }
+    if (stage == Stage::Projections || stage == Stage::Rotary || stage == Stage::Output)
+        figure.rowTitle = QObject::tr("token");
     if (stage == Stage::Weights) {
         figure.scale = {0.0, 1.0};
         figure.scaleLabel = QObject::tr("attention weight");

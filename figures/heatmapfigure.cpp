@@ -60,6 +60,11 @@ int labelStride(double cellSize, double textHeight)
 
 } // namespace
 
+QRectF vectorCellRect(const HeatmapLayout &layout, int row, int col, double overlap)
+{
+    return layout.cellRect(row, col).adjusted(0, 0, col + 1 < layout.cols() ? overlap : 0, row + 1 < layout.rows() ? overlap : 0);
+}
+
 QList<int> labelledRows(int rows, int stride, int selectedRow)
 {
     QList<int> labelled;
@@ -176,6 +181,8 @@ HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const Heatmap
     margins.levelColLabels = widestCol <= 2.2 * metrics.height();
     margins.colLabels = margins.levelColLabels ? metrics.height() + 4 : margins.colLabelLength * 0.72 + metrics.height();
     margins.maxCellAspect = style.maxCellAspect;
+    margins.rowTitle = figure.rowTitle.isEmpty() ? 0 : metrics.height() + 2;
+    margins.colTitle = figure.colTitle.isEmpty() ? 0 : metrics.height() + 2;
     margins.colorBar = metrics.horizontalAdvance(QStringLiteral("−0.000")) + 16 + 10 + metrics.height();
     margins.caption = figure.caption.size() * metrics.lineSpacing() + (figure.caption.isEmpty() ? 0 : 4);
     margins.padding = 8;
@@ -291,9 +298,13 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
     painter.fillRect(area, Qt::white);
     if (rows > 0 && cols > 0) {
         if (figure.vectorCells && std::max(rows, cols) <= kVectorCellLimit) {
+            // Each cell reaches a little under its right and lower neighbours (drawn after it):
+            // viewers smooth the edges of abutting rectangles into hairline seams otherwise.
+            const double overlap = std::min(0.5, cell / 4);
             for (int r = 0; r < rows; ++r)
                 for (int c = 0; c < cols; ++c)
-                    painter.fillRect(layout.cellRect(r, c), QColor::fromRgb(r == figure.hiddenRow ? kHiddenCellColor : cellColor(map, figure.scale, figure.values()(r, c))));
+                    painter.fillRect(vectorCellRect(layout, r, c, overlap),
+                                     QColor::fromRgb(r == figure.hiddenRow ? kHiddenCellColor : cellColor(map, figure.scale, figure.values()(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
             const QImage body = cache ? cache->body : heatmapBodyImage(figure);
@@ -398,6 +409,22 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             painter.rotate(-45);
             painter.drawText(QRectF(2, -metrics.height() / 2, colLabelLength + 1, metrics.height()),
                              Qt::AlignLeft | Qt::AlignVCenter, elided(figure.colLabels.at(c), metrics, colLabelLength + 1));
+            painter.restore();
+        }
+    }
+
+    // The axis titles, in grey so the tokens stay what the eye reads first.
+    if (rows > 0 && cols > 0) {
+        painter.setFont(style.font);
+        painter.setPen(QColor(100, 100, 100));
+        if (!figure.colTitle.isEmpty())
+            painter.drawText(layout.colTitleRect(), Qt::AlignHCenter | Qt::AlignTop, figure.colTitle);
+        if (!figure.rowTitle.isEmpty()) {
+            const QRectF strip = layout.rowTitleRect();
+            painter.save();
+            painter.translate(strip.left(), strip.center().y());
+            painter.rotate(-90);
+            painter.drawText(QRectF(-strip.height() / 2, 0, strip.height(), strip.width()), Qt::AlignHCenter | Qt::AlignTop, figure.rowTitle);
             painter.restore();
         }
     }

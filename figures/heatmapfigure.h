@@ -19,6 +19,9 @@ namespace studio {
 struct HeatmapFigure {
     QStringList rowLabels;
     QStringList colLabels;
+    // What the rows and the columns are ("query", "key"), written along the labels; empty: none.
+    QString rowTitle;
+    QString colTitle;
     // The matrix shown (rows, cols), shared with the result or head details it comes from, not copied.
     std::shared_ptr<const Matrix> data;
     const Matrix &values() const;
@@ -78,6 +81,10 @@ HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style
 
 void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
                         const HeatmapStyle &style, const HeatmapCache *cache = nullptr);
+
+// A cell as a vector export draws it: reaching overlap under its right and lower neighbours (not
+// past the matrix), so that viewers show no hairline seams between cells.
+QRectF vectorCellRect(const HeatmapLayout &layout, int row, int col, double overlap);
 
 // The rows that get a label when only every stride-th fits: those, except that the selected row
 // always has its label and the labels within a stride of it give way.

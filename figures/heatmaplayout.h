@@ -29,6 +29,8 @@ struct HeatmapLayout {
         // Column labels as short as "x15" are written level, one line high; longer ones at 45°.
         bool levelColLabels = false;
         double colLabelLength = 80; // the longest column label's length, as drawn
+        double rowTitle = 0;        // width of the strip left of the row labels for their title
+        double colTitle = 0;        // height of the band above the column labels for their title
     };
 
     HeatmapLayout(int rows, int cols, const QRectF &area, const Margins &margins);
@@ -41,6 +43,8 @@ struct HeatmapLayout {
     QRectF body() const { return m_body; }          // all cells
     QRectF cellRect(int row, int col) const;
     QRectF rowLabelRect(int row) const;             // left of the row, right-aligned text
+    QRectF rowTitleRect() const;                    // the strip for the rows' title, beside the labels
+    QRectF colTitleRect() const;                    // the band for the columns' title, above the labels
     QRectF colLabelAnchor(int col) const;           // above the column, for rotated text
     QRectF colorBarRect() const { return m_colorBar; }
     const Margins &margins() const { return m_margins; }

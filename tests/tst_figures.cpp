@@ -71,6 +71,8 @@ private Q_SLOTS:
     void hiddenQueryShowsNoWeightAnywhere();
     void stepThroughMatrixFillsAWidePane();
     void selectedRowKeepsItsLabelWhenLabelsThinOut();
+    void vectorCellsOverlapSoNoSeamsShow();
+    void axesAreTitledAndStagesNumberedAsTheWindowNumbersThem();
     void handoutPagesCarryFormulaAndArithmetic();
     void handoutPdfReadsBack();
     void gridThumbnailsAreSharpInVectorExports();
@@ -932,6 +934,58 @@ void TestFigures::weightsOnTheDivergingMapStartWhiteAtZero()
     QCOMPARE(gridFigure(run.result, run.context, ColorMapKind::Diverging, 0, 0).colorMap, ColorMapKind::DivergingPositive);
     QVERIFY(!colorMapName(ColorMapKind::DivergingPositive).isEmpty());
     QVERIFY(!allColorMaps().contains(ColorMapKind::DivergingPositive)); // not a choice of its own
+}
+
+void TestFigures::vectorCellsOverlapSoNoSeamsShow()
+{
+    const HeatmapLayout layout(3, 4, QRectF(0, 0, 400, 300), HeatmapLayout::Margins{});
+    const QRectF inner = vectorCellRect(layout, 1, 1, 0.5);
+    QCOMPARE(inner.left(), layout.cellRect(1, 1).left());
+    QCOMPARE(inner.top(), layout.cellRect(1, 1).top());
+    QCOMPARE(inner.right(), layout.cellRect(1, 2).left() + 0.5); // under the next cell, no gap
+    QCOMPARE(inner.bottom(), layout.cellRect(2, 1).top() + 0.5);
+    // The last row and column stop at the matrix's edge.
+    QCOMPARE(vectorCellRect(layout, 2, 3, 0.5), layout.cellRect(2, 3));
+    QCOMPARE(vectorCellRect(layout, 0, 3, 0.5).right(), layout.body().right());
+}
+
+void TestFigures::axesAreTitledAndStagesNumberedAsTheWindowNumbersThem()
+{
+    const TeachingRun run(QStringLiteral("a b c"));
+    const HeatmapFigure weights = headHeatmap(run.result, run.details, run.context, HeatmapStage::Weights, ColorMapKind::Viridis);
+    QCOMPARE(weights.rowTitle, QStringLiteral("query"));
+    QCOMPARE(weights.colTitle, QStringLiteral("key"));
+    const HeatmapFigure x = stageFigure(run.result, run.details, run.context, Stage::Embeddings, Projection::Q, ColorMapKind::Diverging);
+    QCOMPARE(x.rowTitle, QStringLiteral("token"));
+    QCOMPARE(x.colTitle, QStringLiteral("feature"));
+    // The titles take their room: the body moves right and down by a line.
+    HeatmapStyle style;
+    style.font = figureFont(13);
+    HeatmapFigure untitled = weights;
+    untitled.rowTitle.clear();
+    untitled.colTitle.clear();
+    const QRectF area(0, 0, 600, 600);
+    const HeatmapLayout titled(3, 3, area, heatmapMargins(weights, style));
+    const HeatmapLayout bare(3, 3, area, heatmapMargins(untitled, style));
+    QVERIFY(titled.body().left() > bare.body().left());
+    QVERIFY(titled.body().top() > bare.body().top());
+    QVERIFY(titled.rowTitleRect().right() <= titled.rowLabelRect(0).left() + 1e-9);
+    QVERIFY(titled.colTitleRect().bottom() <= titled.colLabelAnchor(0).top() + 1e-9);
+    // Exported step-through figures number the stage as the window does: the teaching model has no
+    // rotary stage, so QKᵀ is stage 3, not 4.
+    FigureRequest request;
+    request.kind = FigureKind::Steps;
+    request.stage = Stage::Scores;
+    const BuiltFigure figure = buildFigure(run.result, run.details, run.context, request, figureFont());
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("steps.svg"));
+    QVERIFY_OK(exportFigure(figure.paint, figure.size, FigureFormat::Svg, path));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString svg = QString::fromUtf8(file.readAll());
+    QVERIFY2(svg.contains(QStringLiteral("3. QKᵀ")), "the scores stage is the third");
+    QVERIFY(!svg.contains(QStringLiteral("4. QKᵀ")));
+    QVERIFY(svg.contains(QStringLiteral(">query<")) || svg.contains(QStringLiteral("query")));
 }
 
 QTEST_MAIN(TestFigures)
