@@ -1,5 +1,7 @@
 #include "stepexplainer.h"
 
+#include <QRegularExpression>
+
 #include <QObject>
 
 #include <cmath>
@@ -76,6 +78,24 @@ QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<c
     if (a.size() > maxTerms)
         terms.append(QObject::tr("… %1 more terms").arg(a.size() - maxTerms));
     return terms.join(QStringLiteral(" + ")) + QStringLiteral(" = <b>") + number(sum) + QStringLiteral("</b>");
+}
+
+QStringList arithmeticSteps(const QString &html)
+{
+    // Split before each top-level <p> or <table>: tables hold rows and cells, never paragraphs.
+    QStringList steps;
+    static const QRegularExpression start(QStringLiteral("<(p|table)[ >]"));
+    qsizetype from = 0;
+    QRegularExpressionMatchIterator it = start.globalMatch(html);
+    while (it.hasNext()) {
+        const QRegularExpressionMatch match = it.next();
+        if (match.capturedStart() > from)
+            steps.append(html.mid(from, match.capturedStart() - from));
+        from = match.capturedStart();
+    }
+    if (from < html.size())
+        steps.append(html.mid(from));
+    return steps;
 }
 
 QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int query, int key, Projection projection,

@@ -15,6 +15,10 @@ namespace studio {
 QString explainStage(const AttentionResult &result, const HeadDetails &details, Stage stage,
                      int query, int key, Projection projection, int hiddenQuery = -1);
 
+// The arithmetic's steps, for presenting it a step at a time: its top-level paragraphs and tables,
+// in order (joined, they give the HTML back).
+QStringList arithmeticSteps(const QString &html);
+
 // A dot product written term by term: "a₁·b₁ + a₂·b₂ + … = s", at most maxTerms terms shown.
 QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<const RowVector> &b, int maxTerms = 16);
 // A number as the step-through shows it: 4 significant digits, a real minus sign, 4.933×10⁻⁹

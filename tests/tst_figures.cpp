@@ -72,6 +72,7 @@ private Q_SLOTS:
     void stepThroughMatrixFillsAWidePane();
     void selectedRowKeepsItsLabelWhenLabelsThinOut();
     void vectorCellsOverlapSoNoSeamsShow();
+    void arithmeticComesInSteps();
     void axesAreTitledAndStagesNumberedAsTheWindowNumbersThem();
     void handoutPagesCarryFormulaAndArithmetic();
     void handoutPdfReadsBack();
@@ -986,6 +987,27 @@ void TestFigures::axesAreTitledAndStagesNumberedAsTheWindowNumbersThem()
     QVERIFY2(svg.contains(QStringLiteral("3. QKᵀ")), "the scores stage is the third");
     QVERIFY(!svg.contains(QStringLiteral("4. QKᵀ")));
     QVERIFY(svg.contains(QStringLiteral(">query<")) || svg.contains(QStringLiteral("query")));
+}
+
+void TestFigures::arithmeticComesInSteps()
+{
+    const TeachingRun run(QStringLiteral("The cat sat on the mat."));
+    for (Stage stage : stagesFor(run.result)) {
+        const QString html = explainStage(run.result, run.details, stage, 2, -1, Projection::Q);
+        const QStringList steps = arithmeticSteps(html);
+        QVERIFY(!steps.isEmpty());
+        QCOMPARE(steps.join(QString()), html); // nothing lost, nothing doubled
+        for (const QString &step : steps)
+            QVERIFY2(step.startsWith(QStringLiteral("<p")) || step.startsWith(QStringLiteral("<table")), qPrintable(step));
+        QVERIFY(steps.first().contains(QStringLiteral("Query “sat”")));
+    }
+    // The softmax: the query, the rule, the table of exponentials, the sum and the weight.
+    const QStringList softmax = arithmeticSteps(explainStage(run.result, run.details, Stage::Weights, 2, -1, Projection::Q));
+    QCOMPARE(softmax.size(), 4);
+    QVERIFY(softmax.at(2).startsWith(QStringLiteral("<table")));
+    QVERIFY(softmax.at(3).contains(QStringLiteral("Σ = ")));
+    QCOMPARE(arithmeticSteps(QString()), QStringList());
+    QCOMPARE(arithmeticSteps(QStringLiteral("plain")), QStringList{QStringLiteral("plain")});
 }
 
 QTEST_MAIN(TestFigures)

@@ -722,23 +722,42 @@ void TestMainWindow::presenterModeStepsWithAClicker()
     QVERIFY(presenter->titleText().startsWith(QStringLiteral("1. Embeddings")));
     QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Query “The”")));
 
-    // The clicker's keys reach it whatever was clicked in it.
+    // The clicker's keys reach it whatever was clicked in it. Opened on a stage, the arithmetic
+    // is whole; Page Down goes to the next stage, which starts from its first step.
     QTest::mouseClick(presenter->canvas(), Qt::LeftButton, {}, QPoint(5, 5));
+    QCOMPARE(presenter->shownSteps(), presenter->stepCount());
     QTest::keyClick(presenter, Qt::Key_PageDown);
     QCOMPARE(document->stage(), Stage::Projections);
+    QCOMPARE(presenter->shownSteps(), 1);
+    QVERIFY(presenter->stepCount() >= 3);
+    QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Query “The”")));
+    QVERIFY(!presenter->arithmeticText().contains(QStringLiteral("Its first component")));
+    // Each press shows one more step of the arithmetic, then goes on to the next stage.
     QTest::keyClick(presenter, Qt::Key_Right);
-    QCOMPARE(document->stage(), Stage::Scores);
-    QTest::keyClick(presenter, Qt::Key_PageUp);
+    QCOMPARE(presenter->shownSteps(), 2);
+    QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Its first component")));
+    QTest::keyClick(presenter, Qt::Key_PageUp); // a step back
+    QCOMPARE(presenter->shownSteps(), 1);
     QCOMPARE(document->stage(), Stage::Projections);
+    while (presenter->shownSteps() < presenter->stepCount())
+        QTest::keyClick(presenter, Qt::Key_Space);
+    QCOMPARE(document->stage(), Stage::Projections);
+    QTest::keyClick(presenter, Qt::Key_PageDown);
+    QCOMPARE(document->stage(), Stage::Scores);
+    QCOMPARE(presenter->shownSteps(), 1);
+    // ↓ and ↑ go a whole stage at a time; back, a stage shows whole.
+    QTest::keyClick(presenter, Qt::Key_Up);
+    QCOMPARE(document->stage(), Stage::Projections);
+    QCOMPARE(presenter->shownSteps(), presenter->stepCount());
     // After the last stage: the next query, from the first stage; and back again. From Q, K, V,
     // the teaching model's 7 stages (no RoPE) leave 5 to the last, and one more to the next query.
     QCOMPARE(stagesFor(document->result()).size(), size_t(7));
     for (int i = 0; i < 6; ++i)
-        QTest::keyClick(presenter, Qt::Key_PageDown);
+        QTest::keyClick(presenter, Qt::Key_Down);
     QCOMPARE(document->selectedQuery(), 1);
     QCOMPARE(document->stage(), Stage::Embeddings);
     QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Query “animal”")));
-    QTest::keyClick(presenter, Qt::Key_PageUp);
+    QTest::keyClick(presenter, Qt::Key_Up);
     QCOMPARE(document->selectedQuery(), 0);
     QCOMPARE(document->stage(), Stage::Output);
     // B blacks the screen out and back; Esc leaves, the window keeps the stage reached.

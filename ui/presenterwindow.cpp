@@ -101,6 +101,22 @@ void PresenterWindow::next()
         m_document->revealWeights();
         return;
     }
+    // The arithmetic a step at a time, then the next stage.
+    if (m_shownSteps < m_steps.size()) {
+        ++m_shownSteps;
+        showArithmetic();
+        return;
+    }
+    const auto before = m_shownFor;
+    nextStage();
+    if (m_shownFor != before) { // moved on: the new stage from its first step
+        m_shownSteps = 1;
+        showArithmetic();
+    }
+}
+
+void PresenterWindow::nextStage()
+{
     const AttentionResult &result = m_document->result();
     if (const std::optional<Stage> after = stageAfter(result, m_document->stage())) {
         m_document->setStage(*after);
@@ -115,6 +131,16 @@ void PresenterWindow::next()
 }
 
 void PresenterWindow::previous()
+{
+    if (m_shownSteps > 1 && m_shownSteps <= m_steps.size()) {
+        --m_shownSteps;
+        showArithmetic();
+        return;
+    }
+    previousStage();
+}
+
+void PresenterWindow::previousStage()
 {
     const AttentionResult &result = m_document->result();
     if (const std::optional<Stage> before = stageBefore(result, m_document->stage())) {
@@ -187,14 +213,18 @@ void PresenterWindow::keyPressEvent(QKeyEvent *event)
         previousScene();
         break;
     case Qt::Key_Right:
-    case Qt::Key_Down:
     case Qt::Key_Space:
         next();
         break;
+    case Qt::Key_Down: // the whole next stage at once
+        nextStage();
+        break;
     case Qt::Key_Left:
-    case Qt::Key_Up:
     case Qt::Key_Backspace:
         previous();
+        break;
+    case Qt::Key_Up:
+        previousStage();
         break;
     case Qt::Key_B:
     case Qt::Key_Period: // what many clickers send for "blank screen"
@@ -237,11 +267,7 @@ void PresenterWindow::rebuild()
     const std::vector<Stage> stages = stagesFor(result);
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
     m_title->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result.rotary)));
-    m_hint->setText(m_document->activeScene() >= 0
-                        ? tr("Page Down / Page Up scene by scene · → ← stage by stage · B black screen · Esc leave")
-                        : tr("Page Down / → next · Page Up / ← back · B black screen · Esc leave"));
-    if (m_document->weightsHidden())
-        m_hint->setText(tr("Weights hidden: predict, then press Page Down or → to reveal") + QStringLiteral(" · ") + m_hint->text());
+
     const HeadDetails &details = m_document->selectedDetails();
     const int query = m_document->selectedQuery();
     m_subtitle->setText(tr("“%1” · %2 · query %3 “%4”")
@@ -264,9 +290,31 @@ void PresenterWindow::rebuild()
     figure.caption.clear();
     m_canvas->setFigure(figure);
     fitMatrix();
-    m_arithmetic->setHtml(explainStage(result, details, stage, query, m_document->selectedKey(), Projection::Q,
-                                       m_document->hiddenQuery()));
+    m_steps = arithmeticSteps(explainStage(result, details, stage, query, m_document->selectedKey(), Projection::Q,
+                                           m_document->hiddenQuery()));
+    // Reached by stepping, a stage starts from its first step (next() sets it); reached any other
+    // way (a click in the window, a scene, stepping back), it shows whole.
+    const auto shown = std::tuple{int(stage), query, m_document->selectedLayer(), m_document->selectedHead()};
+    if (shown != m_shownFor)
+        m_shownSteps = int(m_steps.size());
+    m_shownFor = shown;
+    showArithmetic();
+}
+
+void PresenterWindow::showArithmetic()
+{
+    m_shownSteps = std::clamp(m_shownSteps, 1, std::max(1, int(m_steps.size())));
+    m_arithmetic->setHtml(m_steps.mid(0, m_shownSteps).join(QString()));
+    const int base = baseFontPixels(height() > 0 ? height() : 720);
     fitArithmetic(base);
+    QString hint = m_document->activeScene() >= 0
+        ? tr("Page Down / Page Up scene by scene · → ← step by step · ↓ ↑ stage by stage · B black screen · Esc leave")
+        : tr("Page Down / → next step · Page Up / ← back · ↓ ↑ stage by stage · B black screen · Esc leave");
+    if (m_shownSteps < m_steps.size())
+        hint = tr("Step %1 of %2 · ").arg(m_shownSteps).arg(m_steps.size()) + hint;
+    if (m_document->weightsHidden())
+        hint = tr("Weights hidden: predict, then press Page Down or → to reveal") + QStringLiteral(" · ") + hint;
+    m_hint->setText(hint);
 }
 
 void PresenterWindow::fitArithmetic(int base)
