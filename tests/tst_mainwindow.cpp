@@ -940,6 +940,16 @@ void TestMainWindow::scenesPlayInPresenterModeAndRevealOnCue()
     QCOMPARE(list->count(), 2);
     QCOMPARE(list->item(1)->text(), QStringLiteral("2. Second"));
 
+    // Saved and opened again (or a new workspace), the panel lists what the file holds.
+    QTemporaryDir dir;
+    const QString lesson = dir.filePath(QStringLiteral("lesson.attention.json"));
+    QVERIFY(document->saveWorkspaceAs(lesson));
+    document->newWorkspace();
+    QCOMPARE(list->count(), 0);
+    QVERIFY_OK(document->openWorkspace(lesson));
+    QCOMPARE(list->count(), 2);
+    QCOMPARE(list->item(0)->text(), QStringLiteral("1. Predict"));
+
     // Reordering and deleting are undo steps.
     scenes->selectRow(1);
     scenes->moveSelected(-1);

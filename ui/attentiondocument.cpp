@@ -484,6 +484,7 @@ Status AttentionDocument::openWorkspace(const QString &path)
     m_undoStack.clear();
     m_file = QFileInfo(path).absoluteFilePath();
     m_fileStamp = stampOf(m_file);
+    Q_EMIT workspaceChanged(); // a new workspace: its scenes, settings and weights
     recompute();
     Q_EMIT fileChanged();
     return Status::success();
@@ -513,6 +514,7 @@ void AttentionDocument::newWorkspace()
     m_undoStack.clear();
     m_file.clear();
     m_fileStamp = {};
+    Q_EMIT workspaceChanged();
     recompute();
     Q_EMIT fileChanged();
 }

@@ -4,6 +4,7 @@
 #include "wording.h"
 
 #include <QCheckBox>
+#include <QColor>
 #include <QComboBox>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -82,7 +83,8 @@ ScenesPanel::ScenesPanel(AttentionDocument *document, std::function<QString()> c
     layout->addLayout(buttons);
     layout->addWidget(m_hide);
     layout->addWidget(m_target);
-    layout->addWidget(challenge, 1);
+    layout->addWidget(challenge, 2); // the rows of the challenge need the room more than the list
+    m_challengeRows->setMinimumHeight(140);
 
     connect(add, &QPushButton::clicked, this, [this] { addScene(); });
     connect(m_goTo, &QPushButton::clicked, this, &ScenesPanel::goToSelected);
@@ -181,6 +183,8 @@ void ScenesPanel::syncChallenge()
         item->setText(1, std::isnan(d) ? tr("no visible key") : QString::number(d, 'f', 3));
         // A bar of up to 20 blocks: the row's distance at a glance.
         item->setText(2, std::isnan(d) ? QString() : QString(int(std::lround(d * 20)), QChar(0x2588)));
+        // Green where the row is as good as reached, orange where it is still far.
+        item->setForeground(2, d <= kChallengeReachedBits ? QColor(40, 150, 70) : QColor(220, 120, 40));
     }
 }
 
