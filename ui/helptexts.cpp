@@ -46,6 +46,9 @@ QString quickStartHtml()
         "small Llama-style model once; it then works offline.</li>"
         "<li><b>Export</b> the view you clicked last with Ctrl+E (PNG, SVG or PDF), or every head at once from the File menu. "
         "Save the workspace (Ctrl+S) to keep the sentence, the settings and the weights.</li>"
+        "<li><b>Prepare a lesson</b> in the Scenes panel: <i>Add scene</i> keeps what is on screen; a scene can hide the "
+        "selected query's weights until revealed, or set a head to build (the challenge). <i>Present</i> plays the scenes "
+        "full screen (F5 presents what is on screen); File ▸ Export handout… writes them as a PDF.</li>"
         "</ol>");
 }
 
@@ -57,7 +60,10 @@ QString shortcutsHtml(const QMenuBar *menuBar)
             collect(action->menu(), plainText(action->text()), rows);
     rows.append({QObject::tr("Page Down / Page Up"), QObject::tr("Next / previous stage of the step-through (a presentation clicker's keys), whatever has the focus")});
     rows.append({QObject::tr("Click a cell"), QObject::tr("Heatmap: select that query and key everywhere")});
-    rows.append({QObject::tr("Ctrl+click a column"), QObject::tr("Heatmap: hide that key (the mask becomes “hidden keys”)")});
+    rows.append({QObject::tr("Ctrl+click a column"), QObject::tr("Heatmap: hide that key from every query (with any mask)")});
+    rows.append({QObject::tr("Presenter: → / Space, ←"), QObject::tr("Next / previous step of the arithmetic, then stage, then query")});
+    rows.append({QObject::tr("Presenter: ↓ / ↑"), QObject::tr("Next / previous stage, whole")});
+    rows.append({QObject::tr("Presenter: Page Down / Page Up while scenes play"), QObject::tr("Next / previous scene (the first press reveals hidden weights)")});
     rows.append({QObject::tr("↑ ↓ / ← →"), QObject::tr("Heatmap: move the selected query / key")});
     rows.append({QObject::tr("Esc"), QObject::tr("Heatmap: clear the selected query")});
     QString html = QObject::tr("<h3>Keyboard shortcuts</h3><table cellspacing=\"0\" cellpadding=\"4\">");
