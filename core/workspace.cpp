@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 
 #include <cmath>
+#include <cstring>
 #include <tuple>
 
 namespace studio {
@@ -380,6 +381,32 @@ Result<std::vector<Scene>> scenesFromJson(const QJsonObject &json, int version)
 }
 
 } // namespace
+
+bool sameState(const Workspace &a, const Workspace &b)
+{
+    if (a.text != b.text || !(a.config == b.config) || !(a.settings == b.settings) || a.heads.size() != b.heads.size())
+        return false;
+    const auto sameBits = [](const Matrix &x, const Matrix &y) {
+        return x.rows() == y.rows() && x.cols() == y.cols() && std::memcmp(x.data(), y.data(), sizeof(float) * size_t(x.size())) == 0;
+    };
+    for (size_t h = 0; h < a.heads.size(); ++h) {
+        const HeadWeights &x = a.heads[h];
+        const HeadWeights &y = b.heads[h];
+        if (x.name != y.name || x.description != y.description)
+            return false;
+        for (Projection projection : kProjections)
+            if (!sameBits(x.weight(projection), y.weight(projection)))
+                return false;
+    }
+    return true;
+}
+
+bool operator==(const Scene &a, const Scene &b)
+{
+    return a.name == b.name && a.modelFolder == b.modelFolder && a.textPair == b.textPair && a.view == b.view && a.stage == b.stage
+        && a.layer == b.layer && a.head == b.head && a.query == b.query && a.key == b.key && a.hideWeights == b.hideWeights
+        && a.target == b.target && sameState(a.state, b.state);
+}
 
 QString nonFiniteWeight(const Workspace &workspace)
 {

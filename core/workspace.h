@@ -41,6 +41,11 @@ struct Scene {
     TargetPattern target = TargetPattern::None; // the make-a-head challenge, if any
 };
 
+// Whether two workspaces compute the same thing: the same text, configuration, settings and
+// weights (bit for bit; names and descriptions too). Their scenes are not compared.
+bool sameState(const Workspace &a, const Workspace &b);
+bool operator==(const Scene &a, const Scene &b);
+
 // 2: hidden keys apply with any mask (in 1 only with mask "keys", and were ignored otherwise).
 // 3: scenes (files of 1 and 2 have none).
 inline constexpr int kWorkspaceFormatVersion = 3;

@@ -165,8 +165,10 @@ void TestDocument::scenesAreUndoableAndRestoreTheirState()
     document.editScenes(two, QStringLiteral("Add scene"));
     QCOMPARE(document.activeScene(), 0);
     two[0].name = QStringLiteral("renamed");
+    QSignalSpy results(&document, &AttentionDocument::resultChanged);
     document.editScenes(two, QStringLiteral("Rename"));
     QCOMPARE(document.activeScene(), 0); // a rename keeps it
+    QCOMPARE(results.count(), 0);       // and computes nothing again
     std::swap(two[0], two[1]);
     document.editScenes(two, QStringLiteral("Move"));
     QCOMPARE(document.activeScene(), -1);

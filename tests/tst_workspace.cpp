@@ -72,6 +72,7 @@ private Q_SLOTS:
     void formatTwoOpensWithoutScenes();
     void badScenesAreNamedByTheirPath();
     void sceneWithNonFiniteWeightIsNotSaved();
+    void sameStateComparesWhatIsComputed();
 };
 
 namespace {
@@ -459,6 +460,36 @@ void TestWorkspace::pipeIsNotAWorkspace()
     QVERIFY(!loaded);
     QVERIFY2(loaded.error.contains(QStringLiteral("not a regular file")), qPrintable(loaded.error));
     QVERIFY(loadWorkspace(QStringLiteral("/dev/zero")).error.contains(QStringLiteral("not a regular file")));
+}
+
+void TestWorkspace::sameStateComparesWhatIsComputed()
+{
+    const Workspace a = awkwardWorkspace();
+    Workspace b = a;
+    QVERIFY(sameState(a, b));
+    b.scenes.push_back(sampleScene()); // scenes are not part of the state
+    QVERIFY(sameState(a, b));
+    b = a;
+    b.heads[1].wK(2, 3) = std::nextafter(b.heads[1].wK(2, 3), 10.0f); // one ulp
+    QVERIFY(!sameState(a, b));
+    b = a;
+    b.heads[0].wQ(0, 0) = std::numeric_limits<float>::quiet_NaN();
+    Workspace c = b;
+    QVERIFY(sameState(b, c)); // the same bits, NaN included
+    b = a;
+    b.settings.temperature = 0.71;
+    QVERIFY(!sameState(a, b));
+    b = a;
+    b.heads[2].name = QStringLiteral("renamed");
+    QVERIFY(!sameState(a, b));
+    Scene s1 = sampleScene();
+    Scene s2 = s1;
+    QVERIFY(s1 == s2);
+    s2.hideWeights = !s2.hideWeights;
+    QVERIFY(!(s1 == s2));
+    s2 = s1;
+    s2.state.text += QLatin1Char('!');
+    QVERIFY(!(s1 == s2));
 }
 
 QTEST_GUILESS_MAIN(TestWorkspace)

@@ -398,9 +398,10 @@ void AttentionDocument::applySettings(const AttentionSettings &settings)
 
 void AttentionDocument::applyWorkspace(const Workspace &workspace)
 {
-    // A checkpoint reads only the text and the temperature of the workspace; the teaching model all of it.
-    const bool rerun = !m_checkpoint || workspace.text != m_workspace.text
-        || workspace.settings.temperature != m_workspace.settings.temperature;
+    // A checkpoint reads only the text and the temperature of the workspace; the teaching model all
+    // of it but the scenes (editing scenes recomputes nothing).
+    const bool rerun = m_checkpoint ? workspace.text != m_workspace.text || workspace.settings.temperature != m_workspace.settings.temperature
+                                    : !sameState(workspace, m_workspace);
     m_workspace = workspace;
     Q_EMIT workspaceChanged();
     if (rerun)
@@ -540,15 +541,14 @@ Scene AttentionDocument::captureScene(const QString &name, const QString &view) 
 
 void AttentionDocument::editScenes(const std::vector<Scene> &scenes, const QString &label)
 {
+    if (scenes == m_workspace.scenes)
+        return;
     Workspace after = m_workspace;
     after.scenes = scenes;
-    if (workspaceToJson(after) == workspaceToJson(m_workspace))
-        return;
     // The active scene stays active while it keeps its place and its state (a rename, a target).
     if (const Scene *active = activeSceneData()) {
         const auto index = size_t(m_activeScene);
-        if (index >= scenes.size() || scenes[index].modelFolder != active->modelFolder
-            || workspaceToJson(scenes[index].state) != workspaceToJson(active->state))
+        if (index >= scenes.size() || scenes[index].modelFolder != active->modelFolder || !sameState(scenes[index].state, active->state))
             leaveScene();
     }
     m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, after, label));
@@ -615,7 +615,7 @@ void AttentionDocument::goToScene(int index)
         useTeachingModel();
     Workspace after = scene.state;
     after.scenes = m_workspace.scenes;
-    if (workspaceToJson(after) != workspaceToJson(m_workspace))
+    if (!sameState(after, m_workspace))
         m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, after, tr("Go to scene “%1”").arg(scene.name)));
     if (wantsCheckpoint)
         editTextPair(scene.textPair);
