@@ -1,19 +1,16 @@
 #include "scenespanel.h"
 
 #include "attentiondocument.h"
-#include "wording.h"
 
 #include <QCheckBox>
 #include <QColor>
 #include <QComboBox>
 #include <QGridLayout>
 #include <QGroupBox>
-#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
 #include <QListWidget>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QTreeWidget>
