@@ -38,7 +38,9 @@ QStringList FigureContext::captionFor(const QString &what) const
     QString which = QObject::tr("layer %1 · head %2").arg(layer).arg(head);
     if (!headName.isEmpty() && !headName.startsWith(QStringLiteral("layer ")))
         which += QStringLiteral(" “%1”").arg(headName);
-    return {quotedSentence(), QStringLiteral("%1 · %2 · %3").arg(model, which, what)};
+    // The model on a line of its own: together with the head and the stage the line was wider
+    // than the figure (cut on screen, a blank band beside the matrix in exports).
+    return {quotedSentence(), model, QStringLiteral("%1 · %2").arg(which, what)};
 }
 
 namespace {

@@ -204,8 +204,8 @@ QSizeF preferredHeatmapSize(const HeatmapFigure &figure, const HeatmapStyle &sty
     double captionWidth = 0;
     for (const QString &line : figure.caption)
         captionWidth = std::max(captionWidth, metrics.horizontalAdvance(line));
-    const double width = std::max(m.rowLabels + bodyWidth + m.colorBar + 4 * m.padding, std::min(captionWidth + 16, 1400.0));
-    return {width, m.colLabels + bodyHeight + m.caption + 4 * m.padding};
+    const double width = std::max(m.rowTitle + m.rowLabels + bodyWidth + m.colorBar + 4 * m.padding, std::min(captionWidth + 16, 1400.0));
+    return {width, m.colTitle + m.colLabels + bodyHeight + m.caption + 4 * m.padding};
 }
 
 QImage enlargedCells(const QImage &image, int side)

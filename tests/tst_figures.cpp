@@ -73,6 +73,7 @@ private Q_SLOTS:
     void selectedRowKeepsItsLabelWhenLabelsThinOut();
     void vectorCellsOverlapSoNoSeamsShow();
     void arithmeticComesInSteps();
+    void captionNeverWidensAFigure();
     void axesAreTitledAndStagesNumberedAsTheWindowNumbersThem();
     void handoutPagesCarryFormulaAndArithmetic();
     void handoutPdfReadsBack();
@@ -1008,6 +1009,26 @@ void TestFigures::arithmeticComesInSteps()
     QVERIFY(softmax.at(3).contains(QStringLiteral("Σ = ")));
     QCOMPARE(arithmeticSteps(QString()), QStringList());
     QCOMPARE(arithmeticSteps(QStringLiteral("plain")), QStringList{QStringLiteral("plain")});
+}
+
+void TestFigures::captionNeverWidensAFigure()
+{
+    // The caption in three lines (sentence, model, head and stage), none wider than the matrix
+    // with its labels and colour bar: no blank band right of the figure, nothing cut on screen.
+    const TeachingRun run(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    const HeatmapFigure figure = headHeatmap(run.result, run.details, run.context, HeatmapStage::Weights, ColorMapKind::Viridis);
+    QCOMPARE(figure.caption.size(), 3);
+    QCOMPARE(figure.caption.at(1), run.context.model);
+    QVERIFY(figure.caption.at(2).startsWith(QStringLiteral("layer 0 · head 0")));
+    HeatmapStyle style;
+    style.font = figureFont(13);
+    const QSizeF size = preferredHeatmapSize(figure, style);
+    const HeatmapLayout layout(12, 12, QRectF(QPointF(0, 0), size), heatmapMargins(figure, style));
+    const double blank = size.width() - layout.colorBarRect().right();
+    QVERIFY2(blank <= 2 * heatmapMargins(figure, style).padding + 1, qPrintable(QString::number(blank)));
+    const QFontMetricsF metrics(style.font);
+    for (const QString &line : figure.caption)
+        QVERIFY2(metrics.horizontalAdvance(line) <= layout.captionRect().width(), qPrintable(line));
 }
 
 QTEST_MAIN(TestFigures)
