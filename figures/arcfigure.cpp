@@ -196,6 +196,8 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
     if (figure.focusToken >= 0) {
         std::erase_if(lines, [&](const ArcLine &l) { return (figure.focusIsQuery ? l.query : l.key) != figure.focusToken; });
     }
+    if (figure.hiddenQuery >= 0)
+        std::erase_if(lines, [&](const ArcLine &l) { return l.query == figure.hiddenQuery; });
     // Lines go in batches of one colour: per head, 32 strength levels, each pre-blended onto white
     // and drawn opaque, weakest first. Antialiasing only while there are few enough lines for it.
     painter.setRenderHint(QPainter::Antialiasing, lines.size() <= 600);

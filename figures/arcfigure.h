@@ -72,6 +72,7 @@ struct ArcFigure {
     ArcPruning pruning;
     int focusToken = -1;         // show only this token's lines
     bool focusIsQuery = true;
+    int hiddenQuery = -1;        // a query whose lines stay hidden until revealed (the class predicts first)
     QStringList headLabels;      // per head index, for the legend ("head 0 · Previous token")
     QStringList caption;
     bool showCaption = true;     // on screen the window says it all already: legend only

@@ -195,6 +195,7 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
     figure.weights = result.sharedLayer(layer);
     figure.heads = heads;
     figure.pruning = pruning;
+    figure.hiddenQuery = context.hiddenQuery;
     QStringList headNames;
     for (int h : heads)
         headNames.append(QString::number(h));

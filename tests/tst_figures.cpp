@@ -765,6 +765,20 @@ void TestFigures::hiddenQueryShowsNoWeightAnywhere()
         QVERIFY(!explainStage(run.result, run.details, stage, it - 1, -1, Projection::Q, it).contains(QStringLiteral("Predict first")));
     }
     QVERIFY(!explainStage(run.result, run.details, Stage::Scores, it, -1, Projection::Q, it).contains(QStringLiteral("Predict first")));
+    // The head view draws no line from the hidden query, in any head; the others keep theirs.
+    ArcFigure arcs = arcFigure(run.result, context, 0, {0, 1, 2}, ArcPruning{0.0f, 0});
+    QCOMPARE(arcs.hiddenQuery, it);
+    QImage withHidden(500, 500, QImage::Format_RGB32), shown(500, 500, QImage::Format_RGB32);
+    {
+        QPainter painter(&withHidden);
+        paintArcFigure(painter, QRectF(0, 0, 500, 500), arcs, figureFont());
+    }
+    arcs.hiddenQuery = -1;
+    {
+        QPainter painter(&shown);
+        paintArcFigure(painter, QRectF(0, 0, 500, 500), arcs, figureFont());
+    }
+    QVERIFY(withHidden != shown);
 }
 
 void TestFigures::handoutPagesCarryFormulaAndArithmetic()

@@ -975,6 +975,10 @@ void TestMainWindow::scenesPlayInPresenterModeAndRevealOnCue()
     QVERIFY(presenter->titleText().startsWith(QStringLiteral("6. Softmax")));
     QCOMPARE(presenter->canvas()->figure().hiddenRow, 7);
     QCOMPARE(m_window->heatmap()->figure().hiddenRow, 7); // the window hides them too
+    raiseDock(m_window.get(), QStringLiteral("chartDock"));
+    QTRY_VERIFY2(m_window->chart()->title().contains(QStringLiteral("hidden until revealed")), qPrintable(m_window->chart()->title()));
+    raiseDock(m_window.get(), QStringLiteral("arcDock"));
+    QTRY_COMPARE(m_window->arcs()->findChild<ArcCanvas *>()->figure().hiddenQuery, 7);
     QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Predict first")));
     QVERIFY(list->item(0)->text().contains(QStringLiteral("showing")));
     // The clicker: the first Page Down reveals, the next goes to the next scene, Page Up comes back.

@@ -148,6 +148,7 @@ ArcView::ArcView(AttentionDocument *document, ViewOptions *options, QWidget *par
     connect(document, &AttentionDocument::resultChanged, this, [this] { rebuildHeads(); m_deferred->request(); });
     connect(document, &AttentionDocument::modelChanged, this, &ArcView::rebuildHeads);
     connect(document, &AttentionDocument::headSelected, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::sceneChanged, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     connect(m_threshold, &QDoubleSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);
     connect(m_topK, &QSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);

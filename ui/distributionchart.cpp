@@ -41,6 +41,7 @@ DistributionChart::DistributionChart(AttentionDocument *document, QWidget *paren
     connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
     connect(document, &AttentionDocument::headSelected, m_deferred, &DeferredRebuild::request);
     connect(document, &AttentionDocument::querySelected, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::sceneChanged, m_deferred, &DeferredRebuild::request);
     rebuild();
 }
 
@@ -80,10 +81,12 @@ void DistributionChart::rebuild()
     const int layer = m_document->selectedLayer();
     const int head = m_document->selectedHead();
     const int query = std::max(0, m_document->selectedQuery());
-    if (!result.hasHead(layer, head) || query >= result.tokenCount() || result.tokenCount() > 200) {
+    const bool hidden = query == m_document->hiddenQuery();
+    if (!result.hasHead(layer, head) || query >= result.tokenCount() || result.tokenCount() > 200 || hidden) {
         m_series->clear();
         m_keys->clear();
-        m_chart->setTitle(result.tokenCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
+        m_chart->setTitle(hidden ? tr("The weights of “%1” are hidden until revealed: predict them first").arg(result.labels.value(query))
+                          : result.tokenCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
         return;
     }
     const Matrix &w = result.weights(layer, head);
