@@ -822,10 +822,18 @@ void TestFigures::handoutPagesCarryFormulaAndArithmetic()
     QCOMPARE(first.heading, QStringLiteral("Scene 1 of 2 · Which word is “it”?"));
     QVERIFY(first.arithmetic.contains(QStringLiteral("Predict first")));
     QVERIFY(first.caption.join(u' ').contains(QStringLiteral("hidden")));
+    QVERIFY(!first.formula.contains(QStringLiteral("Challenge")));
     const HandoutPage &page2 = scenePages.value->at(1);
     QVERIFY(page2.formula.contains(QStringLiteral("q·kᵀ")));
     QVERIFY(page2.caption.join(u' ').contains(QStringLiteral("the cat saw the dog")));
     QVERIFY(page2.caption.join(u' ').contains(QStringLiteral("head 1")));
+    // A scene with a challenge states it on its page.
+    Scene challenge = second;
+    challenge.target = TargetPattern::SameWord;
+    const Result<std::vector<HandoutPage>> challengePage = sceneHandoutPages(
+        {challenge}, [](const QString &) { return Result<std::shared_ptr<const Checkpoint>>::failure(QStringLiteral("unused")); });
+    QVERIFY2(challengePage.value->at(0).formula.contains(QStringLiteral("Challenge: edit W_Q and W_K until Same word will attend to the same word.")),
+             qPrintable(challengePage.value->at(0).formula));
     // A scene whose model cannot be opened says which scene and why.
     Scene broken = scene;
     broken.modelFolder = QStringLiteral("/no/such/model");
