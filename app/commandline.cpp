@@ -6,6 +6,7 @@
 #include "figurefile.h"
 #include "figurekind.h"
 #include "figures.h"
+#include "comparison.h"
 #include "figuresource.h"
 #include "handout.h"
 #include "attentionresult.h"
@@ -653,6 +654,83 @@ int runHandout(const QStringList &arguments)
     return 0;
 }
 
+// The tokens a comparison aligns and the attention of every layer and head, from either model.
+struct ComparedRun {
+    QStringList tokens;
+    SharedAttentionMaps maps;
+};
+
+int runCompare(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "Compare how every head attends in two sentences: the tokens aligned (equal tokens in order) and, per layer\n"
+        "and head, the mean over aligned queries of the Jensen–Shannon divergence (base 2) between the two rows,\n"
+        "restricted to the aligned keys and renormalised. Writes JSON."));
+    parser.addPositionalArgument(QStringLiteral("compare"), QStringLiteral("The subcommand."));
+    ModelOptions model;
+    model.addTo(parser);
+    CheckpointOptions checkpointOptions;
+    checkpointOptions.addTo(parser);
+    const QCommandLineOption textB(QStringLiteral("text-b"), QStringLiteral("The second sentence."), QStringLiteral("TEXT"));
+    parser.addOption(textB);
+    int code = 0;
+    if (!parse(parser, arguments, &code))
+        return code;
+    const QString first = parser.value(model.text);
+    const QString second = parser.value(textB);
+    if (first.trimmed().isEmpty() || second.trimmed().isEmpty())
+        return fail(kUsage, QStringLiteral("give both sentences: --text A --text-b B"));
+
+    std::vector<ComparedRun> runs;
+    if (parser.isSet(checkpointOptions.model)) {
+        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
+        if (!opened)
+            return fail(kFailure, opened.error);
+        for (const QString &text : {first, second}) {
+            const Result<FigureSource> source = checkpointFigureSource(*opened.value, text, {}, 0, 0);
+            if (!source)
+                return fail(kUsage, source.error);
+            runs.push_back({source.value->result.pieces, source.value->result.maps});
+        }
+    } else {
+        const Result<Workspace> workspace = model.workspaceFrom(parser);
+        if (!workspace)
+            return fail(kUsage, workspace.error);
+        for (const QString &text : {first, second}) {
+            Workspace w = *workspace.value;
+            w.text = text;
+            const Result<FigureSource> source = teachingFigureSource(w, 0);
+            if (!source)
+                return fail(kUsage, source.error);
+            runs.push_back({source.value->result.labels, source.value->result.maps});
+        }
+    }
+
+    const TokenAlignment alignment = alignTokens(runs[0].tokens, runs[1].tokens);
+    QJsonArray pairs;
+    for (const auto &[a, b] : alignment)
+        pairs.append(QJsonArray{a, b});
+    QJsonArray layers;
+    for (size_t l = 0; l < runs[0].maps->size(); ++l) {
+        QJsonArray heads;
+        for (size_t h = 0; h < (*runs[0].maps)[l].size(); ++h) {
+            const HeadDivergence d = headDivergence((*runs[0].maps)[l][h], (*runs[1].maps)[l][h], alignment);
+            heads.append(QJsonObject{{QStringLiteral("divergence"), d.divergence}, {QStringLiteral("rows"), d.rows}});
+        }
+        layers.append(QJsonObject{{QStringLiteral("heads"), heads}});
+    }
+    const QJsonObject json{
+        {QStringLiteral("a"), QJsonObject{{QStringLiteral("text"), first}, {QStringLiteral("tokens"), QJsonArray::fromStringList(runs[0].tokens)}}},
+        {QStringLiteral("b"), QJsonObject{{QStringLiteral("text"), second}, {QStringLiteral("tokens"), QJsonArray::fromStringList(runs[1].tokens)}}},
+        {QStringLiteral("alignment"), pairs},
+        {QStringLiteral("layers"), layers},
+    };
+    if (const Status written = writeText(parser.value(model.out), QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+        return fail(kFailure, written.error);
+    return 0;
+}
+
 } // namespace
 
 int runTokenize(const QStringList &arguments)
@@ -693,7 +771,7 @@ int runTokenize(const QStringList &arguments)
 bool isSubcommand(const QString &word)
 {
     return word == QStringLiteral("trace") || word == QStringLiteral("export") || word == QStringLiteral("tokenize")
-        || word == QStringLiteral("download") || word == QStringLiteral("handout") || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
+        || word == QStringLiteral("download") || word == QStringLiteral("handout") || word == QStringLiteral("compare") || word == QStringLiteral("--help") || word == QStringLiteral("-h") || word == QStringLiteral("--version");
 }
 
 int runSubcommand(const QStringList &arguments)
@@ -705,11 +783,12 @@ int runSubcommand(const QStringList &arguments)
     }
     if (command == QStringLiteral("--help") || command == QStringLiteral("-h")) {
         QTextStream(stdout) << "Usage: attention-studio [FILE]\n"
-                               "       attention-studio trace|export|handout|tokenize|download [OPTIONS]   (each with --help)\n\n"
+                               "       attention-studio trace|export|handout|compare|tokenize|download [OPTIONS]   (each with --help)\n\n"
                                "Without a command, opens the window (on FILE, a workspace or a model folder, when given).\n"
                                "  trace     print every stage of attention for a sentence as JSON\n"
                                "  export    write a view (heatmap, arcs, grid, steps) as PNG, SVG or PDF\n"
                                "  handout   write a PDF handout: a page per scene or per stage, with the arithmetic\n"
+                               "  compare   how differently every head attends in two sentences, as JSON\n"
                                "  tokenize  print a checkpoint's tokens for a sentence as JSON\n"
                                "  download  fetch a model from the Hugging Face Hub into its cache (e.g. download gpt2)\n";
         return 0;
@@ -722,9 +801,11 @@ int runSubcommand(const QStringList &arguments)
         return runTokenize(arguments);
     if (command == QStringLiteral("handout"))
         return runHandout(arguments);
+    if (command == QStringLiteral("compare"))
+        return runCompare(arguments);
     if (command == QStringLiteral("download"))
         return runDownload(arguments);
-    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, handout, tokenize, download)").arg(command));
+    return fail(kUsage, QStringLiteral("unknown command \"%1\" (commands: trace, export, handout, compare, tokenize, download)").arg(command));
 }
 
 } // namespace studio

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <sys/resource.h>
+#include <numeric>
 
 using namespace studio;
 using studio::testing::opensAs;
@@ -88,6 +89,7 @@ private Q_SLOTS:
     void badInputFails();
     void handoutFromTheCommandLine();
     void temperatureOnAModelIsAnExperiment();
+    void compareTwoSentences();
 };
 
 void TestCli::traceMatchesLibrary()
@@ -670,6 +672,76 @@ void TestCli::temperatureOnAModelIsAnExperiment()
                          QStringLiteral("--temperature"), QStringLiteral("0")});
     QCOMPARE(bad.exitCode, 2);
     QVERIFY(bad.err.contains("--temperature must be a number > 0"));
+}
+
+void TestCli::compareTwoSentences()
+{
+    // A checkpoint, two texts whose tokens differ in the middle: the alignment pairs equal pieces
+    // in order, and each head's divergence equals the Jensen–Shannon divergence computed here from
+    // the two traces' weights (restricted to aligned keys, renormalised, base 2, mean over queries).
+    const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    const QString a = QStringLiteral("Hello world, this is it");
+    const QString b = QStringLiteral("Hello there world, this is it");
+    const Run compared = run({QStringLiteral("compare"), QStringLiteral("--model"), model, QStringLiteral("--text"), a, QStringLiteral("--text-b"), b});
+    QVERIFY2(compared.exitCode == 0, compared.err.constData());
+    const QJsonObject json = parse(compared.out);
+    const QJsonArray alignment = json.value(QStringLiteral("alignment")).toArray();
+    const QJsonArray tokensA = json.value(QStringLiteral("a")).toObject().value(QStringLiteral("tokens")).toArray();
+    const QJsonArray tokensB = json.value(QStringLiteral("b")).toObject().value(QStringLiteral("tokens")).toArray();
+    QCOMPARE(alignment.size(), tokensA.size()); // every token of a has its partner in b
+    QCOMPARE(tokensB.size(), tokensA.size() + 1);
+    for (const QJsonValue &pair : alignment)
+        QCOMPARE(tokensA.at(pair.toArray().at(0).toInt()), tokensB.at(pair.toArray().at(1).toInt()));
+    auto weightsOf = [&](const QString &text) {
+        const Run traced = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), text});
+        return parse(traced.out).value(QStringLiteral("layers")).toArray();
+    };
+    const QJsonArray layersA = weightsOf(a), layersB = weightsOf(b);
+    const QJsonArray divergences = json.value(QStringLiteral("layers")).toArray();
+    QCOMPARE(divergences.size(), layersA.size());
+    int nonZero = 0;
+    for (qsizetype l = 0; l < layersA.size(); ++l) {
+        const QJsonArray headsA = layersA.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        const QJsonArray headsB = layersB.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        for (qsizetype h = 0; h < headsA.size(); ++h) {
+            const QJsonArray wa = headsA.at(h).toObject().value(QStringLiteral("weights")).toArray();
+            const QJsonArray wb = headsB.at(h).toObject().value(QStringLiteral("weights")).toArray();
+            double sum = 0;
+            int rows = 0;
+            for (const QJsonValue &query : alignment) {
+                std::vector<double> p, q;
+                for (const QJsonValue &key : alignment) {
+                    p.push_back(wa.at(query.toArray().at(0).toInt()).toArray().at(key.toArray().at(0).toInt()).toDouble());
+                    q.push_back(wb.at(query.toArray().at(1).toInt()).toArray().at(key.toArray().at(1).toInt()).toDouble());
+                }
+                const double sp = std::accumulate(p.begin(), p.end(), 0.0), sq = std::accumulate(q.begin(), q.end(), 0.0);
+                if (sp <= 0 || sq <= 0)
+                    continue;
+                double js = 0;
+                for (size_t k = 0; k < p.size(); ++k) {
+                    const double x = p[k] / sp, y = q[k] / sq, m = (x + y) / 2;
+                    if (x > 0) js += 0.5 * x * std::log2(x / m);
+                    if (y > 0) js += 0.5 * y * std::log2(y / m);
+                }
+                sum += js;
+                ++rows;
+            }
+            const QJsonObject reported = divergences.at(l).toObject().value(QStringLiteral("heads")).toArray().at(h).toObject();
+            QCOMPARE(reported.value(QStringLiteral("rows")).toInt(), rows);
+            QVERIFY2(std::abs(reported.value(QStringLiteral("divergence")).toDouble() - sum / rows) < 1e-6,
+                     qPrintable(QStringLiteral("layer %1 head %2: %3 vs %4").arg(l).arg(h).arg(reported.value(QStringLiteral("divergence")).toDouble()).arg(sum / rows)));
+            nonZero += sum > 1e-9;
+        }
+    }
+    QVERIFY(nonZero > 0); // the inserted word changes some head's attention
+    // The same sentence twice: nothing differs.
+    const Run same = run({QStringLiteral("compare"), QStringLiteral("--text"), QStringLiteral("the cat sat"), QStringLiteral("--text-b"), QStringLiteral("the cat sat")});
+    QCOMPARE(same.exitCode, 0);
+    for (const QJsonValue &head : parse(same.out).value(QStringLiteral("layers")).toArray().at(0).toObject().value(QStringLiteral("heads")).toArray())
+        QCOMPARE(head.toObject().value(QStringLiteral("divergence")).toDouble(), 0.0);
+    const Run missing = run({QStringLiteral("compare"), QStringLiteral("--text"), QStringLiteral("a")});
+    QCOMPARE(missing.exitCode, 2);
+    QVERIFY(missing.err.contains("--text-b"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
