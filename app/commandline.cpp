@@ -299,6 +299,8 @@ int runTrace(const QStringList &arguments)
     parser.addOption(stages);
     CheckpointOptions checkpointOptions;
     checkpointOptions.addTo(parser);
+    const QCommandLineOption aggregate(QStringLiteral("aggregate"), QStringLiteral("rollout: add \"rollout\", attention rollout per layer (Abnar & Zuidema 2020)."), QStringLiteral("KIND"));
+    parser.addOption(aggregate);
     const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("With --model and --stages: the layer whose stages to include (0-based)."), QStringLiteral("L"));
     const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("With --model and --stages: the head whose stages to include (0-based)."), QStringLiteral("H"));
     parser.addOptions({layer, head});
@@ -306,6 +308,9 @@ int runTrace(const QStringList &arguments)
     if (!parse(parser, arguments, &code))
         return code;
 
+    if (parser.isSet(aggregate) && parser.value(aggregate) != QStringLiteral("rollout"))
+        return fail(kUsage, QStringLiteral("--aggregate takes rollout (got \"%1\")").arg(parser.value(aggregate)));
+    const bool rollout = parser.isSet(aggregate);
     if (parser.isSet(checkpointOptions.model)) {
         if (parser.value(model.text).trimmed().isEmpty())
             return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
@@ -329,8 +334,9 @@ int runTrace(const QStringList &arguments)
             return fail(kUsage, run.error);
         // Each layer is written as soon as it is done and then freed: the run holds one layer's maps.
         CheckpointRun &r = *run.value;
-        const Status written = writeJson(parser.value(model.out), [&r](JsonStream &out) {
+        const Status written = writeJson(parser.value(model.out), [&r, rollout](JsonStream &out) {
             ModelTraceWriter writer(out, *r.checkpoint, r.input);
+            writer.setRollout(rollout);
             writer.begin();
             r.forward.layerDone = [&writer, &out](int done, ModelTrace &trace) {
                 if (out.ok())
@@ -359,7 +365,7 @@ int runTrace(const QStringList &arguments)
     if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
         return fail(kFailure, ran.error);
     const Status written = writeJson(parser.value(model.out), [&](JsonStream &out) {
-        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages));
+        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages), rollout);
         return Status::success();
     });
     if (!written)

@@ -1,5 +1,7 @@
 #include "tracejson.h"
 
+#include "aggregation.h"
+
 #include "workspace.h"
 
 #include <QJsonArray>
@@ -147,6 +149,8 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
     m_out.key(QStringLiteral("heads"));
     m_out.beginArray();
     std::vector<Matrix> &maps = trace.attentions[size_t(layer)];
+    if (m_rollout) // from the maps before they are freed: R_l = Â_l · R_{l−1}
+        m_rollouts.push_back(rolloutStep(m_rollouts.empty() ? Matrix() : m_rollouts.back(), maps));
     for (int h = 0; h < int(maps.size()); ++h) {
         m_out.beginObject();
         // Which key/value head it reads (shared with its group), and its attention sink.
@@ -170,11 +174,31 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
 void ModelTraceWriter::end()
 {
     m_out.endArray();
+    if (m_rollout)
+        writeRollout(m_out, m_rollouts);
     m_out.endObject();
 }
 
+void writeRollout(JsonStream &out, const std::vector<Matrix> &rollout)
+{
+    out.key(QStringLiteral("rollout"));
+    out.beginArray();
+    for (const Matrix &m : rollout) {
+        out.beginArray();
+        for (Eigen::Index r = 0; r < m.rows(); ++r) {
+            out.beginArray();
+            for (Eigen::Index c = 0; c < m.cols(); ++c)
+                writeTraceNumber(out, m(r, c), false);
+            out.endArray();
+        }
+        out.endArray();
+    }
+    out.endArray();
+}
+
 void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const TeachingConfig &config,
-                        const std::vector<HeadWeights> &heads, const AttentionSettings &settings, bool withStages)
+                        const std::vector<HeadWeights> &heads, const AttentionSettings &settings, bool withStages,
+                        bool withRollout)
 {
     out.beginObject();
     out.key(QStringLiteral("model"));
@@ -231,6 +255,12 @@ void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const Teach
     out.endArray();
     out.endObject();
     out.endArray();
+    if (withRollout) {
+        std::vector<Matrix> layer;
+        for (const HeadTrace &head : trace.heads)
+            layer.push_back(head.weights);
+        writeRollout(out, attentionRollout({layer}));
+    }
     out.endObject();
 }
 

@@ -90,6 +90,7 @@ private Q_SLOTS:
     void handoutFromTheCommandLine();
     void temperatureOnAModelIsAnExperiment();
     void compareTwoSentences();
+    void traceWithRollout();
 };
 
 void TestCli::traceMatchesLibrary()
@@ -742,6 +743,61 @@ void TestCli::compareTwoSentences()
     const Run missing = run({QStringLiteral("compare"), QStringLiteral("--text"), QStringLiteral("a")});
     QCOMPARE(missing.exitCode, 2);
     QVERIFY(missing.err.contains("--text-b"));
+}
+
+void TestCli::traceWithRollout()
+{
+    // The rollout in the trace equals the formula applied here to the trace's own weights:
+    // Â_l = ½·mean_h A + ½·I (rows renormalised), R_0 = Â_0, R_l = Â_l · R_{l−1}; in double.
+    for (const QStringList &extra : {QStringList{QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny")},
+                                     QStringList{}}) {
+        const Run traced = run(QStringList{QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("Hello world, this is it"),
+                                           QStringLiteral("--aggregate"), QStringLiteral("rollout")} + extra);
+        QVERIFY2(traced.exitCode == 0, traced.err.constData());
+        const QJsonObject json = parse(traced.out);
+        const QJsonArray layers = json.value(QStringLiteral("layers")).toArray();
+        const QJsonArray rollout = json.value(QStringLiteral("rollout")).toArray();
+        QCOMPARE(rollout.size(), layers.size());
+        std::vector<std::vector<double>> previous;
+        for (qsizetype l = 0; l < layers.size(); ++l) {
+            const QJsonArray heads = layers.at(l).toObject().value(QStringLiteral("heads")).toArray();
+            const qsizetype n = heads.at(0).toObject().value(QStringLiteral("weights")).toArray().size();
+            std::vector<std::vector<double>> mixed(size_t(n), std::vector<double>(size_t(n), 0.0));
+            for (const QJsonValue &head : heads) {
+                const QJsonArray w = head.toObject().value(QStringLiteral("weights")).toArray();
+                for (qsizetype r = 0; r < n; ++r)
+                    for (qsizetype c = 0; c < n; ++c)
+                        mixed[size_t(r)][size_t(c)] += 0.5 * w.at(r).toArray().at(c).toDouble() / double(heads.size());
+            }
+            for (qsizetype r = 0; r < n; ++r) {
+                mixed[size_t(r)][size_t(r)] += 0.5;
+                const double sum = std::accumulate(mixed[size_t(r)].begin(), mixed[size_t(r)].end(), 0.0);
+                for (double &x : mixed[size_t(r)])
+                    x /= sum;
+            }
+            std::vector<std::vector<double>> current = mixed;
+            if (!previous.empty())
+                for (qsizetype r = 0; r < n; ++r)
+                    for (qsizetype c = 0; c < n; ++c) {
+                        double x = 0;
+                        for (qsizetype k = 0; k < n; ++k)
+                            x += mixed[size_t(r)][size_t(k)] * previous[size_t(k)][size_t(c)];
+                        current[size_t(r)][size_t(c)] = x;
+                    }
+            const QJsonArray reported = rollout.at(l).toArray();
+            QCOMPARE(reported.size(), n);
+            for (qsizetype r = 0; r < n; ++r)
+                for (qsizetype c = 0; c < n; ++c)
+                    QVERIFY2(std::abs(reported.at(r).toArray().at(c).toDouble() - current[size_t(r)][size_t(c)]) < 1e-6,
+                             qPrintable(QStringLiteral("layer %1 [%2][%3]").arg(l).arg(r).arg(c)));
+            previous = current;
+        }
+    }
+    const Run bad = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--aggregate"), QStringLiteral("mean")});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY(bad.err.contains("--aggregate takes rollout"));
+    // Without --aggregate there is no rollout.
+    QVERIFY(!parse(run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b")}).out).contains(QStringLiteral("rollout")));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
