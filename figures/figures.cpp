@@ -224,6 +224,9 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
     }
     figure.caption = {context.quotedSentence(),
                       QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads").arg(context.model),
+                      QObject::tr("Rollout up to each layer (rows: tokens there, columns: input tokens): Â = ½·mean_h A + ½·I, rows renormalised, "
+                                  "multiplied from layer 0 up%1.").arg(result.tokenCount() > kGridRolloutTokens
+                                      ? QObject::tr(" (up to %1 tokens here; trace --aggregate rollout for more)").arg(kGridRolloutTokens) : QString()),
                       QObject::tr("The orange bar under a head: its share of attention to the first token.")};
     return figure;
 }

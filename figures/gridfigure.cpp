@@ -1,5 +1,6 @@
 #include "gridfigure.h"
 
+#include "aggregation.h"
 #include "attention.h"
 #include "heatmapfigure.h"
 
@@ -17,7 +18,7 @@ GridLayout::GridLayout(int layers, int heads, const QRectF &area, double rowLabe
 {
     const double width = area.width() - rowLabelWidth - 16;
     const double height = area.height() - headerHeight - captionHeight - 16;
-    const int columns = m_heads + 2;
+    const int columns = m_heads + kGridAggregateColumns;
     // The aggregate columns sit after a wider gap, so they read as a separate group.
     const double extraGap = 3 * m_gap;
     const double byWidth = (width - extraGap) / columns - m_gap;
@@ -65,6 +66,8 @@ QStringList gridColumnTitle(const GridFigure &figure, int column, int heads)
         return {QObject::tr("mean")};
     if (column == heads + 1)
         return {QObject::tr("max")};
+    if (column == heads + 2)
+        return {QObject::tr("rollout")};
     QStringList lines{QObject::tr("head %1").arg(column)};
     if (figure.kvHeads > 0 && figure.kvHeads < heads)
         lines.append(QObject::tr("kv %1").arg(column / (heads / figure.kvHeads)));
@@ -74,7 +77,7 @@ QStringList gridColumnTitle(const GridFigure &figure, int column, int heads)
 std::optional<std::pair<int, int>> GridLayout::cellAt(const QPointF &point) const
 {
     for (int layer = 0; layer < m_layers; ++layer)
-        for (int column = 0; column < m_heads + 2; ++column)
+        for (int column = 0; column < m_heads + kGridAggregateColumns; ++column)
             if (cell(layer, column).contains(point))
                 return std::pair(layer, column);
     return std::nullopt;
@@ -105,6 +108,7 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
 {
     constexpr int kThumbnailCells = 128; // a thumbnail is drawn a few dozen pixels wide
     std::vector<std::vector<QImage>> images;
+    Matrix rollout; // (T, T): the rollout up to the layer before
     for (const std::vector<Matrix> &layer : *figure.weights) {
         std::vector<QImage> row;
         HeatmapFigure cellFigure;
@@ -122,6 +126,15 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
         row.push_back(heatmapBodyImage(cellFigure));
         cellFigure.setValues(thumbnailValues(maxOverHeads(layer), kThumbnailCells));
         row.push_back(heatmapBodyImage(cellFigure));
+        if (!layer.empty() && layer.front().rows() <= kGridRolloutTokens) {
+            rollout = rolloutStep(rollout, layer);
+            cellFigure.setValues(rollout);
+            row.push_back(heatmapBodyImage(cellFigure));
+        } else {
+            QImage none(1, 1, QImage::Format_RGB32);
+            none.fill(QColor(220, 220, 220));
+            row.push_back(none);
+        }
         images.push_back(std::move(row));
     }
     return images;
@@ -132,8 +145,8 @@ QSizeF preferredGridSize(const GridFigure &figure, const QFont &font)
     const QFontMetricsF metrics(font);
     const int layers = int(figure.weights->size());
     const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
-    const double side = std::clamp(900.0 / std::max(heads + 2, 1), 40.0, 160.0);
-    return {metrics.horizontalAdvance(QStringLiteral("layer 00")) + 40 + (heads + 2) * (side + 4) + 12,
+    const double side = std::clamp(900.0 / std::max(heads + kGridAggregateColumns, 1), 40.0, 160.0);
+    return {metrics.horizontalAdvance(QStringLiteral("layer 00")) + 40 + (heads + kGridAggregateColumns) * (side + 4) + 12,
             gridHeaderHeight(figure, metrics) + metrics.height() + 34 + layers * (side + 4) + metrics.lineSpacing() * (figure.caption.size() + 1)};
 }
 
@@ -153,7 +166,7 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
                             gridHeaderHeight(figure, metrics), metrics.lineSpacing() * figure.caption.size() + 4);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
     painter.setPen(Qt::black);
-    for (int column = 0; column < heads + 2; ++column) {
+    for (int column = 0; column < heads + kGridAggregateColumns; ++column) {
         QStringList lines;
         for (const QString &line : gridColumnTitle(figure, column, heads))
             lines.append(metrics.elidedText(line, Qt::ElideRight, layout.columnHeader(column).width()));
@@ -162,7 +175,7 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
     for (int layer = 0; layer < layers; ++layer) {
         painter.setPen(Qt::black); // not the previous row's cell outline
         painter.drawText(layout.rowHeader(layer), Qt::AlignRight | Qt::AlignVCenter, QObject::tr("layer %1").arg(layer));
-        for (int column = 0; column < heads + 2; ++column) {
+        for (int column = 0; column < heads + kGridAggregateColumns; ++column) {
             const QRectF cell = layout.cell(layer, column);
             if (layer < int(thumbnails.size()) && column < int(thumbnails[size_t(layer)].size()))
                 painter.drawImage(cell, vectorDevice ? enlargedCells(thumbnails[size_t(layer)][size_t(column)], kSharpThumbnailPixels)

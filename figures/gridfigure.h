@@ -41,11 +41,16 @@ private:
     QRectF m_caption;
 };
 
+// After the heads, each layer's row has three aggregate columns: the mean and the max over its
+// heads, and the attention rollout up to that layer (computed up to kGridRolloutTokens tokens).
+inline constexpr int kGridAggregateColumns = 3;
+inline constexpr int kGridRolloutTokens = 128;
+
 struct GridFigure {
     SharedAttentionMaps weights = std::make_shared<const AttentionMaps>(); // shared with the result; never null
     ColorMapKind colorMap = ColorMapKind::Viridis;
     int selectedLayer = -1;
-    int selectedHead = -1; // a column; heads = mean, heads + 1 = max
+    int selectedHead = -1; // a column; heads = mean, heads + 1 = max, heads + 2 = rollout
     int kvHeads = 0;       // grouped heads: each header also names its key/value head; 0 = one per head
     // Per [layer][head]: the share of attention to the first token (the attention sink), drawn as
     // a bar along each head's bottom edge; empty = not drawn.
@@ -55,13 +60,13 @@ struct GridFigure {
 
 // The header's height: one line, or two when heads are grouped (head, then its key/value head).
 double gridHeaderHeight(const GridFigure &figure, const QFontMetricsF &metrics);
-// "head 3", and "kv 1" beneath it for grouped heads; "mean", "max" for the aggregate columns.
+// "head 3", and "kv 1" beneath it for grouped heads; "mean", "max", "rollout" for the aggregate columns.
 QStringList gridColumnTitle(const GridFigure &figure, int column, int heads);
 
 // A matrix shrunk to at most size × size cells by block maxima (unchanged when small enough).
 Matrix thumbnailValues(const Matrix &weights, int size);
 // Thumbnails, one pixel per cell (per block of cells beyond 128 tokens), for [layer][column]
-// including mean and max.
+// including mean, max and rollout (grey beyond kGridRolloutTokens: its cost grows with T³).
 std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure);
 // The side, in pixels, a thumbnail is enlarged to (at most) in SVG and PDF: see enlargedCells().
 inline constexpr int kSharpThumbnailPixels = 512;

@@ -1,3 +1,4 @@
+#include "aggregation.h"
 #include "arcfigure.h"
 #include "colormap.h"
 #include "figurefile.h"
@@ -74,6 +75,7 @@ private Q_SLOTS:
     void vectorCellsOverlapSoNoSeamsShow();
     void arithmeticComesInSteps();
     void captionNeverWidensAFigure();
+    void modelViewShowsTheRolloutOfEachLayer();
     void axesAreTitledAndStagesNumberedAsTheWindowNumbersThem();
     void handoutPagesCarryFormulaAndArithmetic();
     void handoutPdfReadsBack();
@@ -1051,6 +1053,44 @@ void TestFigures::captionNeverWidensAFigure()
     const QFontMetricsF metrics(style.font);
     for (const QString &line : figure.caption)
         QVERIFY2(metrics.horizontalAdvance(line) <= layout.captionRect().width(), qPrintable(line));
+}
+
+void TestFigures::modelViewShowsTheRolloutOfEachLayer()
+{
+    // Three layers of two heads: after the mean and the max, each row ends with the rollout up to
+    // that layer, the same image as the rollout's own heatmap body.
+    std::vector<std::vector<Matrix>> layers(3);
+    for (int l = 0; l < 3; ++l)
+        for (int h = 0; h < 2; ++h) {
+            Matrix w = Matrix::Zero(4, 4);
+            for (int q = 0; q < 4; ++q) {
+                w(q, (q + l + h) % 4) = 0.75f;
+                w(q, q) += 0.25f;
+            }
+            layers[size_t(l)].push_back(w);
+        }
+    AttentionResult result;
+    result.labels = {QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QStringLiteral("d")};
+    result.layers = 3;
+    result.heads = 2;
+    result.maps = std::make_shared<const AttentionMaps>(layers);
+    const GridFigure figure = gridFigure(result, FigureContext{}, ColorMapKind::Viridis, 0, 0);
+    QCOMPARE(gridColumnTitle(figure, 4, 2), QStringList{QStringLiteral("rollout")});
+    QVERIFY(figure.caption.join(u' ').contains(QStringLiteral("½·mean_h A + ½·I")));
+    const std::vector<std::vector<QImage>> thumbnails = gridThumbnails(figure);
+    const std::vector<Matrix> rollout = attentionRollout(layers);
+    for (int l = 0; l < 3; ++l) {
+        QCOMPARE(thumbnails[size_t(l)].size(), size_t(2 + kGridAggregateColumns));
+        HeatmapFigure expected;
+        expected.colorMap = ColorMapKind::Viridis;
+        expected.scale = {0.0, 1.0};
+        expected.setValues(rollout[size_t(l)]);
+        QCOMPARE(thumbnails[size_t(l)][4], heatmapBodyImage(expected));
+    }
+    // The layout has room for the three aggregate columns after the heads.
+    const GridLayout layout(3, 2, QRectF(0, 0, 800, 600), 60, 20, 40);
+    QVERIFY(layout.cell(0, 4).right() <= 800);
+    QCOMPARE(layout.cellAt(layout.cell(2, 4).center()), std::optional(std::pair(2, 4)));
 }
 
 QTEST_MAIN(TestFigures)

@@ -81,7 +81,9 @@ bool ModelGridView::event(QEvent *event)
             const int heads = m_document->result().heads;
             const QString what = cell->second < heads ? m_document->headName(cell->first, cell->second)
                                  : cell->second == heads ? tr("mean over the heads of layer %1").arg(cell->first)
-                                                         : tr("max over the heads of layer %1").arg(cell->first);
+                                 : cell->second == heads + 1 ? tr("max over the heads of layer %1").arg(cell->first)
+                                 : tr("attention rollout up to layer %1: how much of each token there (row) comes from each input token (column);\n"
+                                      "Â = ½·mean_h A + ½·I with rows renormalised, multiplied from layer 0 up").arg(cell->first);
             QToolTip::showText(help->globalPos(), what, this);
             return true;
         }
