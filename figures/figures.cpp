@@ -222,12 +222,13 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
             shares.push_back(result.firstTokenShare(layer, head));
         figure.firstTokenShares.push_back(std::move(shares));
     }
-    figure.caption = {context.quotedSentence(),
-                      QObject::tr("%1 · every layer and head, then the mean and the max over each layer's heads").arg(context.model),
-                      QObject::tr("Rollout up to each layer (rows: tokens there, columns: input tokens): Â = ½·mean_h A + ½·I, rows renormalised, "
-                                  "multiplied from layer 0 up%1.").arg(result.tokenCount() > kGridRolloutTokens
-                                      ? QObject::tr(" (up to %1 tokens here; trace --aggregate rollout for more)").arg(kGridRolloutTokens) : QString()),
-                      QObject::tr("The orange bar under a head: its share of attention to the first token.")};
+    // Short lines: the model view is often a narrow dock.
+    figure.caption = {context.quotedSentence(), context.model,
+                      QObject::tr("Each layer's heads, their mean and max, the rollout up to the layer."),
+                      QObject::tr("Rollout: Â = ½·mean_h A + ½·I, rows renormalised, multiplied from layer 0 up."),
+                      QObject::tr("Orange bar: a head's share of attention to the first token.")};
+    if (result.tokenCount() > kGridRolloutTokens)
+        figure.caption.append(QObject::tr("Rollout shown up to %1 tokens; trace --aggregate rollout gives it for any length.").arg(kGridRolloutTokens));
     return figure;
 }
 
