@@ -45,9 +45,11 @@ void writeVector(JsonStream &out, const QString &name, const Vector &v)
 
 } // namespace
 
-void writeTraceMatrix(JsonStream &out, const QString &name, const Matrix &m, bool maskedStage)
+namespace {
+
+// A matrix as an array of rows (an element of the array being written).
+void writeTraceRows(JsonStream &out, const Matrix &m, bool maskedStage)
 {
-    out.key(name);
     out.beginArray();
     for (Eigen::Index r = 0; r < m.rows(); ++r) {
         out.beginArray();
@@ -56,6 +58,14 @@ void writeTraceMatrix(JsonStream &out, const QString &name, const Matrix &m, boo
         out.endArray();
     }
     out.endArray();
+}
+
+} // namespace
+
+void writeTraceMatrix(JsonStream &out, const QString &name, const Matrix &m, bool maskedStage)
+{
+    out.key(name);
+    writeTraceRows(out, m, maskedStage);
 }
 
 void writeHeadStages(JsonStream &out, const HeadTrace &head)
@@ -183,16 +193,8 @@ void writeRollout(JsonStream &out, const std::vector<Matrix> &rollout)
 {
     out.key(QStringLiteral("rollout"));
     out.beginArray();
-    for (const Matrix &m : rollout) {
-        out.beginArray();
-        for (Eigen::Index r = 0; r < m.rows(); ++r) {
-            out.beginArray();
-            for (Eigen::Index c = 0; c < m.cols(); ++c)
-                writeTraceNumber(out, m(r, c), false);
-            out.endArray();
-        }
-        out.endArray();
-    }
+    for (const Matrix &m : rollout)
+        writeTraceRows(out, m, false);
     out.endArray();
 }
 
