@@ -1068,6 +1068,23 @@ void TestMainWindow::handoutHasAPagePerScene()
     QVERIFY_OK(exportHandout(*document, scenesPath));
     const QStringList scenePages = pagesOf(scenesPath);
     QCOMPARE(scenePages.size(), 2);
+    // The window's way: on a worker thread with a progress dialog, the same pages. A checkpoint
+    // scene (the model opened for it, as the window has none) makes a third page.
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"));
+    QTRY_VERIFY(!document->isTeaching());
+    QTRY_VERIFY(!document->isBusy());
+    document->editText(QStringLiteral("Hello world"));
+    QTRY_VERIFY(!document->isBusy());
+    m_window->scenes()->addScene(QStringLiteral("GPT-2"));
+    document->useTeachingModel();
+    const QString workerPath = dir.filePath(QStringLiteral("worker.pdf"));
+    QVERIFY_OK(exportHandoutWithProgress(m_window.get(), *document, workerPath));
+    const QStringList workerPages = pagesOf(workerPath);
+    QCOMPARE(workerPages.size(), 3);
+    QVERIFY(workerPages.at(2).contains(QStringLiteral("Scene 3 of 3 · GPT-2")));
+    QVERIFY(workerPages.at(2).contains(QStringLiteral("gpt2-random-tiny")));
+    // A destination that cannot be written is reported, and nothing is left behind.
+    QVERIFY(!exportHandoutWithProgress(m_window.get(), *document, dir.filePath(QStringLiteral("no/such/folder/h.pdf"))));
     QVERIFY2(scenePages.at(0).contains(QStringLiteral("Scene 1 of 2 · First idea")), qPrintable(scenePages.at(0)));
     QVERIFY(scenePages.at(1).contains(QStringLiteral("Scene 2 of 2 · Second idea")));
     QVERIFY(scenePages.at(1).contains(QStringLiteral("the cat saw the dog")));

@@ -227,7 +227,11 @@ Status exportHandoutInteractively(QWidget *parent, const AttentionDocument &docu
     if (!path.endsWith(QStringLiteral(".pdf"), Qt::CaseInsensitive))
         path += QStringLiteral(".pdf");
     preferences::lastFolder.set(QFileInfo(path).absolutePath());
+    return exportHandoutWithProgress(parent, document, path);
+}
 
+Status exportHandoutWithProgress(QWidget *parent, const AttentionDocument &document, const QString &path)
+{
     // Checkpoint scenes run a forward pass each: on a worker, with progress, the window alive.
     const HandoutJob job = handoutJob(document);
     QProgressDialog dialog(QObject::tr("Writing the handout…"), QString(), 0, std::max<int>(1, int(job.scenes.size())), parent);

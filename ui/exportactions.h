@@ -28,5 +28,7 @@ Status exportMatricesInteractively(QWidget *parent, const AttentionDocument &doc
 // the selected query). The interactive one runs on a worker with progress shown.
 Status exportHandout(const AttentionDocument &document, const QString &path);
 Status exportHandoutInteractively(QWidget *parent, const AttentionDocument &document);
+// The same to a given file, built on a worker thread while a progress dialog keeps the window alive.
+Status exportHandoutWithProgress(QWidget *parent, const AttentionDocument &document, const QString &path);
 
 } // namespace studio
