@@ -141,6 +141,23 @@ struct CheckpointOptions {
     void addTo(QCommandLineParser &parser) const { parser.addOptions({model, textPair, threads}); }
 };
 
+// The checkpoint --model names, for a command that runs it on --text: an empty text is a usage
+// error, a folder that does not open a failure. Null, with *exitCode set, when it cannot be run.
+std::shared_ptr<Checkpoint> checkpointForText(const QCommandLineParser &parser, const ModelOptions &model,
+                                              const CheckpointOptions &options, int *exitCode)
+{
+    if (parser.value(model.text).trimmed().isEmpty()) {
+        *exitCode = fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
+        return nullptr;
+    }
+    Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(options.model));
+    if (!opened) {
+        *exitCode = fail(kFailure, opened.error);
+        return nullptr;
+    }
+    return *opened.value;
+}
+
 // Tokenizes for an open checkpoint and sets up its forward pass, keeping the stages of the heads
 // asked for; refuses a run whose memory cannot fit. A text the model cannot take, or an option out
 // of range, is a usage error.
@@ -312,13 +329,10 @@ int runTrace(const QStringList &arguments)
         return fail(kUsage, QStringLiteral("--aggregate takes rollout (got \"%1\")").arg(parser.value(aggregate)));
     const bool rollout = parser.isSet(aggregate);
     if (parser.isSet(checkpointOptions.model)) {
-        if (parser.value(model.text).trimmed().isEmpty())
-            return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
         // Opened once; the selection is checked against it.
-        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
-        if (!opened)
-            return fail(kFailure, opened.error);
-        const std::shared_ptr<const Checkpoint> checkpoint = *opened.value;
+        const std::shared_ptr<const Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
+        if (!checkpoint)
+            return code;
         if ((parser.isSet(layer) || parser.isSet(head)) && !parser.isSet(stages))
             return fail(kUsage, QStringLiteral("--layer and --head choose whose stages to include: give --stages too"));
         std::vector<std::pair<int, int>> heads;
@@ -538,12 +552,10 @@ int runExport(const QStringList &arguments)
     // Compute: the result and the selected head, from either kind of model.
     Result<FigureSource> source = Result<FigureSource>::failure({});
     if (parser.isSet(checkpointOptions.model)) {
-        if (parser.value(model.text).trimmed().isEmpty())
-            return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
-        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
-        if (!opened)
-            return fail(kFailure, opened.error);
-        source = checkpointSource(parser, checkpointOptions, *opened.value, parser.value(model.text), options.layer, options.head);
+        const std::shared_ptr<Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
+        if (!checkpoint)
+            return code;
+        source = checkpointSource(parser, checkpointOptions, checkpoint, parser.value(model.text), options.layer, options.head);
     } else {
         const Result<Workspace> workspace = model.workspaceFrom(parser);
         if (!workspace)
@@ -609,12 +621,10 @@ int runHandout(const QStringList &arguments)
     Result<std::vector<HandoutPage>> pages = Result<std::vector<HandoutPage>>::failure({});
     QString title;
     if (parser.isSet(checkpointOptions.model)) {
-        if (parser.value(model.text).trimmed().isEmpty())
-            return fail(kUsage, QStringLiteral("the text is empty: give a sentence with --text"));
-        Result<std::shared_ptr<Checkpoint>> opened = openCheckpoint(parser.value(checkpointOptions.model));
-        if (!opened)
-            return fail(kFailure, opened.error);
-        const Result<FigureSource> source = checkpointFigureSource(*opened.value, parser.value(model.text), parser.value(checkpointOptions.textPair),
+        const std::shared_ptr<Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
+        if (!checkpoint)
+            return code;
+        const Result<FigureSource> source = checkpointFigureSource(checkpoint, parser.value(model.text), parser.value(checkpointOptions.textPair),
                                                                    layerIndex, headIndex);
         if (!source)
             return fail(kUsage, source.error);
