@@ -316,8 +316,16 @@ int runTrace(const QStringList &arguments)
     parser.addOption(stages);
     CheckpointOptions checkpointOptions;
     checkpointOptions.addTo(parser);
-    const QCommandLineOption aggregate(QStringLiteral("aggregate"), QStringLiteral("rollout: add \"rollout\", attention rollout per layer (Abnar & Zuidema 2020)."), QStringLiteral("KIND"));
+    const QCommandLineOption aggregate(QStringLiteral("aggregate"),
+                                       QStringLiteral("rollout, flow or value (repeat or separate with commas): add \"rollout\" and \"flow\" "
+                                                      "[layer][T×T] (Abnar & Zuidema 2020), \"value_weighted\" [layer][head][T×T] "
+                                                      "(Kobayashi et al. 2020; --model only)."),
+                                       QStringLiteral("KIND"));
     parser.addOption(aggregate);
+    const QCommandLineOption predict(QStringLiteral("predict"), QStringLiteral("With --model: add \"next_tokens\", the K most likely tokens after the last one."), QStringLiteral("K"));
+    const QCommandLineOption excludeSpecial(QStringLiteral("exclude-special"),
+                                            QStringLiteral("With --model: leave special tokens ([CLS], [SEP], <s>, </s> …) out of \"weights\" and renormalise each row (a display transform)."));
+    parser.addOptions({predict, excludeSpecial});
     const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("With --model and --stages: the layer whose stages to include (0-based)."), QStringLiteral("L"));
     const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("With --model and --stages: the head whose stages to include (0-based)."), QStringLiteral("H"));
     parser.addOptions({layer, head});
@@ -325,9 +333,35 @@ int runTrace(const QStringList &arguments)
     if (!parse(parser, arguments, &code))
         return code;
 
-    if (parser.isSet(aggregate) && parser.value(aggregate) != QStringLiteral("rollout"))
-        return fail(kUsage, QStringLiteral("--aggregate takes rollout (got \"%1\")").arg(parser.value(aggregate)));
-    const bool rollout = parser.isSet(aggregate);
+    bool rollout = false, flow = false, valueWeighted = false;
+    for (const QString &values : parser.values(aggregate)) {
+        for (const QString &kind : values.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const QString k = kind.trimmed();
+            if (k == QStringLiteral("rollout"))
+                rollout = true;
+            else if (k == QStringLiteral("flow"))
+                flow = true;
+            else if (k == QStringLiteral("value"))
+                valueWeighted = true;
+            else
+                return fail(kUsage, QStringLiteral("--aggregate takes rollout, flow or value (got \"%1\")").arg(k));
+        }
+    }
+    int predictCount = 0;
+    if (parser.isSet(predict)) {
+        bool ok = false;
+        predictCount = parser.value(predict).toInt(&ok);
+        if (!ok || predictCount < 1 || predictCount > 1000)
+            return fail(kUsage, QStringLiteral("--predict takes a count from 1 to 1000 (got \"%1\")").arg(parser.value(predict)));
+    }
+    if (!parser.isSet(checkpointOptions.model)) {
+        if (valueWeighted)
+            return fail(kUsage, QStringLiteral("--aggregate value needs --model: the teaching model has no output projection to weigh the values by"));
+        if (predictCount > 0)
+            return fail(kUsage, QStringLiteral("--predict needs --model: the teaching model has no vocabulary to predict"));
+        if (parser.isSet(excludeSpecial))
+            return fail(kUsage, QStringLiteral("--exclude-special needs --model: the teaching model has no special tokens"));
+    }
     if (parser.isSet(checkpointOptions.model)) {
         // Opened once; the selection is checked against it.
         const std::shared_ptr<const Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
@@ -348,9 +382,18 @@ int runTrace(const QStringList &arguments)
             return fail(kUsage, run.error);
         // Each layer is written as soon as it is done and then freed: the run holds one layer's maps.
         CheckpointRun &r = *run.value;
-        const Status written = writeJson(parser.value(model.out), [&r, rollout](JsonStream &out) {
+        if (predictCount > 0 && !r.checkpoint->model->canPredict())
+            return fail(kUsage, QStringLiteral("--predict: %1").arg(r.checkpoint->model->predictionUnavailableReason()));
+        r.forward.keepFinalHidden = predictCount > 0;
+        r.forward.keepValueNorms = valueWeighted;
+        const bool exclude = parser.isSet(excludeSpecial);
+        const Status written = writeJson(parser.value(model.out), [&](JsonStream &out) {
             ModelTraceWriter writer(out, *r.checkpoint, r.input);
             writer.setRollout(rollout);
+            writer.setFlow(flow);
+            writer.setValueWeighted(valueWeighted);
+            writer.setExcludeSpecial(exclude);
+            writer.setPredict(predictCount);
             writer.begin();
             r.forward.layerDone = [&writer, &out](int done, ModelTrace &trace) {
                 if (out.ok())
@@ -358,7 +401,7 @@ int runTrace(const QStringList &arguments)
             };
             if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
                 return ran;
-            writer.end();
+            writer.end(r.trace);
             return Status::success();
         });
         if (!written)
@@ -379,7 +422,7 @@ int runTrace(const QStringList &arguments)
     if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
         return fail(kFailure, ran.error);
     const Status written = writeJson(parser.value(model.out), [&](JsonStream &out) {
-        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages), rollout);
+        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages), {rollout, flow});
         return Status::success();
     });
     if (!written)

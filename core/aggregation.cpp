@@ -2,10 +2,10 @@
 
 namespace studio {
 
-Matrix rolloutStep(const Matrix &previous, const std::vector<Matrix> &heads)
+Eigen::MatrixXd residualMixed(const std::vector<Matrix> &heads)
 {
     if (heads.empty())
-        return previous;
+        return {};
     const Eigen::Index n = heads.front().rows();
     // Â = ½·mean_h A + ½·I, rows renormalised (a row of A that sums to 0, a query that saw no key,
     // still gets ½ on itself), accumulated in double.
@@ -19,6 +19,14 @@ Matrix rolloutStep(const Matrix &previous, const std::vector<Matrix> &heads)
         if (sum > 0)
             mixed.row(r) /= sum;
     }
+    return mixed;
+}
+
+Matrix rolloutStep(const Matrix &previous, const std::vector<Matrix> &heads)
+{
+    if (heads.empty())
+        return previous;
+    const Eigen::MatrixXd mixed = residualMixed(heads);
     if (previous.size() == 0)
         return mixed.cast<float>();
     return (mixed * previous.cast<double>()).cast<float>(); // (T, T)
@@ -34,6 +42,13 @@ std::vector<Matrix> attentionRollout(const std::vector<std::vector<Matrix>> &lay
         rollout.push_back(previous);
     }
     return rollout;
+}
+
+Matrix valueWeighted(const Matrix &weights, const Eigen::Ref<const Vector> &valueNorms)
+{
+    if (valueNorms.size() != weights.cols())
+        return {};
+    return weights * valueNorms.asDiagonal(); // (T, T): column j scaled by ‖f(x_j)‖
 }
 
 Matrix withoutTokens(const Matrix &weights, const std::vector<bool> &keep)

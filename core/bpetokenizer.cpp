@@ -119,6 +119,7 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int>
     for (QString &alternative : alternatives)
         alternative = QRegularExpression::escape(alternative);
     tokenizer->m_specialPattern.setPattern(alternatives.join(QLatin1Char('|')));
+    tokenizer->indexVocabulary(tokenizer->m_vocab);
     return {tokenizer, {}};
 }
 
@@ -369,6 +370,16 @@ Result<Encoding> BpeTokenizer::encode(const QString &input, const QString &pair,
     encoding.tokens += m_template.suffixTokens;
     encoding.tokenTypes.resize(encoding.ids.size(), 0);
     return {encoding, {}};
+}
+
+bool BpeTokenizer::isSpecial(const QString &token) const
+{
+    return m_specialTokens.contains(token) || m_template.prefixTokens.contains(token) || m_template.suffixTokens.contains(token);
+}
+
+QByteArray BpeTokenizer::tokenText(const QString &token) const
+{
+    return m_specialTokens.contains(token) ? token.toUtf8() : symbolsToBytes(token);
 }
 
 QString BpeTokenizer::displayToken(const QString &token) const

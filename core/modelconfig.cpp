@@ -34,6 +34,8 @@ ArchitectureTraits gpt2Traits()
     n.mlpNorm = QStringLiteral("ln_2");
     n.mlpIn = QStringLiteral("mlp.c_fc");
     n.mlpOut = QStringLiteral("mlp.c_proj");
+    n.finalNorm = QStringLiteral("ln_f");
+    n.outputHead = QStringLiteral("lm_head.weight");
     return t;
 }
 
@@ -92,6 +94,8 @@ ArchitectureTraits llamaTraits(const char *modelType, const char *displayName)
     n.mlpGate = QStringLiteral("mlp.gate_proj");
     n.mlpIn = QStringLiteral("mlp.up_proj");
     n.mlpOut = QStringLiteral("mlp.down_proj");
+    n.finalNorm = QStringLiteral("norm");
+    n.outputHead = QStringLiteral("lm_head.weight");
     return t;
 }
 
@@ -468,6 +472,7 @@ Result<ModelConfig> parseModelConfig(const QJsonObject &json)
         if (!windows)
             return R::failure(windows.error);
         config.slidingWindows = *windows.value;
+        config.tiedOutput = json.value(QStringLiteral("tie_word_embeddings")).toBool(false);
         break;
     }
     case PositionKind::Learned:
@@ -477,6 +482,7 @@ Result<ModelConfig> parseModelConfig(const QJsonObject &json)
         if (config.hidden % config.heads != 0)
             return R::failure(QStringLiteral("config.json: hidden size %1 is not divisible by %2 heads").arg(config.hidden).arg(config.heads));
         config.headDimension = config.hidden / config.heads;
+        config.tiedOutput = json.value(QStringLiteral("tie_word_embeddings")).toBool(true);
         break;
     }
     return {config, {}};

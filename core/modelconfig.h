@@ -34,6 +34,8 @@ struct TensorNames {
     QString mlpGate;            // gated MLPs: down(act(gate(x)) ⊙ up(x)), with mlpIn the up projection
     QString mlpIn, mlpOut;
     QString mlpNorm;
+    QString finalNorm;          // after the last layer (causal language models)
+    QString outputHead;         // the output projection to the vocabulary, (vocab, C), when not tied
 };
 
 // What a family does, described once, read by the forward pass, the views and the trace JSON.
@@ -90,6 +92,9 @@ struct ModelConfig {
     bool mlpBias = true;
     RopeConfig rope;           // families with rotary positions
     std::vector<int> slidingWindows; // per layer: a query sees only its last W keys; 0 (or empty) = all
+    // The output projection is the token embedding itself (tie_word_embeddings; transformers'
+    // default is true, Llama's, Mistral's and Qwen2's false).
+    bool tiedOutput = true;
 
     const ArchitectureTraits &traits() const { return architectureTraits(architecture); }
     int headDim() const { return headDimension > 0 ? headDimension : heads > 0 ? hidden / heads : 0; }

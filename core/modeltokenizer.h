@@ -45,6 +45,27 @@ public:
     // A vocabulary string as a person reads it: spaces marked, byte tokens decoded.
     virtual QString displayToken(const QString &token) const = 0;
     virtual bool takesPairs() const = 0;
+    // The vocabulary string of an id; empty for an id the vocabulary does not hold.
+    QString tokenForId(int id) const { return m_byId.value(id); }
+    // Whether a token is one of the tokenizer's special tokens ([CLS], [SEP], [PAD], <s>, </s>,
+    // <|endoftext|> …): markers the tokenizer adds, not text.
+    virtual bool isSpecial(const QString &token) const = 0;
+    // The text a token stands for, as UTF-8 bytes (a byte-level token may hold part of a
+    // character); a special token's own spelling.
+    virtual QByteArray tokenText(const QString &token) const = 0;
+
+protected:
+    // Each tokenizer fills this from its vocabulary once it is complete.
+    void indexVocabulary(const QHash<QString, int> &vocab)
+    {
+        m_byId.clear();
+        for (auto it = vocab.cbegin(); it != vocab.cend(); ++it)
+            if (!m_byId.contains(it.value()))
+                m_byId.insert(it.value(), it.key());
+    }
+
+private:
+    QHash<int, QString> m_byId;
 };
 
 // GPT-2's byte-level BPE: text is split by GPT-2's pattern, each piece's UTF-8 bytes are mapped to
@@ -71,6 +92,8 @@ public:
                             const std::atomic<bool> *cancel = nullptr) const override;
     QString displayToken(const QString &token) const override;
     bool takesPairs() const override { return false; }
+    bool isSpecial(const QString &token) const override;
+    QByteArray tokenText(const QString &token) const override;
 
     // The BPE pieces of one pre-tokenized word (already byte-mapped).
     QStringList bpe(const QString &word) const;
@@ -122,6 +145,8 @@ public:
                             const std::atomic<bool> *cancel = nullptr) const override;
     QString displayToken(const QString &token) const override { return token; }
     bool takesPairs() const override { return true; }
+    bool isSpecial(const QString &token) const override;
+    QByteArray tokenText(const QString &token) const override;
 
     // Pieces of a text without [CLS]/[SEP].
     QStringList tokenize(const QString &text) const;
@@ -159,12 +184,15 @@ public:
     // "▁the" as "␣the"; a byte piece of an ASCII character as that character.
     QString displayToken(const QString &token) const override;
     bool takesPairs() const override { return false; }
+    bool isSpecial(const QString &token) const override;
+    QByteArray tokenText(const QString &token) const override;
 
 private:
     struct AddedToken {
         QString content;
         int id = 0;
         bool lstrip = false, rstrip = false, singleWord = false;
+        bool special = false;
     };
     enum class PrependScheme { Always, First, Never };
     bool appendSection(const QString &section, qsizetype offset, Encoding &encoding) const;

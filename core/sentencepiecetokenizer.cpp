@@ -139,6 +139,7 @@ Result<std::shared_ptr<SentencePieceBpeTokenizer>> SentencePieceBpeTokenizer::fr
         token.lstrip = added.value(QStringLiteral("lstrip")).toBool(false);
         token.rstrip = added.value(QStringLiteral("rstrip")).toBool(false);
         token.singleWord = added.value(QStringLiteral("single_word")).toBool(false);
+        token.special = added.value(QStringLiteral("special")).toBool(false);
         if (token.content.isEmpty() || token.id < 0)
             return R::failure(QStringLiteral("tokenizer.json: an added token has no content or id"));
         t.m_added.push_back(token);
@@ -154,6 +155,10 @@ Result<std::shared_ptr<SentencePieceBpeTokenizer>> SentencePieceBpeTokenizer::fr
     if (!special)
         return R::failure(special.error);
     t.m_template = std::move(*special.value);
+    QHash<QString, int> everything = t.m_vocab;
+    for (const AddedToken &token : t.m_added)
+        everything.insert(token.content, token.id);
+    t.indexVocabulary(everything);
     return {tokenizer, {}};
 }
 
@@ -350,6 +355,27 @@ QString SentencePieceBpeTokenizer::displayToken(const QString &token) const
         return token;
     QString shown = token;
     return shown.replace(m_metaspace ? m_replacement : kMetaspace, QStringLiteral("\u2423")); // ␣
+}
+
+bool SentencePieceBpeTokenizer::isSpecial(const QString &token) const
+{
+    if (m_template.prefixTokens.contains(token) || m_template.suffixTokens.contains(token))
+        return true;
+    return std::any_of(m_added.begin(), m_added.end(), [&](const AddedToken &t) { return t.special && t.content == token; });
+}
+
+QByteArray SentencePieceBpeTokenizer::tokenText(const QString &token) const
+{
+    if (std::any_of(m_added.begin(), m_added.end(), [&](const AddedToken &t) { return t.content == token; }))
+        return token.toUtf8();
+    if (token.size() == 6 && token.startsWith(QStringLiteral("<0x")) && token.endsWith(QLatin1Char('>'))) {
+        bool ok = false;
+        const uint byte = token.mid(3, 2).toUInt(&ok, 16);
+        if (ok)
+            return QByteArray(1, char(byte));
+    }
+    QString text = token;
+    return text.replace(m_metaspace ? m_replacement : kMetaspace, QStringLiteral(" ")).toUtf8();
 }
 
 } // namespace studio

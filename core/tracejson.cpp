@@ -1,6 +1,8 @@
 #include "tracejson.h"
 
 #include "aggregation.h"
+#include "attentionflow.h"
+#include "prediction.h"
 
 #include "workspace.h"
 
@@ -133,6 +135,20 @@ void ModelTraceWriter::begin()
         m_out.key(QStringLiteral("truncated"));
         m_out.value(truncationToJson(m_input.truncatedFrom, int(encoding.ids.size())));
     }
+    if (m_excludeSpecial) {
+        QJsonArray special;
+        m_keep.assign(size_t(encoding.tokens.size()), true);
+        for (qsizetype i = 0; i < encoding.tokens.size(); ++i) {
+            if (m_checkpoint.tokenizer->isSpecial(encoding.tokens.at(i))) {
+                m_keep[size_t(i)] = false;
+                special.append(int(i));
+            }
+        }
+        m_out.key(QStringLiteral("special_tokens"));
+        m_out.value(special);
+        m_out.key(QStringLiteral("display_transform"));
+        m_out.string(QStringLiteral("weights without the special tokens' rows and columns, each row renormalised"));
+    }
     if (!m_checkpoint.model->nonFiniteTensors().isEmpty()) {
         QJsonArray warnings;
         for (const QString &name : m_checkpoint.model->nonFiniteTensors())
@@ -161,6 +177,13 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
     std::vector<Matrix> &maps = trace.attentions[size_t(layer)];
     if (m_rollout) // from the maps before they are freed: R_l = Â_l · R_{l−1}
         m_rollouts.push_back(rolloutStep(m_rollouts.empty() ? Matrix() : m_rollouts.back(), maps));
+    if (m_flow)
+        m_mixed.push_back(residualMixed(maps));
+    if (m_valueWeighted && size_t(layer) < trace.valueNorms.size()) {
+        std::vector<Matrix> &values = m_values.emplace_back();
+        for (int h = 0; h < int(maps.size()); ++h)
+            values.push_back(valueWeighted(maps[size_t(h)], trace.valueNorms[size_t(layer)].col(h)));
+    }
     for (int h = 0; h < int(maps.size()); ++h) {
         m_out.beginObject();
         // Which key/value head it reads (shared with its group), and its attention sink.
@@ -169,10 +192,12 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
         m_out.key(QStringLiteral("first_token_share"));
         m_out.number(firstTokenShare(maps[size_t(h)]));
         if (const auto stages = trace.stages.find({layer, h}); stages != trace.stages.end()) {
+            if (m_excludeSpecial) // the stages as computed; only the weights are transformed
+                stages->second.weights = withoutTokens(stages->second.weights, m_keep);
             writeHeadStages(m_out, stages->second); // its weights are the map's
             trace.stages.erase(stages);
         } else {
-            writeTraceMatrix(m_out, QStringLiteral("weights"), maps[size_t(h)]);
+            writeTraceMatrix(m_out, QStringLiteral("weights"), m_excludeSpecial ? withoutTokens(maps[size_t(h)], m_keep) : maps[size_t(h)]);
         }
         maps[size_t(h)] = Matrix();
         m_out.endObject();
@@ -181,12 +206,53 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
     m_out.endObject();
 }
 
-void ModelTraceWriter::end()
+void ModelTraceWriter::end(const ModelTrace &trace)
 {
     m_out.endArray();
+    if (m_predict > 0)
+        writeNextTokens(m_out, m_checkpoint, trace, m_predict);
     if (m_rollout)
         writeRollout(m_out, m_rollouts);
+    if (m_flow) {
+        const std::optional<std::vector<Matrix>> flow = attentionFlowFromMixed(m_mixed);
+        m_out.key(QStringLiteral("flow"));
+        m_out.beginArray();
+        for (const Matrix &m : flow.value_or(std::vector<Matrix>()))
+            writeTraceRows(m_out, m, false);
+        m_out.endArray();
+    }
+    if (m_valueWeighted) {
+        m_out.key(QStringLiteral("value_weighted"));
+        m_out.beginArray();
+        for (const std::vector<Matrix> &heads : m_values) {
+            m_out.beginArray();
+            for (const Matrix &m : heads)
+                writeTraceRows(m_out, m, false);
+            m_out.endArray();
+        }
+        m_out.endArray();
+    }
     m_out.endObject();
+}
+
+void writeNextTokens(JsonStream &out, const Checkpoint &checkpoint, const ModelTrace &trace, int k)
+{
+    out.key(QStringLiteral("next_tokens"));
+    out.beginArray();
+    if (trace.finalHidden.rows() > 0) {
+        const RowVector logits = checkpoint.model->logits(trace.finalHidden.row(trace.finalHidden.rows() - 1));
+        for (const TokenChoice &choice : topTokens(logits, k)) {
+            const QString token = checkpoint.tokenizer->tokenForId(choice.id);
+            out.value(QJsonObject{
+                {QStringLiteral("id"), choice.id},
+                {QStringLiteral("token"), token},
+                {QStringLiteral("display"), checkpoint.tokenizer->displayToken(token)},
+                {QStringLiteral("logit"), double(choice.logit)},
+                {QStringLiteral("prob"), choice.probability},
+            });
+        }
+    }
+    out.endArray();
 }
 
 void writeRollout(JsonStream &out, const std::vector<Matrix> &rollout)
@@ -200,7 +266,7 @@ void writeRollout(JsonStream &out, const std::vector<Matrix> &rollout)
 
 void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const TeachingConfig &config,
                         const std::vector<HeadWeights> &heads, const AttentionSettings &settings, bool withStages,
-                        bool withRollout)
+                        const TeachingTraceExtras &extras)
 {
     out.beginObject();
     out.key(QStringLiteral("model"));
@@ -257,11 +323,17 @@ void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const Teach
     out.endArray();
     out.endObject();
     out.endArray();
-    if (withRollout) {
-        std::vector<Matrix> layer;
-        for (const HeadTrace &head : trace.heads)
-            layer.push_back(head.weights);
+    std::vector<Matrix> layer;
+    for (const HeadTrace &head : trace.heads)
+        layer.push_back(head.weights);
+    if (extras.rollout)
         writeRollout(out, attentionRollout({layer}));
+    if (extras.flow) {
+        out.key(QStringLiteral("flow"));
+        out.beginArray();
+        for (const Matrix &m : attentionFlow({layer}).value_or(std::vector<Matrix>()))
+            writeTraceRows(out, m, false);
+        out.endArray();
     }
     out.endObject();
 }

@@ -143,6 +143,9 @@ public:
                 vector(base + (legacy ? QStringLiteral(".beta") : QStringLiteral(".bias")), size)};
     }
 
+    // Whether a tensor is present, under any of the family's prefixes.
+    bool has(const QString &name) const { return find(name) != nullptr; }
+
 private:
     const TensorView *find(const QString &name) const
     {
@@ -410,6 +413,22 @@ Status TransformerModel::bindTensors(const ModelConfig &config, const QHash<QStr
         layer.mlpOut = binder.linear(p + names.mlpOut, inner, c, config.mlpBias);
         model->m_layers.push_back(layer);
     }
+    // The output side is optional: a checkpoint without it still shows its attention.
+    if (binder.error().isEmpty()) {
+        const QString normWeight = names.finalNorm + QStringLiteral(".weight");
+        const QString normLegacy = names.finalNorm + QStringLiteral(".gamma");
+        if (!traits.causal)
+            m_noPrediction = QStringLiteral("%1 is not a left-to-right language model: it predicts no next token").arg(traits.displayName);
+        else if (names.finalNorm.isEmpty() || (!binder.has(normWeight) && !binder.has(normLegacy)))
+            m_noPrediction = QStringLiteral("the checkpoint has no final norm (\"%1\")").arg(normWeight);
+        else if (!config.tiedOutput && !binder.has(names.outputHead))
+            m_noPrediction = QStringLiteral("the checkpoint has no output projection (\"%1\"), and config.json says it is not the token embedding")
+                                 .arg(names.outputHead);
+        if (m_noPrediction.isEmpty()) {
+            m_finalNorm = binder.norm(names.finalNorm, c);
+            m_outputHead = config.tiedOutput ? m_tokenEmbedding : binder.tensor(names.outputHead, config.vocabSize, c);
+        }
+    }
     if (!binder.error().isEmpty())
         return Status::failure(binder.error());
     m_nonFiniteTensors = binder.nonFinite();
@@ -572,9 +591,18 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             if (sl == l && sh >= 0 && sh < cfg.heads)
                 trace.stages[{sl, sh}];
         const KernelOptions layerKernel = layerKernelOptions(kernel, l);
+        std::vector<Matrix> outputSlices; // W_O^h (d, C) per head, for the value norms
+        if (options.keepValueNorms) {
+            trace.valueNorms.resize(size_t(cfg.layers));
+            trace.valueNorms[size_t(l)].resize(tokens, cfg.heads);
+            for (int h = 0; h < cfg.heads; ++h)
+                outputSlices.push_back(headOutputProjection(l, h));
+        }
         parallelFor(options.threads, cfg.heads, [&](int begin, int end) {
             Matrix headOutput(tokens, d);
             for (int h = begin; h < end; ++h) {
+                if (options.keepValueNorms) // ‖(x_j W_V^h + b_V^h) W_O^h‖ for every token j
+                    trace.valueNorms[size_t(l)].col(h) = (headSlice(qkv, Projection::V, h) * outputSlices[size_t(h)]).rowwise().norm();
                 const auto kept = trace.stages.find({l, h});
                 HeadTrace *stages = kept == trace.stages.end() ? nullptr : &kept->second;
                 attend(headSlice(qkv, Projection::Q, h), headSlice(qkv, Projection::K, h), headSlice(qkv, Projection::V, h), layerKernel,
@@ -594,7 +622,8 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
             normalise(layer.attentionNorm, hidden);
 
         // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)); gated: W₂ (act(W_g x) ⊙ W₁ x).
-        if (l + 1 == cfg.layers)
+        const bool predicts = options.keepFinalHidden && canPredict();
+        if (l + 1 == cfg.layers && !predicts)
             break; // the last MLP changes nothing that attention shows
         const Matrix *mlpInput = &hidden;
         if (preNorm) {
@@ -617,9 +646,59 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         if (options.progress)
             options.progress(l + 1);
     }
+    if (options.keepFinalHidden && canPredict()) {
+        trace.finalHidden = hidden;
+        normalise(m_finalNorm, trace.finalHidden);
+    }
     if (options.progress)
         options.progress(cfg.layers);
     return trace;
+}
+
+QString TransformerModel::predictionUnavailableReason() const
+{
+    return canPredict() ? QString() : m_noPrediction;
+}
+
+RowVector TransformerModel::logits(const Eigen::Ref<const RowVector> &finalHidden, int threads) const
+{
+    RowVector out(m_outputHead.rows);
+    if (!canPredict() || finalHidden.size() != m_outputHead.cols)
+        return RowVector();
+    // Blocks of vocabulary rows, split over threads; a half-precision head is converted a block at a time.
+    constexpr int kBlock = 2048;
+    const int blocks = (m_outputHead.rows + kBlock - 1) / kBlock;
+    parallelFor(threads, blocks, [&](int begin, int end) {
+        Matrix block;
+        for (int b = begin; b < end; ++b) {
+            const int first = b * kBlock;
+            const int count = std::min(kBlock, m_outputHead.rows - first);
+            if (m_outputHead.isHalf()) {
+                block.resize(count, m_outputHead.cols);
+                m_outputHead.rowsAsFloat(first, count, block.data());
+                out.segment(first, count).noalias() = finalHidden * block.transpose();
+            } else {
+                out.segment(first, count).noalias() = finalHidden * m_outputHead.matrix().middleRows(first, count).transpose();
+            }
+        }
+    });
+    return out;
+}
+
+Matrix TransformerModel::headOutputProjection(int layer, int head) const
+{
+    const LinearWeights &output = m_layers.at(size_t(layer)).attentionOutput;
+    const int d = m_config.headDim();
+    Matrix slice;
+    if (output.outByIn) { // (C, H·d): the head's columns, transposed
+        Matrix columns(output.outputs(), d);
+        output.weight.columnsAsFloat(head * d, d, columns.data());
+        slice = columns.transpose();
+    } else { // (H·d, C): the head's rows
+        slice.resize(d, output.outputs());
+        output.weight.rowsAsFloat(head * d, d, slice.data());
+    }
+    return slice;
 }
 
 HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int head, const ForwardInput &input,

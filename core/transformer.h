@@ -97,6 +97,13 @@ struct ForwardOptions {
     // Keep the X each layer's attention reads (trace.layerInputs) for every layer, so that the
     // stages of any head can be recomputed later with headStages() without another forward pass.
     bool keepLayerInputs = false;
+    // Run the last layer's MLP and the final norm too, and keep the result (trace.finalHidden), from
+    // which logits() gives any position's next-token logits. Only where canPredict().
+    bool keepFinalHidden = false;
+    // Keep ‖f_h(x_j)‖ for every layer, head and token (trace.valueNorms): the size of what token j
+    // adds to the layer's output through head h, f_h(x) = (x W_V^h + b_V^h) W_O^h (Kobayashi et
+    // al. 2020), so that value-weighted attention is α_ij · ‖f_h(x_j)‖.
+    bool keepValueNorms = false;
     const std::atomic<bool> *cancel = nullptr; // checked between layers
     std::function<void(int layersDone)> progress;
     // Called as each layer's attention is done, with the trace holding that layer's maps, stages
@@ -110,6 +117,8 @@ struct ModelTrace {
     std::map<std::pair<int, int>, HeadTrace> stages;
     std::map<int, Matrix> layerInputs;           // X fed to the attention of layers with stage heads (T, C)
     Matrix embeddings;                           // token + position (+ type) embeddings (T, C)
+    Matrix finalHidden;                          // after the final norm, with keepFinalHidden (T, C)
+    std::vector<Matrix> valueNorms;              // [layer] ‖f_h(x_j)‖, with keepValueNorms (T, H)
     bool cancelled = false;
 };
 
@@ -143,6 +152,15 @@ public:
         RowVector bQ, bK, bV;
     };
     HeadProjection headProjection(int layer, int head) const;
+    // The rows of the attention's output projection that read head h's context: W_O^h (d_head, C).
+    Matrix headOutputProjection(int layer, int head) const;
+    // Whether the checkpoint predicts the next token: a causal family with its final norm and an
+    // output projection (its own, or the token embedding where tied).
+    bool canPredict() const { return m_outputHead.present() && m_finalNorm.gain.present(); }
+    // Why not, when it cannot (for messages).
+    QString predictionUnavailableReason() const;
+    // The next-token logits of one position from its final hidden state (C): h · W_outᵀ, (vocab).
+    RowVector logits(const Eigen::Ref<const RowVector> &finalHidden, int threads = 2) const;
     // Every stage of one head from its layer's attention input X (T, C): q = X W_Q + b_Q, … with
     // the model's own masking (causal where the family is, padding keys from input.attentionMask).
     // The projections and the kernel run as in forward() with the same options, so the weights are
@@ -175,6 +193,9 @@ private:
     WeightRef m_positionEmbedding; // (positions, C)
     WeightRef m_typeEmbedding;     // token types (types, C), where the family has them
     LayerNormWeights m_embeddingNorm; // where the family normalises its embeddings
+    LayerNormWeights m_finalNorm;     // after the last layer, where the family predicts tokens
+    WeightRef m_outputHead;           // (vocab, C): lm_head, or the token embedding where tied
+    QString m_noPrediction;           // why canPredict() is false
     std::vector<LayerWeights> m_layers;
     std::deque<std::vector<float>> m_converted; // owned copies of converted tensors
     QStringList m_nonFiniteTensors;

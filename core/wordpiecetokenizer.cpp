@@ -72,6 +72,7 @@ Result<std::shared_ptr<WordPieceTokenizer>> WordPieceTokenizer::fromData(const Q
     for (const QString &special : {options.unk, options.cls, options.sep})
         if (!tokenizer->m_vocab.contains(special))
             return R::failure(QStringLiteral("the vocabulary has no special token %1").arg(special));
+    tokenizer->indexVocabulary(tokenizer->m_vocab);
     return {tokenizer, {}};
 }
 
@@ -246,6 +247,17 @@ Result<Encoding> WordPieceTokenizer::encode(const QString &text, const QString &
         add(m_options.sep, 1);
     }
     return {encoding, {}};
+}
+
+bool WordPieceTokenizer::isSpecial(const QString &token) const
+{
+    return token == m_options.cls || token == m_options.sep || token == m_options.pad;
+}
+
+QByteArray WordPieceTokenizer::tokenText(const QString &token) const
+{
+    // A continuation joins the word before it; a word piece starts a new word.
+    return token.startsWith(QStringLiteral("##")) ? token.mid(2).toUtf8() : (QLatin1Char(' ') + token).toUtf8();
 }
 
 } // namespace studio

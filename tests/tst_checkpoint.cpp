@@ -1,4 +1,5 @@
 #include "checkpoint.h"
+#include "prediction.h"
 #include "attentionresult.h"
 #include "tracejson.h"
 #include "safetensorswriter.h"
@@ -120,6 +121,11 @@ private Q_SLOTS:
     void matchesReference();
     void rotaryVariantsMatchReference_data();
     void rotaryVariantsMatchReference();
+    void predictsTheReferenceNextTokens_data();
+    void predictsTheReferenceNextTokens();
+    void onlyLanguageModelsPredict();
+    void valueNormsAreEachHeadsShareOfTheOutput_data();
+    void valueNormsAreEachHeadsShareOfTheOutput();
     void bertPaddedPairMatchesReference_data();
     void bertPaddedPairMatchesReference();
     void stagesOfARealHead();
@@ -208,6 +214,136 @@ void TestCheckpoint::rotaryVariantsMatchReference()
     QVERIFY2(difference <= kReferenceTolerance, qPrintable(QString::number(difference)));
 }
 
+void TestCheckpoint::predictsTheReferenceNextTokens_data()
+{
+    QTest::addColumn<QString>("name");
+    for (const char *name : {"gpt2-random-tiny", "llama-random-tiny", "llama-random-tiny.2", "llama-random-tiny.3",
+                             "mistral-random-tiny", "mistral-random-tiny.2", "mistral-random-tiny.3"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestCheckpoint::predictsTheReferenceNextTokens()
+{
+    // The float64 references' ten most likely tokens after the last position: ids exact, logits
+    // to 1e-4 relative (float32 agrees to about 1e-7).
+    QFETCH(QString, name);
+    const QJsonObject reference = readJson(kData + QStringLiteral("/reference/") + name + QStringLiteral(".json"));
+    const QJsonArray expected = reference.value(QStringLiteral("logits_last_position_top10")).toArray();
+    QCOMPARE(expected.size(), 10);
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name.section(QLatin1Char('.'), 0, 0));
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    QVERIFY(c.model->canPredict());
+    const auto input = prepareInput(c, reference.value(QStringLiteral("text")).toString());
+    QVERIFY_OK(input);
+    QCOMPARE(input.value->encoding.ids, intList(reference.value(QStringLiteral("ids"))));
+    ForwardOptions options;
+    options.keepFinalHidden = true;
+    const ModelTrace trace = c.model->forward(input.value->forward, options);
+    QCOMPARE(trace.finalHidden.rows(), Eigen::Index(input.value->encoding.ids.size()));
+    const RowVector logits = c.model->logits(trace.finalHidden.row(trace.finalHidden.rows() - 1));
+    QCOMPARE(logits.size(), Eigen::Index(c.config.vocabSize));
+    const std::vector<TokenChoice> top = topTokens(logits, 10);
+    QCOMPARE(top.size(), size_t(10));
+    double worst = 0;
+    for (qsizetype i = 0; i < expected.size(); ++i) {
+        const QJsonArray pair = expected.at(i).toArray();
+        QCOMPARE(top[size_t(i)].id, pair.at(0).toInt());
+        const double want = pair.at(1).toDouble();
+        worst = std::max(worst, std::abs(double(top[size_t(i)].logit) - want) / std::abs(want));
+    }
+    qInfo("%s: worst relative logit difference %.3g", qPrintable(name), worst);
+    QVERIFY2(worst <= 1e-4, qPrintable(QString::number(worst)));
+    // The same logits without keeping them: the attention is untouched by asking for a prediction.
+    const ModelTrace plain = c.model->forward(input.value->forward);
+    QCOMPARE(plain.finalHidden.size(), Eigen::Index(0));
+    for (size_t l = 0; l < plain.attentions.size(); ++l)
+        for (size_t h = 0; h < plain.attentions[l].size(); ++h)
+            QVERIFY(plain.attentions[l][h] == trace.attentions[l][h]);
+}
+
+void TestCheckpoint::onlyLanguageModelsPredict()
+{
+    const auto bert = openCheckpoint(kData + QStringLiteral("/checkpoints/bert-random-tiny"));
+    QVERIFY_OK(bert);
+    QVERIFY(!(*bert.value)->model->canPredict());
+    QVERIFY((*bert.value)->model->predictionUnavailableReason().contains(QStringLiteral("not a left-to-right language model")));
+    const auto input = prepareInput(**bert.value, QStringLiteral("the cat"));
+    QVERIFY_OK(input);
+    ForwardOptions options;
+    options.keepFinalHidden = true;
+    QCOMPARE((*bert.value)->model->forward(input.value->forward, options).finalHidden.size(), Eigen::Index(0));
+    QCOMPARE((*bert.value)->model->logits(RowVector::Zero(64)).size(), Eigen::Index(0));
+
+    // A Llama checkpoint that says its head is its own but lacks it shows attention, predicts nothing.
+    QTemporaryDir dir;
+    const QString folder = dir.filePath(QStringLiteral("headless"));
+    copyDirectory(kData + QStringLiteral("/checkpoints/llama-random-tiny"), folder);
+    const auto original = SafetensorsFile::open(folder + QStringLiteral("/model.safetensors"));
+    QVERIFY_OK(original);
+    QHash<QString, TensorView> kept = (*original.value)->tensors();
+    kept.remove(QStringLiteral("lm_head.weight"));
+    const auto config = parseModelConfig(readJson(folder + QStringLiteral("/config.json")));
+    QVERIFY_OK(config);
+    const auto model = TransformerModel::bind(*config.value, kept);
+    QVERIFY_OK(model);
+    QVERIFY(!(*model.value)->canPredict());
+    QVERIFY((*model.value)->predictionUnavailableReason().contains(QStringLiteral("lm_head.weight")));
+    // Tied, the token embedding is the head.
+    ModelConfig tied = *config.value;
+    tied.tiedOutput = true;
+    const auto tiedModel = TransformerModel::bind(tied, kept);
+    QVERIFY_OK(tiedModel);
+    QVERIFY((*tiedModel.value)->canPredict());
+    const RowVector hidden = RowVector::LinSpaced(64, -1.0f, 1.0f);
+    const TensorView embeddingView = kept.value(QStringLiteral("model.embed_tokens.weight"));
+    QVERIFY(embeddingView.dtype == DType::F32);
+    QCOMPARE(embeddingView.shape, (std::vector<qint64>{tied.vocabSize, tied.hidden}));
+    const Eigen::Map<const Matrix> embedding(reinterpret_cast<const float *>(embeddingView.data), tied.vocabSize, tied.hidden);
+    const RowVector expected = hidden * embedding.transpose();
+    QVERIFY(((*tiedModel.value)->logits(hidden) - expected).cwiseAbs().maxCoeff() <= 1e-5f);
+}
+
+void TestCheckpoint::valueNormsAreEachHeadsShareOfTheOutput_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("outputName"); // layer 1's attention output projection, as stored
+    QTest::newRow("gpt2 (Conv1D [in, out])") << QStringLiteral("gpt2-random-tiny") << QStringLiteral("h.1.attn.c_proj.weight");
+    QTest::newRow("llama (Linear [out, in], grouped)") << QStringLiteral("llama-random-tiny") << QStringLiteral("model.layers.1.self_attn.o_proj.weight");
+}
+
+void TestCheckpoint::valueNormsAreEachHeadsShareOfTheOutput()
+{
+    // ‖f_h(x_j)‖ = ‖v_j W_O^h‖, with v from the head's own stages and W_O^h cut by hand from the
+    // tensor in the file: the head's d rows of [in, out], or its d columns of [out, in].
+    QFETCH(QString, name);
+    QFETCH(QString, outputName);
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name);
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    const auto input = prepareInput(c, QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QVERIFY_OK(input);
+    ForwardOptions options;
+    options.keepValueNorms = true;
+    for (int h = 0; h < c.config.heads; ++h)
+        options.stageHeads.push_back({1, h});
+    const ModelTrace trace = c.model->forward(input.value->forward, options);
+    QCOMPARE(trace.valueNorms.size(), size_t(c.config.layers));
+    const TensorView *stored = c.model->files().front()->find(outputName);
+    QVERIFY(stored && stored->dtype == DType::F32 && stored->shape.size() == 2);
+    const Eigen::Map<const Matrix> output(reinterpret_cast<const float *>(stored->data), Eigen::Index(stored->shape[0]), Eigen::Index(stored->shape[1]));
+    const int d = c.config.headDim();
+    const bool outByIn = name.startsWith(QStringLiteral("llama"));
+    for (int h = 0; h < c.config.heads; ++h) {
+        const Matrix slice = outByIn ? Matrix(output.middleCols(h * d, d).transpose()) : Matrix(output.middleRows(h * d, d));
+        const Matrix &v = trace.stages.at({1, h}).v; // (T, d), the group's value head
+        const Vector expected = (v * slice).rowwise().norm();
+        const Vector got = trace.valueNorms[1].col(h);
+        QVERIFY2((got - expected).cwiseAbs().maxCoeff() <= 1e-5f * std::max(1.0f, expected.maxCoeff()), qPrintable(QString::number(h)));
+        QVERIFY(got.minCoeff() > 0);
+    }
+}
+
 void TestCheckpoint::bertPaddedPairMatchesReference_data()
 {
     QTest::addColumn<QString>("name");
@@ -269,7 +405,7 @@ void TestCheckpoint::traceIsWrittenAndFreedALayerAtATime()
         writer.writeLayer(layer, trace);
     };
     const ModelTrace streamed = c.model->forward(input.value->forward, options);
-    writer.end();
+    writer.end(streamed);
     QVERIFY(out.finish());
     QCOMPARE(layersSeen, c.config.layers);
     QVERIFY(earlierLayersFreed);
@@ -873,7 +1009,7 @@ void TestCheckpoint::nonFiniteWeightsAreNamedAndNeverLookMasked()
     writer.begin();
     for (int layer = 0; layer < c.config.layers; ++layer)
         writer.writeLayer(layer, streamed);
-    writer.end();
+    writer.end(trace);
     QVERIFY(out.finish());
     const QJsonObject json = QJsonDocument::fromJson(bytes).object();
     const QJsonArray warnings = json.value(QStringLiteral("warnings")).toArray();

@@ -91,6 +91,9 @@ private Q_SLOTS:
     void temperatureOnAModelIsAnExperiment();
     void compareTwoSentences();
     void traceWithRollout();
+    void tracePredictsTheNextToken();
+    void traceWithFlowAndValueWeighted();
+    void traceWithoutSpecialTokens();
 };
 
 void TestCli::traceMatchesLibrary()
@@ -795,9 +798,157 @@ void TestCli::traceWithRollout()
     }
     const Run bad = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--aggregate"), QStringLiteral("mean")});
     QCOMPARE(bad.exitCode, 2);
-    QVERIFY(bad.err.contains("--aggregate takes rollout"));
+    QVERIFY(bad.err.contains("--aggregate takes rollout, flow or value"));
     // Without --aggregate there is no rollout.
     QVERIFY(!parse(run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b")}).out).contains(QStringLiteral("rollout")));
+}
+
+namespace {
+
+std::vector<std::vector<double>> rowsOf(const QJsonValue &value)
+{
+    std::vector<std::vector<double>> rows;
+    for (const QJsonValue &row : value.toArray()) {
+        rows.emplace_back();
+        for (const QJsonValue &x : row.toArray())
+            rows.back().push_back(x.toDouble());
+    }
+    return rows;
+}
+
+} // namespace
+
+void TestCli::tracePredictsTheNextToken()
+{
+    const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    const QJsonObject reference = [] {
+        QFile file(QStringLiteral(STUDIO_TEST_DATA "/reference/gpt2-random-tiny.json"));
+        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
+    }();
+    const Run traced = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"),
+                            reference.value(QStringLiteral("text")).toString(), QStringLiteral("--predict"), QStringLiteral("10")});
+    QVERIFY2(traced.exitCode == 0, traced.err.constData());
+    const QJsonArray next = parse(traced.out).value(QStringLiteral("next_tokens")).toArray();
+    const QJsonArray expected = reference.value(QStringLiteral("logits_last_position_top10")).toArray();
+    QCOMPARE(next.size(), 10);
+    double previousLogit = std::numeric_limits<double>::infinity(), probabilities = 0;
+    for (qsizetype i = 0; i < next.size(); ++i) {
+        const QJsonObject choice = next.at(i).toObject();
+        QCOMPARE(choice.value(QStringLiteral("id")).toInt(), expected.at(i).toArray().at(0).toInt());
+        const double logit = choice.value(QStringLiteral("logit")).toDouble();
+        QVERIFY(std::abs(logit - expected.at(i).toArray().at(1).toDouble()) <= 1e-4 * std::abs(logit));
+        QVERIFY(logit <= previousLogit);
+        previousLogit = logit;
+        probabilities += choice.value(QStringLiteral("prob")).toDouble();
+        QVERIFY(!choice.value(QStringLiteral("token")).toString().isEmpty());
+    }
+    QVERIFY(probabilities > 0 && probabilities <= 1 + 1e-9);
+    // "." is the reference's favourite, by a wide margin.
+    QCOMPARE(next.at(0).toObject().value(QStringLiteral("token")).toString(), QStringLiteral("."));
+
+    const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--predict"), QStringLiteral("3")});
+    QCOMPARE(teaching.exitCode, 2);
+    QVERIFY(teaching.err.contains("no vocabulary"));
+    const Run bert = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/bert-random-tiny"),
+                          QStringLiteral("--text"), QStringLiteral("the cat"), QStringLiteral("--predict"), QStringLiteral("3")});
+    QCOMPARE(bert.exitCode, 2);
+    QVERIFY2(bert.err.contains("not a left-to-right language model"), bert.err.constData());
+    const Run zero = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), QStringLiteral("a"),
+                          QStringLiteral("--predict"), QStringLiteral("0")});
+    QCOMPARE(zero.exitCode, 2);
+}
+
+void TestCli::traceWithFlowAndValueWeighted()
+{
+    const Run traced = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"),
+                            QStringLiteral("--text"), QStringLiteral("The animal didn't cross the street"),
+                            QStringLiteral("--aggregate"), QStringLiteral("rollout,flow"), QStringLiteral("--aggregate"), QStringLiteral("value")});
+    QVERIFY2(traced.exitCode == 0, traced.err.constData());
+    const QJsonObject json = parse(traced.out);
+    const QJsonArray layers = json.value(QStringLiteral("layers")).toArray();
+    const QJsonArray flow = json.value(QStringLiteral("flow")).toArray();
+    const QJsonArray values = json.value(QStringLiteral("value_weighted")).toArray();
+    QCOMPARE(flow.size(), layers.size());
+    QCOMPARE(values.size(), layers.size());
+    // One layer's flow is its rollout (the only path is the edge itself); every row sums to 1 and
+    // a causal model's flow never reaches a later token.
+    QCOMPARE(rowsOf(flow.at(0)), rowsOf(json.value(QStringLiteral("rollout")).toArray().at(0)));
+    for (const QJsonValue &layer : flow) {
+        const auto rows = rowsOf(layer);
+        for (size_t i = 0; i < rows.size(); ++i) {
+            QVERIFY(std::abs(std::accumulate(rows[i].begin(), rows[i].end(), 0.0) - 1.0) <= 1e-5);
+            for (size_t j = i + 1; j < rows[i].size(); ++j)
+                QCOMPARE(rows[i][j], 0.0);
+        }
+    }
+    // Value-weighted: each column is the weights' column times one number, ‖f(x_j)‖ > 0.
+    for (qsizetype l = 0; l < layers.size(); ++l) {
+        const QJsonArray heads = layers.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        QCOMPARE(values.at(l).toArray().size(), heads.size());
+        for (qsizetype h = 0; h < heads.size(); ++h) {
+            const auto w = rowsOf(heads.at(h).toObject().value(QStringLiteral("weights")));
+            const auto v = rowsOf(values.at(l).toArray().at(h));
+            QCOMPARE(v.size(), w.size());
+            for (size_t j = 0; j < w.size(); ++j) {
+                const double norm = v[j][j] / w[j][j]; // the diagonal is never masked
+                QVERIFY(norm > 0);
+                for (size_t i = j; i < w.size(); ++i)
+                    QVERIFY2(std::abs(v[i][j] - w[i][j] * norm) <= 1e-5 * std::max(1.0, norm), qPrintable(QStringLiteral("%1 %2 %3 %4").arg(l).arg(h).arg(i).arg(j)));
+            }
+        }
+    }
+    // The teaching model has flow (one layer: its rollout), but no output projection to weigh by.
+    const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b c"), QStringLiteral("--aggregate"), QStringLiteral("flow,rollout")});
+    QVERIFY2(teaching.exitCode == 0, teaching.err.constData());
+    const QJsonObject teachingJson = parse(teaching.out);
+    QCOMPARE(rowsOf(teachingJson.value(QStringLiteral("flow")).toArray().at(0)), rowsOf(teachingJson.value(QStringLiteral("rollout")).toArray().at(0)));
+    const Run noValues = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--aggregate"), QStringLiteral("value")});
+    QCOMPARE(noValues.exitCode, 2);
+    QVERIFY(noValues.err.contains("needs --model"));
+}
+
+void TestCli::traceWithoutSpecialTokens()
+{
+    const QStringList base = {QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/bert-random-tiny"),
+                              QStringLiteral("--text"), QStringLiteral("the cat sat"), QStringLiteral("--text-pair"), QStringLiteral("on the mat")};
+    const Run raw = run(base);
+    const Run shown = run(base + QStringList{QStringLiteral("--exclude-special")});
+    QVERIFY2(raw.exitCode == 0 && shown.exitCode == 0, shown.err.constData());
+    const QJsonObject rawJson = parse(raw.out), shownJson = parse(shown.out);
+    const QJsonArray tokens = rawJson.value(QStringLiteral("tokens")).toArray();
+    std::vector<size_t> kept;
+    QJsonArray special;
+    for (qsizetype i = 0; i < tokens.size(); ++i) {
+        const QString t = tokens.at(i).toString();
+        if (t == QStringLiteral("[CLS]") || t == QStringLiteral("[SEP]"))
+            special.append(int(i));
+        else
+            kept.push_back(size_t(i));
+    }
+    QCOMPARE(special.size(), 3);
+    QCOMPARE(shownJson.value(QStringLiteral("special_tokens")).toArray(), special);
+    QVERIFY(shownJson.value(QStringLiteral("display_transform")).toString().contains(QStringLiteral("renormalised")));
+    // Each head's weights: the kept rows and columns of the raw ones, each row divided by its sum.
+    const QJsonArray rawLayers = rawJson.value(QStringLiteral("layers")).toArray();
+    const QJsonArray shownLayers = shownJson.value(QStringLiteral("layers")).toArray();
+    for (qsizetype l = 0; l < rawLayers.size(); ++l) {
+        const QJsonArray rawHeads = rawLayers.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        const QJsonArray shownHeads = shownLayers.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        for (qsizetype h = 0; h < rawHeads.size(); ++h) {
+            const auto w = rowsOf(rawHeads.at(h).toObject().value(QStringLiteral("weights")));
+            const auto s = rowsOf(shownHeads.at(h).toObject().value(QStringLiteral("weights")));
+            QCOMPARE(s.size(), kept.size());
+            for (size_t r = 0; r < kept.size(); ++r) {
+                double sum = 0;
+                for (size_t c : kept)
+                    sum += w[kept[r]][c];
+                for (size_t c = 0; c < kept.size(); ++c)
+                    QVERIFY(std::abs(s[r][c] - w[kept[r]][kept[c]] / sum) <= 1e-6);
+            }
+        }
+    }
+    const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--exclude-special")});
+    QCOMPARE(teaching.exitCode, 2);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -68,7 +68,56 @@ private Q_SLOTS:
     void sentencePieceMatchesReferenceVectors();
     void sentencePieceTemplateAndDisplay();
     void byteLevelWithItsOwnSplitPattern();
+    void idsBackToTokensAndText();
 };
+
+void TestModelTokenizer::idsBackToTokensAndText()
+{
+    // GPT-2: every id names its token, and the tokens' texts put together give the text back.
+    const auto gpt2 = BpeTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/gpt2/vocab.json"), kData + QStringLiteral("/tokenizers/gpt2/merges.txt"));
+    QVERIFY_OK(gpt2);
+    const QString text = QStringLiteral("Héllo wörld — naïve café, 3.14 ✓");
+    const auto encoded = (*gpt2.value)->encode(text);
+    QVERIFY_OK(encoded);
+    QByteArray joined;
+    for (size_t i = 0; i < encoded.value->ids.size(); ++i) {
+        const QString token = (*gpt2.value)->tokenForId(encoded.value->ids[i]);
+        QCOMPARE(token, encoded.value->tokens.at(qsizetype(i)));
+        QVERIFY(!(*gpt2.value)->isSpecial(token));
+        joined += (*gpt2.value)->tokenText(token);
+    }
+    QCOMPARE(QString::fromUtf8(joined), text);
+    QCOMPARE((*gpt2.value)->tokenForId(50256), QStringLiteral("<|endoftext|>"));
+    QVERIFY((*gpt2.value)->isSpecial(QStringLiteral("<|endoftext|>")));
+    QCOMPARE((*gpt2.value)->tokenText(QStringLiteral("<|endoftext|>")), QByteArrayLiteral("<|endoftext|>"));
+    QCOMPARE((*gpt2.value)->tokenForId(50257), QString());
+    QCOMPARE((*gpt2.value)->tokenForId(-1), QString());
+
+    // SentencePiece: "▁" is a space, byte pieces are their bytes, <s> is special.
+    const auto llama = SentencePieceBpeTokenizer::fromFile(kData + QStringLiteral("/checkpoints/llama-random-tiny/tokenizer.json"));
+    QVERIFY_OK(llama);
+    const SentencePieceBpeTokenizer &sp = **llama.value;
+    const auto pieces = sp.encode(QStringLiteral("The cat\nsat"));
+    QVERIFY_OK(pieces);
+    QVERIFY(sp.isSpecial(pieces.value->tokens.front())); // <s>
+    QByteArray spText;
+    for (size_t i = 1; i < pieces.value->ids.size(); ++i) {
+        QCOMPARE(sp.tokenForId(pieces.value->ids[i]), pieces.value->tokens.at(qsizetype(i)));
+        QVERIFY(!sp.isSpecial(pieces.value->tokens.at(qsizetype(i))));
+        spText += sp.tokenText(pieces.value->tokens.at(qsizetype(i)));
+    }
+    QCOMPARE(spText, QByteArrayLiteral(" The cat\nsat")); // the prepended "▁" reads as a space
+    QCOMPARE(sp.tokenText(QStringLiteral("<0xE2>")), QByteArray(1, char(0xE2)));
+
+    // WordPiece: [CLS], [SEP] and [PAD] are special; "##" joins the word before.
+    const auto bert = WordPieceTokenizer::fromFiles(kData + QStringLiteral("/tokenizers/bert-base-uncased/vocab.txt"), {});
+    QVERIFY_OK(bert);
+    QVERIFY((*bert.value)->isSpecial(QStringLiteral("[CLS]")));
+    QVERIFY((*bert.value)->isSpecial(QStringLiteral("[SEP]")));
+    QVERIFY(!(*bert.value)->isSpecial(QStringLiteral("the")));
+    QCOMPARE((*bert.value)->tokenText(QStringLiteral("##ing")), QByteArrayLiteral("ing"));
+    QCOMPARE((*bert.value)->tokenForId(101), QStringLiteral("[CLS]"));
+}
 
 void TestModelTokenizer::byteLevelWithItsOwnSplitPattern()
 {
