@@ -2,6 +2,7 @@
 
 #include "downloadcommand.h"
 
+#include "attentionflow.h"
 #include "checkpoint.h"
 #include "figurefile.h"
 #include "figurekind.h"
@@ -446,10 +447,12 @@ struct ExportFlags {
     QCommandLineOption topK{QStringLiteral("top-k"), QStringLiteral("arcs: keep the k strongest lines per query (default: all)."), QStringLiteral("K"), QStringLiteral("0")};
     QCommandLineOption colorMap{QStringLiteral("colormap"), QStringLiteral("viridis, cividis, grayscale or diverging."), QStringLiteral("NAME")};
     QCommandLineOption numbers{QStringLiteral("numbers"), QStringLiteral("Write the value in each cell.")};
+    QCommandLineOption excludeSpecial{QStringLiteral("exclude-special"),
+                                      QStringLiteral("heatmap of weights or value-weighted: grey out special tokens and renormalise each row (a display transform).")};
 
     void addTo(QCommandLineParser &parser) const
     {
-        parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers});
+        parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers, excludeSpecial});
     }
 };
 
@@ -501,7 +504,12 @@ Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const
     } else if (const std::optional<HeatmapStage> stage = heatmapStageFromName(parser.value(flags.stage))) {
         request.heatmapStage = *stage;
     } else {
-        return R::failure(QStringLiteral("--stage must be scores, scaled, masked or weights (got \"%1\")").arg(parser.value(flags.stage)));
+    {
+        QStringList names;
+        for (HeatmapStage s : kHeatmapStages)
+            names.append(heatmapStageName(s));
+        return R::failure(QStringLiteral("--stage must be one of %1 (got \"%2\")").arg(names.join(QStringLiteral(", ")), parser.value(flags.stage)));
+    }
     }
     const std::optional<Projection> projection = projectionFromName(parser.value(flags.projection));
     if (!projection)
@@ -535,6 +543,7 @@ Result<ExportOptions> parseExportOptions(const QCommandLineParser &parser, const
         options.query = *query.value;
     }
     request.numbers = parser.isSet(flags.numbers);
+    request.extras.leaveOutSpecial = parser.isSet(flags.excludeSpecial);
     return {std::move(options), {}};
 }
 
@@ -550,6 +559,7 @@ Result<FigureSource> checkpointSource(const QCommandLineParser &parser, const Ch
     if (!run)
         return R::failure(run.error);
     CheckpointRun &r = *run.value;
+    r.forward.keepValueNorms = true; // value-weighted heatmaps
     if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
         return R::failure(ran.error);
     FigureSource source;
@@ -618,6 +628,13 @@ int runExport(const QStringList &arguments)
     for (int h : options.request.heads)
         if (h >= from.result.heads)
             return fail(kUsage, QStringLiteral("--heads takes head indices between 0 and %1 (got \"%2\")").arg(from.result.heads - 1).arg(h));
+
+    // Analyses that need more than the result: flow (any size here; it may take a while).
+    if (options.request.kind == FigureKind::Heatmap && options.request.heatmapStage == HeatmapStage::Flow)
+        options.request.extras.flow = std::make_shared<const std::vector<Matrix>>(attentionFlow(*from.result.maps).value_or(std::vector<Matrix>()));
+    if (options.request.kind == FigureKind::Heatmap)
+        if (const QString reason = heatmapUnavailableReason(from.result, options.request.heatmapStage, options.request.extras); !reason.isEmpty())
+            return fail(kUsage, reason);
 
     // Build and write.
     const BuiltFigure figure = buildFigure(from.result, from.details, from.context, options.request, figureFont());

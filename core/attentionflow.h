@@ -19,9 +19,12 @@ namespace studio {
 // flow per (layer, query, input) over the edges below it. A cost to compare with kFlowCostLimit
 // and to estimate time from, not a promise.
 double attentionFlowCost(int layers, int tokens);
-// Past this cost the window does not offer flow (a few seconds at most on a small laptop; the
-// command line runs any size it is asked for).
-constexpr double kFlowCostLimit = 4e8;
+// About 3 ns per unit of cost on one core of a small laptop (tests/bench/bench_analysis: 12 layers
+// of 32 tokens, cost 8.2e7, take 0.22 s): the estimate the window shows before it starts.
+constexpr double kFlowSecondsPerUnit = 3e-9;
+// Past this cost (about 6 s) the window does not start flow: 12 layers reach it at 71 tokens. The
+// command line runs any size it is asked for.
+constexpr double kFlowCostLimit = 2e9;
 
 struct FlowOptions {
     const std::atomic<bool> *cancel = nullptr;

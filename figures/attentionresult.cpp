@@ -194,6 +194,11 @@ AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &work
     return result;
 }
 
+bool AttentionResult::hasSpecialTokens() const
+{
+    return std::find(special.begin(), special.end(), true) != special.end();
+}
+
 AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInput &input, ModelTrace &&trace)
 {
     AttentionResult result;
@@ -207,6 +212,11 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     result.rotary = checkpoint.config.traits().positions == PositionKind::Rotary;
     result.slidingWindows = checkpoint.config.slidingWindows;
     result.maps = std::make_shared<const AttentionMaps>(std::move(trace.attentions));
+    result.valueNorms = std::move(trace.valueNorms);
+    if (trace.finalHidden.size() > 0)
+        result.finalHidden = std::make_shared<const Matrix>(std::move(trace.finalHidden));
+    for (const QString &piece : input.encoding.tokens)
+        result.special.push_back(checkpoint.tokenizer->isSpecial(piece));
     for (auto &[layer, x] : trace.layerInputs)
         result.layerInputs.push_back(std::move(x));
     if (input.truncatedFrom > 0)

@@ -39,6 +39,14 @@ struct AttentionResult {
     int kvHeads = 0;                          // key/value heads, shared by groups of query heads; 0 = one per head
     std::vector<int> slidingWindows;          // per layer; 0 = the whole causal past
     QStringList headNames;                    // the teaching model's ("Previous token"); empty for checkpoints
+    // [layer] ‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖ per token and head (T, H), for value-weighted
+    // attention; empty when the model has no output projection per head.
+    std::vector<Matrix> valueNorms;
+    std::vector<bool> special;                // per token: a special token ([CLS], <s> …); empty = none
+    // The final hidden state of every token (T, C), from which the model predicts the next token;
+    // empty when it cannot (not a causal language model, or the teaching model).
+    std::shared_ptr<const Matrix> finalHidden;
+    bool hasSpecialTokens() const;
     int tokenCount() const { return int(labels.size()); }
     // The key/value head query head `head` reads, and the query heads sharing it (first, last).
     int kvHeadOf(int head) const;

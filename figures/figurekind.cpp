@@ -64,9 +64,9 @@ BuiltFigure buildFigure(const AttentionResult &result, const HeadDetails &detail
 {
     switch (request.kind) {
     case FigureKind::Heatmap: {
-        const ValueKind values = request.heatmapStage == HeatmapStage::Weights ? ValueKind::Weights : ValueKind::Signed;
         HeatmapFigure figure = headHeatmap(result, details, context, request.heatmapStage,
-                                           colorMapFor(values, request.preferredColors), request.selectedQuery);
+                                           colorMapFor(heatmapValueKind(request.heatmapStage), request.preferredColors),
+                                           request.selectedQuery, request.extras);
         figure.showNumbers = request.numbers;
         figure.vectorCells = request.vectorCells;
         return heatmapFigure(std::move(figure), font);

@@ -32,6 +32,7 @@ struct FigureRequest {
     int selectedQuery = -1;
     bool numbers = false;     // numbers in cells (the steps always show them)
     bool vectorCells = false; // one vector rectangle per cell (SVG and PDF)
+    HeatmapExtras extras;     // heatmap: flow, special tokens left out
 };
 
 // A figure ready to be sized and painted. It holds what it draws (shared with the result).

@@ -1,5 +1,7 @@
 #include "figures.h"
 
+#include "aggregation.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -12,16 +14,80 @@ QString heatmapStageName(HeatmapStage stage)
     case HeatmapStage::Scaled: return QStringLiteral("scaled");
     case HeatmapStage::Masked: return QStringLiteral("masked");
     case HeatmapStage::Weights: return QStringLiteral("weights");
+    case HeatmapStage::ValueWeighted: return QStringLiteral("value-weighted");
+    case HeatmapStage::Rollout: return QStringLiteral("rollout");
+    case HeatmapStage::Flow: return QStringLiteral("flow");
     }
     return {};
 }
 
+QString heatmapStageTitle(HeatmapStage stage)
+{
+    switch (stage) {
+    case HeatmapStage::ValueWeighted: return QObject::tr("value-weighted ‖α·f(x)‖");
+    case HeatmapStage::Rollout: return QObject::tr("rollout (layers up to this one)");
+    case HeatmapStage::Flow: return QObject::tr("flow (layers up to this one)");
+    case HeatmapStage::Scores:
+    case HeatmapStage::Scaled:
+    case HeatmapStage::Masked:
+    case HeatmapStage::Weights: break;
+    }
+    return heatmapStageName(stage);
+}
+
 std::optional<HeatmapStage> heatmapStageFromName(const QString &name)
 {
-    for (HeatmapStage candidate : {HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked, HeatmapStage::Weights})
+    for (HeatmapStage candidate : kHeatmapStages)
         if (heatmapStageName(candidate) == name)
             return candidate;
     return std::nullopt;
+}
+
+bool heatmapStageIsShare(HeatmapStage stage)
+{
+    return stage == HeatmapStage::Weights || stage == HeatmapStage::Rollout || stage == HeatmapStage::Flow;
+}
+
+ValueKind heatmapValueKind(HeatmapStage stage)
+{
+    switch (stage) {
+    case HeatmapStage::Scores:
+    case HeatmapStage::Scaled:
+    case HeatmapStage::Masked: return ValueKind::Signed;
+    case HeatmapStage::Weights:
+    case HeatmapStage::ValueWeighted:
+    case HeatmapStage::Rollout:
+    case HeatmapStage::Flow: break;
+    }
+    return ValueKind::Weights;
+}
+
+QString heatmapUnavailableReason(const AttentionResult &result, HeatmapStage stage, const HeatmapExtras &extras)
+{
+    if (result.tokenCount() == 0)
+        return {};
+    switch (stage) {
+    case HeatmapStage::ValueWeighted:
+        if (result.valueNorms.empty())
+            return QObject::tr("Value-weighted attention needs each head's share of the output projection W_O: "
+                               "load a checkpoint (the teaching model's heads have none).");
+        break;
+    case HeatmapStage::Rollout:
+        if (result.tokenCount() > kAnalysisRolloutTokens)
+            return QObject::tr("Rollout is shown for up to %1 tokens (its cost grows with the cube of the length); "
+                               "this text has %2. `attention-studio trace --aggregate rollout` computes it for any length.")
+                .arg(kAnalysisRolloutTokens).arg(result.tokenCount());
+        break;
+    case HeatmapStage::Flow:
+        if (!extras.flow || extras.flow->size() != size_t(result.layers))
+            return QObject::tr("Attention flow is not computed yet.");
+        break;
+    case HeatmapStage::Scores:
+    case HeatmapStage::Scaled:
+    case HeatmapStage::Masked:
+    case HeatmapStage::Weights: break;
+    }
+    return {};
 }
 
 QString FigureContext::quotedSentence() const
@@ -86,8 +152,57 @@ void hideRow(HeatmapFigure &figure, const FigureContext &context, const Attentio
 
 } // namespace
 
+namespace {
+
+// Weights with the special tokens left out: their rows and columns zero (drawn grey), each other
+// row renormalised over the keys that remain.
+Matrix withoutSpecial(const Matrix &weights, const std::vector<bool> &special)
+{
+    Matrix shown = weights;
+    for (Eigen::Index r = 0; r < shown.rows(); ++r) {
+        if (special[size_t(r)]) {
+            shown.row(r).setZero();
+            continue;
+        }
+        double sum = 0;
+        for (Eigen::Index c = 0; c < shown.cols(); ++c) {
+            if (special[size_t(c)])
+                shown(r, c) = 0;
+            sum += shown(r, c);
+        }
+        if (sum > 0)
+            shown.row(r) /= float(sum);
+    }
+    return shown;
+}
+
+// The layer-level analyses (rollout, flow): rows are tokens at the layer, columns input tokens.
+void layerAnalysis(HeatmapFigure &figure, const AttentionResult &result, const FigureContext &context, HeatmapStage stage,
+                   const HeatmapExtras &extras)
+{
+    const int layer = std::clamp(context.layer, 0, std::max(0, result.layers - 1));
+    QString formula;
+    if (stage == HeatmapStage::Rollout) {
+        std::vector<std::vector<Matrix>> layers(result.maps->begin(), result.maps->begin() + std::min<qsizetype>(layer + 1, qsizetype(result.maps->size())));
+        std::vector<Matrix> rollout = attentionRollout(layers);
+        if (!rollout.empty())
+            figure.setValues(std::move(rollout.back()));
+        formula = QObject::tr("rollout R = Â_%1 ⋯ Â_0, Â = ½·mean_h A + ½·I, rows renormalised (Abnar & Zuidema 2020)").arg(layer);
+    } else {
+        figure.setValues((*extras.flow)[size_t(layer)]);
+        formula = QObject::tr("flow: max-flow from each token at layer %1 to each input through capacities Â = ½·mean_h A + ½·I, "
+                              "rows renormalised (Abnar & Zuidema 2020)").arg(layer);
+    }
+    figure.rowTitle = QObject::tr("token at layer %1").arg(layer);
+    figure.colTitle = QObject::tr("input token");
+    figure.scaleLabel = stage == HeatmapStage::Rollout ? QObject::tr("share (rollout)") : QObject::tr("share (flow)");
+    figure.caption = {context.quotedSentence(), context.model, QObject::tr("layer %1, every head · %2").arg(layer).arg(formula)};
+}
+
+} // namespace
+
 HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
-                          HeatmapStage stage, ColorMapKind colorMap, int selectedQuery)
+                          HeatmapStage stage, ColorMapKind colorMap, int selectedQuery, const HeatmapExtras &extras)
 {
     HeatmapFigure figure;
     figure.rowLabels = result.labels;
@@ -96,25 +211,55 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     figure.colTitle = QObject::tr("key");
     figure.colorMap = colorMap;
     figure.selectedRow = selectedQuery;
+    if (!heatmapUnavailableReason(result, stage, extras).isEmpty())
+        return figure; // no values: the view says why
+    const bool leaveOut = extras.leaveOutSpecial && result.hasSpecialTokens() && int(result.special.size()) == result.tokenCount();
     switch (stage) {
     case HeatmapStage::Scores: figure.setValues(details.trace.scores); break;
     case HeatmapStage::Scaled: figure.setValues(details.trace.scaled); break;
     case HeatmapStage::Masked: figure.setValues(details.trace.masked); break;
     case HeatmapStage::Weights:
-        figure.data = result.sharedWeights(context.layer, context.head);
+        if (leaveOut)
+            figure.setValues(withoutSpecial(result.weights(context.layer, context.head), result.special));
+        else
+            figure.data = result.sharedWeights(context.layer, context.head);
         if (details.trace.masked.rows() == figure.values().rows() && details.trace.masked.cols() == figure.values().cols())
             figure.maskedFrom = std::make_shared<const Matrix>(details.trace.masked);
         break;
+    case HeatmapStage::ValueWeighted: {
+        const Matrix &weights = result.weights(context.layer, context.head);
+        const Matrix &norms = result.valueNorms.at(size_t(context.layer));
+        figure.setValues(valueWeighted(leaveOut ? withoutSpecial(weights, result.special) : weights, norms.col(context.head)));
+        break;
     }
-    if (stage == HeatmapStage::Weights) {
+    case HeatmapStage::Rollout:
+    case HeatmapStage::Flow:
+        layerAnalysis(figure, result, context, stage, extras);
+        break;
+    }
+    if (heatmapStageIsShare(stage)) {
         figure.scale = {0.0, 1.0};
-        figure.scaleLabel = QObject::tr("attention weight");
+        if (stage == HeatmapStage::Weights)
+            figure.scaleLabel = QObject::tr("attention weight");
         figure.cellDecimals = 2;
+    } else if (stage == HeatmapStage::ValueWeighted) {
+        // From 0: a zero is "moves nothing", the point of the measure.
+        const auto [lo, hi] = finiteRange(figure.values());
+        figure.scale = {0.0, hi > 0 ? hi : 1.0};
+        figure.scaleLabel = QStringLiteral("‖α·f(x)‖");
     } else {
         fitScale(figure, heatmapStageName(stage));
     }
-    figure.caption = context.captionFor(heatmapStageName(stage) + QObject::tr(" · rows: queries, columns: keys"));
-    if (stage == HeatmapStage::Weights)
+    if (stage == HeatmapStage::ValueWeighted)
+        figure.caption = context.captionFor(QObject::tr("value-weighted ‖α_ij·f(x_j)‖, f(x) = (x·W_V + b_V)·W_O restricted to the head "
+                                                        "(Kobayashi et al. 2020)"));
+    else if (stage != HeatmapStage::Rollout && stage != HeatmapStage::Flow)
+        figure.caption = context.captionFor(heatmapStageName(stage) + QObject::tr(" · rows: queries, columns: keys"));
+    if (leaveOut && (stage == HeatmapStage::Weights || stage == HeatmapStage::ValueWeighted)) {
+        figure.leftOut = result.special;
+        figure.caption.append(QObject::tr("Display transform: special tokens left out (grey), each row renormalised over the rest."));
+    }
+    if (stage == HeatmapStage::Weights || stage == HeatmapStage::ValueWeighted)
         hideRow(figure, context, result);
     return figure;
 }

@@ -7,10 +7,32 @@
 
 namespace studio {
 
-// The stage of one head a heatmap shows.
-enum class HeatmapStage { Scores, Scaled, Masked, Weights };
-QString heatmapStageName(HeatmapStage stage);
+// What a heatmap shows: a stage of one head, or an analysis of the attention. Value-weighted is
+// per head; rollout and flow are per layer (every head of it and of the layers below).
+enum class HeatmapStage { Scores, Scaled, Masked, Weights, ValueWeighted, Rollout, Flow };
+inline constexpr HeatmapStage kHeatmapStages[] = {HeatmapStage::Weights, HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked,
+                                                  HeatmapStage::ValueWeighted, HeatmapStage::Rollout, HeatmapStage::Flow};
+QString heatmapStageName(HeatmapStage stage);  // "value-weighted", as the command line spells it
+QString heatmapStageTitle(HeatmapStage stage); // "value-weighted ‖α·f(x)‖", as the window lists it
 std::optional<HeatmapStage> heatmapStageFromName(const QString &name);
+// Whether the stage's values are shares in [0, 1] (weights, rollout, flow) or not.
+bool heatmapStageIsShare(HeatmapStage stage);
+// The colours a stage takes: sequential for the non-negative ones (weights, value-weighted,
+// rollout, flow), diverging around 0 for the logits.
+ValueKind heatmapValueKind(HeatmapStage stage);
+
+// What an analysis heatmap needs beyond the result. Rollout is computed from the result's maps up
+// to kAnalysisRolloutTokens tokens (its cost grows with T³); flow is computed elsewhere (it is
+// expensive) and handed in.
+inline constexpr int kAnalysisRolloutTokens = 512;
+struct HeatmapExtras {
+    std::shared_ptr<const std::vector<Matrix>> flow; // [layer] (T, T); null = not computed
+    // The display transform: special tokens' rows and columns greyed out, each remaining row of
+    // weights renormalised over the remaining keys.
+    bool leaveOutSpecial = false;
+};
+// Why the heatmap of a stage has nothing to show for this result (empty: it has).
+QString heatmapUnavailableReason(const AttentionResult &result, HeatmapStage stage, const HeatmapExtras &extras);
 
 // What every figure's caption says: the sentence, the model, the layer and head.
 struct FigureContext {
@@ -28,7 +50,7 @@ struct FigureContext {
 // One head's heatmap. Weights come from the result; other stages need the head's details.
 // Pre-softmax stages use a zero-centred scale; weights use [0, 1].
 HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
-                          HeatmapStage stage, ColorMapKind colorMap, int selectedQuery = -1);
+                          HeatmapStage stage, ColorMapKind colorMap, int selectedQuery = -1, const HeatmapExtras &extras = {});
 // The matrix of a step-through stage: X (T × C), q/k/v (T × D, the given projection), the T × T
 // stages, or the output (T × D).
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,

@@ -44,6 +44,7 @@ Result<FigureSource> checkpointFigureSource(const std::shared_ptr<const Checkpoi
     ForwardOptions forward;
     forward.threads = threads;
     forward.keepLayerInputs = true;
+    forward.keepValueNorms = true;
     if (const Status fits = checkRunFitsNow(checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window, 0)); !fits)
         return R::failure(fits.error);
     ModelTrace trace;

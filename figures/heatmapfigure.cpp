@@ -26,6 +26,14 @@ bool isMasked(float value)
     return std::isinf(value) && value < 0;
 }
 
+bool HeatmapFigure::cellGrey(int row, int col) const
+{
+    if (row == hiddenRow)
+        return true;
+    const auto left = [this](int i) { return i >= 0 && size_t(i) < leftOut.size() && leftOut[size_t(i)]; };
+    return left(row) || left(col);
+}
+
 bool HeatmapFigure::cellMasked(int row, int col) const
 {
     if (isMasked(values()(row, col)))
@@ -247,6 +255,14 @@ QImage heatmapBodyImage(const HeatmapFigure &figure)
         auto *line = reinterpret_cast<QRgb *>(image.scanLine(figure.hiddenRow));
         std::fill(line, line + cols, kHiddenCellColor);
     }
+    if (!figure.leftOut.empty()) {
+        for (int r = 0; r < rows; ++r) {
+            auto *line = reinterpret_cast<QRgb *>(image.scanLine(r));
+            for (int c = 0; c < cols; ++c)
+                if (figure.cellGrey(r, c))
+                    line[c] = kHiddenCellColor;
+        }
+    }
     return image;
 }
 
@@ -304,7 +320,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
             for (int r = 0; r < rows; ++r)
                 for (int c = 0; c < cols; ++c)
                     painter.fillRect(vectorCellRect(layout, r, c, overlap),
-                                     QColor::fromRgb(r == figure.hiddenRow ? kHiddenCellColor : cellColor(map, figure.scale, figure.values()(r, c))));
+                                     QColor::fromRgb(figure.cellGrey(r, c) ? kHiddenCellColor : cellColor(map, figure.scale, figure.values()(r, c))));
         } else {
             painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
             const QImage body = cache ? cache->body : heatmapBodyImage(figure);
@@ -338,7 +354,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                     const float value = figure.values()(r, c);
                     const QString text = formatCellValue(value, figure.cellDecimals);
                     // A number that does not fit its cell is left out rather than overlapping.
-                    if (figure.cellMasked(r, c) || numberMetrics.horizontalAdvance(text) > layout.cellWidth() - 2)
+                    if (figure.cellMasked(r, c) || figure.cellGrey(r, c) || numberMetrics.horizontalAdvance(text) > layout.cellWidth() - 2)
                         continue;
                     const QRgb background = cellColor(map, figure.scale, value);
                     painter.setPen(luma(background) > 0.5 ? Qt::black : Qt::white);

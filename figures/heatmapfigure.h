@@ -9,6 +9,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <vector>
 
 class QPainter;
 
@@ -42,6 +43,11 @@ struct HeatmapFigure {
     // A row whose values stay hidden (drawn grey with a "?"), so a class predicts them first.
     // Hidden in every output: the colours and numbers of that row never reach the image or file.
     int hiddenRow = -1;
+    // Tokens left out by a display transform (special tokens): their rows and columns are drawn
+    // grey with no number. Empty = none; else one flag per row (square token × token figures).
+    std::vector<bool> leftOut;
+    // Whether a cell is drawn grey without its value: its row is hidden, or its token left out.
+    bool cellGrey(int row, int col) const;
     // Draw one vector rectangle per cell instead of one scaled image; for vector export of small
     // matrices. Large matrices always go through the image.
     bool vectorCells = false;

@@ -1,4 +1,8 @@
 #include "checkpoint.h"
+#include "figures.h"
+#include "figuresource.h"
+#include "attentionflow.h"
+#include "aggregation.h"
 #include "prediction.h"
 #include "attentionresult.h"
 #include "tracejson.h"
@@ -124,6 +128,7 @@ private Q_SLOTS:
     void predictsTheReferenceNextTokens_data();
     void predictsTheReferenceNextTokens();
     void onlyLanguageModelsPredict();
+    void analysisHeatmapsOfACheckpoint();
     void valueNormsAreEachHeadsShareOfTheOutput_data();
     void valueNormsAreEachHeadsShareOfTheOutput();
     void bertPaddedPairMatchesReference_data();
@@ -302,6 +307,67 @@ void TestCheckpoint::onlyLanguageModelsPredict()
     const Eigen::Map<const Matrix> embedding(reinterpret_cast<const float *>(embeddingView.data), tied.vocabSize, tied.hidden);
     const RowVector expected = hidden * embedding.transpose();
     QVERIFY(((*tiedModel.value)->logits(hidden) - expected).cwiseAbs().maxCoeff() <= 1e-5f);
+}
+
+void TestCheckpoint::analysisHeatmapsOfACheckpoint()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/bert-random-tiny"));
+    QVERIFY_OK(checkpoint);
+    const std::shared_ptr<const Checkpoint> c = std::move(*checkpoint.value);
+    const auto source = checkpointFigureSource(c, QStringLiteral("The animal didn't cross the street"), QStringLiteral("because it was tired."), 1, 2);
+    QVERIFY_OK(source);
+    const AttentionResult &result = source.value->result;
+    const FigureContext &context = source.value->context;
+    const HeadDetails &details = source.value->details;
+    const Matrix &weights = result.weights(1, 2);
+    QCOMPARE(result.valueNorms.size(), size_t(2));
+
+    // Value-weighted: the weights with column j scaled by ‖f(x_j)‖, on a scale from 0.
+    const HeatmapFigure values = headHeatmap(result, details, context, HeatmapStage::ValueWeighted, ColorMapKind::Viridis);
+    QVERIFY(values.values() == valueWeighted(weights, result.valueNorms[1].col(2)));
+    QCOMPARE(values.scale.minimum, 0.0);
+    QVERIFY(values.caption.join(QLatin1Char(' ')).contains(QStringLiteral("Kobayashi")));
+
+    // Rollout up to layer 1, from every head of layers 0 and 1.
+    const HeatmapFigure rollout = headHeatmap(result, details, context, HeatmapStage::Rollout, ColorMapKind::Viridis);
+    QVERIFY(rollout.values() == attentionRollout(*result.maps).back());
+    QVERIFY(rollout.caption.join(QLatin1Char(' ')).contains(QStringLiteral("½·mean_h A + ½·I")));
+
+    // Flow: nothing until it is handed in, then the given layer's.
+    QVERIFY(!heatmapUnavailableReason(result, HeatmapStage::Flow, {}).isEmpty());
+    QCOMPARE(headHeatmap(result, details, context, HeatmapStage::Flow, ColorMapKind::Viridis).values().size(), Eigen::Index(0));
+    HeatmapExtras extras;
+    extras.flow = std::make_shared<const std::vector<Matrix>>(*attentionFlow(*result.maps));
+    QVERIFY(heatmapUnavailableReason(result, HeatmapStage::Flow, extras).isEmpty());
+    QVERIFY(headHeatmap(result, details, context, HeatmapStage::Flow, ColorMapKind::Viridis, -1, extras).values() == (*extras.flow)[1]);
+
+    // Special tokens left out: [CLS] and both [SEP] grey, every other row renormalised over the
+    // other keys; nothing of theirs reaches the image.
+    QVERIFY(result.hasSpecialTokens());
+    extras.leaveOutSpecial = true;
+    const HeatmapFigure shown = headHeatmap(result, details, context, HeatmapStage::Weights, ColorMapKind::Viridis, -1, extras);
+    QCOMPARE(shown.leftOut, result.special);
+    QCOMPARE(int(std::count(result.special.begin(), result.special.end(), true)), 3);
+    QVERIFY(result.special.front() && result.special.back());
+    const QImage body = heatmapBodyImage(shown);
+    for (int r = 0; r < result.tokenCount(); ++r) {
+        double kept = 0;
+        for (int k = 0; k < result.tokenCount(); ++k)
+            if (!result.special[size_t(k)])
+                kept += weights(r, k);
+        for (int k = 0; k < result.tokenCount(); ++k) {
+            const bool grey = result.special[size_t(r)] || result.special[size_t(k)];
+            QCOMPARE(shown.cellGrey(r, k), grey);
+            QCOMPARE(body.pixel(k, r) == kHiddenCellColor, grey);
+            if (!grey)
+                QVERIFY(std::abs(shown.values()(r, k) - weights(r, k) / kept) <= 1e-6);
+        }
+    }
+    QVERIFY(shown.caption.last().contains(QStringLiteral("renormalised")));
+    // The switch changes nothing where there are no special tokens (the teaching model's).
+    AttentionResult plain = result;
+    plain.special.assign(size_t(result.tokenCount()), false);
+    QVERIFY(headHeatmap(plain, details, context, HeatmapStage::Weights, ColorMapKind::Viridis, -1, extras).leftOut.empty());
 }
 
 void TestCheckpoint::valueNormsAreEachHeadsShareOfTheOutput_data()

@@ -1,6 +1,8 @@
 #include "attentiondocument.h"
 
 #include "autosave.h"
+#include "flowjob.h"
+#include "offthread.h"
 #include "runmemory.h"
 #include "undocommands.h"
 
@@ -12,33 +14,6 @@
 #include <algorithm>
 
 namespace studio {
-
-namespace {
-
-// Runs work(promise) on the global thread pool and calls deliver(future) on context's thread once
-// it is done: always later, from the event loop, never inside this call, and never after context is
-// gone. The delivery goes through a watcher that context owns: QFuture::then(context, …) asserts in
-// Qt 6.4 when context is destroyed before the work ends (a window closed during a run).
-template<typename T, typename Work, typename Deliver>
-QFuture<T> runOffThread(QObject *context, Work work, Deliver deliver)
-{
-    auto promise = std::make_shared<QPromise<T>>();
-    QFuture<T> future = promise->future();
-    auto *watcher = new QFutureWatcher<T>(context);
-    QObject::connect(watcher, &QFutureWatcherBase::finished, context, [watcher, deliver = std::move(deliver)]() mutable {
-        watcher->deleteLater();
-        deliver(watcher->future());
-    });
-    watcher->setFuture(future);
-    promise->start();
-    QThreadPool::globalInstance()->start([promise, work = std::move(work)]() mutable {
-        work(*promise);
-        promise->finish();
-    });
-    return future;
-}
-
-} // namespace
 
 FigureContext documentContext(const AttentionDocument &document)
 {
@@ -60,6 +35,7 @@ AttentionDocument::AttentionDocument(QObject *parent)
     : QObject(parent), m_workspace(defaultWorkspace(QStringLiteral("The cat sat on the mat.")))
 {
     m_undoStack.setUndoLimit(500);
+    m_flowJob = new FlowJob(this);
     m_autosave = std::make_unique<Autosave>();
     m_autosaveTimer = new QTimer(this);
     m_autosaveTimer->setSingleShot(true);
@@ -227,6 +203,8 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
             return noticeRun(config.layers, config.heads, fits.error);
         ForwardOptions options;
         options.keepLayerInputs = true;
+        options.keepValueNorms = true;                      // value-weighted attention
+        options.keepFinalHidden = checkpoint->model->canPredict(); // the prediction panel
         options.cancel = &context.cancelled;
         options.progress = [&context, &config](int done) { context.progress(done, config.layers); };
         Run run;
@@ -286,6 +264,7 @@ void AttentionDocument::installRun(Run run)
     if (m_pendingSelection && !m_awaitingSceneModel)
         applyPendingSelection();
     clampSelection();
+    m_flowJob->reset(m_run.result);
     setBusy(false);
     if (m_run.result->notice != previousNotice)
         Q_EMIT noticeChanged(m_run.result->notice);

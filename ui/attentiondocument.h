@@ -131,6 +131,9 @@ public:
     void autosaveNow();
     void discardAutosave();
 
+    // Attention flow of the current result: computed on request, in the background.
+    class FlowJob *flowJob() const { return m_flowJob; }
+
     // Models. Opening runs on a worker thread; modelChanged or modelFailed follows.
     void openModel(const QString &directory);
     void useTeachingModel();
@@ -218,6 +221,7 @@ private:
     std::unique_ptr<class Autosave> m_autosave;
     class QTimer *m_autosaveTimer = nullptr;
 
+    class FlowJob *m_flowJob = nullptr;
     quint64 m_generation = 0;
     std::shared_ptr<std::atomic<bool>> m_cancel;
     QFutureWatcher<Run> m_progressWatcher; // progress of the current background run

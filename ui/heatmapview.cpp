@@ -1,6 +1,7 @@
 #include "heatmapview.h"
 
 #include "attentiondocument.h"
+#include "flowjob.h"
 #include "presenterfit.h"
 #include "stepexplainer.h"
 #include "viewoptions.h"
@@ -26,6 +27,16 @@ HeatmapView::HeatmapView(AttentionDocument *document, ViewOptions *options, QWid
     connect(document, &AttentionDocument::querySelected, this, &HeatmapView::rebuild);
     connect(document, &AttentionDocument::sceneChanged, this, &HeatmapView::rebuild);
     connect(options, &ViewOptions::changed, this, &HeatmapView::rebuild);
+    connect(document->flowJob(), &FlowJob::changed, this, [this] {
+        if (m_stage == HeatmapStage::Flow)
+            rebuild();
+    });
+    rebuild();
+}
+
+void HeatmapView::setLeaveOutSpecial(bool on)
+{
+    m_leaveOutSpecial = on;
     rebuild();
 }
 
@@ -42,17 +53,28 @@ HeatmapStyle HeatmapView::style() const
     return style;
 }
 
+HeatmapExtras HeatmapView::extras() const
+{
+    HeatmapExtras extras;
+    extras.flow = m_document->flowJob()->flow();
+    extras.leaveOutSpecial = m_leaveOutSpecial;
+    return extras;
+}
+
 void HeatmapView::rebuild()
 {
-    const ColorMapKind colors = colorMapFor(m_stage == HeatmapStage::Weights ? ValueKind::Weights : ValueKind::Signed,
-                                            m_options->colorMap());
+    // Flow is computed when it is first shown (a new result resets it), within the window's limit.
+    if (m_stage == HeatmapStage::Flow)
+        m_document->flowJob()->request();
+    const ColorMapKind colors = colorMapFor(heatmapValueKind(m_stage), m_options->colorMap());
     // A checkpoint's weights need no head details: they come straight from the result (no
     // recomputation of the head's stages).
     // (The teaching model's details are at hand: its weights get their mask, hatched.)
     static const HeadDetails none;
-    const HeadDetails &details = m_stage == HeatmapStage::Weights && !m_document->isTeaching() ? none : m_document->selectedDetails();
+    const bool fromResult = m_stage != HeatmapStage::Scores && m_stage != HeatmapStage::Scaled && m_stage != HeatmapStage::Masked;
+    const HeadDetails &details = fromResult && !m_document->isTeaching() ? none : m_document->selectedDetails();
     m_figure = headHeatmap(m_document->result(), details, documentContext(*m_document), m_stage, colors,
-                           m_document->selectedQuery());
+                           m_document->selectedQuery(), extras());
     m_figure.showNumbers = m_options->showNumbers();
     m_screenStyle = fittedStyle(m_figure, style(), QSizeF(size()));
     m_cache = heatmapCache(m_figure, m_screenStyle);
@@ -104,6 +126,10 @@ QString HeatmapView::placeholderText() const
 {
     if (m_document->isBusy())
         return tr("Computing…");
+    if (m_stage == HeatmapStage::Flow && !m_document->flowJob()->statusText().isEmpty())
+        return m_document->flowJob()->statusText();
+    if (const QString reason = heatmapUnavailableReason(m_document->result(), m_stage, extras()); !reason.isEmpty())
+        return reason;
     if (const QString notice = m_document->result().notice; !notice.isEmpty() && m_document->tokenCount() == 0)
         return tr("Nothing to show: %1").arg(notice);
     return tr("Type a sentence to see its attention.");
@@ -172,7 +198,28 @@ QString HeatmapView::explain(int row, int col) const
     if (row == m_figure.hiddenRow)
         return tr("query “%1” (%2): its weights are hidden until revealed, to be predicted first")
             .arg(m_figure.rowLabels.value(row)).arg(row);
+    if (m_figure.cellGrey(row, col))
+        return tr("“%1” → “%2”: a special token, left out of the display (each row renormalised over the rest)")
+            .arg(m_figure.rowLabels.value(row), m_figure.colLabels.value(col));
     const float value = m_figure.values()(row, col);
+    switch (m_stage) {
+    case HeatmapStage::ValueWeighted: {
+        const Matrix &weights = m_document->result().weights(m_document->selectedLayer(), m_document->selectedHead());
+        const float alpha = row < weights.rows() && col < weights.cols() ? weights(row, col) : 0.0f;
+        return tr("query “%1” (%2) → key “%3” (%4)\n‖α·f(x)‖ = %5\n= α %6 × ‖f(x_%4)‖ %7, the size of what “%3” adds through this head")
+            .arg(m_figure.rowLabels.value(row)).arg(row).arg(m_figure.colLabels.value(col)).arg(col)
+            .arg(value, 0, 'g', 5).arg(alpha, 0, 'g', 5).arg(alpha > 0 ? value / alpha : 0.0f, 0, 'g', 5);
+    }
+    case HeatmapStage::Rollout:
+    case HeatmapStage::Flow:
+        return tr("“%1” at layer %2 ← input token “%3” (%4)\n%5 = %6")
+            .arg(m_figure.rowLabels.value(row)).arg(m_document->selectedLayer()).arg(m_figure.colLabels.value(col)).arg(col)
+            .arg(heatmapStageName(m_stage), QString::number(value, 'g', 5));
+    case HeatmapStage::Scores:
+    case HeatmapStage::Scaled:
+    case HeatmapStage::Masked:
+    case HeatmapStage::Weights: break;
+    }
     QString text = tr("query “%1” (%2) → key “%3” (%4)\n%5 = %6")
                        .arg(m_figure.rowLabels.value(row)).arg(row).arg(m_figure.colLabels.value(col)).arg(col)
                        .arg(heatmapStageName(m_stage), QString::number(value, 'g', 7));
@@ -195,6 +242,9 @@ QString HeatmapView::explain(int row, int col) const
             ? tr("\nmasked key: weight exactly 0")
             : tooltipSoftmax(t, row, col, d.temperature);
         break;
+    case HeatmapStage::ValueWeighted:
+    case HeatmapStage::Rollout:
+    case HeatmapStage::Flow: break;
     }
     return text;
 }

@@ -22,6 +22,10 @@ public:
 
     void setStage(HeatmapStage stage);
     HeatmapStage stage() const { return m_stage; }
+    // The display transform that leaves special tokens out (weights and value-weighted).
+    void setLeaveOutSpecial(bool on);
+    bool leavesOutSpecial() const { return m_leaveOutSpecial; }
+    HeatmapExtras extras() const;
     const HeatmapFigure &figure() const { return m_figure; }
     HeatmapStyle style() const;       // the chosen text size (exports)
     HeatmapStyle screenStyle() const { return m_screenStyle; } // fitted to the view's size (on screen)
@@ -59,6 +63,7 @@ private:
     HeatmapStyle m_screenStyle;
     QString m_numbersNote;
     HeatmapStage m_stage = HeatmapStage::Weights;
+    bool m_leaveOutSpecial = false;
 };
 
 } // namespace studio

@@ -21,6 +21,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -128,11 +129,18 @@ MainWindow::MainWindow(QWidget *parent)
     centralLayout->setContentsMargins(0, 0, 0, 0);
     auto *heatmapBar = new QHBoxLayout;
     m_heatmapStage = new QComboBox(central);
-    for (HeatmapStage stage : {HeatmapStage::Weights, HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked})
-        m_heatmapStage->addItem(heatmapStageName(stage), int(stage));
-    m_heatmapStage->setToolTip(tr("The stage the heatmap shows"));
+    for (HeatmapStage stage : kHeatmapStages)
+        m_heatmapStage->addItem(heatmapStageTitle(stage), int(stage));
+    m_heatmapStage->setToolTip(tr("What the heatmap shows: a stage of the selected head; its value-weighted attention "
+                                  "(how much each key's value moves the output, not just its weight); or how the input "
+                                  "tokens reach this layer through every head below (rollout, flow)"));
     heatmapBar->addWidget(new QLabel(tr("Heatmap of"), central));
     heatmapBar->addWidget(m_heatmapStage);
+    m_leaveOutSpecial = new QCheckBox(tr("Leave out special tokens"), central);
+    m_leaveOutSpecial->setObjectName(QStringLiteral("leaveOutSpecial"));
+    m_leaveOutSpecial->setToolTip(tr("A display transform: [CLS], [SEP], <s>, </s> … are greyed out of the weights and each row "
+                                     "is renormalised over the other keys, so that what a head does besides its resting place shows"));
+    heatmapBar->addWidget(m_leaveOutSpecial);
     auto *numbersNote = new QLabel(central);
     numbersNote->setObjectName(QStringLiteral("numbersNote"));
     numbersNote->setStyleSheet(QStringLiteral("color: #777;"));
@@ -221,6 +229,15 @@ MainWindow::MainWindow(QWidget *parent)
         const int heads = std::max(1, m_document->result().heads);
         m_document->selectHead(index / heads, index % heads);
     });
+    connect(m_leaveOutSpecial, &QCheckBox::toggled, m_heatmap, &HeatmapView::setLeaveOutSpecial);
+    auto updateSpecialSwitch = [this] {
+        const auto stage = HeatmapStage(m_heatmapStage->currentData().toInt());
+        m_leaveOutSpecial->setVisible(m_document->result().hasSpecialTokens()
+                                      && (stage == HeatmapStage::Weights || stage == HeatmapStage::ValueWeighted));
+    };
+    connect(m_document, &AttentionDocument::resultChanged, this, updateSpecialSwitch);
+    connect(m_heatmapStage, &QComboBox::currentIndexChanged, this, updateSpecialSwitch);
+    updateSpecialSwitch();
     connect(m_heatmapStage, &QComboBox::currentIndexChanged, this, [this] {
         m_heatmap->setStage(HeatmapStage(m_heatmapStage->currentData().toInt()));
         setExportTarget(m_heatmap);

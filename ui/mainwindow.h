@@ -6,6 +6,7 @@
 #include <QPointer>
 
 class QAction;
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -100,6 +101,7 @@ private:
     QPointer<class PresenterWindow> m_presenter;
     QComboBox *m_headChooser;
     QComboBox *m_heatmapStage;
+    QCheckBox *m_leaveOutSpecial;
     QMenu *m_recentMenu;
     QLabel *m_status;
     QLabel *m_notice;
