@@ -1,6 +1,8 @@
 // The document alone, without a window: edits, undo across model switches, background runs.
 #include "autosave.h"
 #include "attentiondocument.h"
+#include "attentionflow.h"
+#include "flowjob.h"
 #include "randomcheckpoint.h"
 #include "testsupport.h"
 
@@ -49,6 +51,10 @@ class TestDocument : public QObject {
 
 private Q_SLOTS:
     void closingDuringARunIsSafe();
+    void generationAppendsWhatAFreshRunPredicts();
+    void sampledGenerationRepeatsWithItsSeed();
+    void generationNeedsALanguageModel();
+    void flowIsComputedOnRequestAndResetByANewResult();
     void invisibleTokensAreLabelledVisibly();
     void tenThousandTokensStayResponsiveAndBounded();
     void checkpointRunThatCannotFitIsRefused();
@@ -692,6 +698,127 @@ void TestDocument::closingDuringARunIsSafe()
     QThreadPool::globalInstance()->waitForDone();
     QCoreApplication::processEvents();
     QCoreApplication::processEvents();
+}
+
+void TestDocument::generationAppendsWhatAFreshRunPredicts()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kGpt2));
+    const auto checkpoint = openCheckpoint(kGpt2);
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    document.editText(QStringLiteral("The animal didn't cross the street because"));
+    QTRY_VERIFY(!document.isBusy());
+    const QString start = document.workspace().text;
+    const int undoBefore = document.undoStack()->index();
+    QSignalSpy changes(&document, &AttentionDocument::generationChanged);
+    document.generate(3, {}, false, 0);
+    QVERIFY(document.isGenerating());
+    QTRY_VERIFY_WITH_TIMEOUT(!document.isGenerating() && !document.isBusy(), 30000);
+    QCOMPARE(document.undoStack()->index(), undoBefore + 3); // one step per token
+    QVERIFY(changes.count() >= 4);
+    // Each appended piece is the greedy choice of a fresh forward pass over the text before it.
+    QString text = start;
+    for (int step = 0; step < 3; ++step) {
+        const auto input = prepareInput(c, text);
+        QVERIFY_OK(input);
+        ForwardOptions options;
+        options.keepFinalHidden = true;
+        const ModelTrace trace = c.model->forward(input.value->forward, options);
+        const int id = greedyToken(c.model->logits(trace.finalHidden.row(trace.finalHidden.rows() - 1)));
+        text += QString::fromUtf8(c.tokenizer->tokenText(c.tokenizer->tokenForId(id)));
+    }
+    QCOMPARE(document.workspace().text, text);
+    // The views show the fresh run of the longer text.
+    const auto input = prepareInput(c, text);
+    QVERIFY_OK(input);
+    QCOMPARE(document.tokenCount(), int(input.value->encoding.ids.size()));
+    const ModelTrace fresh = c.model->forward(input.value->forward);
+    QVERIFY(document.result().weights(1, 3) == fresh.attentions[1][3]);
+    // Undo removes the last token.
+    document.undoStack()->undo();
+    QTRY_VERIFY(!document.isBusy());
+    QVERIFY(document.workspace().text.size() < text.size());
+    QVERIFY(text.startsWith(document.workspace().text));
+    QVERIFY(document.undoStack()->undoText().startsWith(QStringLiteral("Generate")));
+}
+
+void TestDocument::sampledGenerationRepeatsWithItsSeed()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kGpt2));
+    document.editText(QStringLiteral("Hello world, this is"));
+    QTRY_VERIFY(!document.isBusy());
+    // A warm temperature, so that the draw matters.
+    const SamplingSettings warm{3.0, 0, 1.0};
+    auto run = [&](quint64 seed) {
+        const int index = document.undoStack()->index();
+        document.generate(4, warm, true, seed);
+        [&] { QTRY_VERIFY_WITH_TIMEOUT(!document.isGenerating() && !document.isBusy(), 30000); }();
+        const QString text = document.workspace().text;
+        while (document.undoStack()->index() > index)
+            document.undoStack()->undo();
+        [&] { QTRY_VERIFY(!document.isBusy()); }();
+        return text;
+    };
+    const QString first = run(7);
+    QCOMPARE(document.workspace().text, QStringLiteral("Hello world, this is"));
+    QCOMPARE(run(7), first);
+    QStringList others;
+    for (quint64 seed = 8; seed < 12; ++seed)
+        others.append(run(seed));
+    QVERIFY2(std::any_of(others.begin(), others.end(), [&](const QString &t) { return t != first; }), qPrintable(first));
+    // Stop ends it at once; an edit by the user ends it too.
+    document.generate(50, warm, true, 1);
+    document.editText(QStringLiteral("Typed"));
+    QVERIFY(!document.isGenerating());
+}
+
+void TestDocument::generationNeedsALanguageModel()
+{
+    AttentionDocument teaching;
+    QSignalSpy stopped(&teaching, &AttentionDocument::generationStopped);
+    teaching.generate(2, {}, false, 0);
+    QCOMPARE(stopped.count(), 1);
+    QVERIFY(stopped.first().first().toString().contains(QStringLiteral("no vocabulary")));
+    QVERIFY(!teaching.isGenerating());
+    QCOMPARE(teaching.workspace().text, QStringLiteral("The cat sat on the mat."));
+
+    AttentionDocument bert;
+    QVERIFY(openModelAndWait(bert, kData + QStringLiteral("/checkpoints/bert-random-tiny")));
+    QSignalSpy bertStopped(&bert, &AttentionDocument::generationStopped);
+    bert.generate(2, {}, false, 0);
+    QTRY_COMPARE(bertStopped.count(), 1);
+    QVERIFY(bertStopped.first().first().toString().contains(QStringLiteral("not a left-to-right language model")));
+}
+
+void TestDocument::flowIsComputedOnRequestAndResetByANewResult()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kGpt2));
+    document.editText(QStringLiteral("The animal didn't cross the street"));
+    QTRY_VERIFY(!document.isBusy());
+    FlowJob *job = document.flowJob();
+    QCOMPARE(job->state(), FlowJob::State::Idle);
+    job->request();
+    QCOMPARE(job->state(), FlowJob::State::Running);
+    QTRY_COMPARE(job->state(), FlowJob::State::Ready);
+    const auto expected = attentionFlow(*document.result().maps);
+    QVERIFY(expected && *job->flow() == *expected);
+    document.editText(QStringLiteral("Another sentence"));
+    QTRY_VERIFY(!document.isBusy());
+    QCOMPARE(job->state(), FlowJob::State::Idle);
+    QVERIFY(!job->flow());
+    // A text too long for the window's limit is refused with the estimate (the teaching model's
+    // one layer reaches it past 211 tokens).
+    AttentionDocument teaching;
+    teaching.editText(longText(QStringLiteral("w"), 300));
+    QTRY_VERIFY_WITH_TIMEOUT(!teaching.isBusy(), 30000);
+    QCOMPARE(teaching.tokenCount(), 300);
+    QCOMPARE(teaching.flowJob()->state(), FlowJob::State::TooLarge);
+    QVERIFY(teaching.flowJob()->statusText().contains(QStringLiteral("trace --aggregate flow")));
+    teaching.flowJob()->request();
+    QCOMPARE(teaching.flowJob()->state(), FlowJob::State::TooLarge);
 }
 
 QTEST_MAIN(TestDocument)

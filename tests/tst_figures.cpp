@@ -11,6 +11,7 @@
 #include "rotationfigure.h"
 #include "stepexplainer.h"
 #include "testsupport.h"
+#include "predictionfigure.h"
 #include "presenterfit.h"
 #include "wording.h"
 
@@ -63,6 +64,7 @@ class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void everyLayerLabelIsBlack();
+    void predictionBarsAreTheirProbabilities();
     void countsAgreeWithTheirNouns();
     void presenterFontIsTheLargestThatFits();
     void headViewHasALegendAndAWholeCaption();
@@ -1091,6 +1093,33 @@ void TestFigures::modelViewShowsTheRolloutOfEachLayer()
     const GridLayout layout(3, 2, QRectF(0, 0, 800, 600), 60, 20, 40);
     QVERIFY(layout.cell(0, 4).right() <= 800);
     QCOMPARE(layout.cellAt(layout.cell(2, 4).center()), std::optional(std::pair(2, 4)));
+}
+
+void TestFigures::predictionBarsAreTheirProbabilities()
+{
+    // Probabilities ½, 0.3, 0.15, 0.05; top-k 2 keeps ½ and 0.3 (chances ⅝ and ⅜).
+    RowVector logits(4);
+    logits << std::log(0.05f), std::log(0.3f), std::log(0.5f), std::log(0.15f);
+    const PredictionFigure figure = predictionFigure(logits, [](int id) { return QStringLiteral("t%1").arg(id); }, {1.0, 2, 1.0}, 3);
+    QCOMPARE(figure.rows.size(), size_t(3));
+    QCOMPARE(figure.rows[0].label, QStringLiteral("t2"));
+    QVERIFY(std::abs(figure.rows[0].probability - 0.5) < 1e-6 && std::abs(figure.rows[0].chance - 0.625) < 1e-6);
+    QVERIFY(std::abs(figure.rows[1].chance - 0.375) < 1e-6);
+    QVERIFY(!figure.rows[2].kept);
+    QCOMPARE(figure.rows[2].chance, 0.0);
+    QCOMPARE(predictionValueText(figure.rows[0]), QStringLiteral("62.5 % · model 50.0 % · logit -0.69"));
+    QCOMPARE(predictionValueText(figure.rows[2]), QStringLiteral("cut · model 15.0 % · logit -1.90"));
+    // The bar fills its share of the track; the tick sits at the model's probability; rows stack.
+    const PredictionLayout layout(3, QRectF(0, 0, 400, 90), 60, 140, 30);
+    const QRectF track = layout.barTrack(1);
+    QCOMPARE(track.left(), 66.0);
+    QCOMPARE(track.width(), 400.0 - 60 - 140 - 12);
+    QCOMPARE(layout.bar(1, 0.25).width(), track.width() * 0.25);
+    QCOMPARE(layout.bar(1, 2.0).width(), track.width()); // clamped
+    QCOMPARE(layout.tickX(1, 0.5), track.left() + track.width() / 2);
+    QCOMPARE(layout.labelRect(2).top(), 60.0);
+    QVERIFY(layout.valueRect(0).left() > track.right());
+    QVERIFY(!layout.labelRect(0).intersects(track));
 }
 
 QTEST_MAIN(TestFigures)

@@ -1,11 +1,13 @@
 #include "arcview.h"
 #include "attentiondocument.h"
 #include "controlspanel.h"
+#include "flowjob.h"
 #include "distributionchart.h"
 #include "downloaddialog.h"
 #include "exportactions.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
+#include "predictionpanel.h"
 #include "presenterfit.h"
 #include "presenterwindow.h"
 #include "scenespanel.h"
@@ -71,6 +73,8 @@ private Q_SLOTS:
     void typingRecomputesEveryView();
     void weightEditorKeepsTheExactFloat();
     void rotaryModelHasItsRopeStage();
+    void predictionPanelShowsAndGenerates();
+    void heatmapShowsTheAnalyses();
     void clickingACellSelectsTheQueryEverywhere();
     void choosingAHeadShowsItEverywhere();
     void editingAWeightChangesTheTraceAndUndoRestoresIt();
@@ -529,6 +533,84 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     document->useTeachingModel();
     QTRY_VERIFY(document->isTeaching());
     QCOMPARE(document->result().layers, 1);
+}
+
+void TestMainWindow::predictionPanelShowsAndGenerates()
+{
+    AttentionDocument *document = m_window->document();
+    auto *panel = m_window->findChild<PredictionPanel *>();
+    QVERIFY(panel);
+    raiseDock(m_window.get(), QStringLiteral("predictionDock"));
+    // The teaching model: why there is nothing, and nothing to press.
+    QVERIFY(panel->headline().contains(QStringLiteral("needs a language model checkpoint")));
+    QVERIFY(!panel->findChild<QPushButton *>(QStringLiteral("generate"))->isEnabled());
+
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/llama-random-tiny"));
+    QTRY_VERIFY(!document->isTeaching());
+    document->editText(QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QTRY_VERIFY(!document->isBusy());
+    QTRY_COMPARE(panel->figure().rows.size(), size_t(10));
+    QVERIFY(panel->headline().contains(QStringLiteral("the last of %1 tokens").arg(document->tokenCount())));
+    // The model's own probabilities do not move with the sampling settings; the chances do.
+    const PredictionFigure before = panel->figure();
+    panel->findChild<QDoubleSpinBox *>(QStringLiteral("samplingTemperature"))->setValue(0.5);
+    const PredictionFigure colder = panel->figure();
+    QCOMPARE(colder.rows.front().id, before.rows.front().id);
+    QCOMPARE(colder.rows.front().probability, before.rows.front().probability);
+    QVERIFY(colder.rows.front().chance > before.rows.front().chance);
+    panel->findChild<QSpinBox *>(QStringLiteral("topK"))->setValue(3);
+    QVERIFY(panel->figure().rows[2].kept && !panel->figure().rows[3].kept);
+    QCOMPARE(panel->figure().rows[3].chance, 0.0);
+    // Selecting a token shows its own next token.
+    document->selectQuery(2);
+    QTRY_VERIFY(panel->headline().contains(QStringLiteral("token 2 of")));
+    QTRY_COMPARE(panel->figure().rows.size(), size_t(10));
+    QVERIFY(panel->figure().rows.front().id != before.rows.front().id || panel->figure().rows.front().logit != before.rows.front().logit);
+    document->selectQuery(-1);
+    // Generate two tokens greedily: every view follows, and the status clears.
+    const int tokens = document->tokenCount();
+    panel->findChild<QSpinBox *>(QStringLiteral("generateCount"))->setValue(2);
+    QTest::mouseClick(panel->findChild<QPushButton *>(QStringLiteral("generate")), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!document->isGenerating() && !document->isBusy(), 30000);
+    QVERIFY(document->tokenCount() > tokens);
+    QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+    QVERIFY(m_window->findChild<QLineEdit *>(QStringLiteral("sentence"))->text().startsWith(QStringLiteral("The animal didn't cross the street because it was too tired.")));
+}
+
+void TestMainWindow::heatmapShowsTheAnalyses()
+{
+    AttentionDocument *document = m_window->document();
+    auto *stage = m_window->findChild<QComboBox *>(QStringLiteral("heatmapStage"));
+    auto *leaveOut = m_window->findChild<QCheckBox *>(QStringLiteral("leaveOutSpecial"));
+    QVERIFY(stage && leaveOut);
+    QStringList names;
+    for (int i = 0; i < stage->count(); ++i)
+        names.append(stage->itemText(i));
+    QVERIFY(names.contains(QStringLiteral("value-weighted ‖α·f(x)‖")));
+    // The teaching model: value-weighted says why not; rollout shows; no special tokens to leave out.
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::ValueWeighted)));
+    QCOMPARE(m_window->heatmap()->figure().values().size(), Eigen::Index(0));
+    QVERIFY(m_window->heatmap()->placeholderText().contains(QStringLiteral("W_O")));
+    QVERIFY(leaveOut->isHidden());
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::Rollout)));
+    QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/bert-random-tiny"));
+    QTRY_VERIFY(!document->isTeaching());
+    document->editText(QStringLiteral("The animal didn't cross the street"));
+    QTRY_VERIFY(!document->isBusy());
+    // Flow is started by showing it, and shown once in.
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::Flow)));
+    QTRY_COMPARE(document->flowJob()->state(), FlowJob::State::Ready);
+    QTRY_COMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::Weights)));
+    QVERIFY(!leaveOut->isHidden());
+    leaveOut->setChecked(true);
+    QCOMPARE(m_window->heatmap()->figure().leftOut, document->result().special);
+    QVERIFY(m_window->heatmap()->explain(0, 1).contains(QStringLiteral("special token")));
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::ValueWeighted)));
+    QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+    QVERIFY(m_window->heatmap()->explain(3, 2).contains(QStringLiteral("‖f(x_2)‖")));
 }
 
 void TestMainWindow::rotaryModelHasItsRopeStage()

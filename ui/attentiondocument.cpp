@@ -2,11 +2,13 @@
 
 #include "autosave.h"
 #include "flowjob.h"
+#include "predictionjob.h"
 #include "offthread.h"
 #include "runmemory.h"
 #include "undocommands.h"
 
 #include <QFileInfo>
+#include <QStringDecoder>
 #include <QTimer>
 #include <QPromise>
 #include <QThreadPool>
@@ -36,6 +38,10 @@ AttentionDocument::AttentionDocument(QObject *parent)
 {
     m_undoStack.setUndoLimit(500);
     m_flowJob = new FlowJob(this);
+    m_predictionJob = new PredictionJob(this);
+    // Each step of a generation waits for the run of the text before it, then for its logits.
+    connect(m_predictionJob, &PredictionJob::changed, this, &AttentionDocument::continueGenerating);
+    connect(this, &AttentionDocument::modelChanged, this, &AttentionDocument::stopGenerating);
     m_autosave = std::make_unique<Autosave>();
     m_autosaveTimer = new QTimer(this);
     m_autosaveTimer->setSingleShot(true);
@@ -264,8 +270,10 @@ void AttentionDocument::installRun(Run run)
     if (m_pendingSelection && !m_awaitingSceneModel)
         applyPendingSelection();
     clampSelection();
-    m_flowJob->reset(m_run.result);
     setBusy(false);
+    // After the busy flag falls: a generation waiting for this run continues from the reset.
+    m_flowJob->reset(m_run.result);
+    m_predictionJob->reset(m_run.result, m_checkpoint);
     if (m_run.result->notice != previousNotice)
         Q_EMIT noticeChanged(m_run.result->notice);
     Q_EMIT resultChanged();
@@ -346,6 +354,8 @@ void AttentionDocument::setStage(Stage stage)
 
 void AttentionDocument::applyText(const QString &text)
 {
+    if (!m_appendingToken)
+        stopGenerating(); // an undo or redo ends a generation
     if (text == m_workspace.text)
         return;
     m_workspace.text = text;
@@ -387,8 +397,83 @@ void AttentionDocument::applyWorkspace(const Workspace &workspace)
         recompute();
 }
 
+void AttentionDocument::generate(int count, const SamplingSettings &settings, bool sample, quint64 seed)
+{
+    if (count <= 0)
+        return;
+    m_generating = Generation{count, settings, sample, seed};
+    Q_EMIT generationChanged();
+    continueGenerating();
+}
+
+void AttentionDocument::stopGenerating()
+{
+    if (!m_generating)
+        return;
+    m_generating.reset();
+    Q_EMIT generationChanged();
+}
+
+void AttentionDocument::endGeneration(const QString &reason)
+{
+    m_generating.reset();
+    Q_EMIT generationChanged();
+    Q_EMIT generationStopped(reason);
+}
+
+void AttentionDocument::continueGenerating()
+{
+    if (!m_generating || m_busy)
+        return; // the run of the text so far is not in yet
+    if (!m_predictionJob->available()) {
+        endGeneration(m_checkpoint ? m_checkpoint->model->predictionUnavailableReason().isEmpty()
+                                         ? tr("there is no text to continue: type a beginning first")
+                                         : m_checkpoint->model->predictionUnavailableReason()
+                                   : tr("the teaching model has no vocabulary to predict from: load a language model"));
+        return;
+    }
+    if (m_run.preparedInput && m_run.preparedInput->truncatedFrom > 0) {
+        endGeneration(tr("the text fills the model's %1 positions").arg(m_checkpoint->config.maxPositions));
+        return;
+    }
+    const int last = tokenCount() - 1;
+    const std::shared_ptr<const RowVector> logits = m_predictionJob->logits(last);
+    if (!logits) {
+        m_predictionJob->request(last); // its arrival calls this again
+        return;
+    }
+    const int id = m_generating->sample ? sampleToken(samplingDistribution(*logits, m_generating->settings), m_generating->seed + quint64(tokenCount()))
+                                        : greedyToken(*logits);
+    const ModelTokenizer &tokenizer = *m_checkpoint->tokenizer;
+    const QString token = tokenizer.tokenForId(id);
+    if (id < 0 || token.isEmpty()) {
+        endGeneration(tr("the model's most likely token (id %1) is not in the tokenizer's vocabulary").arg(id));
+        return;
+    }
+    if (tokenizer.isSpecial(token)) {
+        endGeneration(tr("the model predicts %1, the end of the text").arg(token));
+        return;
+    }
+    // A byte-level token may be part of a character; a text cannot end inside one.
+    QStringDecoder decoder(QStringDecoder::Utf8);
+    const QString piece = decoder.decode(tokenizer.tokenText(token));
+    if (decoder.hasError() || piece.contains(QChar::ReplacementCharacter)) {
+        endGeneration(tr("the next token, %1, is only part of a character").arg(tokenizer.displayToken(token)));
+        return;
+    }
+    --m_generating->remaining;
+    const bool done = m_generating->remaining <= 0;
+    if (done)
+        m_generating.reset();
+    m_appendingToken = true;
+    m_undoStack.push(new AppendTokenCommand(this, m_workspace.text, m_workspace.text + piece, tokenizer.displayToken(token)));
+    m_appendingToken = false;
+    Q_EMIT generationChanged();
+}
+
 void AttentionDocument::editText(const QString &text)
 {
+    stopGenerating(); // the user's edit ends a generation
     if (text != m_workspace.text)
         m_undoStack.push(new SetTextCommand(this, m_workspace.text, text));
 }

@@ -2,6 +2,7 @@
 
 #include "attentionresult.h"
 #include "figures.h"
+#include "prediction.h"
 
 #include <QDateTime>
 #include <QObject>
@@ -133,6 +134,19 @@ public:
 
     // Attention flow of the current result: computed on request, in the background.
     class FlowJob *flowJob() const { return m_flowJob; }
+    // Next-token logits of a causal checkpoint's positions, computed on request in the background.
+    class PredictionJob *predictionJob() const { return m_predictionJob; }
+
+    // Generation: appends the model's next token after the last position, count times, one run
+    // after another (each token one undo step; the longer text is run afresh, so every view shows
+    // exactly what a fresh run of it shows). Greedy, or sampled with the settings; the draw of each
+    // step is seeded by seed + the number of tokens before it, so the same seed repeats a run.
+    // It stops early at a special token (the end of the text), at a token that is only part of a
+    // character, at the model's last position, or when the user edits; generationStopped says why.
+    void generate(int count, const SamplingSettings &settings, bool sample, quint64 seed);
+    void stopGenerating();
+    bool isGenerating() const { return m_generating.has_value(); }
+    int tokensToGenerate() const { return m_generating ? m_generating->remaining : 0; }
 
     // Models. Opening runs on a worker thread; modelChanged or modelFailed follows.
     void openModel(const QString &directory);
@@ -155,6 +169,8 @@ Q_SIGNALS:
     void noticeChanged(const QString &notice);
     void sceneChanged();        // another active scene, or its weights revealed
     void sceneViewRequested(const QString &view); // a scene brings its view to the front
+    void generationChanged();                      // started, a token appended, or ended
+    void generationStopped(const QString &reason); // ended early, and why
 
 private:
     // Everything one run of a model produces, installed in one step.
@@ -184,6 +200,8 @@ private:
     void clampSelection();
     void applyPendingSelection();
     void openModelFor(const QString &directory, bool forScene);
+    void continueGenerating();
+    void endGeneration(const QString &reason);
 
     Workspace m_workspace;
     QString m_textPair;
@@ -222,6 +240,15 @@ private:
     class QTimer *m_autosaveTimer = nullptr;
 
     class FlowJob *m_flowJob = nullptr;
+    class PredictionJob *m_predictionJob = nullptr;
+    struct Generation {
+        int remaining = 0;
+        SamplingSettings settings;
+        bool sample = false;
+        quint64 seed = 0;
+    };
+    std::optional<Generation> m_generating;
+    bool m_appendingToken = false; // the text changes by generation, not by the user
     quint64 m_generation = 0;
     std::shared_ptr<std::atomic<bool>> m_cancel;
     QFutureWatcher<Run> m_progressWatcher; // progress of the current background run

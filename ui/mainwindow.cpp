@@ -12,6 +12,7 @@
 #include "modelgridview.h"
 #include "preferences.h"
 #include "presenterwindow.h"
+#include "predictionpanel.h"
 #include "scenespanel.h"
 #include "stepthroughview.h"
 #include "viewoptions.h"
@@ -129,6 +130,7 @@ MainWindow::MainWindow(QWidget *parent)
     centralLayout->setContentsMargins(0, 0, 0, 0);
     auto *heatmapBar = new QHBoxLayout;
     m_heatmapStage = new QComboBox(central);
+    m_heatmapStage->setObjectName(QStringLiteral("heatmapStage"));
     for (HeatmapStage stage : kHeatmapStages)
         m_heatmapStage->addItem(heatmapStageTitle(stage), int(stage));
     m_heatmapStage->setToolTip(tr("What the heatmap shows: a stage of the selected head; its value-weighted attention "
@@ -170,6 +172,8 @@ MainWindow::MainWindow(QWidget *parent)
     QDockWidget *arcDock = addDock(this, m_arcs, tr("Head view"), QStringLiteral("arcDock"), Qt::RightDockWidgetArea);
     QDockWidget *gridDock = addDock(this, m_grid, tr("Model view"), QStringLiteral("gridDock"), Qt::RightDockWidgetArea);
     QDockWidget *chartDock = addDock(this, m_chart, tr("Distribution"), QStringLiteral("chartDock"), Qt::RightDockWidgetArea);
+    m_prediction = new PredictionPanel(m_document, m_options, this);
+    QDockWidget *predictionDock = addDock(this, m_prediction, tr("Next token"), QStringLiteral("predictionDock"), Qt::RightDockWidgetArea);
     QDockWidget *stepDock = addDock(this, m_steps, tr("Step-through"), QStringLiteral("stepDock"), Qt::BottomDockWidgetArea);
     QDockWidget *weightDock = addDock(this, m_weights, tr("Weights"), QStringLiteral("weightDock"), Qt::BottomDockWidgetArea);
     m_scenes = new ScenesPanel(m_document, [this] { return activeFigureView()->figureName(); }, this);
@@ -184,6 +188,7 @@ MainWindow::MainWindow(QWidget *parent)
     controlsDock->raise();
     tabifyDockWidget(arcDock, gridDock);
     tabifyDockWidget(gridDock, chartDock);
+    tabifyDockWidget(chartDock, predictionDock);
     arcDock->raise();
     tabifyDockWidget(stepDock, weightDock);
     stepDock->raise();

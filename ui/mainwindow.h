@@ -94,6 +94,7 @@ private:
     WeightEditor *m_weights;
     DistributionChart *m_chart;
     ControlsPanel *m_controls;
+    class PredictionPanel *m_prediction = nullptr;
     class ScenesPanel *m_scenes = nullptr;
     DownloadDialog *m_downloadDialog = nullptr;
     bool m_errorShown = false;

@@ -27,6 +27,22 @@ bool SetTextCommand::mergeWith(const QUndoCommand *other)
     return true;
 }
 
+AppendTokenCommand::AppendTokenCommand(AttentionDocument *document, QString before, QString after, const QString &token)
+    : m_document(document), m_before(std::move(before)), m_after(std::move(after))
+{
+    setText(QObject::tr("Generate “%1”").arg(token));
+}
+
+void AppendTokenCommand::undo()
+{
+    m_document->applyText(m_before);
+}
+
+void AppendTokenCommand::redo()
+{
+    m_document->applyText(m_after);
+}
+
 SetSettingsCommand::SetSettingsCommand(AttentionDocument *document, AttentionSettings before,
                                        AttentionSettings after, Edit edit, int key)
     : m_document(document), m_before(std::move(before)), m_after(std::move(after)), m_edit(edit), m_key(key)

@@ -25,6 +25,19 @@ private:
     bool m_pair;
 };
 
+// A generated token appended to the sentence: one undo step per token, never merged with typing.
+class AppendTokenCommand final : public QUndoCommand {
+public:
+    AppendTokenCommand(AttentionDocument *document, QString before, QString after, const QString &token);
+    void undo() override;
+    void redo() override;
+
+private:
+    AttentionDocument *m_document;
+    QString m_before;
+    QString m_after;
+};
+
 // Any change of mask, temperature or scaling. Consecutive edits of the same setting merge (by the
 // edit's kind and key, never by their translated label), so a whole slider drag is one step; a
 // step whose net change is nothing (a key hidden and shown again) is dropped.
