@@ -447,12 +447,15 @@ struct ExportFlags {
     QCommandLineOption topK{QStringLiteral("top-k"), QStringLiteral("arcs: keep the k strongest lines per query (default: all)."), QStringLiteral("K"), QStringLiteral("0")};
     QCommandLineOption colorMap{QStringLiteral("colormap"), QStringLiteral("viridis, cividis, grayscale or diverging."), QStringLiteral("NAME")};
     QCommandLineOption numbers{QStringLiteral("numbers"), QStringLiteral("Write the value in each cell.")};
+    QCommandLineOption compareWith{QStringLiteral("compare-with"),
+                                   QStringLiteral("comparison (and grid): the second sentence, run on the same model and aligned with the first."),
+                                   QStringLiteral("TEXT")};
     QCommandLineOption excludeSpecial{QStringLiteral("exclude-special"),
                                       QStringLiteral("heatmap of weights or value-weighted: grey out special tokens and renormalise each row (a display transform).")};
 
     void addTo(QCommandLineParser &parser) const
     {
-        parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers, excludeSpecial});
+        parser.addOptions({view, head, layer, format, dpi, stage, projection, query, heads, threshold, topK, colorMap, numbers, excludeSpecial, compareWith});
     }
 };
 
@@ -602,21 +605,40 @@ int runExport(const QStringList &arguments)
         return fail(kUsage, parsed.error);
     ExportOptions &options = *parsed.value;
 
-    // Compute: the result and the selected head, from either kind of model.
+    const QString textB = parser.value(flags.compareWith);
+    if (options.request.kind == FigureKind::Comparison && textB.trimmed().isEmpty())
+        return fail(kUsage, QStringLiteral("--view comparison needs the second sentence: --compare-with TEXT"));
+
+    // Compute: the result and the selected head, from either kind of model (and the second
+    // sentence's result, to compare with).
     Result<FigureSource> source = Result<FigureSource>::failure({});
+    Result<FigureSource> sourceB = Result<FigureSource>::failure({});
     if (parser.isSet(checkpointOptions.model)) {
         const std::shared_ptr<Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
         if (!checkpoint)
             return code;
         source = checkpointSource(parser, checkpointOptions, checkpoint, parser.value(model.text), options.layer, options.head);
+        if (!textB.isEmpty())
+            sourceB = checkpointSource(parser, checkpointOptions, checkpoint, textB, options.layer, options.head);
     } else {
         const Result<Workspace> workspace = model.workspaceFrom(parser);
         if (!workspace)
             return fail(kUsage, workspace.error);
         source = teachingSource(*workspace.value, options.layer, options.head);
+        if (!textB.isEmpty()) {
+            Workspace second = *workspace.value;
+            second.text = textB;
+            sourceB = teachingSource(second, options.layer, options.head);
+        }
     }
     if (!source)
         return fail(kUsage, source.error);
+    if (!textB.isEmpty()) {
+        if (!sourceB)
+            return fail(kUsage, QStringLiteral("--compare-with: %1").arg(sourceB.error));
+        options.request.comparison = compareResults(std::make_shared<const AttentionResult>(source.value->result),
+                                                    std::make_shared<const AttentionResult>(sourceB.value->result), textB);
+    }
     FigureSource &from = *source.value;
     from.context.layer = options.layer;
     from.context.head = options.head;

@@ -15,6 +15,7 @@ QString figureKindTitle(FigureKind kind)
     case FigureKind::Arcs: return QObject::tr("head view");
     case FigureKind::Grid: return QObject::tr("model view");
     case FigureKind::Steps: return QObject::tr("step-through");
+    case FigureKind::Comparison: return QObject::tr("comparison");
     }
     Q_UNREACHABLE();
 }
@@ -26,6 +27,7 @@ QString figureKindName(FigureKind kind)
     case FigureKind::Arcs: return QStringLiteral("arcs");
     case FigureKind::Grid: return QStringLiteral("grid");
     case FigureKind::Steps: return QStringLiteral("steps");
+    case FigureKind::Comparison: return QStringLiteral("comparison");
     }
     Q_UNREACHABLE();
 }
@@ -94,11 +96,18 @@ BuiltFigure buildFigure(const AttentionResult &result, const HeadDetails &detail
                 [figure, font](QPainter &painter, const QRectF &area) { paintArcFigure(painter, area, *figure, font); }};
     }
     case FigureKind::Grid: {
-        auto figure = std::make_shared<const GridFigure>(gridFigure(result, context, request.preferredColors, context.layer, context.head));
+        auto figure = std::make_shared<const GridFigure>(gridFigure(result, context, request.preferredColors, context.layer, context.head,
+                                                                    request.comparison.get()));
         auto thumbnails = std::make_shared<const std::vector<std::vector<QImage>>>(gridThumbnails(*figure));
         return {preferredGridSize(*figure, font), [figure, thumbnails, font](QPainter &painter, const QRectF &area) {
                     paintGridFigure(painter, area, *figure, font, *thumbnails);
                 }};
+    }
+    case FigureKind::Comparison: {
+        HeatmapFigure figure = request.comparison ? comparisonHeatmap(*request.comparison, context, request.selectedQuery) : HeatmapFigure();
+        figure.showNumbers = request.numbers;
+        figure.vectorCells = request.vectorCells;
+        return heatmapFigure(std::move(figure), font);
     }
     }
     Q_UNREACHABLE();

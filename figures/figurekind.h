@@ -1,6 +1,7 @@
 #pragma once
 
 #include "figurefile.h"
+#include "comparisonfigure.h"
 #include "figures.h"
 
 #include <QFont>
@@ -13,9 +14,9 @@ namespace studio {
 
 // Every kind of figure, listed once: its name on the command line and in file names, and how it
 // is built for export. A new view adds its kind here and its case in buildFigure.
-enum class FigureKind { Heatmap, Arcs, Grid, Steps };
-inline constexpr FigureKind kFigureKinds[] = {FigureKind::Heatmap, FigureKind::Arcs, FigureKind::Grid, FigureKind::Steps};
-QString figureKindName(FigureKind kind); // "heatmap", "arcs", "grid", "steps"
+enum class FigureKind { Heatmap, Arcs, Grid, Steps, Comparison };
+inline constexpr FigureKind kFigureKinds[] = {FigureKind::Heatmap, FigureKind::Arcs, FigureKind::Grid, FigureKind::Steps, FigureKind::Comparison};
+QString figureKindName(FigureKind kind); // "heatmap", "arcs", "grid", "steps", "comparison"
 QString figureKindTitle(FigureKind kind); // as the window names the view: "heatmap", "head view", "model view", "step-through"
 std::optional<FigureKind> figureKindFromName(const QString &name);
 QStringList figureKindNames();
@@ -33,6 +34,8 @@ struct FigureRequest {
     bool numbers = false;     // numbers in cells (the steps always show them)
     bool vectorCells = false; // one vector rectangle per cell (SVG and PDF)
     HeatmapExtras extras;     // heatmap: flow, special tokens left out
+    // comparison (its heatmap) and grid (each head's divergence marked): the second sentence's
+    std::shared_ptr<const ResultComparison> comparison;
 };
 
 // A figure ready to be sized and painted. It holds what it draws (shared with the result).

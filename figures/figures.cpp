@@ -1,6 +1,7 @@
 #include "figures.h"
 
 #include "aggregation.h"
+#include "comparisonfigure.h"
 
 #include <algorithm>
 #include <cmath>
@@ -353,7 +354,7 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
 }
 
 GridFigure gridFigure(const AttentionResult &result, const FigureContext &context, ColorMapKind colorMap,
-                      int selectedLayer, int selectedColumn)
+                      int selectedLayer, int selectedColumn, const ResultComparison *comparison)
 {
     GridFigure figure;
     figure.weights = result.maps;
@@ -374,6 +375,18 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
                       QObject::tr("Orange bar: a head's share of attention to the first token.")};
     if (result.tokenCount() > kGridRolloutTokens)
         figure.caption.append(QObject::tr("Rollout shown up to %1 tokens; trace --aggregate rollout gives it for any length.").arg(kGridRolloutTokens));
+    if (comparison && comparison->divergence.size() == result.maps->size()) {
+        for (const std::vector<HeadDivergence> &layer : comparison->divergence) {
+            std::vector<double> relative;
+            for (const HeadDivergence &d : layer)
+                relative.push_back(comparison->largest > 0 ? d.divergence / comparison->largest : 0.0);
+            figure.divergence.push_back(std::move(relative));
+        }
+        const auto top = comparison->headsByDivergence();
+        figure.caption.append(QObject::tr("Magenta bar: how much a head changes for “%1” (JSD; longest %2 bits, layer %3 head %4).")
+                                  .arg(comparison->textB.simplified(), divergenceText(comparison->largest))
+                                  .arg(top.empty() ? 0 : top.front().first).arg(top.empty() ? 0 : top.front().second));
+    }
     return figure;
 }
 

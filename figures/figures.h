@@ -7,6 +7,8 @@
 
 namespace studio {
 
+struct ResultComparison;
+
 // What a heatmap shows: a stage of one head, or an analysis of the attention. Value-weighted is
 // per head; rollout and flow are per layer (every head of it and of the layers below).
 enum class HeatmapStage { Scores, Scaled, Masked, Weights, ValueWeighted, Rollout, Flow };
@@ -58,8 +60,9 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
                           int selectedKey = -1);
 ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context, int layer,
                     const QList<int> &heads, const ArcPruning &pruning);
+// With a comparison, each head also carries its divergence between the two sentences.
 GridFigure gridFigure(const AttentionResult &result, const FigureContext &context, ColorMapKind colorMap,
-                      int selectedLayer, int selectedColumn);
+                      int selectedLayer, int selectedColumn, const ResultComparison *comparison = nullptr);
 
 // The font figures use: DejaVu Sans (installed with the app's dependencies) at a pixel size.
 QFont figureFont(double pixelSize = 13);

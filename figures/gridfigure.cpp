@@ -53,6 +53,13 @@ QRectF GridLayout::firstTokenBar(int layer, int column, double share) const
     return QRectF(c.left(), c.bottom() - height, c.width() * std::clamp(std::isfinite(share) ? share : 0.0, 0.0, 1.0), height);
 }
 
+QRectF GridLayout::divergenceBar(int layer, int column, double relative) const
+{
+    const QRectF c = cell(layer, column);
+    const double height = std::max(3.0, c.height() * 0.08);
+    return QRectF(c.left(), c.top(), c.width() * std::clamp(std::isfinite(relative) ? relative : 0.0, 0.0, 1.0), height);
+}
+
 double gridHeaderHeight(const GridFigure &figure, const QFontMetricsF &metrics)
 {
     const int heads = figure.weights->empty() ? 0 : int(figure.weights->front().size());
@@ -185,6 +192,12 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
                 const QRectF bar = layout.firstTokenBar(layer, column, figure.firstTokenShares[size_t(layer)][size_t(column)]);
                 painter.fillRect(QRectF(cell.left(), bar.top(), cell.width(), bar.height()), QColor(255, 255, 255, 200));
                 painter.fillRect(bar, QColor(230, 120, 20));
+            }
+            if (column < heads && layer < int(figure.divergence.size()) && column < int(figure.divergence[size_t(layer)].size())) {
+                // How much the head changes between the two sentences compared.
+                const QRectF bar = layout.divergenceBar(layer, column, figure.divergence[size_t(layer)][size_t(column)]);
+                painter.fillRect(QRectF(cell.left(), bar.top(), cell.width(), bar.height()), QColor(255, 255, 255, 200));
+                painter.fillRect(bar, QColor(200, 20, 120));
             }
             const bool selected = layer == figure.selectedLayer && column == figure.selectedHead;
             painter.setPen(selected ? QPen(QColor(230, 60, 20), 3) : QPen(QColor(160, 160, 160), 0.5));

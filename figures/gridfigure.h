@@ -29,6 +29,9 @@ struct GridLayout {
     double side() const { return m_side; }
     // The bar along a head's bottom edge whose length is the head's first-token share (0..1).
     QRectF firstTokenBar(int layer, int column, double share) const;
+    // The bar along a head's top edge whose length is its divergence between two sentences,
+    // relative to the largest (0..1).
+    QRectF divergenceBar(int layer, int column, double relative) const;
 
 private:
     int m_layers;
@@ -55,6 +58,9 @@ struct GridFigure {
     // Per [layer][head]: the share of attention to the first token (the attention sink), drawn as
     // a bar along each head's bottom edge; empty = not drawn.
     std::vector<std::vector<double>> firstTokenShares;
+    // Per [layer][head]: the divergence between two sentences relative to the largest (0..1), drawn
+    // as a bar along each head's top edge; empty = no comparison.
+    std::vector<std::vector<double>> divergence;
     QStringList caption;
 };
 

@@ -109,7 +109,8 @@ Result<std::vector<HandoutPage>> sceneHandoutPages(const std::vector<Scene> &sce
         const int key = scene.key < s.result.tokenCount() ? scene.key : -1;
         pages.push_back(handoutPage(s, *stage, scene.query, key,
                                     QObject::tr("Scene %1 of %2 · %3").arg(i + 1).arg(scenes.size()).arg(scene.name),
-                                    view == FigureKind::Heatmap ? FigureKind::Steps : view));
+                                    // A scene saves no comparison sentence: its page shows the stage instead.
+                                    view == FigureKind::Heatmap || view == FigureKind::Comparison ? FigureKind::Steps : view));
         if (scene.target != TargetPattern::None) // the exercise, for the student to take home
             pages.back().formula += QObject::tr("\nChallenge: edit W_Q and W_K until %1 will %2.")
                                         .arg(s.details.name, targetPatternTitle(scene.target));

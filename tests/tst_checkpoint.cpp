@@ -1,4 +1,5 @@
 #include "checkpoint.h"
+#include "comparisonfigure.h"
 #include "figures.h"
 #include "figuresource.h"
 #include "attentionflow.h"
@@ -129,6 +130,7 @@ private Q_SLOTS:
     void predictsTheReferenceNextTokens();
     void onlyLanguageModelsPredict();
     void analysisHeatmapsOfACheckpoint();
+    void comparisonOfTwoSentences();
     void valueNormsAreEachHeadsShareOfTheOutput_data();
     void valueNormsAreEachHeadsShareOfTheOutput();
     void bertPaddedPairMatchesReference_data();
@@ -368,6 +370,56 @@ void TestCheckpoint::analysisHeatmapsOfACheckpoint()
     AttentionResult plain = result;
     plain.special.assign(size_t(result.tokenCount()), false);
     QVERIFY(headHeatmap(plain, details, context, HeatmapStage::Weights, ColorMapKind::Viridis, -1, extras).leftOut.empty());
+}
+
+void TestCheckpoint::comparisonOfTwoSentences()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/llama-random-tiny"));
+    QVERIFY_OK(checkpoint);
+    const std::shared_ptr<const Checkpoint> c = std::move(*checkpoint.value);
+    const QString textA = QStringLiteral("The animal didn't cross the street because it was too tired.");
+    const QString textB = QStringLiteral("The animal didn't cross the street because it was too wide.");
+    const auto a = checkpointFigureSource(c, textA, {}, 1, 2);
+    const auto b = checkpointFigureSource(c, textB, {}, 1, 2);
+    QVERIFY_OK(a);
+    QVERIFY_OK(b);
+    const auto resultA = std::make_shared<const AttentionResult>(a.value->result);
+    const auto resultB = std::make_shared<const AttentionResult>(b.value->result);
+    const auto comparison = compareResults(resultA, resultB, textB);
+    QVERIFY(comparison);
+    // Aligned by the vocabulary's pieces; every head's divergence is headDivergence of its maps.
+    QCOMPARE(comparison->alignment, alignTokens(resultA->pieces, resultB->pieces));
+    QVERIFY(comparison->alignment.size() >= 13);
+    for (int l = 0; l < 2; ++l)
+        for (int h = 0; h < 4; ++h)
+            QCOMPARE(comparison->divergence[size_t(l)][size_t(h)].divergence,
+                     headDivergence(resultA->weights(l, h), resultB->weights(l, h), comparison->alignment).divergence);
+    // A causal model: the tokens before the changed word attend identically, so only the rows after
+    // it differ, and the head that differs most comes first.
+    const auto order = comparison->headsByDivergence();
+    QCOMPARE(order.size(), size_t(8));
+    QCOMPARE(comparison->divergence[size_t(order[0].first)][size_t(order[0].second)].divergence, comparison->largest);
+    QVERIFY(comparison->largest > 0);
+    FigureContext context = a.value->context;
+    const HeatmapFigure figure = comparisonHeatmap(*comparison, context);
+    QVERIFY(figure.values() == alignedDifference(resultA->weights(1, 2), resultB->weights(1, 2), comparison->alignment));
+    QCOMPARE(figure.scale.minimum, -figure.scale.maximum);
+    for (Eigen::Index r = 0; r + 1 < figure.values().rows(); ++r)
+        QCOMPARE(figure.values().row(r).cwiseAbs().maxCoeff(), 0.0f);
+    QVERIFY(figure.caption.last().contains(QStringLiteral("JSD₂")));
+    // The model view marks each head's divergence relative to the largest.
+    const GridFigure grid = gridFigure(*resultA, context, ColorMapKind::Viridis, 1, 2, comparison.get());
+    QCOMPARE(grid.divergence.size(), size_t(2));
+    QCOMPARE(grid.divergence[size_t(order[0].first)][size_t(order[0].second)], 1.0);
+    QVERIFY(grid.caption.last().contains(QStringLiteral("Magenta bar")));
+    // Results of different models are not compared.
+    const auto bert = openCheckpoint(kData + QStringLiteral("/checkpoints/bert-random-tiny"));
+    QVERIFY_OK(bert);
+    const auto other = checkpointFigureSource(std::move(*bert.value), textB, {}, 0, 0);
+    QVERIFY_OK(other);
+    AttentionResult fewerLayers = other.value->result;
+    fewerLayers.maps = std::make_shared<const AttentionMaps>(AttentionMaps{(*other.value->result.maps)[0]});
+    QVERIFY(!compareResults(resultA, std::make_shared<const AttentionResult>(fewerLayers), textB));
 }
 
 void TestCheckpoint::valueNormsAreEachHeadsShareOfTheOutput_data()

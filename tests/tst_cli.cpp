@@ -94,6 +94,7 @@ private Q_SLOTS:
     void tracePredictsTheNextToken();
     void traceWithFlowAndValueWeighted();
     void traceWithoutSpecialTokens();
+    void exportsTheComparison();
 };
 
 void TestCli::traceMatchesLibrary()
@@ -949,6 +950,26 @@ void TestCli::traceWithoutSpecialTokens()
     }
     const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--exclude-special")});
     QCOMPARE(teaching.exitCode, 2);
+}
+
+void TestCli::exportsTheComparison()
+{
+    QTemporaryDir dir;
+    const QString out = dir.filePath(QStringLiteral("comparison.svg"));
+    const QStringList base = {QStringLiteral("export"), QStringLiteral("--view"), QStringLiteral("comparison"), QStringLiteral("--text"),
+                              QStringLiteral("the cat sat on the mat"), QStringLiteral("--out"), out};
+    const Run missing = run(base);
+    QCOMPARE(missing.exitCode, 2);
+    QVERIFY(missing.err.contains("--compare-with"));
+    QVERIFY(!QFile::exists(out));
+    const Run written = run(base + QStringList{QStringLiteral("--compare-with"), QStringLiteral("the dog sat on the mat"), QStringLiteral("--head"), QStringLiteral("1")});
+    QVERIFY2(written.exitCode == 0, written.err.constData());
+    QFile svg(out);
+    QVERIFY(svg.open(QIODevice::ReadOnly));
+    const QByteArray text = svg.readAll();
+    QVERIFY(text.contains("weight B − A"));
+    QVERIFY(text.contains("JSD"));
+    QVERIFY(text.contains("mat"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

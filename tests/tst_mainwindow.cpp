@@ -1,5 +1,6 @@
 #include "arcview.h"
 #include "attentiondocument.h"
+#include "comparisonpanel.h"
 #include "controlspanel.h"
 #include "flowjob.h"
 #include "distributionchart.h"
@@ -40,6 +41,7 @@
 #include <QTemporaryDir>
 #include <QTableView>
 #include <QTest>
+#include <QTreeWidget>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
@@ -75,6 +77,7 @@ private Q_SLOTS:
     void rotaryModelHasItsRopeStage();
     void predictionPanelShowsAndGenerates();
     void heatmapShowsTheAnalyses();
+    void comparingTwoSentences();
     void clickingACellSelectsTheQueryEverywhere();
     void choosingAHeadShowsItEverywhere();
     void editingAWeightChangesTheTraceAndUndoRestoresIt();
@@ -611,6 +614,40 @@ void TestMainWindow::heatmapShowsTheAnalyses()
     stage->setCurrentIndex(stage->findData(int(HeatmapStage::ValueWeighted)));
     QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
     QVERIFY(m_window->heatmap()->explain(3, 2).contains(QStringLiteral("‖f(x_2)‖")));
+}
+
+void TestMainWindow::comparingTwoSentences()
+{
+    AttentionDocument *document = m_window->document();
+    raiseDock(m_window.get(), QStringLiteral("comparisonDock"));
+    auto *panel = m_window->findChild<ComparisonPanel *>();
+    QVERIFY(panel);
+    auto *field = panel->findChild<QLineEdit *>(QStringLiteral("comparisonText"));
+    auto *heads = panel->findChild<QTreeWidget *>(QStringLiteral("comparisonHeads"));
+    document->editText(QStringLiteral("the cat sat on the mat"));
+    QTest::keyClicks(field, QStringLiteral("the dog sat on the mat"));
+    QTRY_VERIFY(document->comparison());
+    const auto comparison = document->comparison();
+    QCOMPARE(comparison->alignment.size(), size_t(5)); // all but cat/dog
+    QVERIFY(panel->summary().startsWith(QStringLiteral("5 of 6 tokens aligned")));
+    QCOMPARE(heads->topLevelItemCount(), document->result().heads);
+    // Listed by divergence, largest first; clicking one selects it in every view.
+    const auto order = comparison->headsByDivergence();
+    QTreeWidgetItem *second = heads->topLevelItem(1);
+    QCOMPARE(second->data(1, Qt::UserRole).toInt(), order[1].second);
+    heads->itemClicked(second, 0);
+    QCOMPARE(document->selectedHead(), order[1].second);
+    panel->view()->updateFigure();
+    QCOMPARE(panel->view()->figure().values().rows(), Eigen::Index(5));
+    // The comparison follows every edit of the first sentence, and is undoable like typing.
+    document->editText(QStringLiteral("the dog sat on the mat"));
+    QTRY_VERIFY(document->comparison() && document->comparison()->alignment.size() == 6);
+    QCOMPARE(document->comparison()->largest, 0.0);
+    document->undoStack()->undo(); // the first sentence
+    document->undoStack()->undo(); // the comparison sentence
+    QCOMPARE(document->comparisonText(), QString());
+    QTRY_VERIFY(!document->comparison());
+    QVERIFY(field->text().isEmpty());
 }
 
 void TestMainWindow::rotaryModelHasItsRopeStage()

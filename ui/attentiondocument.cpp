@@ -274,6 +274,7 @@ void AttentionDocument::installRun(Run run)
     // After the busy flag falls: a generation waiting for this run continues from the reset.
     m_flowJob->reset(m_run.result);
     m_predictionJob->reset(m_run.result, m_checkpoint);
+    recomputeComparison();
     if (m_run.result->notice != previousNotice)
         Q_EMIT noticeChanged(m_run.result->notice);
     Q_EMIT resultChanged();
@@ -361,6 +362,60 @@ void AttentionDocument::applyText(const QString &text)
     m_workspace.text = text;
     Q_EMIT workspaceChanged();
     recompute();
+}
+
+void AttentionDocument::editComparisonText(const QString &text)
+{
+    if (text != m_comparisonText)
+        m_undoStack.push(new SetTextCommand(this, m_comparisonText, text, SetTextCommand::Field::Comparison));
+}
+
+void AttentionDocument::applyComparisonText(const QString &text)
+{
+    if (text == m_comparisonText)
+        return;
+    m_comparisonText = text;
+    Q_EMIT workspaceChanged();
+    recomputeComparison();
+}
+
+void AttentionDocument::recomputeComparison()
+{
+    const quint64 generation = ++m_comparisonGeneration;
+    if (m_comparisonCancel)
+        m_comparisonCancel->store(true);
+    const bool had = m_comparison != nullptr;
+    m_comparison.reset();
+    if (m_comparisonText.trimmed().isEmpty() || m_run.result->tokenCount() == 0) {
+        if (had)
+            Q_EMIT comparisonChanged();
+        return;
+    }
+    // The second sentence runs like the first (same model, settings and pair), off the window's thread.
+    Work work = m_checkpoint ? checkpointWork(m_checkpoint, m_comparisonText, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString(),
+                                              m_workspace.settings.temperature)
+                             : Work([workspace = m_workspace, text = m_comparisonText](const WorkContext &) -> std::optional<Run> {
+                                   Workspace w = workspace;
+                                   w.text = text;
+                                   return teachingRun(w);
+                               });
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_comparisonCancel = cancel;
+    runOffThread<Run>(
+        this,
+        [work, cancel](QPromise<Run> &promise) {
+            const WorkContext context{*cancel, [](int, int) {}};
+            if (std::optional<Run> run = work(context))
+                promise.addResult(std::move(*run));
+        },
+        [this, generation, text = m_comparisonText](QFuture<Run> finished) {
+            if (generation != m_comparisonGeneration || finished.resultCount() == 0)
+                return;
+            m_comparison = compareResults(m_run.result, finished.result().result, text);
+            Q_EMIT comparisonChanged();
+        });
+    if (had)
+        Q_EMIT comparisonChanged();
 }
 
 void AttentionDocument::applyTextPair(const QString &text)
@@ -481,7 +536,7 @@ void AttentionDocument::editText(const QString &text)
 void AttentionDocument::editTextPair(const QString &text)
 {
     if (text != m_textPair)
-        m_undoStack.push(new SetTextCommand(this, m_textPair, text, true));
+        m_undoStack.push(new SetTextCommand(this, m_textPair, text, SetTextCommand::Field::Pair));
 }
 
 void AttentionDocument::editSettings(const AttentionSettings &settings, SettingsEdit edit, int key)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "attentionresult.h"
+#include "comparisonfigure.h"
 #include "figures.h"
 #include "prediction.h"
 
@@ -47,6 +48,10 @@ public:
     std::shared_ptr<const Checkpoint> sharedCheckpoint() const { return m_checkpoint; }
     QString modelDescription() const;
     QString textPair() const { return m_textPair; }
+    // A second sentence to compare the first with (empty: none), run on the same model in the
+    // background; its comparison follows every result of the first.
+    QString comparisonText() const { return m_comparisonText; }
+    std::shared_ptr<const ResultComparison> comparison() const { return m_comparison; }
 
     // Selection: view state, not undoable. Out-of-range values are clamped.
     int selectedLayer() const { return m_layer; }
@@ -68,6 +73,7 @@ public:
     // Undoable edits for widgets.
     void editText(const QString &text);
     void editTextPair(const QString &text);
+    void editComparisonText(const QString &text);
     // Which setting an edit changes: consecutive edits of the same one (a slider drag, toggling the
     // same key) merge into one undo step. key is the key position for HiddenKey, else −1.
     enum class SettingsEdit { Scale, Mask, HiddenKey, ShowAllKeys, Temperature };
@@ -82,6 +88,7 @@ public:
     // Used by undo commands: set, recompute, emit. Each compares first and does nothing if equal.
     void applyText(const QString &text);
     void applyTextPair(const QString &text);
+    void applyComparisonText(const QString &text);
     void applySettings(const AttentionSettings &settings);
     void applyWorkspace(const Workspace &workspace);
 
@@ -169,6 +176,7 @@ Q_SIGNALS:
     void noticeChanged(const QString &notice);
     void sceneChanged();        // another active scene, or its weights revealed
     void sceneViewRequested(const QString &view); // a scene brings its view to the front
+    void comparisonChanged();                      // the second sentence's comparison, or none
     void generationChanged();                      // started, a token appended, or ended
     void generationStopped(const QString &reason); // ended early, and why
 
@@ -201,10 +209,15 @@ private:
     void applyPendingSelection();
     void openModelFor(const QString &directory, bool forScene);
     void continueGenerating();
+    void recomputeComparison();
     void endGeneration(const QString &reason);
 
     Workspace m_workspace;
     QString m_textPair;
+    QString m_comparisonText;
+    std::shared_ptr<const ResultComparison> m_comparison;
+    std::shared_ptr<std::atomic<bool>> m_comparisonCancel;
+    quint64 m_comparisonGeneration = 0;
     std::shared_ptr<const Checkpoint> m_checkpoint;
     Run m_run;
     QUndoStack m_undoStack;

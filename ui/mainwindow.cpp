@@ -12,6 +12,7 @@
 #include "modelgridview.h"
 #include "preferences.h"
 #include "presenterwindow.h"
+#include "comparisonpanel.h"
 #include "predictionpanel.h"
 #include "scenespanel.h"
 #include "stepthroughview.h"
@@ -174,6 +175,8 @@ MainWindow::MainWindow(QWidget *parent)
     QDockWidget *chartDock = addDock(this, m_chart, tr("Distribution"), QStringLiteral("chartDock"), Qt::RightDockWidgetArea);
     m_prediction = new PredictionPanel(m_document, m_options, this);
     QDockWidget *predictionDock = addDock(this, m_prediction, tr("Next token"), QStringLiteral("predictionDock"), Qt::RightDockWidgetArea);
+    m_comparison = new ComparisonPanel(m_document, m_options, this);
+    QDockWidget *comparisonDock = addDock(this, m_comparison, tr("Compare"), QStringLiteral("comparisonDock"), Qt::RightDockWidgetArea);
     QDockWidget *stepDock = addDock(this, m_steps, tr("Step-through"), QStringLiteral("stepDock"), Qt::BottomDockWidgetArea);
     QDockWidget *weightDock = addDock(this, m_weights, tr("Weights"), QStringLiteral("weightDock"), Qt::BottomDockWidgetArea);
     m_scenes = new ScenesPanel(m_document, [this] { return activeFigureView()->figureName(); }, this);
@@ -189,6 +192,7 @@ MainWindow::MainWindow(QWidget *parent)
     tabifyDockWidget(arcDock, gridDock);
     tabifyDockWidget(gridDock, chartDock);
     tabifyDockWidget(chartDock, predictionDock);
+    tabifyDockWidget(predictionDock, comparisonDock);
     arcDock->raise();
     tabifyDockWidget(stepDock, weightDock);
     stepDock->raise();
@@ -558,6 +562,7 @@ FigureView *MainWindow::figureView(FigureKind kind) const
     case FigureKind::Arcs: return m_arcs;
     case FigureKind::Grid: return m_grid;
     case FigureKind::Steps: return m_steps;
+    case FigureKind::Comparison: return m_comparison->view();
     }
     Q_UNREACHABLE();
 }

@@ -95,6 +95,7 @@ private:
     DistributionChart *m_chart;
     ControlsPanel *m_controls;
     class PredictionPanel *m_prediction = nullptr;
+    class ComparisonPanel *m_comparison = nullptr;
     class ScenesPanel *m_scenes = nullptr;
     DownloadDialog *m_downloadDialog = nullptr;
     bool m_errorShown = false;

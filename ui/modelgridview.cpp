@@ -24,13 +24,14 @@ ModelGridView::ModelGridView(AttentionDocument *document, ViewOptions *options, 
     connect(document, &AttentionDocument::resultChanged, this, stale);
     connect(document, &AttentionDocument::headSelected, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, this, stale);
+    connect(document, &AttentionDocument::comparisonChanged, m_deferred, &DeferredRebuild::request);
     rebuild(true);
 }
 
 void ModelGridView::rebuild(bool thumbnails)
 {
     m_figure = gridFigure(m_document->result(), documentContext(*m_document), m_options->colorMap(),
-                          m_document->selectedLayer(), m_document->selectedHead());
+                          m_document->selectedLayer(), m_document->selectedHead(), m_document->comparison().get());
     if (thumbnails)
         m_thumbnails = gridThumbnails(m_figure);
     m_thumbnailsStale = false;
@@ -84,7 +85,12 @@ bool ModelGridView::event(QEvent *event)
                                  : cell->second == heads + 1 ? tr("max over the heads of layer %1").arg(cell->first)
                                  : tr("attention rollout up to layer %1: how much of each token there (row) comes from each input token (column);\n"
                                       "Â = ½·mean_h A + ½·I with rows renormalised, multiplied from layer 0 up").arg(cell->first);
-            QToolTip::showText(help->globalPos(), what, this);
+            QString text = what;
+            if (const auto comparison = m_document->comparison(); comparison && cell->second < heads && comparison->hasHead(cell->first, cell->second))
+                text += tr("\n%1 bits apart for “%2” (JSD over the aligned tokens)")
+                            .arg(divergenceText(comparison->divergence[size_t(cell->first)][size_t(cell->second)].divergence))
+                            .arg(comparison->textB.simplified());
+            QToolTip::showText(help->globalPos(), text, this);
             return true;
         }
     }

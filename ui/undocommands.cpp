@@ -4,20 +4,43 @@
 
 namespace studio {
 
-SetTextCommand::SetTextCommand(AttentionDocument *document, QString before, QString after, bool pair)
-    : m_document(document), m_before(std::move(before)), m_after(std::move(after)), m_pair(pair)
+SetTextCommand::SetTextCommand(AttentionDocument *document, QString before, QString after, Field field)
+    : m_document(document), m_before(std::move(before)), m_after(std::move(after)), m_field(field)
 {
-    setText(pair ? QObject::tr("Edit second sentence") : QObject::tr("Edit sentence"));
+    switch (field) {
+    case Field::Text: setText(QObject::tr("Edit sentence")); break;
+    case Field::Pair: setText(QObject::tr("Edit second sentence")); break;
+    case Field::Comparison: setText(QObject::tr("Edit sentence compared with")); break;
+    }
+}
+
+int SetTextCommand::id() const
+{
+    switch (m_field) {
+    case Field::Text: return int(CommandId::Text);
+    case Field::Pair: return int(CommandId::TextPair);
+    case Field::Comparison: return int(CommandId::ComparisonText);
+    }
+    return -1;
+}
+
+void SetTextCommand::apply(const QString &text)
+{
+    switch (m_field) {
+    case Field::Text: m_document->applyText(text); break;
+    case Field::Pair: m_document->applyTextPair(text); break;
+    case Field::Comparison: m_document->applyComparisonText(text); break;
+    }
 }
 
 void SetTextCommand::undo()
 {
-    m_pair ? m_document->applyTextPair(m_before) : m_document->applyText(m_before);
+    apply(m_before);
 }
 
 void SetTextCommand::redo()
 {
-    m_pair ? m_document->applyTextPair(m_after) : m_document->applyText(m_after);
+    apply(m_after);
 }
 
 bool SetTextCommand::mergeWith(const QUndoCommand *other)

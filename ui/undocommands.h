@@ -7,22 +7,24 @@
 namespace studio {
 
 // Command ids for merging consecutive edits of the same kind into one undo step.
-enum class CommandId { Text = 1, TextPair, Settings, WeightCell };
+enum class CommandId { Text = 1, TextPair, Settings, WeightCell, ComparisonText };
 
-// Typing into the sentence: consecutive keystrokes merge into one step.
+// Typing into one of the sentences: consecutive keystrokes merge into one step.
 class SetTextCommand final : public QUndoCommand {
 public:
-    SetTextCommand(AttentionDocument *document, QString before, QString after, bool pair = false);
+    enum class Field { Text, Pair, Comparison }; // the sentence, BERT's second sentence, the sentence compared with
+    SetTextCommand(AttentionDocument *document, QString before, QString after, Field field = Field::Text);
     void undo() override;
     void redo() override;
-    int id() const override { return int(m_pair ? CommandId::TextPair : CommandId::Text); }
+    int id() const override;
     bool mergeWith(const QUndoCommand *other) override;
 
 private:
+    void apply(const QString &text);
     AttentionDocument *m_document;
     QString m_before;
     QString m_after;
-    bool m_pair;
+    Field m_field;
 };
 
 // A generated token appended to the sentence: one undo step per token, never merged with typing.
