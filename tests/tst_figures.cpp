@@ -141,7 +141,7 @@ void TestFigures::colorMapClampsAndFlagsNaN()
         QCOMPARE(stageFromName(stageName(stage)), std::optional<Stage>(stage));
     for (FigureKind kind : kFigureKinds)
         QCOMPARE(figureKindFromName(figureKindName(kind)), std::optional<FigureKind>(kind));
-    QCOMPARE(figureKindNames(), (QStringList{QStringLiteral("heatmap"), QStringLiteral("arcs"), QStringLiteral("grid"), QStringLiteral("steps")}));
+    QCOMPARE(figureKindNames(), (QStringList{QStringLiteral("heatmap"), QStringLiteral("arcs"), QStringLiteral("grid"), QStringLiteral("steps"), QStringLiteral("comparison")}));
     QVERIFY(!stageFromName(QStringLiteral("attention")).has_value());
 }
 
