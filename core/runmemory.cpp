@@ -60,7 +60,8 @@ double checkpointRunBytes(const ModelConfig &config, int tokens, RunKind kind, i
     double cells = workingCells(t, c, config.intermediate * (config.traits().gatedMlp ? 2.0 : 1.0));
     switch (kind) {
     case RunKind::Window:
-        cells += l * h * t * t + stageCells(t, d) + l * t * c;
+        // Every layer's maps, one head's stages, and each layer's attention input and residual stream.
+        cells += l * h * t * t + stageCells(t, d) + 2 * l * t * c;
         break;
     case RunKind::Trace:
         cells += h * t * t + stageHeadsPerLayer * stageCells(t, d) + t * c;

@@ -531,17 +531,116 @@ Eigen::Ref<const Matrix> TransformerModel::headSlice(const Projections &projecti
     Q_UNREACHABLE();
 }
 
-ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOptions &options) const
+void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const KernelOptions &kernel, const RotaryTable &rotary,
+                                const ForwardOptions &options, ModelTrace &trace, bool runMlp, BlockTrace *block) const
 {
     const ModelConfig &cfg = m_config;
     const ArchitectureTraits &traits = cfg.traits();
     const bool preNorm = traits.normPlacement == NormPlacement::PreLN;
-    const int tokens = int(input.ids.size());
-    const int c = cfg.hidden;
+    const int tokens = int(hidden.rows());
     const int d = cfg.headDim();
     const bool streaming = tokens <= options.streamingTokenLimit;
+    const LayerWeights &layer = m_layers[size_t(l)];
+    bool keepsStages = false;
+    for (const auto &[sl, sh] : options.stageHeads)
+        keepsStages |= sl == l;
+    if (block)
+        block->residualIn = hidden;
+    if (options.keepLayerInputs)
+        trace.residualInputs[l] = hidden;
+
+    // Attention input: pre-LN normalises first; post-LN attends to the hidden state itself.
+    const Matrix *attentionInput = &hidden;
+    if (preNorm) {
+        work.normed = hidden;
+        normalise(layer.attentionNorm, work.normed);
+        attentionInput = &work.normed;
+    }
+    if (keepsStages || options.keepLayerInputs)
+        trace.layerInputs[l] = *attentionInput;
+
+    project(layer, *attentionInput, work.qkv, options.threads, streaming, rotary, keepsStages);
+    // Entries for kept stages exist before the heads run, so the workers only look them up.
+    for (const auto &[sl, sh] : options.stageHeads)
+        if (sl == l && sh >= 0 && sh < cfg.heads)
+            trace.stages[{sl, sh}];
+    const KernelOptions layerKernel = layerKernelOptions(kernel, l);
+    std::vector<Matrix> outputSlices; // W_O^h (d, C) per head, for the value norms
+    if (options.keepValueNorms) {
+        trace.valueNorms.resize(size_t(cfg.layers));
+        trace.valueNorms[size_t(l)].resize(tokens, cfg.heads);
+        for (int h = 0; h < cfg.heads; ++h)
+            outputSlices.push_back(headOutputProjection(l, h));
+    }
+    work.context.resize(tokens, cfg.heads * d);
+    parallelFor(options.threads, cfg.heads, [&](int begin, int end) {
+        Matrix headOutput(tokens, d);
+        for (int h = begin; h < end; ++h) {
+            if (options.keepValueNorms) // ‖(x_j W_V^h + b_V^h) W_O^h‖ for every token j
+                trace.valueNorms[size_t(l)].col(h) = (headSlice(work.qkv, Projection::V, h) * outputSlices[size_t(h)]).rowwise().norm();
+            const auto kept = trace.stages.find({l, h});
+            HeadTrace *stages = kept == trace.stages.end() ? nullptr : &kept->second;
+            attend(headSlice(work.qkv, Projection::Q, h), headSlice(work.qkv, Projection::K, h), headSlice(work.qkv, Projection::V, h),
+                   layerKernel, trace.attentions[size_t(l)][size_t(h)], headOutput, stages);
+            if (stages && work.qkv.qPreRope.size() > 0) {
+                stages->qPreRope = work.qkv.qPreRope.middleCols(h * d, d);
+                stages->kPreRope = work.qkv.kPreRope.middleCols(cfg.kvHeadOf(h) * d, d);
+            }
+            work.context.middleCols(h * d, d) = headOutput;
+        }
+    });
+    if (options.layerDone)
+        options.layerDone(l, trace);
+    applyLinear(layer.attentionOutput, work.context, work.projected, options.threads, streaming);
+    if (block) {
+        block->context = work.context;
+        block->attentionOut = work.projected;
+    }
+    hidden += work.projected;
+    if (!preNorm)
+        normalise(layer.attentionNorm, hidden);
+    if (block)
+        block->afterAttention = hidden;
+    if (!runMlp)
+        return;
+
+    // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)); gated: W₂ (act(W_g x) ⊙ W₁ x).
+    const Matrix *mlpInput = &hidden;
+    if (preNorm) {
+        work.normed = hidden;
+        normalise(layer.mlpNorm, work.normed);
+        mlpInput = &work.normed;
+    }
+    if (block)
+        block->mlpInput = *mlpInput;
+    applyLinear(layer.mlpIn, *mlpInput, work.inner, options.threads, streaming);
+    if (traits.gatedMlp) {
+        applyLinear(layer.mlpGate, *mlpInput, work.gate, options.threads, streaming);
+        applyActivation(work.gate, cfg.activation, options.threads);
+        work.inner.array() *= work.gate.array();
+    } else {
+        applyActivation(work.inner, cfg.activation, options.threads);
+    }
+    applyLinear(layer.mlpOut, work.inner, work.projected, options.threads, streaming);
+    if (block) {
+        block->mlpHidden = work.inner;
+        block->mlpOut = work.projected;
+    }
+    hidden += work.projected;
+    if (!preNorm)
+        normalise(layer.mlpNorm, hidden);
+    if (block)
+        block->residualOut = hidden;
+}
+
+ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOptions &options) const
+{
+    const ModelConfig &cfg = m_config;
+    const ArchitectureTraits &traits = cfg.traits();
+    const int tokens = int(input.ids.size());
+    const int c = cfg.hidden;
     const KernelOptions kernel = kernelOptions(input);
-    const RotaryTable rotary = traits.positions == PositionKind::Rotary ? rotaryTable(cfg.rope, tokens, d) : RotaryTable();
+    const RotaryTable rotary = traits.positions == PositionKind::Rotary ? rotaryTable(cfg.rope, tokens, cfg.headDim()) : RotaryTable();
     ModelTrace trace;
     trace.attentions.assign(size_t(cfg.layers), std::vector<Matrix>(size_t(cfg.heads)));
 
@@ -563,96 +662,47 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
         normalise(m_embeddingNorm, hidden);
     trace.embeddings = hidden;
 
-    Projections qkv;
-    Matrix normed, context(tokens, cfg.heads * d), projected, inner, gate;
+    // The last MLP changes nothing that attention shows: it runs only for a prediction.
+    const bool predicts = options.keepFinalHidden && canPredict();
+    LayerScratch work; // buffers reused from layer to layer
     for (int l = 0; l < cfg.layers; ++l) {
         if (options.cancel && options.cancel->load()) {
             trace.cancelled = true;
             return trace;
         }
-        const LayerWeights &layer = m_layers[size_t(l)];
-        bool keepsStages = false;
-        for (const auto &[sl, sh] : options.stageHeads)
-            keepsStages |= sl == l;
-
-        // Attention input: pre-LN normalises first; post-LN attends to the hidden state itself.
-        const Matrix *attentionInput = &hidden;
-        if (preNorm) {
-            normed = hidden;
-            normalise(layer.attentionNorm, normed);
-            attentionInput = &normed;
-        }
-        if (keepsStages || options.keepLayerInputs)
-            trace.layerInputs[l] = *attentionInput;
-
-        project(layer, *attentionInput, qkv, options.threads, streaming, rotary, keepsStages);
-        // Entries for kept stages exist before the heads run, so the workers only look them up.
-        for (const auto &[sl, sh] : options.stageHeads)
-            if (sl == l && sh >= 0 && sh < cfg.heads)
-                trace.stages[{sl, sh}];
-        const KernelOptions layerKernel = layerKernelOptions(kernel, l);
-        std::vector<Matrix> outputSlices; // W_O^h (d, C) per head, for the value norms
-        if (options.keepValueNorms) {
-            trace.valueNorms.resize(size_t(cfg.layers));
-            trace.valueNorms[size_t(l)].resize(tokens, cfg.heads);
-            for (int h = 0; h < cfg.heads; ++h)
-                outputSlices.push_back(headOutputProjection(l, h));
-        }
-        parallelFor(options.threads, cfg.heads, [&](int begin, int end) {
-            Matrix headOutput(tokens, d);
-            for (int h = begin; h < end; ++h) {
-                if (options.keepValueNorms) // ‖(x_j W_V^h + b_V^h) W_O^h‖ for every token j
-                    trace.valueNorms[size_t(l)].col(h) = (headSlice(qkv, Projection::V, h) * outputSlices[size_t(h)]).rowwise().norm();
-                const auto kept = trace.stages.find({l, h});
-                HeadTrace *stages = kept == trace.stages.end() ? nullptr : &kept->second;
-                attend(headSlice(qkv, Projection::Q, h), headSlice(qkv, Projection::K, h), headSlice(qkv, Projection::V, h), layerKernel,
-                       trace.attentions[size_t(l)][size_t(h)], headOutput, stages);
-                if (stages && qkv.qPreRope.size() > 0) {
-                    stages->qPreRope = qkv.qPreRope.middleCols(h * d, d);
-                    stages->kPreRope = qkv.kPreRope.middleCols(cfg.kvHeadOf(h) * d, d);
-                }
-                context.middleCols(h * d, d) = headOutput;
-            }
-        });
-        if (options.layerDone)
-            options.layerDone(l, trace);
-        applyLinear(layer.attentionOutput, context, projected, options.threads, streaming);
-        hidden += projected;
-        if (!preNorm)
-            normalise(layer.attentionNorm, hidden);
-
-        // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)); gated: W₂ (act(W_g x) ⊙ W₁ x).
-        const bool predicts = options.keepFinalHidden && canPredict();
-        if (l + 1 == cfg.layers && !predicts)
-            break; // the last MLP changes nothing that attention shows
-        const Matrix *mlpInput = &hidden;
-        if (preNorm) {
-            normed = hidden;
-            normalise(layer.mlpNorm, normed);
-            mlpInput = &normed;
-        }
-        applyLinear(layer.mlpIn, *mlpInput, inner, options.threads, streaming);
-        if (traits.gatedMlp) {
-            applyLinear(layer.mlpGate, *mlpInput, gate, options.threads, streaming);
-            applyActivation(gate, cfg.activation, options.threads);
-            inner.array() *= gate.array();
-        } else {
-            applyActivation(inner, cfg.activation, options.threads);
-        }
-        applyLinear(layer.mlpOut, inner, projected, options.threads, streaming);
-        hidden += projected;
-        if (!preNorm)
-            normalise(layer.mlpNorm, hidden);
-        if (options.progress)
+        runLayer(l, hidden, work, kernel, rotary, options, trace, l + 1 < cfg.layers || predicts, nullptr);
+        if (options.progress && l + 1 < cfg.layers)
             options.progress(l + 1);
     }
-    if (options.keepFinalHidden && canPredict()) {
+    if (predicts) {
         trace.finalHidden = hidden;
         normalise(m_finalNorm, trace.finalHidden);
     }
     if (options.progress)
         options.progress(cfg.layers);
     return trace;
+}
+
+BlockTrace TransformerModel::blockStages(const Matrix &residualIn, int layer, const ForwardInput &input, const ForwardOptions &options) const
+{
+    BlockTrace block;
+    if (layer < 0 || layer >= m_config.layers || residualIn.cols() != m_config.hidden)
+        return block;
+    const int tokens = int(residualIn.rows());
+    ForwardOptions one;
+    one.threads = options.threads;
+    one.streamingTokenLimit = options.streamingTokenLimit;
+    ModelTrace scratch;
+    scratch.attentions.assign(size_t(m_config.layers), std::vector<Matrix>(size_t(m_config.heads)));
+    const RotaryTable rotary = m_config.traits().positions == PositionKind::Rotary ? rotaryTable(m_config.rope, tokens, m_config.headDim()) : RotaryTable();
+    Matrix hidden = residualIn;
+    LayerScratch work;
+    runLayer(layer, hidden, work, kernelOptions(input), rotary, one, scratch, true, &block);
+    if (layer + 1 == m_config.layers && canPredict()) {
+        block.finalNormed = hidden;
+        normalise(m_finalNorm, block.finalNormed);
+    }
+    return block;
 }
 
 QString TransformerModel::predictionUnavailableReason() const

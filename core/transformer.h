@@ -86,6 +86,19 @@ struct ForwardInput {
 
 struct ModelTrace;
 
+// What one layer does with its heads' outputs, for every token: the rest of the block.
+struct BlockTrace {
+    Matrix residualIn;     // h, the residual stream entering the layer           (T, C)
+    Matrix context;        // the heads' outputs side by side                     (T, H·d_head)
+    Matrix attentionOut;   // context · W_O + b_O                                 (T, C)
+    Matrix afterAttention; // h + attentionOut (post-LN: then normalised)         (T, C)
+    Matrix mlpInput;       // the MLP's input (pre-LN: norm(afterAttention))      (T, C)
+    Matrix mlpHidden;      // act(x W₁ + b₁), gated: act(x W_gate) ⊙ x W_up       (T, inner)
+    Matrix mlpOut;         // mlpHidden · W₂ + b₂                                 (T, C)
+    Matrix residualOut;    // afterAttention + mlpOut (post-LN: then normalised)  (T, C)
+    Matrix finalNormed;    // the last layer of a language model: the final norm  (T, C)
+};
+
 struct ForwardOptions {
     int threads = 2;
     // Up to this many tokens a linear layer is bound by reading its weights, not by arithmetic:
@@ -94,8 +107,9 @@ struct ForwardOptions {
     int streamingTokenLimit = 16;
     // (layer, head) pairs whose every stage (q, k, v, scores, scaled, masked, weights, output) is kept.
     std::vector<std::pair<int, int>> stageHeads;
-    // Keep the X each layer's attention reads (trace.layerInputs) for every layer, so that the
-    // stages of any head can be recomputed later with headStages() without another forward pass.
+    // Keep the X each layer's attention reads (trace.layerInputs) and the residual stream entering
+    // it (trace.residualInputs) for every layer, so that the stages of any head (headStages) and
+    // the rest of any layer's block (blockStages) can be recomputed later without another pass.
     bool keepLayerInputs = false;
     // Run the last layer's MLP and the final norm too, and keep the result (trace.finalHidden), from
     // which logits() gives any position's next-token logits. Only where canPredict().
@@ -114,6 +128,7 @@ struct ForwardOptions {
 
 struct ModelTrace {
     std::vector<std::vector<Matrix>> attentions; // [layer][head]  (T, T)
+    std::map<int, Matrix> residualInputs;        // with keepLayerInputs: the residual stream entering each layer (T, C)
     std::map<std::pair<int, int>, HeadTrace> stages;
     std::map<int, Matrix> layerInputs;           // X fed to the attention of layers with stage heads (T, C)
     Matrix embeddings;                           // token + position (+ type) embeddings (T, C)
@@ -154,6 +169,10 @@ public:
     HeadProjection headProjection(int layer, int head) const;
     // The rows of the attention's output projection that read head h's context: W_O^h (d_head, C).
     Matrix headOutputProjection(int layer, int head) const;
+    // The rest of one layer's block from the residual stream entering it (trace.residualInputs):
+    // the heads, W_O, the residual add, the MLP and the second residual add, run as forward() runs
+    // them (the same bits), and for the last layer of a language model the final norm.
+    BlockTrace blockStages(const Matrix &residualIn, int layer, const ForwardInput &input, const ForwardOptions &options = {}) const;
     // Whether the checkpoint predicts the next token: a causal family with its final norm and an
     // output projection (its own, or the token embedding where tied).
     bool canPredict() const { return m_outputHead.present() && m_finalNorm.gain.present(); }
@@ -182,6 +201,15 @@ private:
     void project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming,
                  const RotaryTable &rotary, bool keepPreRope) const;
     KernelOptions layerKernelOptions(const KernelOptions &base, int layer) const;
+    // Buffers a layer uses, reused from layer to layer.
+    struct LayerScratch {
+        Projections qkv;
+        Matrix normed, context, projected, inner, gate;
+    };
+    // Layer l on hidden (T, C) in place: the heads (maps and kept stages into trace), W_O and the
+    // residual, then the MLP and its residual when runMlp; block, when given, keeps each step.
+    void runLayer(int l, Matrix &hidden, LayerScratch &work, const KernelOptions &kernel, const RotaryTable &rotary,
+                  const ForwardOptions &options, ModelTrace &trace, bool runMlp, BlockTrace *block) const;
     // One head's slice of q, k or v (T, d_head), a view into the projections.
     Eigen::Ref<const Matrix> headSlice(const Projections &projections, Projection which, int head) const;
     KernelOptions kernelOptions(const ForwardInput &input) const;

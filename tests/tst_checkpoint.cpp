@@ -131,6 +131,8 @@ private Q_SLOTS:
     void onlyLanguageModelsPredict();
     void analysisHeatmapsOfACheckpoint();
     void comparisonOfTwoSentences();
+    void blockStagesContinueTheForwardPass_data();
+    void blockStagesContinueTheForwardPass();
     void valueNormsAreEachHeadsShareOfTheOutput_data();
     void valueNormsAreEachHeadsShareOfTheOutput();
     void bertPaddedPairMatchesReference_data();
@@ -420,6 +422,62 @@ void TestCheckpoint::comparisonOfTwoSentences()
     AttentionResult fewerLayers = other.value->result;
     fewerLayers.maps = std::make_shared<const AttentionMaps>(AttentionMaps{(*other.value->result.maps)[0]});
     QVERIFY(!compareResults(resultA, std::make_shared<const AttentionResult>(fewerLayers), textB));
+}
+
+void TestCheckpoint::blockStagesContinueTheForwardPass_data()
+{
+    QTest::addColumn<QString>("name");
+    for (const char *name : {"gpt2-random-tiny", "bert-random-tiny", "llama-random-tiny", "mistral-random-tiny"})
+        QTest::newRow(name) << QString::fromLatin1(name);
+}
+
+void TestCheckpoint::blockStagesContinueTheForwardPass()
+{
+    // Each layer's block, recomputed from the residual stream entering it, hands the next layer
+    // exactly the residual stream the forward pass did; the last one ends in the final hidden state.
+    QFETCH(QString, name);
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name);
+    QVERIFY_OK(checkpoint);
+    const Checkpoint &c = **checkpoint.value;
+    const auto input = prepareInput(c, QStringLiteral("The animal didn't cross the street because it was too tired."));
+    QVERIFY_OK(input);
+    ForwardOptions options;
+    options.keepLayerInputs = true;
+    options.keepFinalHidden = true;
+    const ModelTrace trace = c.model->forward(input.value->forward, options);
+    QCOMPARE(trace.residualInputs.size(), size_t(c.config.layers));
+    const bool preNorm = c.config.traits().normPlacement == NormPlacement::PreLN;
+    for (int l = 0; l < c.config.layers; ++l) {
+        const BlockTrace block = c.model->blockStages(trace.residualInputs.at(l), l, input.value->forward);
+        QCOMPARE(block.context.cols(), Eigen::Index(c.config.heads * c.config.headDim()));
+        QCOMPARE(block.mlpHidden.cols(), Eigen::Index(c.config.intermediate));
+        if (preNorm) { // the residual adds, written out
+            QVERIFY(block.afterAttention == Matrix(block.residualIn + block.attentionOut));
+            QVERIFY(block.residualOut == Matrix(block.afterAttention + block.mlpOut));
+        }
+        if (l + 1 < c.config.layers) {
+            QVERIFY2(block.residualOut == trace.residualInputs.at(l + 1), qPrintable(QString::number(l)));
+            QCOMPARE(block.finalNormed.size(), Eigen::Index(0));
+        } else if (c.model->canPredict()) {
+            QVERIFY(block.finalNormed == trace.finalHidden);
+        }
+    }
+    if (name != QStringLiteral("gpt2-random-tiny"))
+        return;
+    // GPT-2's MLP by hand from the file's tensors: gelu_new(x W₁ + b₁), W₁ stored [in, out].
+    const BlockTrace block = c.model->blockStages(trace.residualInputs.at(0), 0, input.value->forward);
+    const SafetensorsFile &file = *c.model->files().front();
+    const TensorView *w1 = file.find(QStringLiteral("h.0.mlp.c_fc.weight"));
+    const TensorView *b1 = file.find(QStringLiteral("h.0.mlp.c_fc.bias"));
+    QVERIFY(w1 && b1 && w1->dtype == DType::F32);
+    const Eigen::Map<const Matrix> weight(reinterpret_cast<const float *>(w1->data), 64, 256);
+    const Eigen::Map<const RowVector> bias(reinterpret_cast<const float *>(b1->data), 256);
+    Matrix expected = (block.mlpInput * weight).rowwise() + bias;
+    for (Eigen::Index i = 0; i < expected.size(); ++i) {
+        const double x = expected.data()[i];
+        expected.data()[i] = float(0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))));
+    }
+    QVERIFY((block.mlpHidden - expected).cwiseAbs().maxCoeff() <= 1e-4f);
 }
 
 void TestCheckpoint::valueNormsAreEachHeadsShareOfTheOutput_data()

@@ -52,10 +52,10 @@ private Q_SLOTS:
         // T = 1024, L = H = 12, C = 768, d = 64, I = 3072, in floats:
         //   maps        L·H·T²      = 144 · 1,048,576       = 150,994,944
         //   one head's  4·T² + 4·T·d = 4,194,304 + 262,144   =   4,456,448
-        //   inputs      L·T·C       = 12 · 1024 · 768        =   9,437,184
+        //   inputs      2·L·T·C     = 2 · 12 · 1024 · 768    =  18,874,368 (attention input and residual stream)
         //   working     T·(7C + I)  = 1024 · 8448            =   8,650,752
-        //   total 173,539,328 floats = 694,157,312 bytes
-        QCOMPARE(checkpointRunBytes(gpt2Small(), 1024, RunKind::Window), 694157312.0);
+        //   total 182,976,512 floats = 731,906,048 bytes
+        QCOMPARE(checkpointRunBytes(gpt2Small(), 1024, RunKind::Window), 731906048.0);
     }
 
     void traceHoldsOneLayerAtATime()
