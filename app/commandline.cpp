@@ -563,12 +563,14 @@ Result<FigureSource> checkpointSource(const QCommandLineParser &parser, const Ch
         return R::failure(run.error);
     CheckpointRun &r = *run.value;
     r.forward.keepValueNorms = true; // value-weighted heatmaps
+    r.forward.keepFinalHidden = r.checkpoint->model->canPredict(); // the prediction stage
     if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
         return R::failure(ran.error);
     FigureSource source;
     const Checkpoint &opened = *run.value->checkpoint;
     source.result = checkpointResult(opened, run.value->input, std::move(run.value->trace));
     source.details = checkpointDetails(opened, source.result, run.value->input.forward, layer, head);
+    addBlockDetails(opened, source.result, run.value->input.forward, source.details);
     source.context.model = checkpointDescription(opened);
     source.context.sentence = text;
     source.context.headName = source.details.name;

@@ -1,5 +1,6 @@
 #include "attentionresult.h"
 
+#include "prediction.h"
 #include "wording.h"
 
 #include <QObject>
@@ -19,8 +20,18 @@ QString stageName(Stage stage)
     case Stage::Masked: return QStringLiteral("masked");
     case Stage::Weights: return QStringLiteral("weights");
     case Stage::Output: return QStringLiteral("output");
+    case Stage::HeadsOut: return QStringLiteral("heads-out");
+    case Stage::Residual: return QStringLiteral("residual");
+    case Stage::Mlp: return QStringLiteral("mlp");
+    case Stage::LayerOut: return QStringLiteral("layer-out");
+    case Stage::Prediction: return QStringLiteral("prediction");
     }
     Q_UNREACHABLE();
+}
+
+bool isBlockStage(Stage stage)
+{
+    return int(stage) > int(Stage::Output);
 }
 
 std::optional<Stage> stageFromName(const QString &name)
@@ -33,7 +44,13 @@ std::optional<Stage> stageFromName(const QString &name)
 
 bool stageApplies(Stage stage, const AttentionResult &result)
 {
-    return stage != Stage::Rotary || result.rotary;
+    if (stage == Stage::Rotary)
+        return result.rotary;
+    if (stage == Stage::Prediction)
+        return result.predicts();
+    if (isBlockStage(stage))
+        return result.hasBlock();
+    return true;
 }
 
 std::vector<Stage> stagesFor(const AttentionResult &result)
@@ -135,6 +152,11 @@ QString stageTitle(Stage stage)
     case Stage::Masked: return QObject::tr("Mask");
     case Stage::Weights: return QObject::tr("Softmax");
     case Stage::Output: return QObject::tr("Weights · V");
+    case Stage::HeadsOut: return QObject::tr("Heads · W_O");
+    case Stage::Residual: return QObject::tr("+ Residual");
+    case Stage::Mlp: return QObject::tr("MLP");
+    case Stage::LayerOut: return QObject::tr("+ Residual → next layer");
+    case Stage::Prediction: return QObject::tr("Next token");
     }
     return {};
 }
@@ -152,6 +174,11 @@ QString stageFormula(Stage stage, bool rotary)
     case Stage::Masked: return QStringLiteral("masked = scaled, −∞ where a key is hidden");
     case Stage::Weights: return QStringLiteral("weights = softmax(masked / τ) over keys");
     case Stage::Output: return QStringLiteral("output = weights·v");
+    case Stage::HeadsOut: return QStringLiteral("attn = [output₀ | output₁ | …]·W_O + b_O");
+    case Stage::Residual: return QStringLiteral("h′ = h + attn (the residual stream carries the token through)");
+    case Stage::Mlp: return QStringLiteral("m = MLP(norm(h′)), token by token");
+    case Stage::LayerOut: return QStringLiteral("h″ = h′ + m, the next layer's input");
+    case Stage::Prediction: return QStringLiteral("p = softmax(norm(h_last)·W_outᵀ) over the vocabulary");
     }
     return {};
 }
@@ -217,6 +244,8 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
         result.finalHidden = std::make_shared<const Matrix>(std::move(trace.finalHidden));
     for (const QString &piece : input.encoding.tokens)
         result.special.push_back(checkpoint.tokenizer->isSpecial(piece));
+    for (auto &[layer, h] : trace.residualInputs)
+        result.residualInputs.push_back(std::move(h));
     for (auto &[layer, x] : trace.layerInputs)
         result.layerInputs.push_back(std::move(x));
     if (input.truncatedFrom > 0)
@@ -305,6 +334,57 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
         break;
     }
     return details;
+}
+
+namespace {
+
+// The k most likely ids of one logit row, with their probabilities over the whole vocabulary.
+constexpr int kNextTokens = 10;
+constexpr int kPositionTop = 5;
+// Positions whose own next tokens are computed (each is a product with the whole output projection).
+constexpr int kPredictedPositions = 256;
+
+QString mlpFormulaOf(const ModelConfig &config)
+{
+    const QString act = activationName(config.activation);
+    if (config.traits().gatedMlp)
+        return QStringLiteral("m = (%1(x·W_gate) ⊙ x·W_up)·W_down").arg(act);
+    return QStringLiteral("m = %1(x·W₁ + b₁)·W₂ + b₂").arg(act);
+}
+
+} // namespace
+
+void addBlockDetails(const Checkpoint &checkpoint, const AttentionResult &result, const ForwardInput &input, HeadDetails &details)
+{
+    const ModelConfig &config = checkpoint.config;
+    details.mlpFormula = mlpFormulaOf(config);
+    details.normName = config.traits().norm == NormKind::RmsNorm ? QStringLiteral("RMSNorm") : QStringLiteral("LayerNorm");
+    details.preNorm = config.traits().normPlacement == NormPlacement::PreLN;
+    if (details.layer >= 0 && size_t(details.layer) < result.residualInputs.size())
+        details.block = std::make_shared<const BlockTrace>(
+            checkpoint.model->blockStages(result.residualInputs[size_t(details.layer)], details.layer, input));
+    if (!result.finalHidden || !checkpoint.model->canPredict())
+        return;
+    const Matrix &hidden = *result.finalHidden;
+    const int tokens = int(hidden.rows());
+    const auto label = [&](int id) { return checkpoint.tokenizer->displayToken(checkpoint.tokenizer->tokenForId(id)); };
+    // The columns: what is most likely after the last token; each row: that position's softmax of them.
+    const RowVector last = checkpoint.model->logits(hidden.row(tokens - 1));
+    const std::vector<TokenChoice> next = topTokens(last, kNextTokens);
+    for (const TokenChoice &choice : next)
+        details.nextTokens.append(label(choice.id));
+    details.nextTokenProbabilities = Matrix::Zero(tokens, Eigen::Index(next.size()));
+    details.positionTop.resize(size_t(tokens));
+    const int first = std::max(0, tokens - kPredictedPositions);
+    for (int t = first; t < tokens; ++t) {
+        const RowVector logits = t + 1 == tokens ? last : checkpoint.model->logits(hidden.row(t));
+        const double largest = logits.maxCoeff();
+        const double normaliser = largest + std::log((logits.array().cast<double>() - largest).exp().sum());
+        for (size_t k = 0; k < next.size(); ++k)
+            details.nextTokenProbabilities(t, Eigen::Index(k)) = float(std::exp(double(logits[next[k].id]) - normaliser));
+        for (const TokenChoice &choice : topTokens(logits, kPositionTop))
+            details.positionTop[size_t(t)].push_back({label(choice.id), choice.probability});
+    }
 }
 
 } // namespace studio

@@ -16,9 +16,16 @@ namespace studio {
 
 // The steps of one head that the step-through walks, in order.
 // Rotary is a stage of rotary-position models only (Llama and the like): q and k turned by position.
-enum class Stage { Embeddings, Projections, Rotary, Scores, Scaled, Masked, Weights, Output };
+// After the head, the rest of the layer's block (checkpoints): every head's output through W_O, the
+// residual add, the MLP, the second residual add; then, for a language model, the prediction (the
+// final norm, the output projection and the softmax over the vocabulary).
+enum class Stage { Embeddings, Projections, Rotary, Scores, Scaled, Masked, Weights, Output,
+                   HeadsOut, Residual, Mlp, LayerOut, Prediction };
 inline constexpr Stage kStages[] = {Stage::Embeddings, Stage::Projections, Stage::Rotary, Stage::Scores, Stage::Scaled,
-                                    Stage::Masked, Stage::Weights, Stage::Output};
+                                    Stage::Masked, Stage::Weights, Stage::Output, Stage::HeadsOut, Stage::Residual,
+                                    Stage::Mlp, Stage::LayerOut, Stage::Prediction};
+// Whether a stage belongs to the rest of the block (a layer's, not one head's).
+bool isBlockStage(Stage stage);
 inline constexpr int kStageCount = int(std::size(kStages));
 QString stageName(Stage stage);    // "projections", as the command line spells it
 std::optional<Stage> stageFromName(const QString &name);
@@ -34,6 +41,7 @@ struct AttentionResult {
     int heads = 0;
     SharedAttentionMaps maps = std::make_shared<const AttentionMaps>(); // never null
     std::vector<Matrix> layerInputs;          // X of each layer's attention (T, d_model)
+    std::vector<Matrix> residualInputs;       // the residual stream entering each layer (T, d_model); checkpoints
     QString notice;                           // e.g. that the text was truncated
     bool rotary = false;                      // q and k are turned by position (the Rotary stage applies)
     int kvHeads = 0;                          // key/value heads, shared by groups of query heads; 0 = one per head
@@ -47,6 +55,8 @@ struct AttentionResult {
     // empty when it cannot (not a causal language model, or the teaching model).
     std::shared_ptr<const Matrix> finalHidden;
     bool hasSpecialTokens() const;
+    bool hasBlock() const { return !residualInputs.empty(); } // the rest of the block can be shown
+    bool predicts() const { return finalHidden != nullptr; }   // a language model's next token can be
     int tokenCount() const { return int(labels.size()); }
     // The key/value head query head `head` reads, and the query heads sharing it (first, last).
     int kvHeadOf(int head) const;
@@ -87,6 +97,17 @@ struct HeadDetails {
     QString inputDescription;    // where X comes from, for checkpoints (e.g. after the layer's norm)
     QString sharing;             // grouped heads: which query heads share this head's k and v
     std::vector<double> ropeFrequencies; // rotary models: the angle per position of each pair (d/2)
+
+    // The rest of the layer's block and the prediction, computed when a block stage is shown.
+    std::shared_ptr<const BlockTrace> block;
+    QString mlpFormula;                  // "m = gelu(x·W₁ + b₁)·W₂ + b₂", as the family computes it
+    QString normName;                    // "LayerNorm", "RMSNorm"
+    bool preNorm = true;
+    // The prediction: the k tokens most likely after the last token (columns), and each position's
+    // probability of them (T, k); per position, its own most likely tokens.
+    QStringList nextTokens;
+    Matrix nextTokenProbabilities;
+    std::vector<std::vector<std::pair<QString, double>>> positionTop; // [position] (token, probability), best first
 };
 
 // Whether a stage exists for the result's model (Rotary only for rotary models), and the stages
@@ -108,5 +129,7 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
 HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &trace, int head);
 HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResult &result,
                               const ForwardInput &input, int layer, int head);
+// Adds the rest of the layer's block (and for a language model, the prediction) to details.
+void addBlockDetails(const Checkpoint &checkpoint, const AttentionResult &result, const ForwardInput &input, HeadDetails &details);
 
 } // namespace studio

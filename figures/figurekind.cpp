@@ -74,9 +74,8 @@ BuiltFigure buildFigure(const AttentionResult &result, const HeadDetails &detail
         return heatmapFigure(std::move(figure), font);
     }
     case FigureKind::Steps: {
-        const ValueKind values = request.stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed;
         HeatmapFigure figure = stageFigure(result, details, context, request.stage, request.projection,
-                                           colorMapFor(values, request.preferredColors), request.selectedQuery);
+                                           colorMapFor(stageValueKind(request.stage), request.preferredColors), request.selectedQuery);
         // Numbered as the step-through numbers it: among this model's stages (Rotary only for rotary models).
         const std::vector<Stage> stages = stagesFor(result);
         const int position = int(std::find(stages.begin(), stages.end(), request.stage) - stages.begin()) + 1;

@@ -112,6 +112,9 @@ QStringList FigureContext::captionFor(const QString &what) const
 
 namespace {
 
+// The columns of a block stage's matrix shown (its first ones): d_model is 768 and more.
+constexpr int kShownBlockColumns = 64;
+
 // Smallest and largest finite value of a matrix (masked −∞ cells left out).
 std::pair<double, double> finiteRange(const Matrix &m)
 {
@@ -265,6 +268,11 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     return figure;
 }
 
+ValueKind stageValueKind(Stage stage)
+{
+    return stage == Stage::Weights || stage == Stage::Prediction ? ValueKind::Weights : ValueKind::Signed;
+}
+
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
                           Stage stage, Projection projection, ColorMapKind colorMap, int selectedQuery, int selectedKey)
 {
@@ -309,20 +317,51 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         figure.colLabels = numbered(QStringLiteral("o"), int(t.output.cols()));
         what = QObject::tr("output = weights·v (tokens × d_head)");
         break;
+    case Stage::HeadsOut:
+    case Stage::Residual:
+    case Stage::Mlp:
+    case Stage::LayerOut:
+        if (details.block) {
+            const BlockTrace &b = *details.block;
+            const Matrix &m = stage == Stage::HeadsOut ? b.attentionOut : stage == Stage::Residual ? b.afterAttention
+                              : stage == Stage::Mlp ? b.mlpHidden : b.residualOut;
+            // Wide matrices are shown by their first columns: a readable cell per number.
+            const int shown = std::min<int>(int(m.cols()), kShownBlockColumns);
+            figure.setValues(m.leftCols(shown));
+            const QString prefix = stage == Stage::Mlp ? QStringLiteral("n") : QStringLiteral("x");
+            figure.colLabels = numbered(prefix, shown);
+            const QString part = shown < m.cols() ? QObject::tr(", the first %1 of %2").arg(shown).arg(m.cols()) : QString();
+            switch (stage) {
+            case Stage::HeadsOut: what = QObject::tr("attn = every head's output·W_O + b_O (tokens × d_model%1)").arg(part); break;
+            case Stage::Residual: what = QObject::tr("h′ = h + attn (tokens × d_model%1)").arg(part); break;
+            case Stage::Mlp: what = QObject::tr("the MLP's neurons, %1 (tokens × neurons%2)").arg(details.mlpFormula, part); break;
+            default: what = QObject::tr("h″ = h′ + m, layer %1's output (tokens × d_model%2)").arg(details.layer).arg(part); break;
+            }
+        }
+        break;
+    case Stage::Prediction:
+        figure.setValues(details.nextTokenProbabilities);
+        figure.colLabels = details.nextTokens;
+        what = QObject::tr("p(next token) at each position, for the tokens most likely after the last");
+        break;
     }
-    figure.rowTitle = stage == Stage::Embeddings ? QObject::tr("token") : QObject::tr("query");
-    if (figure.colLabels.isEmpty()) {
+    figure.rowTitle = stage == Stage::Embeddings || isBlockStage(stage) ? QObject::tr("token") : QObject::tr("query");
+    if (stage == Stage::Prediction) {
+        figure.colTitle = QObject::tr("next token");
+    } else if (figure.colLabels.isEmpty() && isBlockStage(stage)) {
+        // not computed: no matrix
+    } else if (figure.colLabels.isEmpty()) {
         figure.colLabels = result.labels;
         figure.colTitle = QObject::tr("key");
         figure.selectedCol = selectedKey; // a query × key matrix: the key is a column
     } else {
-        figure.colTitle = stage == Stage::Embeddings ? QObject::tr("feature") : QObject::tr("dimension");
+        figure.colTitle = stage == Stage::Embeddings ? QObject::tr("feature") : stage == Stage::Mlp ? QObject::tr("neuron") : QObject::tr("dimension");
     }
     if (stage == Stage::Projections || stage == Stage::Rotary || stage == Stage::Output)
         figure.rowTitle = QObject::tr("token");
-    if (stage == Stage::Weights) {
+    if (stage == Stage::Weights || stage == Stage::Prediction) {
         figure.scale = {0.0, 1.0};
-        figure.scaleLabel = QObject::tr("attention weight");
+        figure.scaleLabel = stage == Stage::Weights ? QObject::tr("attention weight") : QObject::tr("probability");
         figure.cellDecimals = 2;
     } else {
         fitScale(figure, scaleLabel);

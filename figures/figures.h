@@ -53,6 +53,8 @@ struct FigureContext {
 // Pre-softmax stages use a zero-centred scale; weights use [0, 1].
 HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,
                           HeatmapStage stage, ColorMapKind colorMap, int selectedQuery = -1, const HeatmapExtras &extras = {});
+// The colours of a step-through stage: sequential for shares (weights, probabilities), else diverging.
+ValueKind stageValueKind(Stage stage);
 // The matrix of a step-through stage: X (T × C), q/k/v (T × D, the given projection), the T × T
 // stages, or the output (T × D).
 HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &details, const FigureContext &context,

@@ -45,6 +45,7 @@ Result<FigureSource> checkpointFigureSource(const std::shared_ptr<const Checkpoi
     forward.threads = threads;
     forward.keepLayerInputs = true;
     forward.keepValueNorms = true;
+    forward.keepFinalHidden = checkpoint->model->canPredict();
     if (const Status fits = checkRunFitsNow(checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window, 0)); !fits)
         return R::failure(fits.error);
     ModelTrace trace;
@@ -53,6 +54,7 @@ Result<FigureSource> checkpointFigureSource(const std::shared_ptr<const Checkpoi
     FigureSource source;
     source.result = checkpointResult(*checkpoint, *input.value, std::move(trace));
     source.details = checkpointDetails(*checkpoint, source.result, input.value->forward, layer, head);
+    addBlockDetails(*checkpoint, source.result, input.value->forward, source.details);
     source.context.model = checkpointDescription(*checkpoint);
     source.context.sentence = text;
     if (checkpoint->tokenizer->takesPairs())

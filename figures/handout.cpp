@@ -47,7 +47,7 @@ HandoutPage handoutPage(const FigureSource &source, Stage stage, int query, int 
     request.vectorCells = true;
     if (view == FigureKind::Steps) {
         // The stage's own matrix, with the key the arithmetic follows outlined.
-        const ColorMapKind colors = colorMapFor(stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed, ColorMapKind::Viridis);
+        const ColorMapKind colors = colorMapFor(stageValueKind(stage), ColorMapKind::Viridis);
         HeatmapFigure figure = stageFigure(result, source.details, source.context, stage, Projection::Q, colors, shownQuery, key);
         figure.showNumbers = true;
         figure.vectorCells = true;

@@ -64,6 +64,83 @@ QString token(const AttentionResult &result, int index)
     return QStringLiteral("“%1”").arg(result.labels.value(index).toHtmlEscaped());
 }
 
+
+// A residual add written out for the first components: a + b = sum (then normalised, post-LN).
+QString residualTable(const QString &a, const QString &b, const QString &sum, const RowVector &x, const RowVector &y,
+                      const RowVector &out, bool normalisedAfter)
+{
+    QString html = QStringLiteral("<table cellspacing=6><tr><th></th><th>%1</th><th>%2</th><th>%3</th></tr>").arg(a, b, sum);
+    for (Eigen::Index c = 0; c < x.size() && c < 12; ++c)
+        html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td align=right>+ %3</td><td align=right>= <b>%4</b></td></tr>")
+                    .arg(c).arg(number(x[c]), number(y[c]), normalisedAfter ? number(x[c] + y[c]) : number(out[c]));
+    html += QStringLiteral("</table>");
+    if (normalisedAfter)
+        html += QObject::tr("<p>then normalised: %1 = %2</p>").arg(sum, vectorText(out));
+    return html;
+}
+
+QString explainBlockStage(const AttentionResult &result, const HeadDetails &d, Stage stage, int i)
+{
+    QString html = stage == Stage::Prediction ? QObject::tr("<p>Token %1 (position %2), after the last layer</p>").arg(token(result, i)).arg(i)
+                                              : QObject::tr("<p>Token %1 (position %2), layer %3</p>").arg(token(result, i)).arg(i).arg(d.layer);
+    if (stage == Stage::Prediction) {
+        if (size_t(i) >= d.positionTop.size() || d.positionTop[size_t(i)].empty())
+            return html + QObject::tr("<p>The prediction is computed for the last 256 positions.</p>");
+        html += QObject::tr("<p>After the last layer: h = %1(h″), then logits = h·W_outᵀ (one per vocabulary token), "
+                            "then p = softmax(logits). Most likely after %2:</p><table cellspacing=6>")
+                    .arg(d.normName, token(result, i));
+        for (const auto &[label, p] : d.positionTop[size_t(i)])
+            html += QStringLiteral("<tr><td>“%1”</td><td align=right><b>%2 %</b></td></tr>").arg(label.toHtmlEscaped(), number(p * 100));
+        return html + QStringLiteral("</table>");
+    }
+    if (!d.block || i >= d.block->residualIn.rows())
+        return html + QObject::tr("<p>Computing the rest of the block…</p>");
+    const BlockTrace &b = *d.block;
+    switch (stage) {
+    case Stage::HeadsOut:
+        html += QObject::tr("<p>The %1 heads' outputs side by side, %2 numbers:</p><p>[o⁰ | o¹ | …]<sub>%3</sub> = %4</p>"
+                            "<p>times W_O (%2 × %5), plus b_O:</p><p>attn<sub>%3</sub> = %6</p>")
+                    .arg(result.heads).arg(b.context.cols()).arg(i).arg(vectorText(b.context.row(i)))
+                    .arg(b.attentionOut.cols()).arg(vectorText(b.attentionOut.row(i)));
+        break;
+    case Stage::Residual:
+        html += QObject::tr("<p>The heads' result is added to the stream they read: h′ = h + attn%1</p>")
+                    .arg(d.preNorm ? QString() : QObject::tr(", then %1").arg(d.normName));
+        html += residualTable(QStringLiteral("h"), QStringLiteral("attn"), QStringLiteral("h′"), b.residualIn.row(i), b.attentionOut.row(i),
+                              b.afterAttention.row(i), !d.preNorm);
+        break;
+    case Stage::Mlp: {
+        html += QObject::tr("<p>%1, on this token alone%2:</p><p>x = %3</p>")
+                    .arg(d.mlpFormula.toHtmlEscaped(), d.preNorm ? QObject::tr(", from x = %1(h′)").arg(d.normName) : QString(),
+                         vectorText(b.mlpInput.row(i)));
+        // The neurons that fire most for this token.
+        std::vector<Eigen::Index> order(size_t(b.mlpHidden.cols()));
+        for (size_t n = 0; n < order.size(); ++n)
+            order[n] = Eigen::Index(n);
+        const RowVector row = b.mlpHidden.row(i);
+        const size_t top = std::min<size_t>(8, order.size());
+        std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(top), order.end(),
+                          [&row](Eigen::Index a, Eigen::Index c) { return row[a] > row[c]; });
+        QStringList neurons;
+        for (size_t n = 0; n < top; ++n)
+            neurons.append(QStringLiteral("n%1 = %2").arg(order[n]).arg(number(row[order[n]])));
+        html += QObject::tr("<p>Its most active of %1 neurons: %2</p><p>m<sub>%3</sub> = %4</p>")
+                    .arg(b.mlpHidden.cols()).arg(neurons.join(QStringLiteral(", ")).toHtmlEscaped()).arg(i).arg(vectorText(b.mlpOut.row(i)));
+        break;
+    }
+    case Stage::LayerOut:
+        html += QObject::tr("<p>The MLP's result is added to the stream: h″ = h′ + m%1. It is %2's input.</p>")
+                    .arg(d.preNorm ? QString() : QObject::tr(", then %1").arg(d.normName))
+                    .arg(d.layer + 1 < result.layers ? QObject::tr("layer %1").arg(d.layer + 1) : QObject::tr("the final norm"));
+        html += residualTable(QStringLiteral("h′"), QStringLiteral("m"), QStringLiteral("h″"), b.afterAttention.row(i), b.mlpOut.row(i),
+                              b.residualOut.row(i), !d.preNorm);
+        break;
+    default:
+        break;
+    }
+    return html;
+}
+
 } // namespace
 
 QString writeDotProduct(const Eigen::Ref<const RowVector> &a, const Eigen::Ref<const RowVector> &b, int maxTerms)
@@ -109,6 +186,8 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
     if (i == hiddenQuery && (stage == Stage::Weights || stage == Stage::Output))
         return QObject::tr("<p><b>Predict first:</b> which words does %1 attend to most, and how strongly?</p>"
                            "<p>Its weights are hidden until they are revealed.</p>").arg(token(result, i));
+    if (isBlockStage(stage))
+        return explainBlockStage(result, d, stage, i);
     int j = key;
     if (j < 0 || j >= tokens)
         t.weights.row(i).maxCoeff(&j); // the key this query attends to most
@@ -229,6 +308,11 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         html += QObject::tr("<p>output<sub>%1</sub> = %2</p>").arg(i).arg(vectorText(t.output.row(i)));
         break;
     }
+    case Stage::HeadsOut:
+    case Stage::Residual:
+    case Stage::Mlp:
+    case Stage::LayerOut:
+    case Stage::Prediction: break; // written by explainBlockStage
     }
     return html;
 }

@@ -1,4 +1,5 @@
 #include "checkpoint.h"
+#include "stepexplainer.h"
 #include "comparisonfigure.h"
 #include "figures.h"
 #include "figuresource.h"
@@ -133,6 +134,7 @@ private Q_SLOTS:
     void comparisonOfTwoSentences();
     void blockStagesContinueTheForwardPass_data();
     void blockStagesContinueTheForwardPass();
+    void stepThroughContinuesThroughTheBlock();
     void valueNormsAreEachHeadsShareOfTheOutput_data();
     void valueNormsAreEachHeadsShareOfTheOutput();
     void bertPaddedPairMatchesReference_data();
@@ -478,6 +480,54 @@ void TestCheckpoint::blockStagesContinueTheForwardPass()
         expected.data()[i] = float(0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))));
     }
     QVERIFY((block.mlpHidden - expected).cwiseAbs().maxCoeff() <= 1e-4f);
+}
+
+void TestCheckpoint::stepThroughContinuesThroughTheBlock()
+{
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/gpt2-random-tiny"));
+    QVERIFY_OK(checkpoint);
+    const std::shared_ptr<const Checkpoint> c = std::move(*checkpoint.value);
+    const auto source = checkpointFigureSource(c, QStringLiteral("The animal didn't cross the street because it was too tired."), {}, 1, 2);
+    QVERIFY_OK(source);
+    const AttentionResult &result = source.value->result;
+    const HeadDetails &details = source.value->details;
+    QVERIFY(result.hasBlock() && result.predicts());
+    QCOMPARE(stagesFor(result).size(), size_t(12)); // no RoPE stage for GPT-2
+    QVERIFY(details.block);
+    const BlockTrace &b = *details.block;
+    struct Expected {
+        Stage stage;
+        const Matrix &matrix;
+    };
+    for (const Expected &e : {Expected{Stage::HeadsOut, b.attentionOut}, Expected{Stage::Residual, b.afterAttention},
+                              Expected{Stage::Mlp, b.mlpHidden}, Expected{Stage::LayerOut, b.residualOut}}) {
+        const HeatmapFigure figure = stageFigure(result, details, source.value->context, e.stage, Projection::Q, ColorMapKind::Diverging, 4);
+        QVERIFY(figure.values() == Matrix(e.matrix.leftCols(64))); // d_model 64; the MLP's 256 neurons cut to 64
+        QCOMPARE(figure.rowTitle, QStringLiteral("token"));
+    }
+    QVERIFY(stageFigure(result, details, source.value->context, Stage::Mlp, Projection::Q, ColorMapKind::Diverging)
+                .caption.join(QLatin1Char(' ')).contains(QStringLiteral("the first 64 of 256")));
+    // The residual written out: h + attn = h′ component by component.
+    const QString residual = explainStage(result, details, Stage::Residual, 4, -1, Projection::Q);
+    const QString sum = QString::number(double(b.afterAttention(4, 0)), 'g', 4).replace(QLatin1Char('-'), QStringLiteral("−"));
+    QVERIFY2(residual.contains(QStringLiteral("<b>%1</b>").arg(sum)), qPrintable(sum));
+    // The MLP's most active neuron for the token is named.
+    Eigen::Index best = 0;
+    b.mlpHidden.row(4).maxCoeff(&best);
+    QVERIFY(explainStage(result, details, Stage::Mlp, 4, -1, Projection::Q).contains(QStringLiteral("n%1 = ").arg(best)));
+    // The prediction: each position's probabilities of the tokens most likely after the last, the
+    // last row's first the model's top token.
+    QCOMPARE(details.nextTokenProbabilities.rows(), Eigen::Index(result.tokenCount()));
+    const int last = result.tokenCount() - 1;
+    Eigen::Index top = 0;
+    details.nextTokenProbabilities.row(last).maxCoeff(&top);
+    QCOMPARE(top, Eigen::Index(0));
+    QCOMPARE(details.positionTop[size_t(last)].front().first, details.nextTokens.front());
+    QVERIFY(std::abs(details.positionTop[size_t(last)].front().second - double(details.nextTokenProbabilities(last, 0))) <= 1e-6);
+    QVERIFY(explainStage(result, details, Stage::Prediction, last, -1, Projection::Q).contains(QStringLiteral("after the last layer")));
+    // A teaching result has none of the block's stages.
+    AttentionResult teaching;
+    QVERIFY(!stageApplies(Stage::HeadsOut, teaching) && !stageApplies(Stage::Prediction, teaching));
 }
 
 void TestCheckpoint::valueNormsAreEachHeadsShareOfTheOutput_data()

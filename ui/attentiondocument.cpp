@@ -312,6 +312,11 @@ const HeadDetails &AttentionDocument::selectedDetails() const
         m_details = m_checkpoint ? checkpointDetails(*m_checkpoint, result(), m_run.preparedInput ? m_run.preparedInput->forward : noInput.forward, m_layer, m_head)
                                  : teachingDetails(m_workspace, teachingTrace(), m_head);
     }
+    // The rest of the block costs a layer's MLP: computed only once a block stage is shown.
+    if (m_checkpoint && isBlockStage(m_stage) && !m_details->block && result().hasBlock()) {
+        static const PreparedInput noInput;
+        addBlockDetails(*m_checkpoint, result(), m_run.preparedInput ? m_run.preparedInput->forward : noInput.forward, *m_details);
+    }
     return *m_details;
 }
 

@@ -283,7 +283,7 @@ void PresenterWindow::rebuild()
         m_arithmetic->setHtml(tr("<p>Type a sentence in the window to present its attention.</p>"));
         return;
     }
-    const ColorMapKind colors = colorMapFor(stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed, m_options->colorMap());
+    const ColorMapKind colors = colorMapFor(stageValueKind(stage), m_options->colorMap());
     HeatmapFigure figure = stageFigure(result, details, documentContext(*m_document), stage, Projection::Q, colors, query,
                                        m_document->selectedKey());
     figure.showNumbers = true;

@@ -105,6 +105,11 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     bar->addWidget(previousButton);
     m_stages = new QButtonGroup(this);
     m_stages->setExclusive(true);
+    // The head's stages on the first row; the rest of the block (checkpoints) on a second, so that
+    // the row fits a projector's width.
+    auto *blockBar = new QHBoxLayout;
+    m_blockLabel = new QLabel(tr("then the layer:"), this);
+    blockBar->addWidget(m_blockLabel);
     for (int s = 0; s < kStageCount; ++s) {
         auto *button = new QToolButton(this);
         button->setText(QStringLiteral("%1 %2").arg(s + 1).arg(stageTitle(Stage(s))));
@@ -112,8 +117,9 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
         button->setToolTip(stageFormula(Stage(s)));
         button->setObjectName(QStringLiteral("stage-") + stageName(Stage(s)));
         m_stages->addButton(button, s);
-        bar->addWidget(button);
+        (isBlockStage(Stage(s)) ? blockBar : bar)->addWidget(button);
     }
+    blockBar->addStretch();
     auto *nextButton = new QToolButton(this);
     nextButton->setText(QStringLiteral("▶"));
     nextButton->setToolTip(tr("Next stage (Page Down)"));
@@ -125,6 +131,7 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     m_projection->setToolTip(tr("Which projection to show at the Q, K, V stage"));
     bar->addWidget(m_projection);
     layout->addLayout(bar);
+    layout->addLayout(blockBar);
 
     m_formula = new QLabel(this);
     m_formula->setObjectName(QStringLiteral("formula"));
@@ -209,6 +216,7 @@ void StepThroughView::rebuild()
         if (applies)
             button->setText(QStringLiteral("%1 %2").arg(shownNumber++).arg(stageTitle(s)));
     }
+    m_blockLabel->setVisible(result.hasBlock());
     if (QAbstractButton *button = m_stages->button(int(stage)))
         button->setChecked(true);
     m_projection->setVisible(stage == Stage::Projections || stage == Stage::Rotary);
@@ -220,7 +228,7 @@ void StepThroughView::rebuild()
         m_explanation->setHtml(tr("<p>Type a sentence to step through its attention.</p>"));
         return;
     }
-    const ColorMapKind colors = colorMapFor(stage == Stage::Weights ? ValueKind::Weights : ValueKind::Signed, m_options->colorMap());
+    const ColorMapKind colors = colorMapFor(stageValueKind(stage), m_options->colorMap());
     HeatmapFigure figure = stageFigure(m_document->result(), details, documentContext(*m_document), stage,
                                        selectedProjection(), colors, m_document->selectedQuery(), m_document->selectedKey());
     figure.showNumbers = true;
