@@ -320,7 +320,7 @@ int runTrace(const QStringList &arguments)
     const QCommandLineOption aggregate(QStringLiteral("aggregate"),
                                        QStringLiteral("rollout, flow or value (repeat or separate with commas): add \"rollout\" and \"flow\" "
                                                       "[layer][T×T] (Abnar & Zuidema 2020), \"value_weighted\" [layer][head][T×T] "
-                                                      "(Kobayashi et al. 2020; --model only)."),
+                                                      "(Kobayashi et al. 2020)."),
                                        QStringLiteral("KIND"));
     parser.addOption(aggregate);
     const QCommandLineOption predict(QStringLiteral("predict"), QStringLiteral("With --model: add \"next_tokens\", the K most likely tokens after the last one."), QStringLiteral("K"));
@@ -356,8 +356,6 @@ int runTrace(const QStringList &arguments)
             return fail(kUsage, QStringLiteral("--predict takes a count from 1 to 1000 (got \"%1\")").arg(parser.value(predict)));
     }
     if (!parser.isSet(checkpointOptions.model)) {
-        if (valueWeighted)
-            return fail(kUsage, QStringLiteral("--aggregate value needs --model: the teaching model has no output projection to weigh the values by"));
         if (predictCount > 0)
             return fail(kUsage, QStringLiteral("--predict needs --model: the teaching model has no vocabulary to predict"));
         if (parser.isSet(excludeSpecial))
@@ -423,7 +421,7 @@ int runTrace(const QStringList &arguments)
     if (const Status ran = guardAllocation([&] { trace = traceTeachingModel(w.text, w.config, w.heads, w.settings); }); !ran)
         return fail(kFailure, ran.error);
     const Status written = writeJson(parser.value(model.out), [&](JsonStream &out) {
-        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages), {rollout, flow});
+        writeTeachingTrace(out, trace, w.config, w.heads, w.settings, parser.isSet(stages), {rollout, flow, valueWeighted});
         return Status::success();
     });
     if (!written)

@@ -22,6 +22,7 @@ QString projectionName(Projection projection)
     case Projection::Q: return QStringLiteral("q");
     case Projection::K: return QStringLiteral("k");
     case Projection::V: return QStringLiteral("v");
+    case Projection::O: return QStringLiteral("o");
     }
     Q_UNREACHABLE();
 }
@@ -50,6 +51,7 @@ const Matrix &HeadWeights::weight(Projection projection) const
     case Projection::Q: return wQ;
     case Projection::K: return wK;
     case Projection::V: return wV;
+    case Projection::O: return wO;
     }
     Q_UNREACHABLE();
 }
@@ -60,6 +62,7 @@ const Matrix &HeadTrace::projected(Projection projection) const
     case Projection::Q: return q;
     case Projection::K: return k;
     case Projection::V: return v;
+    case Projection::O: return output;
     }
     Q_UNREACHABLE();
 }

@@ -37,10 +37,13 @@ struct AttentionSettings {
 };
 
 // The three projections of a head: queries, keys, values.
-enum class Projection { Q, K, V };
-inline constexpr Projection kProjections[] = {Projection::Q, Projection::K, Projection::V};
-QString projectionName(Projection projection);       // "q", "k", "v"
-QString projectionMatrixName(Projection projection); // "W_Q", "W_K", "W_V"
+// A head's matrices: the projections of X into q, k and v, and O, the head's share of the output
+// projection (its d_head rows of W_O), which takes its output back to d_model.
+enum class Projection { Q, K, V, O };
+inline constexpr Projection kProjections[] = {Projection::Q, Projection::K, Projection::V}; // of X
+inline constexpr Projection kHeadMatrices[] = {Projection::Q, Projection::K, Projection::V, Projection::O};
+QString projectionName(Projection projection);       // "q", "k", "v", "o"
+QString projectionMatrixName(Projection projection); // "W_Q", "W_K", "W_V", "W_O"
 std::optional<Projection> projectionFromName(const QString &name);
 
 // The projections of one head. No biases: X W is the whole projection.
@@ -50,6 +53,7 @@ struct HeadWeights {
     Matrix wQ; // (d_model, d_head)
     Matrix wK; // (d_model, d_head)
     Matrix wV; // (d_model, d_head)
+    Matrix wO; // (d_head, d_model): the head's rows of the output projection
 
     int dModel() const { return int(wQ.rows()); }
     int dHead() const { return int(wQ.cols()); }
@@ -71,7 +75,7 @@ struct HeadTrace {
     Matrix qPreRope; // rotary models: q and k before rotation (T, d_head); q and k
     Matrix kPreRope; // above are after it. Empty for other models.
 
-    const Matrix &projected(Projection projection) const; // q, k or v
+    const Matrix &projected(Projection projection) const; // q, k or v (O: the output)
 };
 
 // What one head's queries may see, the single description every model's mask is built from.

@@ -142,6 +142,14 @@ HeadWeights presetHead(HeadPreset preset, int dModel, int dHead, std::uint64_t s
     return head;
 }
 
+Matrix defaultOutputProjection(int dModel, int dHead, int head)
+{
+    Matrix o = Matrix::Zero(dHead, dModel); // (d_head, d_model)
+    for (int i = 0; i < dHead && dModel > 0; ++i)
+        o(i, (head * dHead + i) % dModel) = 1.0f;
+    return o;
+}
+
 std::vector<HeadWeights> defaultHeads(const TeachingConfig &config)
 {
     std::vector<HeadWeights> heads;
@@ -151,6 +159,7 @@ std::vector<HeadWeights> defaultHeads(const TeachingConfig &config)
             heads.push_back(presetHead(presets.at(h), config.dModel, config.dHead));
         else
             heads.push_back(randomHead(config.dModel, config.dHead, 42 + std::uint64_t(h - presets.size())));
+        heads.back().wO = defaultOutputProjection(config.dModel, config.dHead, h);
     }
     return heads;
 }
@@ -192,6 +201,22 @@ TeachingTrace traceTeachingModel(const QString &sentence, const TeachingConfig &
     trace.heads.reserve(heads.size());
     for (const HeadWeights &head : heads)
         trace.heads.push_back(computeHead(trace.input, head, settings));
+    // The heads back to d_model through their rows of W_O, then the residual add.
+    const int dHead = config.dHead;
+    trace.context = Matrix::Zero(tokenCount, Eigen::Index(heads.size()) * dHead);
+    trace.attentionOut = Matrix::Zero(tokenCount, config.dModel);
+    trace.valueNorms = Matrix::Zero(tokenCount, Eigen::Index(heads.size()));
+    for (size_t h = 0; h < heads.size(); ++h) {
+        const Matrix &o = heads[h].wO.rows() == dHead && heads[h].wO.cols() == config.dModel
+                              ? heads[h].wO : defaultOutputProjection(config.dModel, dHead, int(h));
+        const HeadTrace &t = trace.heads[h];
+        if (t.output.rows() != tokenCount || t.output.cols() != dHead)
+            continue;
+        trace.context.middleCols(Eigen::Index(h) * dHead, dHead) = t.output;
+        trace.attentionOut.noalias() += t.output * o;
+        trace.valueNorms.col(Eigen::Index(h)) = (t.v * o).rowwise().norm();
+    }
+    trace.afterAttention = trace.input + trace.attentionOut;
     return trace;
 }
 

@@ -43,6 +43,11 @@ HeadWeights presetHead(HeadPreset preset, int dModel, int dHead, std::uint64_t s
 // A head of seeded random weights, entries bell-shaped with standard deviation 1/√d_model.
 HeadWeights randomHead(int dModel, int dHead, std::uint64_t seed);
 
+// Head h's default share of the output projection (d_head, d_model): identity-like, its output
+// dimension i goes to model dimension (h·d_head + i) mod d_model, so that with H·d_head = d_model the
+// concatenated heads pass through unchanged.
+Matrix defaultOutputProjection(int dModel, int dHead, int head);
+
 // The default heads: previous token, same word, then random heads (seeds 42, 43, ...).
 std::vector<HeadWeights> defaultHeads(const TeachingConfig &config);
 
@@ -57,6 +62,11 @@ struct TeachingTrace {
     Matrix positions;   // positional encodings (zero if off) (T, d_model)
     Matrix input;       // X = embeddings + positions         (T, d_model)
     std::vector<HeadTrace> heads;
+    // The rest of the teaching block: no MLP, so it ends at the residual add.
+    Matrix context;        // every head's output side by side               (T, H·d_head)
+    Matrix attentionOut;   // Σ_h output_h · W_O^h                            (T, d_model)
+    Matrix afterAttention; // X + attentionOut                                (T, d_model)
+    Matrix valueNorms;     // ‖v_h,j · W_O^h‖ per token j and head h           (T, H)
 };
 
 TeachingTrace traceTeachingModel(const QString &sentence, const TeachingConfig &config,

@@ -335,6 +335,15 @@ void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const Teach
             writeTraceRows(out, m, false);
         out.endArray();
     }
+    if (extras.valueWeighted) {
+        out.key(QStringLiteral("value_weighted"));
+        out.beginArray();
+        out.beginArray();
+        for (size_t h = 0; h < trace.heads.size(); ++h)
+            writeTraceRows(out, valueWeighted(trace.heads[h].weights, trace.valueNorms.col(Eigen::Index(h))), false);
+        out.endArray();
+        out.endArray();
+    }
     out.endObject();
 }
 

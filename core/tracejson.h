@@ -16,6 +16,7 @@ namespace studio {
 struct TeachingTraceExtras {
     bool rollout = false; // "rollout": [layer][T×T]
     bool flow = false;    // "flow": [layer][T×T]
+    bool valueWeighted = false; // "value_weighted": [layer][head][T×T], through each head's W_O
 };
 void writeTeachingTrace(JsonStream &out, const TeachingTrace &trace, const TeachingConfig &config,
                         const std::vector<HeadWeights> &heads, const AttentionSettings &settings, bool withStages,

@@ -527,6 +527,7 @@ Eigen::Ref<const Matrix> TransformerModel::headSlice(const Projections &projecti
     case Projection::Q: return projections.q.middleCols(head * d, d);
     case Projection::K: return projections.k.middleCols(m_config.kvHeadOf(head) * d, d);
     case Projection::V: return projections.v.middleCols(m_config.kvHeadOf(head) * d, d);
+    case Projection::O: break; // not a projection of X
     }
     Q_UNREACHABLE();
 }

@@ -133,6 +133,7 @@ QJsonObject workspaceBodyToJson(const Workspace &workspace)
             {projectionMatrixName(Projection::Q).toLower(), matrixToJson(head.wQ)},
             {projectionMatrixName(Projection::K).toLower(), matrixToJson(head.wK)},
             {projectionMatrixName(Projection::V).toLower(), matrixToJson(head.wV)},
+            {projectionMatrixName(Projection::O).toLower(), matrixToJson(head.wO)},
         });
     }
     return QJsonObject{
@@ -314,6 +315,16 @@ Result<Workspace> workspaceBodyFromJson(const QJsonObject &json, int version, co
                 return R::failure(weights.error);
             head.weight(projection) = std::move(*weights.value);
         }
+        // W_O (d_head × d_model) arrived later: a file without it gets the identity-like default.
+        const QString outputKey = projectionMatrixName(Projection::O).toLower(); // "w_o"
+        if (headJson.contains(outputKey)) {
+            Result<Matrix> output = matrixFromJson(headJson.value(outputKey), workspace.config.dHead, workspace.config.dModel, path + outputKey);
+            if (!output)
+                return R::failure(output.error);
+            head.wO = std::move(*output.value);
+        } else {
+            head.wO = defaultOutputProjection(workspace.config.dModel, workspace.config.dHead, int(h));
+        }
         workspace.heads.push_back(std::move(head));
     }
     return {std::move(workspace), {}};
@@ -394,7 +405,7 @@ bool sameState(const Workspace &a, const Workspace &b)
         const HeadWeights &y = b.heads[h];
         if (x.name != y.name || x.description != y.description)
             return false;
-        for (Projection projection : kProjections)
+        for (Projection projection : kHeadMatrices)
             if (!sameBits(x.weight(projection), y.weight(projection)))
                 return false;
     }
@@ -411,7 +422,7 @@ bool operator==(const Scene &a, const Scene &b)
 QString nonFiniteWeight(const Workspace &workspace)
 {
     for (size_t h = 0; h < workspace.heads.size(); ++h)
-        for (Projection projection : kProjections) {
+        for (Projection projection : kHeadMatrices) {
             const Matrix &m = workspace.heads[h].weight(projection);
             for (Eigen::Index r = 0; r < m.rows(); ++r)
                 for (Eigen::Index c = 0; c < m.cols(); ++c)

@@ -48,6 +48,8 @@ bool stageApplies(Stage stage, const AttentionResult &result)
         return result.rotary;
     if (stage == Stage::Prediction)
         return result.predicts();
+    if (stage == Stage::Mlp || stage == Stage::LayerOut)
+        return result.hasBlock() && result.hasMlp;
     if (isBlockStage(stage))
         return result.hasBlock();
     return true;
@@ -127,6 +129,7 @@ const Matrix &HeadDetails::weight(Projection projection) const
     case Projection::Q: return wQ;
     case Projection::K: return wK;
     case Projection::V: return wV;
+    case Projection::O: return wO;
     }
     Q_UNREACHABLE();
 }
@@ -137,8 +140,10 @@ const RowVector &HeadDetails::bias(Projection projection) const
     case Projection::Q: return bQ;
     case Projection::K: return bK;
     case Projection::V: return bV;
+    case Projection::O: break;
     }
-    Q_UNREACHABLE();
+    static const RowVector none; // the output projection's bias is the layer's, not the head's
+    return none;
 }
 
 QString stageTitle(Stage stage)
@@ -159,6 +164,18 @@ QString stageTitle(Stage stage)
     case Stage::Prediction: return QObject::tr("Next token");
     }
     return {};
+}
+
+QString stageButtonTitle(Stage stage)
+{
+    switch (stage) {
+    case Stage::HeadsOut: return QStringLiteral("· W_O");
+    case Stage::Residual: return QStringLiteral("+ attn");
+    case Stage::Mlp: return QStringLiteral("MLP");
+    case Stage::LayerOut: return QStringLiteral("+ MLP");
+    case Stage::Prediction: return QObject::tr("Next token");
+    default: return stageTitle(stage);
+    }
 }
 
 QString stageFormula(Stage stage, bool rotary)
@@ -213,6 +230,10 @@ AttentionResult teachingResult(const TeachingTrace &trace, const Workspace &work
         maps[0].push_back(head.weights);
     result.maps = std::make_shared<const AttentionMaps>(std::move(maps));
     result.layerInputs = {trace.input};
+    // The teaching block: the heads through W_O and the residual add (it has no MLP).
+    result.residualInputs = {trace.input};
+    if (trace.valueNorms.size() > 0)
+        result.valueNorms = {trace.valueNorms};
     if (trace.truncatedFrom > 0)
         result.notice = QObject::tr("The text has %1 tokens; the teaching model shows the first %2.")
                             .arg(trace.truncatedFrom).arg(kMaxTeachingTokens);
@@ -238,6 +259,7 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     result.kvHeads = checkpoint.config.kvHeads;
     result.rotary = checkpoint.config.traits().positions == PositionKind::Rotary;
     result.slidingWindows = checkpoint.config.slidingWindows;
+    result.hasMlp = true;
     result.maps = std::make_shared<const AttentionMaps>(std::move(trace.attentions));
     result.valueNorms = std::move(trace.valueNorms);
     if (trace.finalHidden.size() > 0)
@@ -275,6 +297,15 @@ HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &tra
         details.wQ = w.wQ;
         details.wK = w.wK;
         details.wV = w.wV;
+        details.wO = w.wO;
+        if (trace.attentionOut.rows() == trace.input.rows()) {
+            auto block = std::make_shared<BlockTrace>();
+            block->residualIn = trace.input;
+            block->context = trace.context;
+            block->attentionOut = trace.attentionOut;
+            block->afterAttention = trace.afterAttention;
+            details.block = std::move(block);
+        }
         details.trace = trace.heads[size_t(head)];
     }
     const bool causal = workspace.settings.mask == MaskMode::Causal;
@@ -304,6 +335,7 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
     details.wQ = projection.wQ;
     details.wK = projection.wK;
     details.wV = projection.wV;
+    details.wO = checkpoint.model->headOutputProjection(layer, head);
     details.bQ = projection.bQ;
     details.bK = projection.bK;
     details.bV = projection.bV;

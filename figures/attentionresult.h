@@ -30,6 +30,7 @@ inline constexpr int kStageCount = int(std::size(kStages));
 QString stageName(Stage stage);    // "projections", as the command line spells it
 std::optional<Stage> stageFromName(const QString &name);
 QString stageTitle(Stage stage);   // "Q, K, V"
+QString stageButtonTitle(Stage stage); // as short as a row of buttons needs: "+ attn" for "+ Residual"
 // "q = X·W_Q, k = X·W_K, v = X·W_V"; rotary models add no position to X.
 QString stageFormula(Stage stage, bool rotary = false);
 
@@ -41,7 +42,8 @@ struct AttentionResult {
     int heads = 0;
     SharedAttentionMaps maps = std::make_shared<const AttentionMaps>(); // never null
     std::vector<Matrix> layerInputs;          // X of each layer's attention (T, d_model)
-    std::vector<Matrix> residualInputs;       // the residual stream entering each layer (T, d_model); checkpoints
+    std::vector<Matrix> residualInputs;       // the residual stream entering each layer (T, d_model)
+    bool hasMlp = false;                      // the block goes on through an MLP (checkpoints; not the teaching model)
     QString notice;                           // e.g. that the text was truncated
     bool rotary = false;                      // q and k are turned by position (the Rotary stage applies)
     int kvHeads = 0;                          // key/value heads, shared by groups of query heads; 0 = one per head
@@ -86,6 +88,7 @@ struct HeadDetails {
     Matrix positions;            // teaching model: positional encodings (T, C)
     Matrix input;                // X (T, C)
     Matrix wQ, wK, wV;           // (C, D)
+    Matrix wO;                   // (D, C): the head's rows of W_O
     RowVector bQ, bK, bV;        // biases (D); empty for the teaching model
     HeadTrace trace;
 

@@ -102,6 +102,9 @@ QString explainBlockStage(const AttentionResult &result, const HeadDetails &d, S
                             "<p>times W_O (%2 × %5), plus b_O:</p><p>attn<sub>%3</sub> = %6</p>")
                     .arg(result.heads).arg(b.context.cols()).arg(i).arg(vectorText(b.context.row(i)))
                     .arg(b.attentionOut.cols()).arg(vectorText(b.attentionOut.row(i)));
+        if (!result.hasMlp)
+            html += QObject::tr("<p>Each head's rows of W_O are editable in the Weights panel (W_O), like W_Q, W_K and W_V; "
+                                "the teaching model has no b_O.</p>");
         break;
     case Stage::Residual:
         html += QObject::tr("<p>The heads' result is added to the stream they read: h′ = h + attn%1</p>")

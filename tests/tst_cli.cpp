@@ -601,8 +601,9 @@ void TestCli::handoutFromTheCommandLine()
                  QStringLiteral("--head"), QStringLiteral("1"), QStringLiteral("--query"), QStringLiteral("7"), QStringLiteral("--out"), stages});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     QStringList pages = pagesOf(stages);
-    QCOMPARE(pages.size(), 7);
-    QVERIFY(pages.at(0).contains(QStringLiteral("Stage 1 of 7")));
+    QCOMPARE(pages.size(), 9); // 7 stages of the head, then W_O and the residual add
+    QVERIFY(pages.at(0).contains(QStringLiteral("Stage 1 of 9")));
+    QVERIFY(pages.at(8).contains(QStringLiteral("Token “it” (position 7)")));
     QVERIFY(pages.at(6).contains(QStringLiteral("Query “it” (position 7)")));
     QVERIFY(pages.at(6).contains(QStringLiteral("head 1")));
 
@@ -630,7 +631,7 @@ void TestCli::handoutFromTheCommandLine()
     r = run({QStringLiteral("handout"), QStringLiteral("--workspace"), lesson, QStringLiteral("--text"), QStringLiteral("one two"),
              QStringLiteral("--out"), scenes});
     QVERIFY2(r.exitCode == 0, r.err.constData());
-    QCOMPARE(pagesOf(scenes).size(), 7);
+    QCOMPARE(pagesOf(scenes).size(), 9);
 
     // A checkpoint: its head's stages.
     const QString model = dir.filePath(QStringLiteral("model.pdf"));
@@ -638,7 +639,7 @@ void TestCli::handoutFromTheCommandLine()
              QStringLiteral("--text"), QStringLiteral("Hello world"), QStringLiteral("--layer"), QStringLiteral("1"), QStringLiteral("--out"), model});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     pages = pagesOf(model);
-    QVERIFY(pages.size() >= 7);
+    QCOMPARE(pages.size(), 12); // GPT-2: the head's 7 stages, the rest of the block (4) and the next token
     QVERIFY(pages.at(0).contains(QStringLiteral("layer 1")));
 
     // Mistakes are named, and nothing is written.
@@ -898,14 +899,26 @@ void TestCli::traceWithFlowAndValueWeighted()
             }
         }
     }
-    // The teaching model has flow (one layer: its rollout), but no output projection to weigh by.
-    const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b c"), QStringLiteral("--aggregate"), QStringLiteral("flow,rollout")});
+    // The teaching model: flow (one layer: its rollout), and values through each head's W_O, whose
+    // identity-like default keeps ‖v_j‖: the column scale is the norm of v_j from the stages.
+    const Run teaching = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b c"), QStringLiteral("--stages"),
+                              QStringLiteral("--aggregate"), QStringLiteral("flow,rollout,value")});
     QVERIFY2(teaching.exitCode == 0, teaching.err.constData());
     const QJsonObject teachingJson = parse(teaching.out);
     QCOMPARE(rowsOf(teachingJson.value(QStringLiteral("flow")).toArray().at(0)), rowsOf(teachingJson.value(QStringLiteral("rollout")).toArray().at(0)));
-    const Run noValues = run({QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a b"), QStringLiteral("--aggregate"), QStringLiteral("value")});
-    QCOMPARE(noValues.exitCode, 2);
-    QVERIFY(noValues.err.contains("needs --model"));
+    const QJsonObject head0 = teachingJson.value(QStringLiteral("layers")).toArray().at(0).toObject().value(QStringLiteral("heads")).toArray().at(0).toObject();
+    const auto v = rowsOf(head0.value(QStringLiteral("v")));
+    const auto w = rowsOf(head0.value(QStringLiteral("weights")));
+    const auto weighted = rowsOf(teachingJson.value(QStringLiteral("value_weighted")).toArray().at(0).toArray().at(0));
+    QCOMPARE(weighted.size(), size_t(3));
+    for (size_t j = 0; j < 3; ++j) {
+        double norm = 0;
+        for (double x : v[j])
+            norm += x * x;
+        norm = std::sqrt(norm);
+        for (size_t i = 0; i < 3; ++i)
+            QVERIFY(std::abs(weighted[i][j] - w[i][j] * norm) <= 1e-5 * std::max(1.0, norm));
+    }
 }
 
 void TestCli::traceWithoutSpecialTokens()

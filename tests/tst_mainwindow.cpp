@@ -1,3 +1,4 @@
+#include "aggregation.h"
 #include "arcview.h"
 #include "attentiondocument.h"
 #include "comparisonpanel.h"
@@ -345,9 +346,16 @@ void TestMainWindow::stepThroughShowsTheRightStage()
     QCOMPARE(document->stage(), Stage::Weights);
     QVERIFY(steps->explanationHtml().contains(number(t.weights(1, 0))));
     steps->next();
-    steps->next(); // stays on the last stage
     QCOMPARE(document->stage(), Stage::Output);
     QCOMPARE(steps->canvas()->figure().values(), t.output);
+    // Then the rest of the teaching block: the heads through W_O, the residual add, and no further.
+    steps->next();
+    QCOMPARE(document->stage(), Stage::HeadsOut);
+    QCOMPARE(steps->canvas()->figure().values(), document->teachingTrace().attentionOut);
+    steps->next();
+    steps->next(); // stays on the last stage
+    QCOMPARE(document->stage(), Stage::Residual);
+    QCOMPARE(steps->canvas()->figure().values(), Matrix(document->teachingTrace().input + document->teachingTrace().attentionOut));
     for (int s = 0; s < kStageCount; ++s)
         steps->previous();
     QCOMPARE(document->stage(), Stage::Embeddings);
@@ -590,10 +598,10 @@ void TestMainWindow::heatmapShowsTheAnalyses()
     for (int i = 0; i < stage->count(); ++i)
         names.append(stage->itemText(i));
     QVERIFY(names.contains(QStringLiteral("value-weighted ‖α·f(x)‖")));
-    // The teaching model: value-weighted says why not; rollout shows; no special tokens to leave out.
+    // The teaching model: value-weighted through each head's W_O; rollout; no special tokens to leave out.
     stage->setCurrentIndex(stage->findData(int(HeatmapStage::ValueWeighted)));
-    QCOMPARE(m_window->heatmap()->figure().values().size(), Eigen::Index(0));
-    QVERIFY(m_window->heatmap()->placeholderText().contains(QStringLiteral("W_O")));
+    QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+    QVERIFY(m_window->heatmap()->figure().values() == valueWeighted(document->result().weights(0, 0), document->teachingTrace().valueNorms.col(0)));
     QVERIFY(leaveOut->isHidden());
     stage->setCurrentIndex(stage->findData(int(HeatmapStage::Rollout)));
     QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
@@ -869,16 +877,16 @@ void TestMainWindow::presenterModeStepsWithAClicker()
     QCOMPARE(document->stage(), Stage::Projections);
     QCOMPARE(presenter->shownSteps(), presenter->stepCount());
     // After the last stage: the next query, from the first stage; and back again. From Q, K, V,
-    // the teaching model's 7 stages (no RoPE) leave 5 to the last, and one more to the next query.
-    QCOMPARE(stagesFor(document->result()).size(), size_t(7));
-    for (int i = 0; i < 6; ++i)
+    // the teaching model's 9 stages (no RoPE, no MLP) leave 7 to the last, and one more to the next query.
+    QCOMPARE(stagesFor(document->result()).size(), size_t(9));
+    for (int i = 0; i < 8; ++i)
         QTest::keyClick(presenter, Qt::Key_Down);
     QCOMPARE(document->selectedQuery(), 1);
     QCOMPARE(document->stage(), Stage::Embeddings);
     QVERIFY(presenter->arithmeticText().contains(QStringLiteral("Query “animal”")));
     QTest::keyClick(presenter, Qt::Key_Up);
     QCOMPARE(document->selectedQuery(), 0);
-    QCOMPARE(document->stage(), Stage::Output);
+    QCOMPARE(document->stage(), Stage::Residual);
     // B blacks the screen out and back; Esc leaves, the window keeps the stage reached.
     QTest::keyClick(presenter, Qt::Key_B);
     QVERIFY(presenter->isBlack());
@@ -886,7 +894,7 @@ void TestMainWindow::presenterModeStepsWithAClicker()
     QVERIFY(!presenter->isBlack());
     QTest::keyClick(presenter, Qt::Key_Escape);
     QTRY_VERIFY(!m_window->presenter());
-    QCOMPARE(document->stage(), Stage::Output);
+    QCOMPARE(document->stage(), Stage::Residual);
 }
 
 void TestMainWindow::presenterModeReadsFromTheBackRow()

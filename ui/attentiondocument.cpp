@@ -571,6 +571,8 @@ void AttentionDocument::editHead(int head, const HeadWeights &weights, const QSt
         return;
     Workspace after = m_workspace;
     after.heads[size_t(head)] = weights;
+    if (weights.wO.size() == 0) // a preset of W_Q, W_K, W_V keeps the head's W_O
+        after.heads[size_t(head)].wO = m_workspace.heads[size_t(head)].wO;
     m_undoStack.push(new SetWorkspaceCommand(this, m_workspace, after, label));
 }
 

@@ -105,21 +105,16 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     bar->addWidget(previousButton);
     m_stages = new QButtonGroup(this);
     m_stages->setExclusive(true);
-    // The head's stages on the first row; the rest of the block (checkpoints) on a second, so that
-    // the row fits a projector's width.
-    auto *blockBar = new QHBoxLayout;
-    m_blockLabel = new QLabel(tr("then the layer:"), this);
-    blockBar->addWidget(m_blockLabel);
+    // One row, the rest of the block's stages under short names, so that it fits a projector's width.
     for (int s = 0; s < kStageCount; ++s) {
         auto *button = new QToolButton(this);
-        button->setText(QStringLiteral("%1 %2").arg(s + 1).arg(stageTitle(Stage(s))));
+        button->setText(QStringLiteral("%1 %2").arg(s + 1).arg(stageButtonTitle(Stage(s))));
         button->setCheckable(true);
-        button->setToolTip(stageFormula(Stage(s)));
+        button->setToolTip(QStringLiteral("%1: %2").arg(stageTitle(Stage(s)), stageFormula(Stage(s))));
         button->setObjectName(QStringLiteral("stage-") + stageName(Stage(s)));
         m_stages->addButton(button, s);
-        (isBlockStage(Stage(s)) ? blockBar : bar)->addWidget(button);
+        bar->addWidget(button);
     }
-    blockBar->addStretch();
     auto *nextButton = new QToolButton(this);
     nextButton->setText(QStringLiteral("▶"));
     nextButton->setToolTip(tr("Next stage (Page Down)"));
@@ -131,7 +126,6 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     m_projection->setToolTip(tr("Which projection to show at the Q, K, V stage"));
     bar->addWidget(m_projection);
     layout->addLayout(bar);
-    layout->addLayout(blockBar);
 
     m_formula = new QLabel(this);
     m_formula->setObjectName(QStringLiteral("formula"));
@@ -214,9 +208,8 @@ void StepThroughView::rebuild()
         const bool applies = stageApplies(s, result);
         button->setVisible(applies);
         if (applies)
-            button->setText(QStringLiteral("%1 %2").arg(shownNumber++).arg(stageTitle(s)));
+            button->setText(QStringLiteral("%1 %2").arg(shownNumber++).arg(stageButtonTitle(s)));
     }
-    m_blockLabel->setVisible(result.hasBlock());
     if (QAbstractButton *button = m_stages->button(int(stage)))
         button->setChecked(true);
     m_projection->setVisible(stage == Stage::Projections || stage == Stage::Rotary);

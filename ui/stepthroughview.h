@@ -75,7 +75,6 @@ private:
     QButtonGroup *m_stages;
     QLabel *m_formula;
     QComboBox *m_projection;
-    QLabel *m_blockLabel;
     MatrixCanvas *m_canvas;
     QTextBrowser *m_explanation;
     class DeferredRebuild *m_deferred;

@@ -145,7 +145,8 @@ QVariant WeightTableModel::headerData(int section, Qt::Orientation orientation, 
         return QString::number(section);
     if (m_hasBias && section == m_rows - 1)
         return tr("bias");
-    return QStringLiteral("x%1").arg(section);
+    // W_O's rows are the head's output dimensions; the others' rows are the model's.
+    return (m_matrix == Projection::O ? QStringLiteral("o%1") : QStringLiteral("x%1")).arg(section);
 }
 
 void ScrubTableView::mousePressEvent(QMouseEvent *event)
@@ -198,7 +199,7 @@ WeightEditor::WeightEditor(AttentionDocument *document, QWidget *parent) : QWidg
     m_title->setWordWrap(true);
     layout->addWidget(m_title);
     auto *grid = new QGridLayout;
-    for (Projection projection : kProjections) {
+    for (Projection projection : kHeadMatrices) {
         const int m = int(projection);
         m_models[m] = new WeightTableModel(document, projection, this);
         auto *table = new ScrubTableView(this);

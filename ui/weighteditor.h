@@ -75,8 +75,8 @@ public:
 private:
     void sync();
     AttentionDocument *m_document;
-    WeightTableModel *m_models[3];
-    QTableView *m_tables[3];
+    WeightTableModel *m_models[4];
+    QTableView *m_tables[4];
     QLabel *m_title;
     QPushButton *m_reset;
     QPushButton *m_randomize;
