@@ -101,7 +101,7 @@ QString FlowJob::statusText() const
         return tr("Computing attention flow… %1% (%2 in all for %3 layers × %4 tokens)")
             .arg(int(m_progress * 100)).arg(seconds(estimatedSeconds())).arg(m_result->layers).arg(m_result->tokenCount());
     case State::TooLarge:
-        return tr("Attention flow for %1 layers × %2 tokens would take %3 here; the window computes it up to about %4. "
+        return tr("Attention flow for %1 layers × %2 tokens would take %3 here; the window computes what takes up to %4. "
                   "`attention-studio trace --aggregate flow` computes it for any size.")
             .arg(m_result->layers).arg(m_result->tokenCount()).arg(seconds(estimatedSeconds())).arg(seconds(kFlowCostLimit * kFlowSecondsPerUnit));
     case State::Idle:
