@@ -85,7 +85,8 @@ QString explainBlockStage(const AttentionResult &result, const HeadDetails &d, S
                                               : QObject::tr("<p>Token %1 (position %2), layer %3</p>").arg(token(result, i)).arg(i).arg(d.layer);
     if (stage == Stage::Prediction) {
         if (size_t(i) >= d.positionTop.size() || d.positionTop[size_t(i)].empty())
-            return html + QObject::tr("<p>The prediction is computed for the last 256 positions.</p>");
+            return html + (d.positionTop.empty() ? QObject::tr("<p>Computing the prediction…</p>")
+                                                 : QObject::tr("<p>The prediction is computed for the last 64 positions.</p>"));
         html += QObject::tr("<p>After the last layer: h = %1(h″), then logits = h·W_outᵀ (one per vocabulary token), "
                             "then p = softmax(logits). Most likely after %2:</p><table cellspacing=6>")
                     .arg(d.normName, token(result, i));

@@ -694,6 +694,16 @@ void TestMainWindow::rotaryModelHasItsRopeStage()
     QVERIFY(html.contains(QStringLiteral("studio:rope-pair")));
     steps->previous();
     QCOMPARE(document->stage(), Stage::Projections);
+    // The rest of the block is computed on a worker once one of its stages is shown, then drawn:
+    // SwiGLU's neurons (the first 64 of 160), and the next token.
+    QVERIFY(!steps->findChild<QAbstractButton *>(QStringLiteral("stage-mlp"))->isHidden());
+    document->setStage(Stage::Mlp);
+    QTRY_COMPARE(steps->canvas()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+    QCOMPARE(steps->canvas()->figure().values().cols(), Eigen::Index(64));
+    QVERIFY(steps->explanationHtml().contains(QStringLiteral("silu(x·W_gate) ⊙ x·W_up")));
+    document->setStage(Stage::Prediction);
+    QTRY_COMPARE(steps->canvas()->figure().values().cols(), Eigen::Index(10));
+    QVERIFY(steps->explanationHtml().contains(QStringLiteral("after the last layer")));
     document->useTeachingModel();
     QTRY_VERIFY(document->isTeaching());
 }

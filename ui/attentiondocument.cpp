@@ -312,12 +312,42 @@ const HeadDetails &AttentionDocument::selectedDetails() const
         m_details = m_checkpoint ? checkpointDetails(*m_checkpoint, result(), m_run.preparedInput ? m_run.preparedInput->forward : noInput.forward, m_layer, m_head)
                                  : teachingDetails(m_workspace, teachingTrace(), m_head);
     }
-    // The rest of the block costs a layer's MLP: computed only once a block stage is shown.
-    if (m_checkpoint && isBlockStage(m_stage) && !m_details->block && result().hasBlock()) {
-        static const PreparedInput noInput;
-        addBlockDetails(*m_checkpoint, result(), m_run.preparedInput ? m_run.preparedInput->forward : noInput.forward, *m_details);
-    }
+    // The rest of the block costs a layer's MLP and the prediction a product with the whole
+    // vocabulary per position: computed once a block stage is shown, on a worker; blockReady follows.
+    if (m_checkpoint && isBlockStage(m_stage) && !m_details->block && result().hasBlock() && m_blockPending != m_layer)
+        const_cast<AttentionDocument *>(this)->computeBlock();
     return *m_details;
+}
+
+void AttentionDocument::computeBlock()
+{
+    m_blockPending = m_layer;
+    const quint64 generation = m_generation;
+    const int layer = m_layer;
+    HeadDetails work;
+    work.layer = layer;
+    runOffThread<HeadDetails>(
+        this,
+        [checkpoint = m_checkpoint, result = m_run.result, prepared = m_run.preparedInput, work](QPromise<HeadDetails> &promise) mutable {
+            static const PreparedInput noInput;
+            addBlockDetails(*checkpoint, *result, prepared ? prepared->forward : noInput.forward, work);
+            promise.addResult(std::move(work));
+        },
+        [this, generation, layer](QFuture<HeadDetails> finished) {
+            if (m_blockPending == layer)
+                m_blockPending = -1;
+            if (generation != m_generation || finished.resultCount() == 0 || !m_details || m_details->layer != layer)
+                return;
+            const HeadDetails block = finished.result();
+            m_details->block = block.block;
+            m_details->mlpFormula = block.mlpFormula;
+            m_details->normName = block.normName;
+            m_details->preNorm = block.preNorm;
+            m_details->nextTokens = block.nextTokens;
+            m_details->nextTokenProbabilities = block.nextTokenProbabilities;
+            m_details->positionTop = block.positionTop;
+            Q_EMIT blockReady();
+        });
 }
 
 void AttentionDocument::selectHead(int layer, int head)

@@ -177,6 +177,7 @@ Q_SIGNALS:
     void sceneChanged();        // another active scene, or its weights revealed
     void sceneViewRequested(const QString &view); // a scene brings its view to the front
     void comparisonChanged();                      // the second sentence's comparison, or none
+    void blockReady();                             // the rest of the selected layer's block is in selectedDetails()
     void generationChanged();                      // started, a token appended, or ended
     void generationStopped(const QString &reason); // ended early, and why
 
@@ -209,6 +210,7 @@ private:
     void applyPendingSelection();
     void openModelFor(const QString &directory, bool forScene);
     void continueGenerating();
+    void computeBlock();
     void recomputeComparison();
     void endGeneration(const QString &reason);
 
@@ -230,6 +232,7 @@ private:
     Stage m_stage = Stage::Embeddings;
 
     mutable std::optional<HeadDetails> m_details;
+    int m_blockPending = -1; // the layer whose block is being computed
 
     // A scene's selection waiting for the scene's result; applied when it is installed.
     struct SceneSelection {

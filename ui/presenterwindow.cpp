@@ -85,7 +85,7 @@ PresenterWindow::PresenterWindow(AttentionDocument *document, ViewOptions *optio
 
     connect(m_canvas, &MatrixCanvas::cellClicked, this, [this](int row, int) { m_document->selectQuery(row); });
     for (auto change : {&AttentionDocument::resultChanged, &AttentionDocument::headSelected, &AttentionDocument::querySelected,
-                        &AttentionDocument::stageChanged, &AttentionDocument::sceneChanged})
+                        &AttentionDocument::stageChanged, &AttentionDocument::sceneChanged, &AttentionDocument::blockReady})
         connect(document, change, this, &PresenterWindow::rebuild);
     connect(options, &ViewOptions::changed, this, &PresenterWindow::rebuild);
 

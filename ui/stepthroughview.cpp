@@ -165,7 +165,7 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
     connect(document, &AttentionDocument::resultChanged, m_deferred, &DeferredRebuild::request);
     for (auto change : {&AttentionDocument::headSelected, &AttentionDocument::querySelected, &AttentionDocument::stageChanged,
-                        &AttentionDocument::sceneChanged})
+                        &AttentionDocument::sceneChanged, &AttentionDocument::blockReady})
         connect(document, change, m_deferred, &DeferredRebuild::request);
     connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     rebuild();
