@@ -702,18 +702,24 @@ int runHandout(const QStringList &arguments)
 
     Result<std::vector<HandoutPage>> pages = Result<std::vector<HandoutPage>>::failure({});
     QString title;
-    if (parser.isSet(checkpointOptions.model)) {
-        const std::shared_ptr<Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
-        if (!checkpoint)
-            return code;
-        const Result<FigureSource> source = checkpointFigureSource(checkpoint, parser.value(model.text), parser.value(checkpointOptions.textPair),
-                                                                   layerIndex, headIndex);
+    // A page per stage of one head of either model, for the chosen query; 0, or the exit code.
+    const auto stagePages = [&](const Result<FigureSource> &source) {
         if (!source)
             return fail(kUsage, source.error);
         if (queryIndex < 0 || queryIndex >= source.value->result.tokenCount())
             return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(source.value->result.tokenCount() - 1));
         pages = {stageHandoutPages(*source.value, queryIndex, -1), {}};
         title = source.value->context.quotedSentence();
+        return 0;
+    };
+    if (parser.isSet(checkpointOptions.model)) {
+        const std::shared_ptr<Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
+        if (!checkpoint)
+            return code;
+        const Result<FigureSource> source = checkpointFigureSource(checkpoint, parser.value(model.text), parser.value(checkpointOptions.textPair),
+                                                                   layerIndex, headIndex);
+        if (const int failed = stagePages(source))
+            return failed;
     } else {
         std::optional<Workspace> loaded;
         if (parser.isSet(model.workspace) && !parser.isSet(model.text)) {
@@ -738,13 +744,8 @@ int runHandout(const QStringList &arguments)
             const Result<Workspace> workspace = model.workspaceFrom(parser);
             if (!workspace)
                 return fail(kUsage, workspace.error);
-            const Result<FigureSource> source = teachingSource(*workspace.value, layerIndex, headIndex);
-            if (!source)
-                return fail(kUsage, source.error);
-            if (queryIndex < 0 || queryIndex >= source.value->result.tokenCount())
-                return fail(kUsage, QStringLiteral("--query must be a token position between 0 and %1").arg(source.value->result.tokenCount() - 1));
-            pages = {stageHandoutPages(*source.value, queryIndex, -1), {}};
-            title = source.value->context.quotedSentence();
+            if (const int failed = stagePages(teachingSource(*workspace.value, layerIndex, headIndex)))
+                return failed;
         }
     }
     if (const Status written = writeHandout(*pages.value, out, title); !written)

@@ -549,14 +549,22 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
         block->residualIn = hidden;
     if (options.keepLayerInputs)
         trace.residualInputs[l] = hidden;
-
-    // Attention input: pre-LN normalises first; post-LN attends to the hidden state itself.
-    const Matrix *attentionInput = &hidden;
-    if (preNorm) {
+    // Each sublayer reads the stream normalised first (pre-LN) or as it is (post-LN), and adds its
+    // result back (post-LN: then normalises the sum).
+    const auto sublayerInput = [&](const LayerNormWeights &norm) -> const Matrix * {
+        if (!preNorm)
+            return &hidden;
         work.normed = hidden;
-        normalise(layer.attentionNorm, work.normed);
-        attentionInput = &work.normed;
-    }
+        normalise(norm, work.normed);
+        return &work.normed;
+    };
+    const auto addToStream = [&](const LayerNormWeights &norm) {
+        hidden += work.projected;
+        if (!preNorm)
+            normalise(norm, hidden);
+    };
+
+    const Matrix *attentionInput = sublayerInput(layer.attentionNorm);
     if (keepsStages || options.keepLayerInputs)
         trace.layerInputs[l] = *attentionInput;
 
@@ -597,21 +605,14 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
         block->context = work.context;
         block->attentionOut = work.projected;
     }
-    hidden += work.projected;
-    if (!preNorm)
-        normalise(layer.attentionNorm, hidden);
+    addToStream(layer.attentionNorm);
     if (block)
         block->afterAttention = hidden;
     if (!runMlp)
         return;
 
     // MLP: pre-LN x + W₂ act(W₁ LN(x)); post-LN LN(x + W₂ act(W₁ x)); gated: W₂ (act(W_g x) ⊙ W₁ x).
-    const Matrix *mlpInput = &hidden;
-    if (preNorm) {
-        work.normed = hidden;
-        normalise(layer.mlpNorm, work.normed);
-        mlpInput = &work.normed;
-    }
+    const Matrix *mlpInput = sublayerInput(layer.mlpNorm);
     if (block)
         block->mlpInput = *mlpInput;
     applyLinear(layer.mlpIn, *mlpInput, work.inner, options.threads, streaming);
@@ -627,9 +628,7 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
         block->mlpHidden = work.inner;
         block->mlpOut = work.projected;
     }
-    hidden += work.projected;
-    if (!preNorm)
-        normalise(layer.mlpNorm, hidden);
+    addToStream(layer.mlpNorm);
     if (block)
         block->residualOut = hidden;
 }

@@ -8,13 +8,13 @@
 #include "benchcheckpoint.h"
 #include "flowjob.h"
 #include "heatmapview.h"
+#include "stallmeter.h"
 #include "mainwindow.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QStandardPaths>
 #include <QTextStream>
-#include <QTimer>
 
 using namespace studio;
 
@@ -35,11 +35,7 @@ int main(int argc, char *argv[])
     QApplication::processEvents();
     AttentionDocument *document = window.document();
 
-    QElapsedTimer sinceTick;
-    qint64 longest = 0;
-    QTimer ticker;
-    ticker.setInterval(1);
-    QObject::connect(&ticker, &QTimer::timeout, [&] { longest = std::max(longest, sinceTick.restart()); });
+    bench::StallMeter stalls;
     const auto waitFor = [&](const std::function<bool()> &done) {
         while (!done())
             QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
@@ -52,13 +48,12 @@ int main(int argc, char *argv[])
     const int start = document->tokenCount();
 
     QElapsedTimer clock;
-    sinceTick.start();
-    ticker.start();
+    stalls.start();
     clock.start();
     document->generate(20, {}, false, 0);
     waitFor([&] { return !document->isGenerating() && !document->isBusy(); });
     const qint64 generation = clock.elapsed();
-    const qint64 generationStall = longest;
+    const qint64 generationStall = stalls.longestMs();
     QTextStream(stdout) << QStringLiteral("generate 20 tokens (%1 → %2 tokens): %3 ms in all, %4 ms a token; longest GUI-thread stall %5 ms\n")
                                .arg(start).arg(document->tokenCount()).arg(generation).arg(double(generation) / 20, 0, 'f', 0)
                                .arg(generationStall);
@@ -68,8 +63,7 @@ int main(int argc, char *argv[])
         words.append(QStringLiteral(" word"));
     document->editText(QStringLiteral("A") + words.join(QString()));
     waitFor([&] { return !document->isBusy(); });
-    longest = 0;
-    sinceTick.restart();
+    stalls.start();
     clock.restart();
     window.heatmap()->setStage(HeatmapStage::Flow);
     FlowJob *flow = document->flowJob();
@@ -81,6 +75,6 @@ int main(int argc, char *argv[])
     QTextStream(stdout) << QStringLiteral("attention flow, %1 layers × %2 tokens (cost %3, estimate %4 s): %5 ms; longest GUI-thread stall %6 ms\n")
                                .arg(document->result().layers).arg(document->tokenCount())
                                .arg(attentionFlowCost(document->result().layers, document->tokenCount()), 0, 'g', 3)
-                               .arg(flow->estimatedSeconds(), 0, 'f', 1).arg(clock.elapsed()).arg(longest);
+                               .arg(flow->estimatedSeconds(), 0, 'f', 1).arg(clock.elapsed()).arg(stalls.longestMs());
     return 0;
 }
