@@ -314,14 +314,15 @@ const HeadDetails &AttentionDocument::selectedDetails() const
     }
     // The rest of the block costs a layer's MLP and the prediction a product with the whole
     // vocabulary per position: computed once a block stage is shown, on a worker; blockReady follows.
-    if (m_checkpoint && isBlockStage(m_stage) && !m_details->block && result().hasBlock() && m_blockPending != m_layer)
+    if (m_checkpoint && isBlockStage(m_stage) && !m_details->block && result().hasBlock()
+        && m_blockPending != std::pair(m_generation, m_layer))
         const_cast<AttentionDocument *>(this)->computeBlock();
     return *m_details;
 }
 
 void AttentionDocument::computeBlock()
 {
-    m_blockPending = m_layer;
+    m_blockPending = std::pair(m_generation, m_layer);
     const quint64 generation = m_generation;
     const int layer = m_layer;
     HeadDetails work;
@@ -334,8 +335,8 @@ void AttentionDocument::computeBlock()
             promise.addResult(std::move(work));
         },
         [this, generation, layer](QFuture<HeadDetails> finished) {
-            if (m_blockPending == layer)
-                m_blockPending = -1;
+            if (m_blockPending == std::pair(generation, layer))
+                m_blockPending.reset();
             if (generation != m_generation || finished.resultCount() == 0 || !m_details || m_details->layer != layer)
                 return;
             const HeadDetails block = finished.result();

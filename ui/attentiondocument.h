@@ -232,7 +232,7 @@ private:
     Stage m_stage = Stage::Embeddings;
 
     mutable std::optional<HeadDetails> m_details;
-    int m_blockPending = -1; // the layer whose block is being computed
+    std::optional<std::pair<quint64, int>> m_blockPending; // the run and layer whose block is being computed
 
     // A scene's selection waiting for the scene's result; applied when it is installed.
     struct SceneSelection {
