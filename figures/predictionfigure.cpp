@@ -90,8 +90,12 @@ double valueWidthFor(const PredictionFigure &figure, const QFontMetricsF &metric
 PredictionLayout predictionLayout(const PredictionFigure &figure, const QRectF &area, const QFont &font)
 {
     const QFontMetricsF metrics(font);
-    return PredictionLayout(int(figure.rows.size()), area, labelWidthFor(figure, metrics), valueWidthFor(figure, metrics),
-                            metrics.lineSpacing() * 1.5);
+    // Rows a line and a half high, closer together when the area is short (a projector's dock);
+    // rows that still do not fit are left out by the painter.
+    const int rows = int(figure.rows.size());
+    const double rowHeight = rows > 0 ? std::clamp(area.height() / rows, metrics.lineSpacing() * 1.1, metrics.lineSpacing() * 1.5)
+                                      : metrics.lineSpacing() * 1.5;
+    return PredictionLayout(rows, area, labelWidthFor(figure, metrics), valueWidthFor(figure, metrics), rowHeight);
 }
 
 QString predictionValueText(const PredictionRow &row)
@@ -111,7 +115,7 @@ void paintPredictionFigure(QPainter &painter, const QRectF &area, const Predicti
     const PredictionLayout layout = predictionLayout(figure, body, font);
     // The bar's colour is the weights' map at its top: the panel reads like the heatmap beside it.
     const QColor fill = QColor::fromRgb(ColorMap(ColorMapKind::Viridis).color(0.35));
-    for (int r = 0; r < layout.rows(); ++r) {
+    for (int r = 0; r < layout.rows() && layout.labelRect(r).bottom() <= body.bottom() + 0.5; ++r) {
         const PredictionRow &row = figure.rows[size_t(r)];
         painter.setPen(Qt::black);
         painter.drawText(layout.labelRect(r), Qt::AlignRight | Qt::AlignVCenter,

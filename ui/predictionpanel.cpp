@@ -6,7 +6,7 @@
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
@@ -58,8 +58,17 @@ PredictionPanel::PredictionPanel(AttentionDocument *document, ViewOptions *optio
                           "(sampling temperature 1, nothing cut)."));
     layout->addWidget(m_bars, 1);
 
-    // Named "sampling" everywhere: nobody confuses it with the attention temperature.
-    auto *form = new QFormLayout;
+    // Named "sampling" everywhere: nobody confuses it with the attention temperature. Two settings
+    // a row, so that the bars keep the height in a short dock.
+    auto *form = new QGridLayout;
+    int cell = 0;
+    const auto addRow = [&](const QString &label, QWidget *field) {
+        auto *name = new QLabel(label, this);
+        name->setBuddy(field);
+        form->addWidget(name, cell / 2, (cell % 2) * 2);
+        form->addWidget(field, cell / 2, (cell % 2) * 2 + 1);
+        ++cell;
+    };
     m_temperature = new QDoubleSpinBox(this);
     m_temperature->setObjectName(QStringLiteral("samplingTemperature"));
     m_temperature->setRange(0.05, 5.0);
@@ -68,30 +77,30 @@ PredictionPanel::PredictionPanel(AttentionDocument *document, ViewOptions *optio
     m_temperature->setToolTip(tr("Divides the final logits before the softmax over the vocabulary: below 1 sharpens the choice, "
                                  "above 1 flattens it. It changes nothing inside attention (that is the attention temperature "
                                  "in Controls)."));
-    form->addRow(tr("Sampling temperature:"), m_temperature);
+    addRow(tr("Sampling temperature:"), m_temperature);
     m_topK = new QSpinBox(this);
     m_topK->setObjectName(QStringLiteral("topK"));
     m_topK->setRange(0, 1000);
     m_topK->setSpecialValueText(tr("all"));
     m_topK->setToolTip(tr("Draw only among the k most likely tokens (all: no limit)."));
-    form->addRow(tr("Top-k:"), m_topK);
+    addRow(tr("Top-k:"), m_topK);
     m_topP = new QDoubleSpinBox(this);
     m_topP->setObjectName(QStringLiteral("topP"));
     m_topP->setRange(0.01, 1.0);
     m_topP->setSingleStep(0.05);
     m_topP->setValue(1.0);
     m_topP->setToolTip(tr("Then draw only among the fewest most likely tokens whose probabilities reach p (1: no limit)."));
-    form->addRow(tr("Top-p:"), m_topP);
+    addRow(tr("Top-p:"), m_topP);
     m_mode = new QComboBox(this);
     m_mode->setObjectName(QStringLiteral("generationMode"));
-    m_mode->addItem(tr("Greedy: the most likely token"));
-    m_mode->addItem(tr("Sample with the settings above"));
-    form->addRow(tr("Choose:"), m_mode);
+    m_mode->addItem(tr("greedy: the most likely"));
+    m_mode->addItem(tr("sampled with the settings"));
+    m_mode->setToolTip(tr("Which token Generate appends: the most likely one, or one drawn with the sampling settings and the seed"));
     m_seed = new QSpinBox(this);
     m_seed->setObjectName(QStringLiteral("seed"));
     m_seed->setRange(0, 1'000'000);
     m_seed->setToolTip(tr("The same seed draws the same tokens again."));
-    form->addRow(tr("Seed:"), m_seed);
+    addRow(tr("Seed:"), m_seed);
     layout->addLayout(form);
 
     auto *buttons = new QHBoxLayout;
@@ -107,6 +116,7 @@ PredictionPanel::PredictionPanel(AttentionDocument *document, ViewOptions *optio
     m_stop->setObjectName(QStringLiteral("stopGenerating"));
     buttons->addWidget(m_generate);
     buttons->addWidget(m_count);
+    buttons->addWidget(m_mode);
     buttons->addWidget(m_stop);
     buttons->addStretch(1);
     layout->addLayout(buttons);
