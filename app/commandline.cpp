@@ -638,6 +638,7 @@ int runExport(const QStringList &arguments)
             return fail(kUsage, QStringLiteral("--compare-with: %1").arg(sourceB.error));
         options.request.comparison = compareResults(std::make_shared<const AttentionResult>(source.value->result),
                                                     std::make_shared<const AttentionResult>(sourceB.value->result), textB);
+        options.request.extras.comparison = options.request.comparison; // heatmap --stage difference
     }
     FigureSource &from = *source.value;
     from.context.layer = options.layer;

@@ -18,6 +18,7 @@ QString heatmapStageName(HeatmapStage stage)
     case HeatmapStage::ValueWeighted: return QStringLiteral("value-weighted");
     case HeatmapStage::Rollout: return QStringLiteral("rollout");
     case HeatmapStage::Flow: return QStringLiteral("flow");
+    case HeatmapStage::Difference: return QStringLiteral("difference");
     }
     return {};
 }
@@ -28,6 +29,7 @@ QString heatmapStageTitle(HeatmapStage stage)
     case HeatmapStage::ValueWeighted: return QObject::tr("value-weighted ‖α·f(x)‖");
     case HeatmapStage::Rollout: return QObject::tr("rollout (layers up to this one)");
     case HeatmapStage::Flow: return QObject::tr("flow (layers up to this one)");
+    case HeatmapStage::Difference: return QObject::tr("difference from the compared sentence");
     case HeatmapStage::Scores:
     case HeatmapStage::Scaled:
     case HeatmapStage::Masked:
@@ -54,7 +56,8 @@ ValueKind heatmapValueKind(HeatmapStage stage)
     switch (stage) {
     case HeatmapStage::Scores:
     case HeatmapStage::Scaled:
-    case HeatmapStage::Masked: return ValueKind::Signed;
+    case HeatmapStage::Masked:
+    case HeatmapStage::Difference: return ValueKind::Signed;
     case HeatmapStage::Weights:
     case HeatmapStage::ValueWeighted:
     case HeatmapStage::Rollout:
@@ -82,6 +85,10 @@ QString heatmapUnavailableReason(const AttentionResult &result, HeatmapStage sta
     case HeatmapStage::Flow:
         if (!extras.flow || extras.flow->size() != size_t(result.layers))
             return QObject::tr("Attention flow is not computed yet.");
+        break;
+    case HeatmapStage::Difference:
+        if (!extras.comparison)
+            return QObject::tr("Type a second sentence in the Compare panel: this shows how the head's weights change between the two.");
         break;
     case HeatmapStage::Scores:
     case HeatmapStage::Scaled:
@@ -217,6 +224,11 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     figure.selectedRow = selectedQuery;
     if (!heatmapUnavailableReason(result, stage, extras).isEmpty())
         return figure; // no values: the view says why
+    if (stage == HeatmapStage::Difference) {
+        HeatmapFigure difference = comparisonHeatmap(*extras.comparison, context, selectedQuery);
+        difference.colorMap = colorMap;
+        return difference;
+    }
     const bool leaveOut = extras.leaveOutSpecial && result.hasSpecialTokens() && int(result.special.size()) == result.tokenCount();
     switch (stage) {
     case HeatmapStage::Scores: figure.setValues(details.trace.scores); break;
@@ -240,6 +252,7 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
     case HeatmapStage::Flow:
         layerAnalysis(figure, result, context, stage, extras);
         break;
+    case HeatmapStage::Difference: break; // built above
     }
     if (heatmapStageIsShare(stage)) {
         figure.scale = {0.0, 1.0};

@@ -11,9 +11,11 @@ struct ResultComparison;
 
 // What a heatmap shows: a stage of one head, or an analysis of the attention. Value-weighted is
 // per head; rollout and flow are per layer (every head of it and of the layers below).
-enum class HeatmapStage { Scores, Scaled, Masked, Weights, ValueWeighted, Rollout, Flow };
+// Difference is the head's change between the sentence and a compared one, on the aligned tokens.
+enum class HeatmapStage { Scores, Scaled, Masked, Weights, ValueWeighted, Rollout, Flow, Difference };
 inline constexpr HeatmapStage kHeatmapStages[] = {HeatmapStage::Weights, HeatmapStage::Scores, HeatmapStage::Scaled, HeatmapStage::Masked,
-                                                  HeatmapStage::ValueWeighted, HeatmapStage::Rollout, HeatmapStage::Flow};
+                                                  HeatmapStage::ValueWeighted, HeatmapStage::Rollout, HeatmapStage::Flow,
+                                                  HeatmapStage::Difference};
 QString heatmapStageName(HeatmapStage stage);  // "value-weighted", as the command line spells it
 QString heatmapStageTitle(HeatmapStage stage); // "value-weighted ‖α·f(x)‖", as the window lists it
 std::optional<HeatmapStage> heatmapStageFromName(const QString &name);
@@ -32,6 +34,7 @@ struct HeatmapExtras {
     // The display transform: special tokens' rows and columns greyed out, each remaining row of
     // weights renormalised over the remaining keys.
     bool leaveOutSpecial = false;
+    std::shared_ptr<const ResultComparison> comparison; // the compared sentence, for Difference
 };
 // Why the heatmap of a stage has nothing to show for this result (empty: it has).
 QString heatmapUnavailableReason(const AttentionResult &result, HeatmapStage stage, const HeatmapExtras &extras);

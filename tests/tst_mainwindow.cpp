@@ -647,6 +647,16 @@ void TestMainWindow::comparingTwoSentences()
     QCOMPARE(document->selectedHead(), order[1].second);
     panel->view()->updateFigure();
     QCOMPARE(panel->view()->figure().values().rows(), Eigen::Index(5));
+    // The same difference in the central heatmap, where there is room; a click there selects the
+    // first sentence's token (aligned row 1 is "sat", position 2).
+    auto *stage = m_window->findChild<QComboBox *>(QStringLiteral("heatmapStage"));
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::Difference)));
+    QVERIFY(m_window->heatmap()->figure().values() == panel->view()->figure().values());
+    const HeatmapLayout layout = m_window->heatmap()->currentLayout();
+    QTest::mouseClick(m_window->heatmap(), Qt::LeftButton, {}, layout.cellRect(1, 1).center().toPoint());
+    QCOMPARE(document->selectedQuery(), 2);
+    QVERIFY(m_window->heatmap()->explain(1, 0).contains(QStringLiteral("B − A")));
+    stage->setCurrentIndex(stage->findData(int(HeatmapStage::Weights)));
     // The comparison follows every edit of the first sentence, and is undoable like typing.
     document->editText(QStringLiteral("the dog sat on the mat"));
     QTRY_VERIFY(document->comparison() && document->comparison()->alignment.size() == 6);

@@ -16,6 +16,7 @@ namespace studio {
 
 namespace {
 constexpr int kListedHeads = 12;
+constexpr double kSmallestReadableCell = 6; // pixels; below it the difference is not drawn here
 } // namespace
 
 ComparisonView::ComparisonView(AttentionDocument *document, ViewOptions *options, QWidget *parent)
@@ -73,7 +74,17 @@ void ComparisonView::paintEvent(QPaintEvent *)
                              : tr("Computing…"));
         return;
     }
-    paintHeatmapFigure(painter, QRectF(rect()), m_figure, fittedStyle(m_figure, style(), QSizeF(size())));
+    const HeatmapStyle fitted = fittedStyle(m_figure, style(), QSizeF(size()));
+    const HeatmapLayout layout(int(m_figure.values().rows()), int(m_figure.values().cols()), QRectF(rect()), heatmapMargins(m_figure, fitted));
+    if (layout.cellSize() < kSmallestReadableCell) { // too small to read: say where it reads
+        painter.fillRect(rect(), Qt::white);
+        painter.setPen(palette().color(QPalette::PlaceholderText));
+        painter.drawText(rect().adjusted(12, 12, -12, -12), Qt::AlignCenter | Qt::TextWordWrap,
+                         tr("Too small to read here: choose “difference from the compared sentence” under Heatmap of, "
+                            "or enlarge this panel."));
+        return;
+    }
+    paintHeatmapFigure(painter, QRectF(rect()), m_figure, fitted);
 }
 
 ComparisonPanel::ComparisonPanel(AttentionDocument *document, ViewOptions *options, QWidget *parent)

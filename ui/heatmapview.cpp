@@ -31,6 +31,10 @@ HeatmapView::HeatmapView(AttentionDocument *document, ViewOptions *options, QWid
         if (m_stage == HeatmapStage::Flow)
             rebuild();
     });
+    connect(document, &AttentionDocument::comparisonChanged, this, [this] {
+        if (m_stage == HeatmapStage::Difference)
+            rebuild();
+    });
     rebuild();
 }
 
@@ -58,6 +62,7 @@ HeatmapExtras HeatmapView::extras() const
     HeatmapExtras extras;
     extras.flow = m_document->flowJob()->flow();
     extras.leaveOutSpecial = m_leaveOutSpecial;
+    extras.comparison = m_document->comparison();
     return extras;
 }
 
@@ -72,6 +77,7 @@ void HeatmapView::rebuild()
     // (The teaching model's details are at hand: its weights get their mask, hatched.)
     static const HeadDetails none;
     const bool fromResult = m_stage != HeatmapStage::Scores && m_stage != HeatmapStage::Scaled && m_stage != HeatmapStage::Masked;
+    // (the difference comes from the comparison, which holds both results)
     const HeadDetails &details = fromResult && !m_document->isTeaching() ? none : m_document->selectedDetails();
     m_figure = headHeatmap(m_document->result(), details, documentContext(*m_document), m_stage, colors,
                            m_document->selectedQuery(), extras());
@@ -162,6 +168,14 @@ void HeatmapView::mousePressEvent(QMouseEvent *event)
             m_document->toggleMaskedKey(cell->col);
         return;
     }
+    if (m_stage == HeatmapStage::Difference) { // rows and columns are aligned tokens: select the first sentence's
+        const auto comparison = m_document->comparison();
+        if (comparison && size_t(cell->row) < comparison->alignment.size() && size_t(cell->col) < comparison->alignment.size()) {
+            m_document->selectQuery(comparison->alignment[size_t(cell->row)].first);
+            m_document->selectKey(comparison->alignment[size_t(cell->col)].first);
+        }
+        return;
+    }
     m_document->selectQuery(cell->row);
     m_document->selectKey(cell->col);
 }
@@ -203,6 +217,18 @@ QString HeatmapView::explain(int row, int col) const
             .arg(m_figure.rowLabels.value(row), m_figure.colLabels.value(col));
     const float value = m_figure.values()(row, col);
     switch (m_stage) {
+    case HeatmapStage::Difference: {
+        const auto comparison = m_document->comparison();
+        if (!comparison || size_t(row) >= comparison->alignment.size() || size_t(col) >= comparison->alignment.size())
+            return {};
+        const auto [qa, qb] = comparison->alignment[size_t(row)];
+        const auto [ka, kb] = comparison->alignment[size_t(col)];
+        const int layer = m_document->selectedLayer(), head = m_document->selectedHead();
+        return tr("query “%1” → key “%2”\nB − A = %3 − %4 = %5\n(A: this sentence, positions %6 → %7; B: the compared one, %8 → %9)")
+            .arg(m_figure.rowLabels.value(row), m_figure.colLabels.value(col))
+            .arg(double(comparison->b->weights(layer, head)(qb, kb)), 0, 'g', 5).arg(double(comparison->a->weights(layer, head)(qa, ka)), 0, 'g', 5)
+            .arg(double(value), 0, 'g', 5).arg(qa).arg(ka).arg(qb).arg(kb);
+    }
     case HeatmapStage::ValueWeighted: {
         const Matrix &weights = m_document->result().weights(m_document->selectedLayer(), m_document->selectedHead());
         const float alpha = row < weights.rows() && col < weights.cols() ? weights(row, col) : 0.0f;
@@ -244,7 +270,8 @@ QString HeatmapView::explain(int row, int col) const
         break;
     case HeatmapStage::ValueWeighted:
     case HeatmapStage::Rollout:
-    case HeatmapStage::Flow: break;
+    case HeatmapStage::Flow:
+    case HeatmapStage::Difference: break;
     }
     return text;
 }
