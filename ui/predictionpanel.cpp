@@ -1,6 +1,7 @@
 #include "predictionpanel.h"
 
 #include "attentiondocument.h"
+#include "deferredrebuild.h"
 #include "predictionjob.h"
 #include "viewoptions.h"
 
@@ -128,13 +129,15 @@ PredictionPanel::PredictionPanel(AttentionDocument *document, ViewOptions *optio
 
     connect(m_generate, &QPushButton::clicked, this, [this] { generate(m_count->value()); });
     connect(m_stop, &QPushButton::clicked, document, &AttentionDocument::stopGenerating);
+    // Closed, the panel asks for no logits and sorts no vocabulary until it is shown again.
+    m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
     for (QDoubleSpinBox *box : {m_temperature, m_topP})
-        connect(box, &QDoubleSpinBox::valueChanged, this, &PredictionPanel::rebuild);
-    connect(m_topK, &QSpinBox::valueChanged, this, &PredictionPanel::rebuild);
-    connect(document->predictionJob(), &PredictionJob::changed, this, &PredictionPanel::rebuild);
-    connect(document, &AttentionDocument::querySelected, this, &PredictionPanel::rebuild);
-    connect(document, &AttentionDocument::busyChanged, this, &PredictionPanel::rebuild);
-    connect(options, &ViewOptions::changed, this, &PredictionPanel::rebuild);
+        connect(box, &QDoubleSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);
+    connect(m_topK, &QSpinBox::valueChanged, m_deferred, &DeferredRebuild::request);
+    connect(document->predictionJob(), &PredictionJob::changed, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::querySelected, m_deferred, &DeferredRebuild::request);
+    connect(document, &AttentionDocument::busyChanged, m_deferred, &DeferredRebuild::request);
+    connect(options, &ViewOptions::changed, m_deferred, &DeferredRebuild::request);
     connect(document, &AttentionDocument::generationChanged, this, &PredictionPanel::syncGeneration);
     connect(document, &AttentionDocument::generationStopped, this, [this](const QString &reason) {
         m_status->setText(tr("Stopped: %1.").arg(reason));

@@ -13,6 +13,7 @@ class QSpinBox;
 namespace studio {
 
 class AttentionDocument;
+class DeferredRebuild;
 class ViewOptions;
 
 // The next token a causal language model predicts after the selected token (the last one when
@@ -52,6 +53,7 @@ private:
     QPushButton *m_generate;
     QPushButton *m_stop;
     QLabel *m_status;
+    DeferredRebuild *m_deferred;
 };
 
 } // namespace studio
