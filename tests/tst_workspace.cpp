@@ -70,6 +70,7 @@ private Q_SLOTS:
     void saveIsAtomic();
     void scenesRoundTripBitIdentical();
     void formatTwoOpensWithoutScenes();
+    void outputProjectionIsSavedAndDefaultsForOlderFiles();
     void badScenesAreNamedByTheirPath();
     void sceneWithNonFiniteWeightIsNotSaved();
     void sameStateComparesWhatIsComputed();
@@ -155,6 +156,49 @@ void TestWorkspace::formatTwoOpensWithoutScenes()
     // A version 2 file with a "scenes" field (not of that format) ignores it rather than misreading it.
     json[QStringLiteral("scenes")] = 5;
     QVERIFY(workspaceFromJson(json));
+}
+
+void TestWorkspace::outputProjectionIsSavedAndDefaultsForOlderFiles()
+{
+    // Saved: an edited W_O comes back with the same bits, and changes what the state computes.
+    Workspace workspace = defaultWorkspace(QStringLiteral("the cat sat"));
+    workspace.heads[1].wO(2, 5) = 0.3125f;
+    const Result<Workspace> back = workspaceFromJson(workspaceToJson(workspace));
+    QVERIFY_OK(back);
+    QVERIFY(back.value->heads[1].wO == workspace.heads[1].wO);
+    QVERIFY(sameState(*back.value, workspace));
+    QVERIFY(!sameState(*back.value, defaultWorkspace(QStringLiteral("the cat sat"))));
+    // A file written before W_O existed: every head gets the identity-like default, head by head.
+    QJsonObject older = workspaceToJson(defaultWorkspace(QStringLiteral("the cat sat")));
+    QJsonArray heads = older.value(QStringLiteral("heads")).toArray();
+    for (qsizetype h = 0; h < heads.size(); ++h) {
+        QJsonObject head = heads.at(h).toObject();
+        head.remove(QStringLiteral("w_o"));
+        heads[h] = head;
+    }
+    older[QStringLiteral("heads")] = heads;
+    older[QStringLiteral("version")] = 2;
+    const Result<Workspace> opened = workspaceFromJson(older);
+    QVERIFY_OK(opened);
+    const TeachingConfig &c = opened.value->config;
+    for (int h = 0; h < c.heads; ++h) {
+        const Matrix &o = opened.value->heads[size_t(h)].wO;
+        QCOMPARE(o.rows(), Eigen::Index(c.dHead));
+        QCOMPARE(o.cols(), Eigen::Index(c.dModel));
+        for (int i = 0; i < c.dHead; ++i)
+            for (int j = 0; j < c.dModel; ++j)
+                QCOMPARE(o(i, j), j == (h * c.dHead + i) % c.dModel ? 1.0f : 0.0f);
+    }
+    // A W_O of the wrong shape is named by its path.
+    QJsonObject wrong = workspaceToJson(workspace);
+    QJsonArray wrongHeads = wrong.value(QStringLiteral("heads")).toArray();
+    QJsonObject head = wrongHeads.at(0).toObject();
+    head[QStringLiteral("w_o")] = head.value(QStringLiteral("w_q"));
+    wrongHeads[0] = head;
+    wrong[QStringLiteral("heads")] = wrongHeads;
+    const Result<Workspace> refused = workspaceFromJson(wrong);
+    QVERIFY(!refused);
+    QVERIFY2(refused.error.contains(QStringLiteral("heads[0].w_o")), qPrintable(refused.error));
 }
 
 void TestWorkspace::badScenesAreNamedByTheirPath()
