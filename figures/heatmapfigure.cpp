@@ -457,4 +457,11 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
     painter.restore();
 }
 
+void paintHeatmapForDevice(QPainter &painter, const QRectF &area, const HeatmapFigure &figure, const HeatmapStyle &style)
+{
+    HeatmapFigure shown = figure; // shares its matrices: no copy of the values
+    shown.vectorCells = painter.device() && painter.device()->devType() != QInternal::Image;
+    paintHeatmapFigure(painter, area, shown, style);
+}
+
 } // namespace studio

@@ -87,6 +87,9 @@ HeatmapCache heatmapCache(const HeatmapFigure &figure, const HeatmapStyle &style
 
 void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigure &figure,
                         const HeatmapStyle &style, const HeatmapCache *cache = nullptr);
+// The figure as a view exports it: one vector rectangle per cell on SVG and PDF devices (up to
+// kVectorCellLimit), one image on raster ones.
+void paintHeatmapForDevice(QPainter &painter, const QRectF &area, const HeatmapFigure &figure, const HeatmapStyle &style);
 
 // A cell as a vector export draws it: reaching overlap under its right and lower neighbours (not
 // past the matrix), so that viewers show no hairline seams between cells.

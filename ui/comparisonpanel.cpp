@@ -57,9 +57,7 @@ QSizeF ComparisonView::figureSize() const
 
 void ComparisonView::paintFigure(QPainter &painter, const QRectF &area) const
 {
-    HeatmapFigure figure = m_figure;
-    figure.vectorCells = painter.device()->devType() != QInternal::Image;
-    paintHeatmapFigure(painter, area, figure, style());
+    paintHeatmapForDevice(painter, area, m_figure, style());
 }
 
 void ComparisonView::paintEvent(QPaintEvent *)

@@ -123,9 +123,7 @@ QSizeF HeatmapView::figureSize() const
 
 void HeatmapView::paintFigure(QPainter &painter, const QRectF &area) const
 {
-    HeatmapFigure figure = m_figure;
-    figure.vectorCells = painter.device()->devType() != QInternal::Image;
-    paintHeatmapFigure(painter, area, figure, style());
+    paintHeatmapForDevice(painter, area, m_figure, style());
 }
 
 QString HeatmapView::placeholderText() const

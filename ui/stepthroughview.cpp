@@ -277,9 +277,7 @@ QSizeF StepThroughView::figureSize() const
 
 void StepThroughView::paintFigure(QPainter &painter, const QRectF &area) const
 {
-    HeatmapFigure figure = exportedFigure();
-    figure.vectorCells = painter.device()->devType() != QInternal::Image;
-    paintHeatmapFigure(painter, area, figure, m_canvas->style());
+    paintHeatmapForDevice(painter, area, exportedFigure(), m_canvas->style());
 }
 
 } // namespace studio
