@@ -194,10 +194,14 @@ void layerAnalysis(HeatmapFigure &figure, const AttentionResult &result, const F
     const int layer = std::clamp(context.layer, 0, std::max(0, result.layers - 1));
     QString formula;
     if (stage == HeatmapStage::Rollout) {
-        std::vector<std::vector<Matrix>> layers(result.maps->begin(), result.maps->begin() + std::min<qsizetype>(layer + 1, qsizetype(result.maps->size())));
-        std::vector<Matrix> rollout = attentionRollout(layers);
-        if (!rollout.empty())
-            figure.setValues(std::move(rollout.back()));
+        if (extras.rollout && extras.rollout->size() == result.maps->size()) {
+            figure.data = std::shared_ptr<const Matrix>(extras.rollout, &(*extras.rollout)[size_t(layer)]);
+        } else { // from the maps, up to the layer, without copying them
+            Matrix rollout;
+            for (int l = 0; l <= layer && size_t(l) < result.maps->size(); ++l)
+                rollout = rolloutStep(rollout, (*result.maps)[size_t(l)]);
+            figure.setValues(std::move(rollout));
+        }
         formula = QObject::tr("rollout R = Â_%1 ⋯ Â_0, Â = ½·mean_h A + ½·I, rows renormalised (Abnar & Zuidema 2020)").arg(layer);
     } else {
         figure.setValues((*extras.flow)[size_t(layer)]);

@@ -31,6 +31,8 @@ ValueKind heatmapValueKind(HeatmapStage stage);
 inline constexpr int kAnalysisRolloutTokens = 512;
 struct HeatmapExtras {
     std::shared_ptr<const std::vector<Matrix>> flow; // [layer] (T, T); null = not computed
+    // Every layer's rollout, when the caller keeps it for the result (null: computed for the figure).
+    std::shared_ptr<const std::vector<Matrix>> rollout;
     // The display transform: special tokens' rows and columns greyed out, each remaining row of
     // weights renormalised over the remaining keys.
     bool leaveOutSpecial = false;

@@ -605,6 +605,11 @@ void TestMainWindow::heatmapShowsTheAnalyses()
     QVERIFY(leaveOut->isHidden());
     stage->setCurrentIndex(stage->findData(int(HeatmapStage::Rollout)));
     QCOMPARE(m_window->heatmap()->figure().values().rows(), Eigen::Index(document->tokenCount()));
+    // Kept for the result: a click shows the same matrix, not a recomputed one.
+    const Matrix *kept = &m_window->heatmap()->figure().values();
+    QVERIFY(*kept == attentionRollout(*document->result().maps).back());
+    document->selectQuery(1);
+    QCOMPARE(&m_window->heatmap()->figure().values(), kept);
 
     document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/bert-random-tiny"));
     QTRY_VERIFY(!document->isTeaching());

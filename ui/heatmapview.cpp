@@ -1,5 +1,6 @@
 #include "heatmapview.h"
 
+#include "aggregation.h"
 #include "attentiondocument.h"
 #include "flowjob.h"
 #include "presenterfit.h"
@@ -63,6 +64,7 @@ HeatmapExtras HeatmapView::extras() const
     extras.flow = m_document->flowJob()->flow();
     extras.leaveOutSpecial = m_leaveOutSpecial;
     extras.comparison = m_document->comparison();
+    extras.rollout = m_rollout.second;
     return extras;
 }
 
@@ -71,6 +73,12 @@ void HeatmapView::rebuild()
     // Flow is computed when it is first shown (a new result resets it), within the window's limit.
     if (m_stage == HeatmapStage::Flow)
         m_document->flowJob()->request();
+    // Rollout once per result (all layers, T³ each), not on every click or change of layer.
+    const SharedResult result = m_document->sharedResult();
+    if (m_rollout.first != result)
+        m_rollout = {result, nullptr};
+    if (m_stage == HeatmapStage::Rollout && !m_rollout.second && heatmapUnavailableReason(*result, m_stage, {}).isEmpty())
+        m_rollout.second = std::make_shared<const std::vector<Matrix>>(attentionRollout(*result->maps));
     const ColorMapKind colors = colorMapFor(heatmapValueKind(m_stage), m_options->colorMap());
     // A checkpoint's weights need no head details: they come straight from the result (no
     // recomputation of the head's stages).

@@ -64,6 +64,8 @@ private:
     QString m_numbersNote;
     HeatmapStage m_stage = HeatmapStage::Weights;
     bool m_leaveOutSpecial = false;
+    // The rollout of every layer of one result, kept while that result is shown.
+    std::pair<SharedResult, std::shared_ptr<const std::vector<Matrix>>> m_rollout;
 };
 
 } // namespace studio
