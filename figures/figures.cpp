@@ -383,7 +383,13 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
     } else {
         fitScale(figure, scaleLabel);
     }
-    figure.caption = context.captionFor(what);
+    // The rest of the block is the layer's (every head's), the prediction the model's: no head named.
+    if (stage == Stage::Prediction)
+        figure.caption = {context.quotedSentence(), context.model, QObject::tr("after the last layer · %1").arg(what)};
+    else if (isBlockStage(stage))
+        figure.caption = {context.quotedSentence(), context.model, QObject::tr("layer %1, every head · %2").arg(context.layer).arg(what)};
+    else
+        figure.caption = context.captionFor(what);
     if (stage == Stage::Weights)
         hideRow(figure, context, result);
     return figure;

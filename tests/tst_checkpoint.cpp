@@ -505,8 +505,9 @@ void TestCheckpoint::stepThroughContinuesThroughTheBlock()
         QVERIFY(figure.values() == Matrix(e.matrix.leftCols(64))); // d_model 64; the MLP's 256 neurons cut to 64
         QCOMPARE(figure.rowTitle, QStringLiteral("token"));
     }
-    QVERIFY(stageFigure(result, details, source.value->context, Stage::Mlp, Projection::Q, ColorMapKind::Diverging)
-                .caption.join(QLatin1Char(' ')).contains(QStringLiteral("the first 64 of 256")));
+    const QStringList mlpCaption = stageFigure(result, details, source.value->context, Stage::Mlp, Projection::Q, ColorMapKind::Diverging).caption;
+    QVERIFY(mlpCaption.join(QLatin1Char(' ')).contains(QStringLiteral("the first 64 of 256")));
+    QVERIFY(mlpCaption.join(QLatin1Char(' ')).contains(QStringLiteral("layer 1, every head"))); // the layer's, not head 2's
     // The residual written out: h + attn = h′ component by component.
     const QString residual = explainStage(result, details, Stage::Residual, 4, -1, Projection::Q);
     const QString sum = QString::number(double(b.afterAttention(4, 0)), 'g', 4).replace(QLatin1Char('-'), QStringLiteral("−"));
