@@ -2,6 +2,7 @@
 
 #include "hubcache.h"
 #include "regularfile.h"
+#include "translationmodel.h"
 
 #include <QDir>
 #include <QFile>
@@ -11,8 +12,6 @@
 #include <QSet>
 
 namespace studio {
-
-namespace {
 
 Result<QJsonObject> readJsonObject(const QString &path)
 {
@@ -28,6 +27,8 @@ Result<QJsonObject> readJsonObject(const QString &path)
         return R::failure(QStringLiteral("%1 does not hold a JSON object").arg(QFileInfo(path).fileName()));
     return {document.object(), {}};
 }
+
+namespace {
 
 Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architecture architecture)
 {
@@ -95,39 +96,12 @@ Result<std::shared_ptr<ModelTokenizer>> openTokenizer(const QDir &dir, Architect
     Q_UNREACHABLE();
 }
 
-QString modelName(const QDir &dir)
-{
-    // <hub>/models--org--name/snapshots/<hash>
-    const QString path = dir.absolutePath();
-    const QStringList parts = path.split(QLatin1Char('/'));
-    if (parts.size() >= 3 && parts.at(parts.size() - 2) == QStringLiteral("snapshots")
-        && parts.at(parts.size() - 3).startsWith(QStringLiteral("models--")))
-        return parts.at(parts.size() - 3).mid(8).replace(QStringLiteral("--"), QStringLiteral("/"));
-    return dir.dirName();
-}
-
 } // namespace
 
-Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
+Result<std::vector<std::unique_ptr<SafetensorsFile>>> openWeightFiles(const QString &directory, qint64 *bytes)
 {
-    using R = Result<std::shared_ptr<Checkpoint>>;
+    using R = Result<std::vector<std::unique_ptr<SafetensorsFile>>>;
     const QDir dir(directory);
-    if (!QFileInfo(directory).isDir())
-        return R::failure(QStringLiteral("%1 is not a folder").arg(directory));
-    auto checkpoint = std::make_shared<Checkpoint>();
-    checkpoint->directory = dir.absolutePath();
-    checkpoint->name = modelName(dir);
-
-    if (!dir.exists(QStringLiteral("config.json")))
-        return R::failure(QStringLiteral("%1 has no config.json: not a Hugging Face model folder").arg(directory));
-    const Result<QJsonObject> configJson = readJsonObject(dir.filePath(QStringLiteral("config.json")));
-    if (!configJson)
-        return R::failure(configJson.error);
-    const Result<ModelConfig> config = parseModelConfig(*configJson.value);
-    if (!config)
-        return R::failure(config.error);
-    checkpoint->config = *config.value;
-
     // Weights: one file, or shards listed in the index.
     QStringList weightFiles;
     if (dir.exists(QStringLiteral("model.safetensors"))) {
@@ -157,14 +131,66 @@ Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
     }
 
     std::vector<std::unique_ptr<SafetensorsFile>> files;
+    *bytes = 0;
     for (const QString &name : weightFiles) {
         Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(dir.filePath(name));
         if (!file)
             return R::failure(file.error);
-        checkpoint->weightBytes += (*file.value)->fileSize();
+        *bytes += (*file.value)->fileSize();
         files.push_back(std::move(*file.value));
     }
-    Result<std::shared_ptr<const TransformerModel>> model = TransformerModel::bind(checkpoint->config, std::move(files));
+    return {std::move(files), {}};
+}
+
+QString modelFolderName(const QDir &dir)
+{
+    // <hub>/models--org--name/snapshots/<hash>
+    const QString path = dir.absolutePath();
+    const QStringList parts = path.split(QLatin1Char('/'));
+    if (parts.size() >= 3 && parts.at(parts.size() - 2) == QStringLiteral("snapshots")
+        && parts.at(parts.size() - 3).startsWith(QStringLiteral("models--")))
+        return parts.at(parts.size() - 3).mid(8).replace(QStringLiteral("--"), QStringLiteral("/"));
+    return dir.dirName();
+}
+
+QStringList weightFileNames(const std::vector<std::unique_ptr<SafetensorsFile>> &files)
+{
+    QStringList names;
+    for (const std::unique_ptr<SafetensorsFile> &file : files)
+        names.append(QFileInfo(file->path()).fileName());
+    return names;
+}
+
+Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
+{
+    using R = Result<std::shared_ptr<Checkpoint>>;
+    const QDir dir(directory);
+    if (!QFileInfo(directory).isDir())
+        return R::failure(QStringLiteral("%1 is not a folder").arg(directory));
+    auto checkpoint = std::make_shared<Checkpoint>();
+    checkpoint->directory = dir.absolutePath();
+    checkpoint->name = modelFolderName(dir);
+
+    if (!dir.exists(QStringLiteral("config.json")))
+        return R::failure(QStringLiteral("%1 has no config.json: not a Hugging Face model folder").arg(directory));
+    const Result<QJsonObject> configJson = readJsonObject(dir.filePath(QStringLiteral("config.json")));
+    if (!configJson)
+        return R::failure(configJson.error);
+    if (isEncoderDecoderConfig(*configJson.value)) {
+        const Result<TranslationConfig> translation = parseTranslationConfig(*configJson.value);
+        return R::failure(translation ? QStringLiteral("%1 is an encoder–decoder (translation) model: open it as one").arg(checkpoint->name)
+                                      : translation.error);
+    }
+    const Result<ModelConfig> config = parseModelConfig(*configJson.value);
+    if (!config)
+        return R::failure(config.error);
+    checkpoint->config = *config.value;
+
+    Result<std::vector<std::unique_ptr<SafetensorsFile>>> files = openWeightFiles(directory, &checkpoint->weightBytes);
+    if (!files)
+        return R::failure(files.error);
+    const QStringList weightFiles = weightFileNames(*files.value);
+    Result<std::shared_ptr<const TransformerModel>> model = TransformerModel::bind(checkpoint->config, std::move(*files.value));
     if (!model)
         return R::failure(weightFiles.size() == 1 ? QStringLiteral("%1: %2").arg(weightFiles.first(), model.error) : model.error);
     checkpoint->model = *model.value;

@@ -3,6 +3,8 @@
 #include "modeltokenizer.h"
 #include "transformer.h"
 
+#include <QDir>
+#include <QJsonObject>
 #include <QString>
 
 #include <memory>
@@ -24,6 +26,15 @@ struct Checkpoint {
 // the tokenizer files (GPT-2: vocab.json + merges.txt or tokenizer.json; BERT: vocab.txt with
 // tokenizer_config.json). Every problem comes back as a message naming the file and what is wrong.
 Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory);
+
+// config.json (or any JSON file of at most kMaxConfigBytes) as an object; a message naming the file otherwise.
+Result<QJsonObject> readJsonObject(const QString &path);
+// A folder's weights: model.safetensors, or the shards model.safetensors.index.json lists, mapped;
+// bytes gets their total size.
+Result<std::vector<std::unique_ptr<SafetensorsFile>>> openWeightFiles(const QString &directory, qint64 *bytes);
+QStringList weightFileNames(const std::vector<std::unique_ptr<SafetensorsFile>> &files);
+// The folder's name, or "org/name" for a Hugging Face cache snapshot.
+QString modelFolderName(const QDir &dir);
 
 // The model's input for a text (and a second text for BERT), truncated to the model's positions.
 struct PreparedInput {

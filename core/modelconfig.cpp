@@ -99,36 +99,6 @@ ArchitectureTraits llamaTraits(const char *modelType, const char *displayName)
     return t;
 }
 
-// Sizes beyond any real model are refused before anything is allocated or multiplied, so every
-// product of two sizes fits comfortably in 64 bits and each size in an int.
-constexpr qint64 kMaxWidth = 1 << 20;  // d_model, MLP width
-constexpr qint64 kMaxCount = 1 << 24;  // vocabulary, positions, token types
-constexpr qint64 kMaxLayers = 1 << 12; // layers, heads
-
-// A positive whole number of at most `largest` from the first key present, or a default
-// (0 = required).
-Result<int> readSize(const QJsonObject &json, const std::vector<const char *> &keys, qint64 largest, qint64 fallback = 0)
-{
-    for (const char *key : keys) {
-        const QJsonValue value = json.value(QLatin1String(key));
-        if (value.isUndefined() || value.isNull())
-            continue;
-        const double d = value.toDouble(-1);
-        if (!value.isDouble() || d < 1 || d != std::floor(d))
-            return Result<int>::failure(QStringLiteral("config.json: \"%1\" must be a positive whole number").arg(QLatin1String(key)));
-        if (d > double(largest))
-            return Result<int>::failure(QStringLiteral("config.json: \"%1\" is %2, more than any model Attention Studio runs (at most %3)")
-                                            .arg(QLatin1String(key)).arg(d, 0, 'f', 0).arg(largest));
-        return {int(d), {}};
-    }
-    if (fallback > largest)
-        return Result<int>::failure(QStringLiteral("config.json: the default of \"%1\" (%2) is more than any model Attention Studio runs")
-                                        .arg(QLatin1String(*keys.begin())).arg(fallback));
-    if (fallback > 0)
-        return {int(fallback), {}};
-    return Result<int>::failure(QStringLiteral("config.json: missing \"%1\"").arg(QLatin1String(*keys.begin())));
-}
-
 // The config.json keys of each size, per family.
 struct SizeKeys {
     using Keys = std::vector<const char *>; // alternatives, the first present wins
@@ -155,19 +125,6 @@ SizeKeys sizeKeys(Architecture architecture)
                 {"max_position_embeddings"}, {}, "rms_norm_eps", "hidden_act", 1e-6, "silu"};
     }
     Q_UNREACHABLE();
-}
-
-// Hugging Face's names: "gelu_new" and "gelu_pytorch_tanh" are the tanh approximation, "gelu"
-// the exact erf form.
-std::optional<Activation> activationFromConfigName(const QString &name)
-{
-    if (name == QStringLiteral("gelu_new") || name == QStringLiteral("gelu_pytorch_tanh"))
-        return Activation::GeluTanh;
-    if (name == QStringLiteral("gelu"))
-        return Activation::GeluErf;
-    if (name == QStringLiteral("silu") || name == QStringLiteral("swish"))
-        return Activation::Silu;
-    return std::nullopt;
 }
 
 // Settings a family may carry that this forward pass does not implement: refused by name.
@@ -300,6 +257,47 @@ Result<std::vector<int>> parseSlidingWindows(Architecture architecture, const QJ
 
 } // namespace
 
+
+// A positive whole number of at most `largest` from the first key present, or a default
+// (0 = required).
+Result<int> readSize(const QJsonObject &json, const std::vector<const char *> &keys, qint64 largest, qint64 fallback)
+{
+    for (const char *key : keys) {
+        const QJsonValue value = json.value(QLatin1String(key));
+        if (value.isUndefined() || value.isNull())
+            continue;
+        const double d = value.toDouble(-1);
+        if (!value.isDouble() || d < 1 || d != std::floor(d))
+            return Result<int>::failure(QStringLiteral("config.json: \"%1\" must be a positive whole number").arg(QLatin1String(key)));
+        if (d > double(largest))
+            return Result<int>::failure(QStringLiteral("config.json: \"%1\" is %2, more than any model Attention Studio runs (at most %3)")
+                                            .arg(QLatin1String(key)).arg(d, 0, 'f', 0).arg(largest));
+        return {int(d), {}};
+    }
+    if (fallback > largest)
+        return Result<int>::failure(QStringLiteral("config.json: the default of \"%1\" (%2) is more than any model Attention Studio runs")
+                                        .arg(QLatin1String(*keys.begin())).arg(fallback));
+    if (fallback > 0)
+        return {int(fallback), {}};
+    return Result<int>::failure(QStringLiteral("config.json: missing \"%1\"").arg(QLatin1String(*keys.begin())));
+}
+
+// Hugging Face's names: "gelu_new" and "gelu_pytorch_tanh" are the tanh approximation, "gelu"
+// the exact erf form.
+std::optional<Activation> activationFromConfigName(const QString &name)
+{
+    if (name == QStringLiteral("gelu_new") || name == QStringLiteral("gelu_pytorch_tanh"))
+        return Activation::GeluTanh;
+    if (name == QStringLiteral("gelu"))
+        return Activation::GeluErf;
+    if (name == QStringLiteral("silu") || name == QStringLiteral("swish"))
+        return Activation::Silu;
+    if (name == QStringLiteral("relu"))
+        return Activation::Relu;
+    return std::nullopt;
+}
+
+
 const ArchitectureTraits &architectureTraits(Architecture architecture)
 {
     static const ArchitectureTraits gpt2 = gpt2Traits();
@@ -371,6 +369,7 @@ QString activationName(Activation activation)
     case Activation::GeluTanh: return QStringLiteral("gelu_new");
     case Activation::GeluErf: return QStringLiteral("gelu");
     case Activation::Silu: return QStringLiteral("silu");
+    case Activation::Relu: return QStringLiteral("relu");
     }
     Q_UNREACHABLE();
 }
@@ -430,7 +429,7 @@ Result<ModelConfig> parseModelConfig(const QJsonObject &json)
     const QString activation = json.value(QLatin1String(keys.activation)).toString(QLatin1String(keys.defaultActivation));
     const std::optional<Activation> parsedActivation = activationFromConfigName(activation);
     if (!parsedActivation)
-        return R::failure(QStringLiteral("config.json: %1 \"%2\" is not supported (gelu_new, gelu_pytorch_tanh, gelu or silu)")
+        return R::failure(QStringLiteral("config.json: %1 \"%2\" is not supported (gelu_new, gelu_pytorch_tanh, gelu, silu or relu)")
                               .arg(QLatin1String(keys.activation), activation));
     config.activation = *parsedActivation;
     if (const Status supportedSettings = refuseUnsupported(config.architecture, json); !supportedSettings)

@@ -5,6 +5,7 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <optional>
 #include <vector>
 
 namespace studio {
@@ -15,7 +16,7 @@ enum class Architecture { Gpt2, Bert, Llama, Mistral, Qwen2 };
 
 enum class NormKind { LayerNorm, RmsNorm };   // (x − mean) / √(var + ε) · γ + β;  x / √(mean(x²) + ε) · γ
 enum class NormPlacement { PreLN, PostLN };   // before each sublayer (GPT-2) or after its residual add (BERT)
-enum class Activation { GeluTanh, GeluErf, Silu }; // GPT-2 "gelu_new"; BERT "gelu" (exact erf form); Llama "silu" x·σ(x)
+enum class Activation { GeluTanh, GeluErf, Silu, Relu }; // GPT-2 "gelu_new"; BERT "gelu" (exact erf form); Llama "silu" x·σ(x); max(0, x)
 enum class PositionKind { Learned, Sinusoidal, Rotary, None };
 enum class LinearLayout { InByOut, OutByIn }; // Conv1D [in, out] (y = x W + b); Linear [out, in] (y = x Wᵀ + b)
 
@@ -56,6 +57,18 @@ struct ArchitectureTraits {
 const ArchitectureTraits &architectureTraits(Architecture architecture);
 QString architectureName(Architecture architecture); // the model_type: "gpt2", "bert"
 QString activationName(Activation activation);
+// Hugging Face's activation names: "gelu_new" and "gelu_pytorch_tanh" are the tanh approximation,
+// "gelu" the exact erf form, "silu" and "swish" x·σ(x), "relu".
+std::optional<Activation> activationFromConfigName(const QString &name);
+
+// Sizes beyond any real model are refused before anything is allocated or multiplied, so every
+// product of two sizes fits comfortably in 64 bits and each size in an int.
+inline constexpr qint64 kMaxWidth = 1 << 20;  // d_model, MLP width
+inline constexpr qint64 kMaxCount = 1 << 24;  // vocabulary, positions, token types
+inline constexpr qint64 kMaxLayers = 1 << 12; // layers, heads
+// A positive whole number of at most `largest` from the first of config.json's keys present, or
+// the default (0 = required); a message naming the key otherwise.
+Result<int> readSize(const QJsonObject &json, const std::vector<const char *> &keys, qint64 largest, qint64 fallback = 0);
 QString positionKindName(PositionKind kind); // "learned", "sinusoidal", "rotary", "none"
 
 // Rotary positions (RoPE, rotate-half layout): pair i of a head rotates by position · inv_freq[i],

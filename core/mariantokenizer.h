@@ -1,0 +1,61 @@
+#pragma once
+
+#include "modeltokenizer.h"
+
+#include <QHash>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+
+namespace studio {
+
+// Marian's tokenizer as transformers' MarianTokenizer applies it: two SentencePiece models
+// (source.spm for the source text, target.spm for the target), whose pieces are looked up in
+// vocab.json (the target's in target_vocab.json when the vocabularies are separate) — a piece the
+// vocabulary does not hold becomes <unk>; SentencePiece's own ids are never used. A leading
+// language code ">>de<<" is kept as one token; the special tokens (</s>, <unk>, <pad>) written in
+// the text are split out first; </s> is appended.
+class MarianTokenizer final : public ModelTokenizer {
+public:
+    // From a model folder: source.spm, target.spm, vocab.json (and target_vocab.json),
+    // tokenizer_config.json (optional: separate_vocabs, the special tokens' spellings).
+    static Result<std::shared_ptr<MarianTokenizer>> fromFolder(const QString &directory);
+    ~MarianTokenizer() override;
+
+    // The source text (the encoder's input). A second text is refused: the target has its own.
+    Result<Encoding> encode(const QString &text, const QString &pair = {}, const std::atomic<bool> *cancel = nullptr) const override;
+    // The target text (text_target=): target.spm and the target vocabulary, </s> appended.
+    Result<Encoding> encodeTarget(const QString &text) const;
+    // "▁Haus" as "␣Haus"; special tokens as they are.
+    QString displayToken(const QString &token) const override;
+    bool takesPairs() const override { return false; }
+    bool isSpecial(const QString &token) const override;
+    QByteArray tokenText(const QString &token) const override;
+    // The decoder's vocabulary (the target's when separate): the string of an id, empty if none.
+    QString targetTokenForId(int id) const;
+    bool separateVocabularies() const { return m_separate; }
+    int eosId() const { return m_eosId; }
+    int unknownId() const { return m_unknownId; }
+    int sourceVocabularySize() const { return int(m_sourceVocab.size()); }
+    int targetVocabularySize() const { return int(m_separate ? m_targetVocab.size() : m_sourceVocab.size()); }
+
+private:
+    struct Processors;
+    MarianTokenizer();
+    Result<Encoding> encodeWith(const QString &text, bool target) const;
+
+    std::unique_ptr<Processors> m_processors;
+    QHash<QString, int> m_sourceVocab;
+    QHash<QString, int> m_targetVocab; // separate vocabularies only
+    QHash<int, QString> m_targetById;
+    bool m_separate = false;
+    QString m_eos = QStringLiteral("</s>");
+    QString m_unknown = QStringLiteral("<unk>");
+    QString m_pad = QStringLiteral("<pad>");
+    QStringList m_specialTokens; // split out of the text before SentencePiece, longest first
+    int m_eosId = 0;
+    int m_unknownId = 1;
+};
+
+} // namespace studio
