@@ -12,6 +12,7 @@
 #include "handout.h"
 #include "attentionresult.h"
 #include "tracejson.h"
+#include "translationjson.h"
 #include "workspace.h"
 #include "atomicfile.h"
 #include "runmemory.h"
@@ -135,7 +136,7 @@ struct ModelOptions {
 
 // Options for loaded checkpoints.
 struct CheckpointOptions {
-    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("A Hugging Face model folder (GPT-2, BERT, Llama, Mistral or Qwen2) to run instead of the teaching model."), QStringLiteral("DIR")};
+    QCommandLineOption model{QStringLiteral("model"), QStringLiteral("A Hugging Face model folder (GPT-2, BERT, Llama, Mistral, Qwen2, or a Marian translation model) to run instead of the teaching model."), QStringLiteral("DIR")};
     QCommandLineOption textPair{QStringLiteral("text-pair"), QStringLiteral("BERT: the second sentence."), QStringLiteral("TEXT")};
     QCommandLineOption threads{QStringLiteral("threads"), QStringLiteral("Threads for the forward pass (default 2)."), QStringLiteral("N"), QStringLiteral("2")};
 
@@ -306,6 +307,52 @@ Status writeJson(const QString &path, const std::function<Status(JsonStream &)> 
     return file->commit();
 }
 
+// trace on a translation model: the source through the encoder, and the target (teacher forcing)
+// or the greedy translation through the decoder.
+struct TranslationTraceRequest {
+    QString model, source, target, out;
+    std::optional<int> generate;
+    bool stages = false;
+    double temperature = 1.0;
+    int threads = 2;
+};
+
+int runTranslationTrace(const TranslationTraceRequest &request)
+{
+    Result<std::shared_ptr<TranslationCheckpoint>> opened = openTranslationCheckpoint(request.model);
+    if (!opened)
+        return fail(kFailure, opened.error);
+    const TranslationCheckpoint &checkpoint = **opened.value;
+    TranslationTraceOptions options;
+    options.stages = request.stages;
+    options.temperature = request.temperature;
+    Result<PreparedTranslation> prepared = prepareTranslation(checkpoint, request.source, request.target);
+    if (request.generate) {
+        const Result<GreedyTranslation> greedy = translateGreedy(checkpoint, request.source, *request.generate, true);
+        if (!greedy)
+            return fail(kFailure, greedy.error);
+        options.generated = greedy.value->ids;
+        options.stopReason = greedy.value->stopReason;
+        prepared = prepareTranslationIds(checkpoint, request.source, greedy.value->ids);
+    }
+    if (!prepared)
+        return fail(kUsage, prepared.error);
+    if (prepared.value->truncatedFrom > 0)
+        QTextStream(stderr) << "attention-studio: note: " << prepared.value->truncatedFrom << " tokens cut to the model's "
+                            << checkpoint.config.maxPositions << " positions\n";
+    prepared.value->input.attentionTemperature = request.temperature;
+    TranslationTrace trace;
+    if (const Status ran = guardAllocation([&] { trace = checkpoint.model->forward(prepared.value->input, request.threads); }); !ran)
+        return fail(kFailure, ran.error);
+    const Status written = writeJson(request.out, [&](JsonStream &out) {
+        writeTranslationTrace(out, checkpoint, *prepared.value, trace, options);
+        return Status::success();
+    });
+    if (!written)
+        return fail(kFailure, written.error);
+    return 0;
+}
+
 int runTrace(const QStringList &arguments)
 {
     QCommandLineParser parser;
@@ -330,9 +377,47 @@ int runTrace(const QStringList &arguments)
     const QCommandLineOption layer(QStringLiteral("layer"), QStringLiteral("With --model and --stages: the layer whose stages to include (0-based)."), QStringLiteral("L"));
     const QCommandLineOption head(QStringLiteral("head"), QStringLiteral("With --model and --stages: the head whose stages to include (0-based)."), QStringLiteral("H"));
     parser.addOptions({layer, head});
+    const QCommandLineOption target(QStringLiteral("target"), QStringLiteral("Translation models: the target sentence the decoder reads (teacher forcing)."), QStringLiteral("TEXT"));
+    const QCommandLineOption generate(QStringLiteral("generate"), QStringLiteral("Translation models: translate greedily, at most N tokens, and trace that."), QStringLiteral("N"));
+    parser.addOptions({target, generate});
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
+
+    const bool translation = parser.isSet(checkpointOptions.model) && isTranslationFolder(parser.value(checkpointOptions.model));
+    if (!translation && (parser.isSet(target) || parser.isSet(generate)))
+        return fail(kUsage, QStringLiteral("--target and --generate are for translation (encoder–decoder) models given with --model"));
+    if (translation) {
+        if (parser.isSet(target) == parser.isSet(generate))
+            return fail(kUsage, QStringLiteral("a translation model takes --target TEXT or --generate N (one of them)"));
+        for (const QCommandLineOption *unused : std::initializer_list<const QCommandLineOption *>{&aggregate, &predict, &excludeSpecial, &layer, &head, &checkpointOptions.textPair})
+            if (parser.isSet(*unused))
+                return fail(kUsage, QStringLiteral("--%1 is not available for translation models").arg(unused->names().constFirst()));
+        TranslationTraceRequest request;
+        request.model = parser.value(checkpointOptions.model);
+        request.source = parser.value(model.text);
+        request.target = parser.value(target);
+        request.out = parser.value(model.out);
+        request.stages = parser.isSet(stages);
+        if (parser.isSet(generate)) {
+            bool ok = false;
+            const int steps = parser.value(generate).toInt(&ok);
+            if (!ok || steps < 1 || steps > 4096)
+                return fail(kUsage, QStringLiteral("--generate takes a count from 1 to 4096 (got \"%1\")").arg(parser.value(generate)));
+            request.generate = steps;
+        }
+        if (parser.isSet(model.temperature)) {
+            bool ok = false;
+            request.temperature = parser.value(model.temperature).toDouble(&ok);
+            if (!ok || !(request.temperature > 0) || !std::isfinite(request.temperature))
+                return fail(kUsage, QStringLiteral("--temperature must be a number > 0 (got \"%1\")").arg(parser.value(model.temperature)));
+        }
+        bool ok = false;
+        request.threads = parser.value(checkpointOptions.threads).toInt(&ok);
+        if (!ok || request.threads < 1 || request.threads > 64)
+            return fail(kUsage, QStringLiteral("--threads must be between 1 and 64"));
+        return runTranslationTrace(request);
+    }
 
     bool rollout = false, flow = false, valueWeighted = false;
     for (const QString &values : parser.values(aggregate)) {

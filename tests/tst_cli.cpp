@@ -63,6 +63,7 @@ QJsonObject parse(const QByteArray &bytes)
 class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void traceTranslatesWithCrossAttention();
     void downloadFetchesIntoTheCacheAndPrintsTheSnapshot();
     void optionsDoWhatTheySay_data();
     void optionsDoWhatTheySay();
@@ -819,6 +820,72 @@ std::vector<std::vector<double>> rowsOf(const QJsonValue &value)
 }
 
 } // namespace
+
+void TestCli::traceTranslatesWithCrossAttention()
+{
+    const QString model = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/marian-random-tiny");
+    const QJsonObject reference = [] {
+        QFile file(QStringLiteral(STUDIO_TEST_DATA "/reference/marian-random-tiny.json"));
+        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
+    }();
+    const QString source = reference.value(QStringLiteral("source_text")).toString();
+    const auto ids = [](const QJsonValue &value) { return value.toObject().value(QStringLiteral("ids")).toArray(); };
+    // Teacher forcing: the decoder reads the start token and the target's ids, its end token included.
+    const Run forced = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--target"),
+                            reference.value(QStringLiteral("target_text")).toString()});
+    QVERIFY2(forced.exitCode == 0, forced.err.constData());
+    const QJsonObject trace = parse(forced.out);
+    QCOMPARE(ids(trace.value(QStringLiteral("source"))), reference.value(QStringLiteral("source_ids")).toArray());
+    QCOMPARE(ids(trace.value(QStringLiteral("target"))), reference.value(QStringLiteral("decoder_input_ids")).toArray());
+    QVERIFY(!trace.contains(QStringLiteral("generated")));
+    for (const char *kind : {"encoder", "decoder", "cross"}) {
+        const QJsonArray layers = trace.value(QLatin1String(kind)).toObject().value(QStringLiteral("layers")).toArray();
+        const QJsonArray expected = reference.value(QLatin1String(kind) + QStringLiteral("_attentions")).toArray();
+        QCOMPARE(layers.size(), expected.size());
+        double worst = 0;
+        for (qsizetype l = 0; l < layers.size(); ++l) {
+            const QJsonArray heads = layers.at(l).toObject().value(QStringLiteral("heads")).toArray();
+            QCOMPARE(heads.size(), expected.at(l).toArray().size());
+            for (qsizetype h = 0; h < heads.size(); ++h) {
+                const QJsonArray rows = heads.at(h).toObject().value(QStringLiteral("weights")).toArray();
+                const QJsonArray want = expected.at(l).toArray().at(h).toArray();
+                QCOMPARE(rows.size(), want.size());
+                for (qsizetype i = 0; i < rows.size(); ++i) {
+                    QCOMPARE(rows.at(i).toArray().size(), want.at(i).toArray().size());
+                    for (qsizetype j = 0; j < rows.at(i).toArray().size(); ++j)
+                        worst = std::max(worst, std::abs(rows.at(i).toArray().at(j).toDouble() - want.at(i).toArray().at(j).toDouble()));
+                }
+            }
+        }
+        QVERIFY2(worst <= 1e-5, qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(kind)).arg(worst)));
+    }
+    // Greedy: "generated" holds the reference's ids; the decoder read the start token and them.
+    const Run generated = run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), source,
+                               QStringLiteral("--generate"), QStringLiteral("8"), QStringLiteral("--stages")});
+    QVERIFY2(generated.exitCode == 0, generated.err.constData());
+    const QJsonObject greedy = parse(generated.out);
+    const QJsonArray greedyIds = reference.value(QStringLiteral("greedy")).toObject().value(QStringLiteral("ids")).toArray();
+    QCOMPARE(ids(greedy.value(QStringLiteral("generated"))), greedyIds);
+    QJsonArray decoderInput{reference.value(QStringLiteral("decoder_input_ids")).toArray().first()};
+    for (const QJsonValue &id : greedyIds)
+        decoderInput.append(id);
+    QCOMPARE(ids(greedy.value(QStringLiteral("target"))), decoderInput);
+    const QJsonObject crossHead = greedy.value(QStringLiteral("cross")).toObject().value(QStringLiteral("layers")).toArray().at(1).toObject()
+                                      .value(QStringLiteral("heads")).toArray().at(0).toObject();
+    QCOMPARE(crossHead.value(QStringLiteral("q")).toArray().size(), decoderInput.size());                 // queries: the target
+    QCOMPARE(crossHead.value(QStringLiteral("k")).toArray().size(), reference.value(QStringLiteral("source_ids")).toArray().size()); // keys: the source
+    QCOMPARE(crossHead.value(QStringLiteral("weights")).toArray().at(0).toArray().size(), reference.value(QStringLiteral("source_ids")).toArray().size());
+
+    // Usage: one of --target and --generate, and only for translation models.
+    QCOMPARE(run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), source}).exitCode, 2);
+    QCOMPARE(run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--generate"), QStringLiteral("0")}).exitCode, 2);
+    QCOMPARE(run({QStringLiteral("trace"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--target"), QStringLiteral("a"),
+                  QStringLiteral("--predict"), QStringLiteral("3")}).exitCode, 2);
+    const Run notTranslation = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"),
+                                    QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--target"), QStringLiteral("b")});
+    QCOMPARE(notTranslation.exitCode, 2);
+    QVERIFY(notTranslation.err.contains("translation"));
+}
 
 void TestCli::tracePredictsTheNextToken()
 {
