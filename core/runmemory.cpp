@@ -77,6 +77,14 @@ double teachingRunBytes(const TeachingConfig &config, int tokens, RunKind kind)
     return kCell * (config.heads * stageCells(t, config.dHead) + t * config.dModel + copies);
 }
 
+double translationRunBytes(const TranslationConfig &config, int sourceTokens, int targetTokens)
+{
+    const double s = sourceTokens, t = targetTokens, c = config.hidden;
+    const double maps = double(config.encoderLayers) * config.encoderHeads * s * s + double(config.decoderLayers) * config.decoderHeads * (t * t + t * s);
+    const double inputs = (double(config.encoderLayers) * s + 2.0 * config.decoderLayers * t + s) * c;
+    return kCell * (maps + inputs + workingCells(s + t, c, std::max(config.encoderFfn, config.decoderFfn)));
+}
+
 double availableMemoryBytes()
 {
     QFile file(QStringLiteral("/proc/meminfo"));

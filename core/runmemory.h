@@ -3,6 +3,7 @@
 #include "modelconfig.h"
 #include "result.h"
 #include "teachingmodel.h"
+#include "translationmodel.h"
 
 #include <QString>
 
@@ -27,6 +28,10 @@ enum class RunKind { Window, Trace };
 
 double checkpointRunBytes(const ModelConfig &config, int tokens, RunKind kind, int stageHeadsPerLayer = 0);
 double teachingRunBytes(const TeachingConfig &config, int tokens, RunKind kind);
+// A translation run (S source and T target tokens): every map of the three kinds, each layer's
+// inputs, the encoder's output and the working activations,
+//   4·(L_e·H_e·S² + L_d·H_d·(T² + T·S) + (L_e·S + 2·L_d·T + S)·C + (S + T)·(7·C + I)).
+double translationRunBytes(const TranslationConfig &config, int sourceTokens, int targetTokens);
 
 // Memory a new allocation can still get: the kernel's estimate of available memory plus free swap,
 // lowered to what an address-space or data limit (ulimit -v, -d) leaves. 0 when unknown.

@@ -47,12 +47,19 @@ std::vector<ArcLine> pruneArcs(const std::vector<Matrix> &weights, const QList<i
 }
 
 ArcLayout::ArcLayout(int tokenCount, const QRectF &area, double labelWidth, double captionHeight)
-    : m_count(std::max(tokenCount, 0))
+    : ArcLayout(tokenCount, tokenCount, area, labelWidth, captionHeight)
+{
+}
+
+ArcLayout::ArcLayout(int queryCount, int keyCount, const QRectF &area, double labelWidth, double captionHeight)
+    : m_count(std::max(queryCount, 0)), m_keyCount(std::max(keyCount, 0))
 {
     const double top = area.top() + 8;
     const double height = std::max(0.0, area.height() - 16 - captionHeight);
-    m_row = m_count > 0 ? height / m_count : 0;
-    m_top = top;
+    const int rows = std::max(m_count, m_keyCount);
+    m_row = rows > 0 ? height / rows : 0;
+    m_top = top + (rows - m_count) * m_row / 2;
+    m_keyTop = top + (rows - m_keyCount) * m_row / 2;
     m_left = QRectF(area.left() + 8, top, labelWidth, height);
     m_right = QRectF(area.right() - 8 - labelWidth, top, labelWidth, height);
     m_lines = QRectF(m_left.right() + 6, top, std::max(0.0, m_right.left() - m_left.right() - 12), height);
@@ -66,7 +73,7 @@ QRectF ArcLayout::leftLabel(int token) const
 
 QRectF ArcLayout::rightLabel(int token) const
 {
-    return QRectF(m_right.left(), m_top + token * m_row, m_right.width(), m_row);
+    return QRectF(m_right.left(), m_keyTop + token * m_row, m_right.width(), m_row);
 }
 
 QPointF ArcLayout::leftAnchor(int token) const
@@ -76,21 +83,24 @@ QPointF ArcLayout::leftAnchor(int token) const
 
 QPointF ArcLayout::rightAnchor(int token) const
 {
-    return {m_lines.right(), m_top + (token + 0.5) * m_row};
+    return {m_lines.right(), m_keyTop + (token + 0.5) * m_row};
 }
 
 int ArcLayout::tokenAt(const QPointF &point, bool *left) const
 {
     if (m_row <= 0)
         return -1;
-    const int token = int(std::floor((point.y() - m_top) / m_row));
-    if (token < 0 || token >= m_count)
-        return -1;
     if (m_left.adjusted(0, 0, 6, 0).contains(point)) {
+        const int token = int(std::floor((point.y() - m_top) / m_row));
+        if (token < 0 || token >= m_count)
+            return -1;
         *left = true;
         return token;
     }
     if (m_right.adjusted(-6, 0, 0, 0).contains(point)) {
+        const int token = int(std::floor((point.y() - m_keyTop) / m_row));
+        if (token < 0 || token >= m_keyCount)
+            return -1;
         *left = false;
         return token;
     }
@@ -151,8 +161,9 @@ QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
 {
     const QFontMetricsF metrics(font);
     double widest = 40;
-    for (const QString &label : figure.labels)
-        widest = std::max(widest, metrics.horizontalAdvance(label));
+    for (const QStringList *side : {&figure.labels, &figure.keyLabels})
+        for (const QString &label : *side)
+            widest = std::max(widest, metrics.horizontalAdvance(label));
     // Wide enough for the caption's lines whole (the last one, the count of lines, is short).
     double width = std::min(widest, 160.0) * 2 + 360;
     for (const QString &line : figure.caption)
@@ -160,7 +171,7 @@ QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
     width = std::min(width, 1600.0);
     const double row = std::max(metrics.height() * 1.3, 4.0);
     const double extra = metrics.lineSpacing() * (figure.caption.size() + 1 + legendLines(figure, metrics, width - 16));
-    const double height = std::clamp(row * figure.labels.size(), 200.0, 4000.0) + 16 + extra;
+    const double height = std::clamp(row * std::max(figure.labels.size(), figure.rightLabels().size()), 200.0, 4000.0) + 16 + extra;
     return {width, height};
 }
 
@@ -168,11 +179,12 @@ ArcLayout arcFigureLayout(const ArcFigure &figure, const QRectF &area, const QFo
 {
     const QFontMetricsF metrics(font);
     double widest = 40;
-    for (const QString &label : figure.labels)
-        widest = std::max(widest, metrics.horizontalAdvance(label));
+    for (const QStringList *side : {&figure.labels, &figure.keyLabels})
+        for (const QString &label : *side)
+            widest = std::max(widest, metrics.horizontalAdvance(label));
     const int captionLines = figure.showCaption ? int(figure.caption.size()) + 1 : 0;
     const double captionHeight = metrics.lineSpacing() * (captionLines + legendLines(figure, metrics, area.width() - 16));
-    return ArcLayout(int(figure.labels.size()), area, std::min(widest, 160.0) + 4, captionHeight);
+    return ArcLayout(int(figure.labels.size()), int(figure.rightLabels().size()), area, std::min(widest, 160.0) + 4, captionHeight);
 }
 
 int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figure, const QFont &font,
@@ -216,14 +228,19 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
 
     // Token labels, with level of detail: every n-th when rows are shorter than the text.
     const int stride = std::max(1, int(std::ceil(metrics.height() * 0.9 / std::max(layout.rowHeight(), 0.01))));
-    for (int t = 0; t < figure.labels.size(); t += stride) {
-        QFont labelFont = font;
-        labelFont.setBold(t == figure.focusToken);
-        painter.setFont(labelFont);
-        painter.setPen(Qt::black);
-        const QString text = metrics.elidedText(figure.labels.at(t), Qt::ElideRight, layout.leftLabel(t).width());
-        painter.drawText(layout.leftLabel(t).adjusted(0, -metrics.height(), 0, metrics.height()), Qt::AlignRight | Qt::AlignVCenter, text);
-        painter.drawText(layout.rightLabel(t).adjusted(0, -metrics.height(), 0, metrics.height()), Qt::AlignLeft | Qt::AlignVCenter, text);
+    for (int side = 0; side < 2; ++side) {
+        const QStringList &labels = side == 0 ? figure.labels : figure.rightLabels();
+        const bool focusHere = (side == 0) == figure.focusIsQuery || figure.keyLabels.isEmpty();
+        for (int t = 0; t < labels.size(); t += stride) {
+            QFont labelFont = font;
+            labelFont.setBold(focusHere && t == figure.focusToken);
+            painter.setFont(labelFont);
+            painter.setPen(Qt::black);
+            const QRectF box = side == 0 ? layout.leftLabel(t) : layout.rightLabel(t);
+            const QString text = metrics.elidedText(labels.at(t), Qt::ElideRight, box.width());
+            painter.drawText(box.adjusted(0, -metrics.height(), 0, metrics.height()),
+                             (side == 0 ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter, text);
+        }
     }
     painter.setFont(font);
     double y = layout.captionRect().top();
@@ -255,7 +272,8 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
     caption.append(hidden > 0 ? QObject::tr("%1 lines shown; %2 weaker ones hidden (threshold %3%4)")
                                     .arg(lines.size()).arg(hidden).arg(figure.pruning.threshold)
                                     .arg(figure.pruning.topK > 0 ? QObject::tr(", top %1 per query").arg(figure.pruning.topK) : QString())
-                              : QObject::tr("%1 lines; queries on the left, keys on the right").arg(lines.size()));
+                              : QObject::tr("%1 lines; %2").arg(lines.size())
+                                    .arg(figure.sidesText.isEmpty() ? QObject::tr("queries on the left, keys on the right") : figure.sidesText));
     for (const QString &line : caption) {
         painter.drawText(QRectF(layout.captionRect().left(), y, layout.captionRect().width(), metrics.height()),
                          Qt::AlignLeft | Qt::AlignVCenter, metrics.elidedText(line, Qt::ElideRight, layout.captionRect().width()));

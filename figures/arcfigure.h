@@ -38,9 +38,11 @@ struct PrunedArcs {
     int hidden = 0;
 };
 
-// Where the two token columns go: queries on the left, keys on the right, one row per token.
+// Where the two token columns go: queries on the left, keys on the right, one row per token. Rows
+// are as tall as the longer column needs; the shorter column (cross-attention's) is centred.
 struct ArcLayout {
     ArcLayout(int tokenCount, const QRectF &area, double labelWidth, double captionHeight);
+    ArcLayout(int queryCount, int keyCount, const QRectF &area, double labelWidth, double captionHeight);
     QRectF leftLabel(int token) const;
     QRectF rightLabel(int token) const;
     QPointF leftAnchor(int token) const;  // where a query's lines start
@@ -52,9 +54,11 @@ struct ArcLayout {
     QRectF captionRect() const { return m_caption; }
 
 private:
-    int m_count;
+    int m_count;     // queries
+    int m_keyCount;  // keys
     double m_row = 0;
-    double m_top = 0;
+    double m_top = 0;      // the queries' first row
+    double m_keyTop = 0;   // the keys' first row
     QRectF m_left, m_right, m_lines, m_caption;
 };
 
@@ -65,7 +69,10 @@ QColor headColor(int head);
 QRgb blendOnWhite(QColor color, double alpha);
 
 struct ArcFigure {
-    QStringList labels;
+    QStringList labels;          // the queries (left)
+    QStringList keyLabels;       // the keys (right) where they differ (cross-attention: the source); empty = labels
+    QString sidesText;           // what the two columns are, for the caption; empty = queries and keys
+    const QStringList &rightLabels() const { return keyLabels.isEmpty() ? labels : keyLabels; }
     // One layer's heads (T, T) each, shared with the result, not copied. Never null.
     std::shared_ptr<const std::vector<Matrix>> weights = std::make_shared<const std::vector<Matrix>>();
     QList<int> heads;            // indices into weights that are switched on

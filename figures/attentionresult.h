@@ -2,6 +2,7 @@
 
 #include "checkpoint.h"
 #include "teachingmodel.h"
+#include "translationcheckpoint.h"
 #include "workspace.h"
 
 #include <QStringList>
@@ -36,8 +37,16 @@ QString stageFormula(Stage stage, bool rotary = false);
 
 // What the views show for the current input. The document holds it as a shared, immutable value.
 struct AttentionResult {
-    QStringList labels;  // tokens as a person reads them
+    QStringList labels;  // tokens as a person reads them (the queries')
     QStringList pieces;  // tokens as the model's vocabulary spells them
+    // The keys' tokens where they are not the queries' (cross-attention: the source); empty = the same.
+    QStringList keyLabels;
+    // A translation model's result is one kind of its attention; the others are results of their own.
+    std::optional<AttentionKind> attentionKind;
+    // A translation model's three kinds of maps (encoder, decoder, cross), shared: the model view shows them together.
+    std::vector<SharedAttentionMaps> kindMaps;
+    QString queryTitle;  // what a row is ("target token"); empty = "query"
+    QString keyTitle;    // what a column is ("source token"); empty = "key"
     int layers = 0;
     int heads = 0;
     SharedAttentionMaps maps = std::make_shared<const AttentionMaps>(); // never null
@@ -60,6 +69,11 @@ struct AttentionResult {
     bool hasBlock() const { return !residualInputs.empty(); } // the rest of the block can be shown
     bool predicts() const { return finalHidden != nullptr; }   // a language model's next token can be
     int tokenCount() const { return int(labels.size()); }
+    // The keys: the columns of every map.
+    int keyCount() const { return keyLabels.isEmpty() ? tokenCount() : int(keyLabels.size()); }
+    const QStringList &columnLabels() const { return keyLabels.isEmpty() ? labels : keyLabels; }
+    QString rowTitle() const;    // "query", or the result's own
+    QString columnTitle() const; // "key", or the result's own
     // The key/value head query head `head` reads, and the query heads sharing it (first, last).
     int kvHeadOf(int head) const;
     std::pair<int, int> headGroup(int head) const;
@@ -87,6 +101,8 @@ struct HeadDetails {
     Matrix embeddings;           // teaching model: word embeddings (T, C); empty for checkpoints
     Matrix positions;            // teaching model: positional encodings (T, C)
     Matrix input;                // X (T, C)
+    Matrix keyInput;             // cross-attention: what k and v are computed from, the encoder's output (S, C); else empty
+    QString keyInputDescription; // where it comes from
     Matrix wQ, wK, wV;           // (C, D)
     Matrix wO;                   // (D, C): the head's rows of W_O
     RowVector bQ, bK, bV;        // biases (D); empty for the teaching model
@@ -132,6 +148,18 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
 HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &trace, int head);
 HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResult &result,
                               const ForwardInput &input, int layer, int head);
+// A translation run: its input and trace, shared by the results of its three kinds of attention.
+struct TranslationRun {
+    PreparedTranslation prepared;
+    TranslationTrace trace;
+    GreedyStep next; // what greedy search takes after the decoder's input (its last position's best token)
+};
+QString translationDescription(const TranslationCheckpoint &checkpoint);
+// One kind of a translation run's attention as a result: encoder (source × source), decoder
+// (target × target, causal) or cross (target rows × source columns). The maps are shared.
+AttentionResult translationResult(const TranslationCheckpoint &checkpoint, const TranslationRun &run, AttentionKind kind);
+HeadDetails translationDetails(const TranslationCheckpoint &checkpoint, const TranslationRun &run, AttentionKind kind, int layer, int head);
+
 // Adds the rest of the layer's block (and for a language model, the prediction) to details.
 void addBlockDetails(const Checkpoint &checkpoint, const AttentionResult &result, const ForwardInput &input, HeadDetails &details);
 

@@ -70,6 +70,20 @@ QString heatmapUnavailableReason(const AttentionResult &result, HeatmapStage sta
 {
     if (result.tokenCount() == 0)
         return {};
+    if (result.attentionKind) {
+        switch (stage) {
+        case HeatmapStage::ValueWeighted:
+        case HeatmapStage::Rollout:
+        case HeatmapStage::Flow:
+        case HeatmapStage::Difference:
+            return QObject::tr("%1 is shown for single-stack models (GPT-2, BERT, Llama …); for a translation model the heatmap shows "
+                               "the weights and the stages before them.").arg(heatmapStageTitle(stage));
+        case HeatmapStage::Scores:
+        case HeatmapStage::Scaled:
+        case HeatmapStage::Masked:
+        case HeatmapStage::Weights: break;
+        }
+    }
     switch (stage) {
     case HeatmapStage::ValueWeighted:
         if (result.valueNorms.empty())
@@ -103,14 +117,17 @@ QString FigureContext::quotedSentence() const
     // Invisible characters written out: a right-to-left override would otherwise reverse the rest
     // of the caption.
     const QString first = QStringLiteral("“%1”").arg(visibleToken(sentence.simplified()));
-    // A BERT pair is read as one input: both sentences belong in the caption.
+    // A BERT pair is read as one input: both sentences belong in the caption; a translation is source → target.
+    if (translation)
+        return QStringLiteral("%1 → “%2”").arg(first, visibleToken(sentencePair.simplified()));
     return sentencePair.isEmpty() ? first : QStringLiteral("%1 + “%2”").arg(first, visibleToken(sentencePair.simplified()));
 }
 
 QStringList FigureContext::captionFor(const QString &what) const
 {
-    QString which = QObject::tr("layer %1 · head %2").arg(layer).arg(head);
-    if (!headName.isEmpty() && !headName.startsWith(QStringLiteral("layer ")))
+    QString which = attentionKind.isEmpty() ? QObject::tr("layer %1 · head %2").arg(layer).arg(head)
+                                            : QObject::tr("%1 layer %2 · head %3").arg(attentionKind).arg(layer).arg(head);
+    if (!headName.isEmpty() && !headName.startsWith(QStringLiteral("layer ")) && attentionKind.isEmpty())
         which += QStringLiteral(" “%1”").arg(headName);
     // The model on a line of its own: together with the head and the stage the line was wider
     // than the figure (cut on screen, a blank band beside the matrix in exports).
@@ -221,9 +238,9 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
 {
     HeatmapFigure figure;
     figure.rowLabels = result.labels;
-    figure.colLabels = result.labels;
-    figure.rowTitle = QObject::tr("query");
-    figure.colTitle = QObject::tr("key");
+    figure.colLabels = result.columnLabels();
+    figure.rowTitle = result.rowTitle();
+    figure.colTitle = result.columnTitle();
     figure.colorMap = colorMap;
     figure.selectedRow = selectedQuery;
     if (!heatmapUnavailableReason(result, stage, extras).isEmpty())
@@ -308,14 +325,20 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         break;
     case Stage::Projections:
         figure.setValues(t.projected(projection));
+        if (projection != Projection::Q)
+            figure.rowLabels = result.columnLabels(); // k and v: one row per key (cross-attention: the source)
         figure.colLabels = numbered(projectionName(projection), int(figure.values().cols()));
-        what = QObject::tr("%1 = X·%2 (tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection));
+        what = result.attentionKind == AttentionKind::Cross && projection != Projection::Q
+                   ? QObject::tr("%1 = E·%2, E the encoder's output (source tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection))
+                   : QObject::tr("%1 = X·%2 (tokens × d_head)").arg(projectionName(projection), projectionMatrixName(projection));
         scaleLabel = projectionName(projection); // the one matrix shown, not "Q, K, V"
         break;
     case Stage::Rotary: {
         // v is not turned: the stage shows q (or k) after the rotation.
         const Projection shown = projection == Projection::K ? Projection::K : Projection::Q;
         figure.setValues(t.projected(shown));
+        if (shown == Projection::K)
+            figure.rowLabels = result.columnLabels();
         figure.colLabels = numbered(projectionName(shown) + QStringLiteral("′"), int(figure.values().cols()));
         what = QObject::tr("%1′ = %1 turned by position (tokens × d_head)").arg(projectionName(shown));
         scaleLabel = projectionName(shown) + QStringLiteral("′");
@@ -362,14 +385,14 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         what = QObject::tr("p(next token) at each position, for the tokens most likely after the last");
         break;
     }
-    figure.rowTitle = stage == Stage::Embeddings || isBlockStage(stage) ? QObject::tr("token") : QObject::tr("query");
+    figure.rowTitle = stage == Stage::Embeddings || isBlockStage(stage) ? QObject::tr("token") : result.rowTitle();
     if (stage == Stage::Prediction) {
         figure.colTitle = QObject::tr("next token");
     } else if (figure.colLabels.isEmpty() && isBlockStage(stage)) {
         // not computed: no matrix
     } else if (figure.colLabels.isEmpty()) {
-        figure.colLabels = result.labels;
-        figure.colTitle = QObject::tr("key");
+        figure.colLabels = result.columnLabels();
+        figure.colTitle = result.columnTitle();
         figure.selectedCol = selectedKey; // a query × key matrix: the key is a column
     } else {
         figure.colTitle = stage == Stage::Embeddings ? QObject::tr("feature") : stage == Stage::Mlp ? QObject::tr("neuron") : QObject::tr("dimension");
@@ -400,6 +423,9 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
 {
     ArcFigure figure;
     figure.labels = result.labels;
+    figure.keyLabels = result.keyLabels;
+    if (result.attentionKind == AttentionKind::Cross)
+        figure.sidesText = QObject::tr("target tokens on the left, the source tokens they look at on the right");
     figure.weights = result.sharedLayer(layer);
     figure.heads = heads;
     figure.pruning = pruning;
@@ -422,15 +448,40 @@ GridFigure gridFigure(const AttentionResult &result, const FigureContext &contex
     figure.weights = result.maps;
     figure.colorMap = colorMapFor(ValueKind::Weights, colorMap); // thumbnails of weights
     figure.selectedLayer = selectedLayer;
+    if (result.attentionKind && result.kindMaps.size() == std::size(kAttentionKinds)) {
+        // A translation model: its encoder's, decoder's and cross-attention's layers, one group after
+        // another (the maps are small: a sentence's, not a document's).
+        AttentionMaps rows;
+        for (AttentionKind kind : kAttentionKinds) {
+            const AttentionMaps &maps = *result.kindMaps[size_t(kind)];
+            for (size_t l = 0; l < maps.size(); ++l) {
+                if (kind == *result.attentionKind && int(l) == selectedLayer)
+                    figure.selectedLayer = int(rows.size());
+                rows.push_back(maps[l]);
+                figure.rowSources.push_back({int(kind), int(l)});
+                figure.rowTitles.append(kind == AttentionKind::Encoder   ? QObject::tr("encoder %1").arg(l)
+                                        : kind == AttentionKind::Decoder ? QObject::tr("decoder %1").arg(l)
+                                                                         : QObject::tr("cross %1").arg(l));
+            }
+        }
+        figure.weights = std::make_shared<const AttentionMaps>(std::move(rows));
+    }
     figure.selectedHead = selectedColumn;
     figure.kvHeads = result.kvHeads;
-    for (int layer = 0; layer < int(result.maps->size()); ++layer) {
+    for (const std::vector<Matrix> &layer : *figure.weights) {
         std::vector<double> shares;
-        for (int head = 0; head < int((*result.maps)[size_t(layer)].size()); ++head)
-            shares.push_back(result.firstTokenShare(layer, head));
+        for (const Matrix &w : layer)
+            shares.push_back(firstTokenShare(w));
         figure.firstTokenShares.push_back(std::move(shares));
     }
     // Short lines: the model view is often a narrow dock.
+    if (!figure.rowTitles.isEmpty()) {
+        figure.caption = {context.quotedSentence(), context.model,
+                          QObject::tr("The encoder's self-attention (source × source), the decoder's (target × target, causal),"),
+                          QObject::tr("then the cross-attention (target rows × source columns); each row's heads, mean and max."),
+                          QObject::tr("Rollout within the encoder and within the decoder; none for cross-attention (not square).")};
+        return figure;
+    }
     figure.caption = {context.quotedSentence(), context.model,
                       QObject::tr("Each layer's heads, their mean and max, the rollout up to the layer."),
                       QObject::tr("Rollout: Â = ½·mean_h A + ½·I, rows renormalised, multiplied from layer 0 up."),

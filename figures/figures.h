@@ -48,8 +48,10 @@ struct FigureContext {
     int layer = 0;
     int head = 0;
     QString headName;
-    QString sentencePair; // BERT's second sentence, if any
+    QString sentencePair; // BERT's second sentence, or a translation's target
     int hiddenQuery = -1; // a query whose weights the class predicts first: hidden in weight figures
+    bool translation = false; // the sentence is a source, sentencePair its target
+    QString attentionKind;    // a translation model's: "cross-attention", "encoder", "decoder"
     QStringList captionFor(const QString &what) const;
     QString quotedSentence() const; // “the sentence”, invisible characters shown as ⟨U+200B⟩
 };

@@ -60,6 +60,19 @@ QRectF GridLayout::divergenceBar(int layer, int column, double relative) const
     return QRectF(c.left(), c.top(), c.width() * std::clamp(std::isfinite(relative) ? relative : 0.0, 0.0, 1.0), height);
 }
 
+double gridRowTitleWidth(const GridFigure &figure, const QFontMetricsF &metrics)
+{
+    double widest = metrics.horizontalAdvance(QStringLiteral("layer 00"));
+    for (const QString &title : figure.rowTitles)
+        widest = std::max(widest, metrics.horizontalAdvance(title));
+    return widest + 6;
+}
+
+QString GridFigure::rowTitle(int row) const
+{
+    return row >= 0 && row < rowTitles.size() ? rowTitles.at(row) : QObject::tr("layer %1").arg(row);
+}
+
 double gridHeaderHeight(const GridFigure &figure, const QFontMetricsF &metrics)
 {
     const int heads = figure.weights->empty() ? 0 : int(figure.weights->front().size());
@@ -116,7 +129,10 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
     constexpr int kThumbnailCells = 128; // a thumbnail is drawn a few dozen pixels wide
     std::vector<std::vector<QImage>> images;
     Matrix rollout; // (T, T): the rollout up to the layer before
-    for (const std::vector<Matrix> &layer : *figure.weights) {
+    for (size_t r = 0; r < figure.weights->size(); ++r) {
+        const std::vector<Matrix> &layer = (*figure.weights)[r];
+        if (r > 0 && r < figure.rowSources.size() && figure.rowSources[r].first != figure.rowSources[r - 1].first)
+            rollout = Matrix(); // another kind of attention: its own rollout
         std::vector<QImage> row;
         HeatmapFigure cellFigure;
         cellFigure.colorMap = figure.colorMap;
@@ -133,7 +149,7 @@ std::vector<std::vector<QImage>> gridThumbnails(const GridFigure &figure)
         row.push_back(heatmapBodyImage(cellFigure));
         cellFigure.setValues(thumbnailValues(maxOverHeads(layer), kThumbnailCells));
         row.push_back(heatmapBodyImage(cellFigure));
-        if (!layer.empty() && layer.front().rows() <= kGridRolloutTokens) {
+        if (!layer.empty() && layer.front().rows() <= kGridRolloutTokens && layer.front().rows() == layer.front().cols()) {
             rollout = rolloutStep(rollout, layer);
             cellFigure.setValues(rollout);
             row.push_back(heatmapBodyImage(cellFigure));
@@ -153,7 +169,7 @@ QSizeF preferredGridSize(const GridFigure &figure, const QFont &font)
     const int layers = int(figure.weights->size());
     const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
     const double side = std::clamp(900.0 / std::max(heads + kGridAggregateColumns, 1), 40.0, 160.0);
-    return {metrics.horizontalAdvance(QStringLiteral("layer 00")) + 40 + (heads + kGridAggregateColumns) * (side + 4) + 12,
+    return {gridRowTitleWidth(figure, metrics) + 34 + (heads + kGridAggregateColumns) * (side + 4) + 12,
             gridHeaderHeight(figure, metrics) + metrics.height() + 34 + layers * (side + 4) + metrics.lineSpacing() * (figure.caption.size() + 1)};
 }
 
@@ -169,7 +185,7 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
     const QFontMetricsF metrics(font);
     const int layers = int(figure.weights->size());
     const int heads = layers > 0 ? int(figure.weights->front().size()) : 0;
-    const GridLayout layout(layers, heads, area, metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6,
+    const GridLayout layout(layers, heads, area, gridRowTitleWidth(figure, metrics),
                             gridHeaderHeight(figure, metrics), metrics.lineSpacing() * figure.caption.size() + 4);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
     painter.setPen(Qt::black);
@@ -181,7 +197,7 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
     }
     for (int layer = 0; layer < layers; ++layer) {
         painter.setPen(Qt::black); // not the previous row's cell outline
-        painter.drawText(layout.rowHeader(layer), Qt::AlignRight | Qt::AlignVCenter, QObject::tr("layer %1").arg(layer));
+        painter.drawText(layout.rowHeader(layer), Qt::AlignRight | Qt::AlignVCenter, figure.rowTitle(layer));
         for (int column = 0; column < heads + kGridAggregateColumns; ++column) {
             const QRectF cell = layout.cell(layer, column);
             if (layer < int(thumbnails.size()) && column < int(thumbnails[size_t(layer)].size()))

@@ -62,8 +62,17 @@ struct GridFigure {
     // as a bar along each head's top edge; empty = no comparison.
     std::vector<std::vector<double>> divergence;
     QStringList caption;
+    // Per row, where the rows are not one model's layers in order (a translation model's three
+    // kinds of attention one after another): its title, and the kind (as an int) and layer it
+    // shows. Empty = "layer N". The rollout starts afresh where the kind changes, and is left out
+    // for maps that are not square (cross-attention).
+    QStringList rowTitles;
+    std::vector<std::pair<int, int>> rowSources;
+    QString rowTitle(int row) const;
 };
 
+// The width of the row titles' column.
+double gridRowTitleWidth(const GridFigure &figure, const QFontMetricsF &metrics);
 // The header's height: one line, or two when heads are grouped (head, then its key/value head).
 double gridHeaderHeight(const GridFigure &figure, const QFontMetricsF &metrics);
 // "head 3", and "kv 1" beneath it for grouped heads; "mean", "max", "rollout" for the aggregate columns.

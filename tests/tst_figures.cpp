@@ -54,7 +54,7 @@ struct TeachingRun {
         trace = traceTeachingModel(sentence, config, heads, settings);
         result = teachingResult(trace, workspace);
         details = teachingDetails(workspace, trace, 0);
-        context = FigureContext{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}, -1};
+        context = FigureContext{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}, -1, false, {}};
     }
 };
 
@@ -257,7 +257,7 @@ void TestFigures::paintedFigureShowsCells()
     const TeachingTrace trace = traceTeachingModel(sentence, config, heads, AttentionSettings{});
     Workspace workspace = defaultWorkspace(sentence);
     const AttentionResult result = teachingResult(trace, workspace);
-    FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}};
+    FigureContext context{sentence, teachingModelDescription(config), 0, 0, heads[0].name, {}, -1, false, {}};
     HeatmapFigure figure = headHeatmap(result, teachingDetails(workspace, trace, 0), context, HeatmapStage::Weights, ColorMapKind::Viridis);
     QCOMPARE(figure.rowLabels.size(), 7);
     QVERIFY(figure.caption.join(QLatin1Char(' ')).contains(QStringLiteral("Previous token")));

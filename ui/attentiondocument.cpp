@@ -6,6 +6,7 @@
 #include "offthread.h"
 #include "runmemory.h"
 #include "undocommands.h"
+#include "translationcheckpoint.h"
 
 #include <QFileInfo>
 #include <QStringDecoder>
@@ -21,10 +22,16 @@ FigureContext documentContext(const AttentionDocument &document)
 {
     FigureContext context;
     context.sentence = document.workspace().text;
-    if (document.checkpoint() && document.checkpoint()->tokenizer->takesPairs())
+    if ((document.checkpoint() && document.checkpoint()->tokenizer->takesPairs()) || document.isTranslation())
         context.sentencePair = document.textPair();
+    if (document.isTranslation()) {
+        context.translation = true;
+        context.attentionKind = document.attentionKind() == AttentionKind::Cross ? QObject::tr("cross-attention")
+                                : document.attentionKind() == AttentionKind::Encoder ? QObject::tr("encoder")
+                                                                                      : QObject::tr("decoder");
+    }
     context.model = document.modelDescription();
-    if (document.checkpoint() && document.workspace().settings.temperature != 1.0) // never mistaken for the model as trained
+    if (!document.isTeaching() && document.workspace().settings.temperature != 1.0) // never mistaken for the model as trained
         context.model += QObject::tr(" · every attention softmax at τ = %1 (an experiment)").arg(document.workspace().settings.temperature);
     context.layer = document.selectedLayer();
     context.head = document.selectedHead();
@@ -128,11 +135,22 @@ Status AttentionDocument::recoverFrom(const QString &autosave)
 
 QString AttentionDocument::modelDescription() const
 {
+    if (m_translation)
+        return translationDescription(*m_translation);
     return m_checkpoint ? checkpointDescription(*m_checkpoint) : teachingModelDescription(m_workspace.config);
+}
+
+QString AttentionDocument::modelFolder() const
+{
+    return m_checkpoint ? m_checkpoint->directory : m_translation ? m_translation->directory : QString();
 }
 
 QString AttentionDocument::headName(int layer, int head) const
 {
+    if (m_translation)
+        return m_kind == AttentionKind::Cross ? tr("cross-attention layer %1 head %2").arg(layer).arg(head)
+             : m_kind == AttentionKind::Encoder ? tr("encoder layer %1 head %2").arg(layer).arg(head)
+                                                : tr("decoder layer %1 head %2").arg(layer).arg(head);
     if (!m_checkpoint)
         return head < int(m_workspace.heads.size()) ? m_workspace.heads[size_t(head)].name : QString();
     return tr("layer %1 head %2").arg(layer).arg(head);
@@ -153,8 +171,8 @@ void AttentionDocument::clampSelection()
     m_head = std::clamp(m_head, 0, std::max(0, result.heads - 1));
     if (m_query >= tokenCount())
         m_query = tokenCount() - 1;
-    if (m_key >= tokenCount())
-        m_key = tokenCount() - 1;
+    if (m_key >= result.keyCount())
+        m_key = result.keyCount() - 1;
 }
 
 const TeachingTrace &AttentionDocument::teachingTrace() const
@@ -230,6 +248,44 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
     };
 }
 
+AttentionDocument::Work AttentionDocument::translationWork(std::shared_ptr<const TranslationCheckpoint> checkpoint, QString source, Target target,
+                                                           double temperature, AttentionKind kind)
+{
+    return [checkpoint, source, target, temperature, kind](const WorkContext &context) -> std::optional<Run> {
+        const TranslationConfig &config = checkpoint->config;
+        const int layers = config.layers(kind);
+        const int heads = config.heads(kind);
+        if (source.trimmed().isEmpty()) // nothing to translate: an empty result
+            return noticeRun(layers, heads, {});
+        Result<PreparedTranslation> prepared = target.ids ? prepareTranslationIds(*checkpoint, source, *target.ids)
+                                                          : prepareTranslation(*checkpoint, source, target.text);
+        if (!prepared)
+            return noticeRun(layers, heads, prepared.error);
+        prepared.value->input.attentionTemperature = temperature;
+        const TranslationInput &input = prepared.value->input;
+        const double needed = translationRunBytes(config, int(input.sourceIds.size()), int(input.decoderIds.size()));
+        if (const Status fits = checkRunFitsNow(needed); !fits)
+            return noticeRun(layers, heads, fits.error);
+        Run run;
+        const Status ran = guardAllocation([&] {
+            auto translation = std::make_shared<TranslationRun>();
+            translation->trace = checkpoint->model->forward(input, 2, &context.cancelled);
+            if (translation->trace.cancelled)
+                return;
+            const Matrix &out = translation->trace.decoderOutput;
+            translation->next = checkpoint->model->greedyChoice(checkpoint->model->logits(out.row(out.rows() - 1)));
+            translation->prepared = std::move(*prepared.value);
+            run.result = std::make_shared<const AttentionResult>(translationResult(*checkpoint, *translation, kind));
+            run.translation = std::move(translation);
+        });
+        if (!ran)
+            return noticeRun(layers, heads, ran.error);
+        if (!run.translation) // cancelled
+            return std::nullopt;
+        return run;
+    };
+}
+
 quint64 AttentionDocument::beginWork()
 {
     if (m_cancel)
@@ -266,6 +322,9 @@ void AttentionDocument::installRun(Run run)
 {
     const QString previousNotice = m_run.result->notice;
     m_run = std::move(run);
+    // The kind may have changed while the run was on its way.
+    if (m_run.translation && m_translation && m_run.result->attentionKind != m_kind)
+        m_run.result = std::make_shared<const AttentionResult>(translationResult(*m_translation, *m_run.translation, m_kind));
     m_details.reset();
     if (m_pendingSelection && !m_awaitingSceneModel)
         applyPendingSelection();
@@ -283,6 +342,10 @@ void AttentionDocument::installRun(Run run)
 void AttentionDocument::recompute()
 {
     m_details.reset();
+    if (m_translation) {
+        runInBackground(translationWork(m_translation, m_workspace.text, target(), m_workspace.settings.temperature, m_kind));
+        return;
+    }
     if (m_checkpoint) {
         runInBackground(checkpointWork(m_checkpoint, m_workspace.text, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString(),
                                        m_workspace.settings.temperature));
@@ -307,6 +370,10 @@ void AttentionDocument::cancel()
 
 const HeadDetails &AttentionDocument::selectedDetails() const
 {
+    if (!m_details && m_translation) {
+        m_details = m_run.translation ? translationDetails(*m_translation, *m_run.translation, m_kind, m_layer, m_head) : HeadDetails();
+        return *m_details;
+    }
     if (!m_details) {
         static const PreparedInput noInput;
         m_details = m_checkpoint ? checkpointDetails(*m_checkpoint, result(), m_run.preparedInput ? m_run.preparedInput->forward : noInput.forward, m_layer, m_head)
@@ -374,7 +441,7 @@ void AttentionDocument::selectQuery(int query)
 
 void AttentionDocument::selectKey(int key)
 {
-    key = std::clamp(key, -1, tokenCount() - 1);
+    key = std::clamp(key, -1, result().keyCount() - 1);
     if (key == m_key)
         return;
     m_key = key;
@@ -422,7 +489,7 @@ void AttentionDocument::recomputeComparison()
         m_comparisonCancel->store(true);
     const bool had = m_comparison != nullptr;
     m_comparison.reset();
-    if (m_comparisonText.trimmed().isEmpty() || m_run.result->tokenCount() == 0) {
+    if (m_comparisonText.trimmed().isEmpty() || m_run.result->tokenCount() == 0 || m_translation) {
         if (had)
             Q_EMIT comparisonChanged();
         return;
@@ -460,8 +527,95 @@ void AttentionDocument::applyTextPair(const QString &text)
         return;
     m_textPair = text;
     Q_EMIT workspaceChanged();
-    if (m_checkpoint && m_checkpoint->tokenizer->takesPairs())
+    if ((m_checkpoint && m_checkpoint->tokenizer->takesPairs()) || m_translation)
         recompute();
+}
+
+void AttentionDocument::applyTarget(const Target &target)
+{
+    if (!m_appendingToken)
+        stopGenerating(); // an undo or redo ends a translation
+    if (target == this->target())
+        return;
+    m_textPair = target.text;
+    m_targetIds = target.ids;
+    Q_EMIT workspaceChanged();
+    if (m_translation)
+        recompute();
+}
+
+void AttentionDocument::selectAttentionKind(AttentionKind kind)
+{
+    if (kind == m_kind)
+        return;
+    m_kind = kind;
+    m_details.reset();
+    if (m_run.translation && m_translation) {
+        m_run.result = std::make_shared<const AttentionResult>(translationResult(*m_translation, *m_run.translation, m_kind));
+        clampSelection();
+        m_flowJob->reset(m_run.result);
+        m_predictionJob->reset(m_run.result, m_checkpoint);
+    }
+    Q_EMIT attentionKindChanged();
+    Q_EMIT headSelected();
+    Q_EMIT querySelected();
+    Q_EMIT resultChanged();
+}
+
+void AttentionDocument::translate(int maxTokens)
+{
+    if (!m_translation || maxTokens <= 0)
+        return;
+    stopGenerating();
+    // From the start: the target so far is replaced by what the model produces.
+    if (m_targetIds != std::vector<int>{}) {
+        m_appendingToken = true;
+        m_undoStack.push(new SetTargetCommand(this, target(), {QString(), std::vector<int>{}}, tr("Translate")));
+        m_appendingToken = false;
+    }
+    m_generating = Generation{maxTokens, {}, false, 0, true};
+    Q_EMIT generationChanged();
+    continueTranslating();
+}
+
+void AttentionDocument::continueTranslating()
+{
+    if (!m_generating || !m_generating->translating || m_busy || !m_translation)
+        return; // the run of the target so far is not in yet
+    if (!m_run.translation || !m_targetIds) {
+        endGeneration(m_workspace.text.trimmed().isEmpty() ? tr("there is no source sentence to translate") : tr("the run failed: %1").arg(m_run.result->notice));
+        return;
+    }
+    const TranslationRun &run = *m_run.translation;
+    const std::vector<int> &ids = *m_targetIds;
+    if (!ids.empty() && ids.back() == m_translation->config.eosId) {
+        endGeneration(tr("the translation is complete (the model wrote its end token)"));
+        return;
+    }
+    if (int(ids.size()) + 1 >= m_translation->config.maxPositions) {
+        endGeneration(tr("the target fills the model's %1 positions").arg(m_translation->config.maxPositions));
+        return;
+    }
+    if (run.next.id < 0) {
+        endGeneration(tr("the model's scores are not numbers (its weights hold NaN)"));
+        return;
+    }
+    std::vector<int> longer = ids;
+    longer.push_back(run.next.id);
+    const MarianTokenizer &tokenizer = *m_translation->tokenizer;
+    QString text;
+    for (int id : longer)
+        if (const QString token = tokenizer.targetTokenForId(id); !tokenizer.isSpecial(token))
+            text += QString::fromUtf8(tokenizer.tokenText(token));
+    --m_generating->remaining;
+    const bool done = m_generating->remaining <= 0;
+    if (done)
+        m_generating.reset();
+    m_appendingToken = true;
+    m_undoStack.push(new SetTargetCommand(this, target(), {text.trimmed(), longer},
+                                          tr("Translate “%1”").arg(tokenizer.displayToken(tokenizer.targetTokenForId(run.next.id)))));
+    m_appendingToken = false;
+    Q_EMIT generationChanged();
 }
 
 void AttentionDocument::applySettings(const AttentionSettings &settings)
@@ -472,7 +626,7 @@ void AttentionDocument::applySettings(const AttentionSettings &settings)
     m_workspace.settings = settings;
     Q_EMIT workspaceChanged();
     // A checkpoint reads only the temperature of the settings (its mask and scale are its own).
-    if (!m_checkpoint || temperatureChanged)
+    if (isTeaching() || temperatureChanged)
         recompute();
 }
 
@@ -480,7 +634,7 @@ void AttentionDocument::applyWorkspace(const Workspace &workspace)
 {
     // A checkpoint reads only the text and the temperature of the workspace; the teaching model all
     // of it but the scenes (editing scenes recomputes nothing).
-    const bool rerun = m_checkpoint ? workspace.text != m_workspace.text || workspace.settings.temperature != m_workspace.settings.temperature
+    const bool rerun = !isTeaching() ? workspace.text != m_workspace.text || workspace.settings.temperature != m_workspace.settings.temperature
                                     : !sameState(workspace, m_workspace);
     m_workspace = workspace;
     Q_EMIT workspaceChanged();
@@ -514,8 +668,16 @@ void AttentionDocument::endGeneration(const QString &reason)
 
 void AttentionDocument::continueGenerating()
 {
+    if (m_generating && m_generating->translating) {
+        continueTranslating();
+        return;
+    }
     if (!m_generating || m_busy)
         return; // the run of the text so far is not in yet
+    if (m_translation) {
+        endGeneration(tr("a translation model writes its target with Translate"));
+        return;
+    }
     if (!m_predictionJob->available()) {
         endGeneration(m_checkpoint ? m_checkpoint->model->predictionUnavailableReason().isEmpty()
                                          ? tr("there is no text to continue: type a beginning first")
@@ -571,6 +733,13 @@ void AttentionDocument::editText(const QString &text)
 
 void AttentionDocument::editTextPair(const QString &text)
 {
+    if (m_translation) {
+        // Typing a target replaces a translation with the typed text (teacher forcing).
+        stopGenerating();
+        if (text != m_textPair || m_targetIds)
+            m_undoStack.push(new SetTargetCommand(this, target(), {text, std::nullopt}, tr("Edit the target")));
+        return;
+    }
     if (text != m_textPair)
         m_undoStack.push(new SetTextCommand(this, m_textPair, text, SetTextCommand::Field::Pair));
 }
@@ -635,7 +804,7 @@ Status AttentionDocument::openWorkspace(const QString &path)
     Result<Workspace> loaded = loadWorkspace(path);
     if (!loaded)
         return Status::failure(loaded.error);
-    if (m_checkpoint)
+    if (!isTeaching())
         useTeachingModel();
     leaveScene();
     m_workspace = std::move(*loaded.value);
@@ -665,7 +834,7 @@ SaveReport AttentionDocument::saveWorkspaceAs(const QString &path, bool overwrit
 
 void AttentionDocument::newWorkspace()
 {
-    if (m_checkpoint)
+    if (!isTeaching())
         useTeachingModel();
     leaveScene();
     m_workspace = defaultWorkspace(QStringLiteral("The cat sat on the mat."));
@@ -683,8 +852,8 @@ Scene AttentionDocument::captureScene(const QString &name, const QString &view) 
     scene.name = name;
     scene.state = m_workspace;
     scene.state.scenes.clear();
-    if (m_checkpoint) {
-        scene.modelFolder = m_checkpoint->directory;
+    if (!isTeaching()) {
+        scene.modelFolder = modelFolder();
         scene.textPair = m_textPair;
     }
     scene.view = view;
@@ -765,10 +934,10 @@ void AttentionDocument::goToScene(int index)
     m_pendingSelection = SceneSelection{scene.layer, scene.head, scene.query, scene.key, scene.stage};
     const bool wantsCheckpoint = !scene.modelFolder.isEmpty();
     const bool opensModel = wantsCheckpoint
-        && (!m_checkpoint || QFileInfo(m_checkpoint->directory).canonicalFilePath() != QFileInfo(scene.modelFolder).canonicalFilePath());
+        && (isTeaching() || QFileInfo(modelFolder()).canonicalFilePath() != QFileInfo(scene.modelFolder).canonicalFilePath());
     // The selection waits for the scene's model: runs of the old model in between do not take it.
     m_awaitingSceneModel = opensModel;
-    if (!wantsCheckpoint && m_checkpoint)
+    if (!wantsCheckpoint && !isTeaching())
         useTeachingModel();
     Workspace after = scene.state;
     after.scenes = m_workspace.scenes;
@@ -797,7 +966,7 @@ void AttentionDocument::applyPendingSelection()
     m_layer = std::clamp(selection.layer, 0, std::max(0, result.layers - 1));
     m_head = std::clamp(selection.head, 0, std::max(0, result.heads - 1));
     m_query = std::clamp(selection.query, -1, tokenCount() - 1);
-    m_key = std::clamp(selection.key, -1, tokenCount() - 1);
+    m_key = std::clamp(selection.key, -1, result.keyCount() - 1);
     if (const std::optional<Stage> stage = stageFromName(selection.stage); stage && stageApplies(*stage, result))
         m_stage = *stage;
     m_details.reset();
@@ -816,9 +985,21 @@ void AttentionDocument::openModelFor(const QString &directory, bool forScene)
     m_awaitingSceneModel = forScene;
     const quint64 generation = beginWork();
     setBusy(true);
-    using Opened = Result<std::shared_ptr<Checkpoint>>;
+    // A folder is a single-stack checkpoint or a translation model; its config.json says which.
+    struct Opened {
+        Result<std::shared_ptr<Checkpoint>> checkpoint;
+        Result<std::shared_ptr<TranslationCheckpoint>> translation;
+    };
     runOffThread<Opened>(
-        this, [directory](QPromise<Opened> &promise) { promise.addResult(openCheckpoint(directory)); },
+        this,
+        [directory](QPromise<Opened> &promise) {
+            using C = Result<std::shared_ptr<Checkpoint>>;
+            using T = Result<std::shared_ptr<TranslationCheckpoint>>;
+            if (isTranslationFolder(directory))
+                promise.addResult(Opened{C::failure({}), openTranslationCheckpoint(directory)});
+            else
+                promise.addResult(Opened{openCheckpoint(directory), T::failure({})});
+        },
         [this, generation](QFuture<Opened> finished) {
             if (generation != m_generation || finished.resultCount() == 0)
                 return;
@@ -826,13 +1007,15 @@ void AttentionDocument::openModelFor(const QString &directory, bool forScene)
             const bool sceneModel = std::exchange(m_awaitingSceneModel, false);
             if (!sceneModel)
                 leaveScene();
-            if (!opened) {
+            if (!opened.checkpoint && !opened.translation) {
                 m_pendingSelection.reset();
                 setBusy(false);
-                Q_EMIT modelFailed(opened.error);
+                Q_EMIT modelFailed(opened.checkpoint.error.isEmpty() ? opened.translation.error : opened.checkpoint.error);
                 return;
             }
-            m_checkpoint = *opened.value;
+            m_checkpoint = opened.checkpoint ? *opened.checkpoint.value : nullptr;
+            m_translation = opened.translation ? *opened.translation.value : nullptr;
+            m_targetIds.reset();
             m_layer = 0;
             m_head = 0;
             m_query = -1;
@@ -844,11 +1027,13 @@ void AttentionDocument::openModelFor(const QString &directory, bool forScene)
 
 void AttentionDocument::useTeachingModel()
 {
-    if (!m_checkpoint)
+    if (isTeaching())
         return;
     cancel();
     leaveScene();
     m_checkpoint.reset();
+    m_translation.reset();
+    m_targetIds.reset();
     m_layer = 0;
     m_head = 0;
     Q_EMIT modelChanged();

@@ -42,10 +42,30 @@ public:
     const TeachingTrace &teachingTrace() const;
     QUndoStack *undoStack() { return &m_undoStack; }
 
-    // The model: the teaching model (no checkpoint) or a loaded one.
-    bool isTeaching() const { return !m_checkpoint; }
+    // The model: the teaching model (no checkpoint), a loaded one, or a loaded translation model.
+    bool isTeaching() const { return !m_checkpoint && !m_translation; }
     const Checkpoint *checkpoint() const { return m_checkpoint.get(); }
     std::shared_ptr<const Checkpoint> sharedCheckpoint() const { return m_checkpoint; }
+    const TranslationCheckpoint *translationModel() const { return m_translation.get(); }
+    bool isTranslation() const { return m_translation != nullptr; }
+    // The folder of the loaded model (empty for the teaching model).
+    QString modelFolder() const;
+
+    // Translation models: the sentence is the source; the target is typed (textPair(), read with
+    // teacher forcing) or produced by Translate (ids, shown as text). The views show one kind of
+    // attention at a time (the model view all three).
+    struct Target {
+        QString text;
+        std::optional<std::vector<int>> ids; // set: the decoder reads [start] + these (Translate)
+        friend bool operator==(const Target &, const Target &) = default;
+    };
+    Target target() const { return {m_textPair, m_targetIds}; }
+    AttentionKind attentionKind() const { return m_kind; }
+    void selectAttentionKind(AttentionKind kind);
+    // Translates greedily from the start, a token per run and undo step, at most maxTokens; stops
+    // at the end token, the model's last position, an edit or stopGenerating().
+    void translate(int maxTokens);
+    void applyTarget(const Target &target);
     QString modelDescription() const;
     QString textPair() const { return m_textPair; }
     // A second sentence to compare the first with (empty: none), run on the same model in the
@@ -180,6 +200,7 @@ Q_SIGNALS:
     void blockReady();                             // the rest of the selected layer's block is in selectedDetails()
     void generationChanged();                      // started, a token appended, or ended
     void generationStopped(const QString &reason); // ended early, and why
+    void attentionKindChanged();                   // a translation model's encoder, decoder or cross-attention
 
 private:
     // Everything one run of a model produces, installed in one step.
@@ -187,6 +208,7 @@ private:
         SharedResult result = std::make_shared<const AttentionResult>();
         std::shared_ptr<const TeachingTrace> teachingTrace; // the teaching model's run
         std::shared_ptr<const PreparedInput> preparedInput; // a checkpoint's input
+        std::shared_ptr<const TranslationRun> translation;  // a translation model's run (every kind)
     };
     // What background work can see: whether it is stale, and where to report progress.
     struct WorkContext {
@@ -201,6 +223,9 @@ private:
     // A run with no maps whose result says why (empty text, refused, out of memory).
     static Run noticeRun(int layers, int heads, const QString &notice);
     static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair, double temperature);
+    static Work translationWork(std::shared_ptr<const TranslationCheckpoint> checkpoint, QString source, Target target,
+                                double temperature, AttentionKind kind);
+    void continueTranslating();
     // Starts a new generation of work: earlier work still running becomes stale and is cancelled.
     quint64 beginWork();
     void runInBackground(Work work);
@@ -221,6 +246,9 @@ private:
     std::shared_ptr<std::atomic<bool>> m_comparisonCancel;
     quint64 m_comparisonGeneration = 0;
     std::shared_ptr<const Checkpoint> m_checkpoint;
+    std::shared_ptr<const TranslationCheckpoint> m_translation;
+    std::optional<std::vector<int>> m_targetIds;
+    AttentionKind m_kind = AttentionKind::Cross; // the alignment picture first
     Run m_run;
     QUndoStack m_undoStack;
     QString m_file;
@@ -262,6 +290,7 @@ private:
         SamplingSettings settings;
         bool sample = false;
         quint64 seed = 0;
+        bool translating = false; // Translate (a translation model's target), not a continuation
     };
     std::optional<Generation> m_generating;
     bool m_appendingToken = false; // the text changes by generation, not by the user

@@ -50,6 +50,24 @@ bool SetTextCommand::mergeWith(const QUndoCommand *other)
     return true;
 }
 
+SetTargetCommand::SetTargetCommand(AttentionDocument *document, AttentionDocument::Target before, AttentionDocument::Target after,
+                                   const QString &label)
+    : m_document(document), m_before(std::move(before)), m_after(std::move(after))
+{
+    setText(label);
+}
+
+bool SetTargetCommand::mergeWith(const QUndoCommand *other)
+{
+    // Keystrokes merge; a translated token never does.
+    const auto *next = static_cast<const SetTargetCommand *>(other);
+    if (m_after.ids || next->m_after.ids || m_before.ids)
+        return false;
+    m_after = next->m_after;
+    setObsolete(m_after == m_before);
+    return true;
+}
+
 AppendTokenCommand::AppendTokenCommand(AttentionDocument *document, QString before, QString after, const QString &token)
     : m_document(document), m_before(std::move(before)), m_after(std::move(after))
 {

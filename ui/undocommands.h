@@ -7,7 +7,7 @@
 namespace studio {
 
 // Command ids for merging consecutive edits of the same kind into one undo step.
-enum class CommandId { Text = 1, TextPair, Settings, WeightCell, ComparisonText };
+enum class CommandId { Text = 1, TextPair, Settings, WeightCell, ComparisonText, Target };
 
 // Typing into one of the sentences: consecutive keystrokes merge into one step.
 class SetTextCommand final : public QUndoCommand {
@@ -38,6 +38,22 @@ private:
     AttentionDocument *m_document;
     QString m_before;
     QString m_after;
+};
+
+// A translation's target: the text typed (teacher forcing) or the ids Translate produced, with the
+// text shown for them. Typing merges into one step; each translated token is a step of its own.
+class SetTargetCommand final : public QUndoCommand {
+public:
+    SetTargetCommand(AttentionDocument *document, AttentionDocument::Target before, AttentionDocument::Target after, const QString &label);
+    void undo() override { m_document->applyTarget(m_before); }
+    void redo() override { m_document->applyTarget(m_after); }
+    int id() const override { return int(CommandId::Target); }
+    bool mergeWith(const QUndoCommand *other) override;
+
+private:
+    AttentionDocument *m_document;
+    AttentionDocument::Target m_before;
+    AttentionDocument::Target m_after;
 };
 
 // Any change of mask, temperature or scaling. Consecutive edits of the same setting merge (by the
