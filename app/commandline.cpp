@@ -680,9 +680,19 @@ int runExport(const QStringList &arguments)
     checkpointOptions.addTo(parser);
     const ExportFlags flags;
     flags.addTo(parser);
+    const QCommandLineOption target(QStringLiteral("target"), QStringLiteral("Translation models: the target sentence the decoder reads."), QStringLiteral("TEXT"));
+    const QCommandLineOption attention(QStringLiteral("attention"), QStringLiteral("Translation models: encoder, decoder or cross (default)."), QStringLiteral("KIND"),
+                                       QStringLiteral("cross"));
+    parser.addOptions({target, attention});
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
+    const bool translation = parser.isSet(checkpointOptions.model) && isTranslationFolder(parser.value(checkpointOptions.model));
+    if (!translation && (parser.isSet(target) || parser.isSet(attention)))
+        return fail(kUsage, QStringLiteral("--target and --attention are for translation (encoder–decoder) models given with --model"));
+    const std::optional<AttentionKind> kind = attentionKindFromName(parser.value(attention));
+    if (!kind)
+        return fail(kUsage, QStringLiteral("--attention takes encoder, decoder or cross (got \"%1\")").arg(parser.value(attention)));
 
     // Parse: every option is checked before a model runs.
     Result<ExportOptions> parsed = parseExportOptions(parser, flags, parser.value(model.out));
@@ -698,7 +708,16 @@ int runExport(const QStringList &arguments)
     // sentence's result, to compare with).
     Result<FigureSource> source = Result<FigureSource>::failure({});
     Result<FigureSource> sourceB = Result<FigureSource>::failure({});
-    if (parser.isSet(checkpointOptions.model)) {
+    if (translation) {
+        if (!textB.isEmpty())
+            return fail(kUsage, QStringLiteral("--compare-with is for single-stack models"));
+        if (parser.value(model.text).trimmed().isEmpty())
+            return fail(kUsage, QStringLiteral("the source is empty: give a sentence with --text"));
+        Result<std::shared_ptr<TranslationCheckpoint>> opened = openTranslationCheckpoint(parser.value(checkpointOptions.model));
+        if (!opened)
+            return fail(kFailure, opened.error);
+        source = translationFigureSource(*opened.value, parser.value(model.text), parser.value(target), *kind, options.layer, options.head);
+    } else if (parser.isSet(checkpointOptions.model)) {
         const std::shared_ptr<Checkpoint> checkpoint = checkpointForText(parser, model, checkpointOptions, &code);
         if (!checkpoint)
             return code;

@@ -1,4 +1,6 @@
 #include "workspace.h"
+
+#include "translationmodel.h"
 #include "atomicfile.h"
 #include "regularfile.h"
 
@@ -169,6 +171,7 @@ QJsonObject sceneToJson(const Scene &scene)
         {QStringLiteral("key"), scene.key},
         {QStringLiteral("hide_weights"), scene.hideWeights},
         {QStringLiteral("target"), targetPatternName(scene.target)},
+        {QStringLiteral("attention"), scene.attentionKind},
     };
 }
 
@@ -372,6 +375,13 @@ Result<std::vector<Scene>> scenesFromJson(const QJsonObject &json, int version)
         if (!hide)
             return R::failure(hide.error);
         scene.hideWeights = hide.value->toBool();
+        // Optional: scenes saved before translation models had none.
+        const QJsonValue kind = object.value(QStringLiteral("attention"));
+        if (!kind.isUndefined() && !kind.isNull()) {
+            if (!kind.isString() || (!kind.toString().isEmpty() && !attentionKindFromName(kind.toString())))
+                return R::failure(QStringLiteral("field \"%1attention\" must be \"encoder\", \"decoder\" or \"cross\"").arg(path));
+            scene.attentionKind = kind.toString();
+        }
         const Result<QJsonValue> target = reader.require(QStringLiteral("target"), QJsonValue::String);
         if (!target)
             return R::failure(target.error);
@@ -414,7 +424,8 @@ bool sameState(const Workspace &a, const Workspace &b)
 
 bool operator==(const Scene &a, const Scene &b)
 {
-    return a.name == b.name && a.modelFolder == b.modelFolder && a.textPair == b.textPair && a.view == b.view && a.stage == b.stage
+    return a.name == b.name && a.modelFolder == b.modelFolder && a.textPair == b.textPair && a.attentionKind == b.attentionKind
+        && a.view == b.view && a.stage == b.stage
         && a.layer == b.layer && a.head == b.head && a.query == b.query && a.key == b.key && a.hideWeights == b.hideWeights
         && a.target == b.target && sameState(a.state, b.state);
 }

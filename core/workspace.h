@@ -30,7 +30,8 @@ struct Scene {
     QString name;
     Workspace state;       // the sentence, settings and weights (its own scenes empty)
     QString modelFolder;   // a checkpoint's folder; empty for the teaching model
-    QString textPair;      // BERT's second sentence
+    QString textPair;      // BERT's second sentence, or a translation's target
+    QString attentionKind; // a translation model's: "encoder", "decoder" or "cross"; empty for others
     QString view;          // the view in front: "heatmap", "arcs", "grid", "steps"
     QString stage;         // the step-through's stage ("weights"); the window checks the names
     int layer = 0;

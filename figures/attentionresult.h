@@ -34,6 +34,9 @@ QString stageTitle(Stage stage);   // "Q, K, V"
 QString stageButtonTitle(Stage stage); // as short as a row of buttons needs: "+ attn" for "+ Residual"
 // "q = X·W_Q, k = X·W_K, v = X·W_V"; rotary models add no position to X.
 QString stageFormula(Stage stage, bool rotary = false);
+struct AttentionResult;
+// The formula as this result's model computes it (rotary positions; cross-attention's two inputs).
+QString stageFormula(Stage stage, const AttentionResult &result);
 
 // What the views show for the current input. The document holds it as a shared, immutable value.
 struct AttentionResult {

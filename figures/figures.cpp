@@ -292,7 +292,8 @@ HeatmapFigure headHeatmap(const AttentionResult &result, const HeadDetails &deta
         figure.caption = context.captionFor(QObject::tr("value-weighted ‖α_ij·f(x_j)‖, f(x) = (x·W_V + b_V)·W_O restricted to the head "
                                                         "(Kobayashi et al. 2020)"));
     else if (stage != HeatmapStage::Rollout && stage != HeatmapStage::Flow)
-        figure.caption = context.captionFor(heatmapStageName(stage) + QObject::tr(" · rows: queries, columns: keys"));
+        figure.caption = context.captionFor(heatmapStageName(stage) + (result.keyLabels.isEmpty() ? QObject::tr(" · rows: queries, columns: keys")
+                                                                                                 : QObject::tr(" · rows: target tokens, columns: source tokens")));
     if (leaveOut && (stage == HeatmapStage::Weights || stage == HeatmapStage::ValueWeighted)) {
         figure.leftOut = result.special;
         figure.caption.append(QObject::tr("Display transform: special tokens left out (grey), each row renormalised over the rest."));
@@ -436,8 +437,10 @@ ArcFigure arcFigure(const AttentionResult &result, const FigureContext &context,
     for (int h = 0; h < result.heads; ++h)
         figure.headLabels.append(result.headLabel(h));
     // The model on a line of its own: with the layer and heads after it, the line ran past the figure.
+    const QString which = context.attentionKind.isEmpty() ? QObject::tr("layer %1").arg(layer)
+                                                          : QObject::tr("%1 layer %2").arg(context.attentionKind).arg(layer);
     figure.caption = {context.quotedSentence(), context.model,
-                      QObject::tr("layer %1 · heads %2").arg(layer).arg(headNames.join(QStringLiteral(", ")))};
+                      QObject::tr("%1 · heads %2").arg(which, headNames.join(QStringLiteral(", ")))};
     return figure;
 }
 

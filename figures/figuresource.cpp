@@ -65,4 +65,39 @@ Result<FigureSource> checkpointFigureSource(const std::shared_ptr<const Checkpoi
     return {std::move(source), {}};
 }
 
+Result<FigureSource> translationFigureSource(const std::shared_ptr<const TranslationCheckpoint> &checkpoint, const QString &source,
+                                             const QString &target, AttentionKind kind, int layer, int head, int threads)
+{
+    using R = Result<FigureSource>;
+    const TranslationConfig &config = checkpoint->config;
+    if (layer < 0 || layer >= config.layers(kind) || head < 0 || head >= config.heads(kind))
+        return R::failure(QStringLiteral("there is no %1 layer %2 head %3 (layers 0..%4, heads 0..%5)")
+                              .arg(attentionKindName(kind)).arg(layer).arg(head).arg(config.layers(kind) - 1).arg(config.heads(kind) - 1));
+    if (source.trimmed().isEmpty())
+        return R::failure(QStringLiteral("the source is empty"));
+    Result<PreparedTranslation> prepared = prepareTranslation(*checkpoint, source, target);
+    if (!prepared)
+        return R::failure(prepared.error);
+    const TranslationInput &input = prepared.value->input;
+    if (const Status fits = checkRunFitsNow(translationRunBytes(config, int(input.sourceIds.size()), int(input.decoderIds.size()))); !fits)
+        return R::failure(fits.error);
+    auto run = std::make_shared<TranslationRun>();
+    if (const Status ran = guardAllocation([&] { run->trace = checkpoint->model->forward(input, threads); }); !ran)
+        return R::failure(ran.error);
+    run->prepared = std::move(*prepared.value);
+    FigureSource figure;
+    figure.result = translationResult(*checkpoint, *run, kind);
+    figure.details = translationDetails(*checkpoint, *run, kind, layer, head);
+    figure.context.model = translationDescription(*checkpoint);
+    figure.context.sentence = source;
+    figure.context.sentencePair = target;
+    figure.context.translation = true;
+    figure.context.attentionKind = kind == AttentionKind::Cross ? QObject::tr("cross-attention")
+                                   : kind == AttentionKind::Encoder ? QObject::tr("encoder") : QObject::tr("decoder");
+    figure.context.layer = layer;
+    figure.context.head = head;
+    figure.context.headName = figure.details.name;
+    return {std::move(figure), {}};
+}
+
 } // namespace studio

@@ -21,4 +21,9 @@ Result<FigureSource> teachingFigureSource(const Workspace &workspace, int head);
 Result<FigureSource> checkpointFigureSource(const std::shared_ptr<const Checkpoint> &checkpoint, const QString &text,
                                             const QString &pair, int layer, int head, int threads = 2);
 
+// A translation model on a source and a target (teacher forcing): one kind of its attention, whose
+// layer and head must exist.
+Result<FigureSource> translationFigureSource(const std::shared_ptr<const TranslationCheckpoint> &checkpoint, const QString &source,
+                                             const QString &target, AttentionKind kind, int layer, int head, int threads = 2);
+
 } // namespace studio

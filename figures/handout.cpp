@@ -25,7 +25,7 @@ QString numberedFormula(const AttentionResult &result, Stage stage)
 {
     const std::vector<Stage> stages = stagesFor(result);
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
-    return QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result.rotary));
+    return QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result));
 }
 
 } // namespace
@@ -81,12 +81,23 @@ Result<std::vector<HandoutPage>> sceneHandoutPages(const std::vector<Scene> &sce
     using R = Result<std::vector<HandoutPage>>;
     std::vector<HandoutPage> pages;
     std::map<QString, std::shared_ptr<const Checkpoint>> opened; // each folder opened once
+    std::map<QString, std::shared_ptr<const TranslationCheckpoint>> openedTranslations;
     for (size_t i = 0; i < scenes.size(); ++i) {
         const Scene &scene = scenes[i];
         const QString which = QObject::tr("scene %1 “%2”").arg(i + 1).arg(scene.name);
         Result<FigureSource> source = Result<FigureSource>::failure({});
         if (scene.modelFolder.isEmpty()) {
             source = teachingFigureSource(scene.state, scene.head);
+        } else if (isTranslationFolder(scene.modelFolder)) {
+            auto found = openedTranslations.find(scene.modelFolder);
+            if (found == openedTranslations.end()) {
+                Result<std::shared_ptr<TranslationCheckpoint>> checkpoint = openTranslationCheckpoint(scene.modelFolder);
+                if (!checkpoint)
+                    return R::failure(QStringLiteral("%1: %2").arg(which, checkpoint.error));
+                found = openedTranslations.emplace(scene.modelFolder, *checkpoint.value).first;
+            }
+            const AttentionKind kind = attentionKindFromName(scene.attentionKind).value_or(AttentionKind::Cross);
+            source = translationFigureSource(found->second, scene.state.text, scene.textPair, kind, scene.layer, scene.head);
         } else {
             auto found = opened.find(scene.modelFolder);
             if (found == opened.end()) {
@@ -106,7 +117,7 @@ Result<std::vector<HandoutPage>> sceneHandoutPages(const std::vector<Scene> &sce
         if (!stage || !stageApplies(*stage, s.result))
             stage = Stage::Weights;
         const FigureKind view = figureKindFromName(scene.view).value_or(FigureKind::Steps);
-        const int key = scene.key < s.result.tokenCount() ? scene.key : -1;
+        const int key = scene.key < s.result.keyCount() ? scene.key : -1;
         pages.push_back(handoutPage(s, *stage, scene.query, key,
                                     QObject::tr("Scene %1 of %2 · %3").arg(i + 1).arg(scenes.size()).arg(scene.name),
                                     // A scene saves no comparison sentence: its page shows the stage instead.

@@ -64,6 +64,12 @@ QString token(const AttentionResult &result, int index)
     return QStringLiteral("“%1”").arg(result.labels.value(index).toHtmlEscaped());
 }
 
+// A key's token: the queries' own, or (cross-attention) the source's.
+QString keyToken(const AttentionResult &result, int index)
+{
+    return QStringLiteral("“%1”").arg(result.columnLabels().value(index).toHtmlEscaped());
+}
+
 
 // A residual add written out for the first components: a + b = sum (then normalised, post-LN).
 QString residualTable(const QString &a, const QString &b, const QString &sum, const RowVector &x, const RowVector &y,
@@ -183,10 +189,11 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
                      int hiddenQuery)
 {
     const HeadTrace &t = d.trace;
-    const int tokens = int(t.weights.rows());
-    if (tokens == 0)
+    const int queries = int(t.weights.rows());
+    const int tokens = int(t.weights.cols()); // the keys (cross-attention: the source's tokens)
+    if (queries == 0 || tokens == 0)
         return QObject::tr("<p>No tokens.</p>");
-    const int i = std::clamp(query < 0 ? 0 : query, 0, tokens - 1);
+    const int i = std::clamp(query < 0 ? 0 : query, 0, queries - 1);
     if (i == hiddenQuery && (stage == Stage::Weights || stage == Stage::Output))
         return QObject::tr("<p><b>Predict first:</b> which words does %1 attend to most, and how strongly?</p>"
                            "<p>Its weights are hidden until they are revealed.</p>").arg(token(result, i));
@@ -199,7 +206,7 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
     QString html = QObject::tr("<p>Query %1 (position %2)%3</p>")
                        .arg(token(result, i)).arg(i)
                        .arg(stage == Stage::Embeddings || stage == Stage::Projections || stage == Stage::Output
-                                ? QString() : QObject::tr(", key %1 (position %2)").arg(token(result, j)).arg(j));
+                                ? QString() : QObject::tr(", key %1 (position %2)").arg(keyToken(result, j)).arg(j));
     if (!d.sharing.isEmpty() && (stage == Stage::Projections || stage == Stage::Rotary || stage == Stage::Output))
         html += QStringLiteral("<p>") + d.sharing.toHtmlEscaped() + QStringLiteral("</p>");
     switch (stage) {
@@ -216,6 +223,10 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
                         .arg(d.layer)
                         .arg(d.inputDescription)
                         .arg(i).arg(vectorText(d.input.row(i)));
+            if (d.keyInput.rows() > 0)
+                html += QObject::tr("<p>Cross-attention reads two inputs. The queries come from X, the decoder's tokens; "
+                                    "the keys and values from E: %1</p><p>e<sub>%2</sub> (%3) = %4</p>")
+                            .arg(d.keyInputDescription).arg(j).arg(keyToken(result, j)).arg(vectorText(d.keyInput.row(j)));
         }
         break;
     case Stage::Projections: {
@@ -223,14 +234,21 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
         const RowVector &b = d.bias(projection);
         const Matrix &out = t.projected(projection);
         const QString name = projectionName(projection);
-        html += QObject::tr("<p>%1<sub>%2</sub> = x<sub>%2</sub>·W<sub>%3</sub>%4. Its first component:</p>")
-                    .arg(name).arg(i).arg(name.toUpper(), b.size() ? QObject::tr(" + b<sub>%1</sub>").arg(name.toUpper()) : QString());
-        if (w.rows() == d.input.cols() && w.cols() > 0) {
-            html += QStringLiteral("<p>") + writeDotProduct(d.input.row(i), w.col(0).transpose()) + QStringLiteral("</p>");
+        // Cross-attention's k and v are the encoder output's: row j of E, a source token.
+        const bool fromKeys = d.keyInput.rows() > 0 && projection != Projection::Q;
+        const Matrix &in = fromKeys ? d.keyInput : d.input;
+        const int row = fromKeys ? j : i;
+        const QString x = fromKeys ? QStringLiteral("e") : QStringLiteral("x");
+        if (fromKeys)
+            html += QObject::tr("<p>%1 is computed from the encoder's output E, for the source token %2:</p>").arg(name, keyToken(result, j));
+        html += QObject::tr("<p>%1<sub>%2</sub> = %5<sub>%2</sub>·W<sub>%3</sub>%4. Its first component:</p>")
+                    .arg(name).arg(row).arg(name.toUpper(), b.size() ? QObject::tr(" + b<sub>%1</sub>").arg(name.toUpper()) : QString(), x);
+        if (w.rows() == in.cols() && w.cols() > 0 && row < in.rows()) {
+            html += QStringLiteral("<p>") + writeDotProduct(in.row(row), w.col(0).transpose()) + QStringLiteral("</p>");
             if (b.size())
-                html += QObject::tr("<p>plus bias %1 = <b>%2</b></p>").arg(number(b[0]), number(out(i, 0)));
+                html += QObject::tr("<p>plus bias %1 = <b>%2</b></p>").arg(number(b[0]), number(out(row, 0)));
         }
-        html += QObject::tr("<p>%1<sub>%2</sub> = %3</p>").arg(name).arg(i).arg(vectorText(out.row(i)));
+        html += QObject::tr("<p>%1<sub>%2</sub> = %3</p>").arg(name).arg(row).arg(vectorText(out.row(row)));
         break;
     }
     case Stage::Rotary: {
@@ -288,7 +306,7 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
             const double e = std::isinf(x) ? 0.0 : std::exp(x - rowMax);
             if (c < 24)
                 html += QStringLiteral("<tr><td>%1%2</td><td align=right>%3</td><td align=right>%4</td></tr>")
-                            .arg(token(result, c), c == j ? QStringLiteral(" ◀") : QString(), number(x), number(e));
+                            .arg(keyToken(result, c), c == j ? QStringLiteral(" ◀") : QString(), number(x), number(e));
         }
         if (tokens > 24)
             html += QObject::tr("<tr><td colspan=3>… %1 more keys</td></tr>").arg(tokens - 24);

@@ -15,6 +15,20 @@ QString AttentionResult::columnTitle() const
     return keyTitle.isEmpty() ? QObject::tr("key") : keyTitle;
 }
 
+QString stageFormula(Stage stage, const AttentionResult &result)
+{
+    if (result.attentionKind == AttentionKind::Cross) {
+        switch (stage) {
+        case Stage::Embeddings: return QStringLiteral("X = the decoder's tokens (queries);  E = the encoder's output (keys, values)");
+        case Stage::Projections: return QStringLiteral("q = X·W_Q,  k = E·W_K,  v = E·W_V");
+        default: break;
+        }
+    } else if (result.attentionKind && stage == Stage::Embeddings) {
+        return QStringLiteral("X = embedding (× √d_model where scaled) + sinusoidal position at layer 0; later, the layer's input");
+    }
+    return stageFormula(stage, result.rotary);
+}
+
 QString translationDescription(const TranslationCheckpoint &checkpoint)
 {
     const TranslationConfig &c = checkpoint.config;

@@ -856,6 +856,8 @@ Scene AttentionDocument::captureScene(const QString &name, const QString &view) 
         scene.modelFolder = modelFolder();
         scene.textPair = m_textPair;
     }
+    if (m_translation)
+        scene.attentionKind = attentionKindName(m_kind);
     scene.view = view;
     scene.stage = stageName(m_stage);
     scene.layer = m_layer;
@@ -931,7 +933,7 @@ void AttentionDocument::goToScene(int index)
     if (index < 0 || index >= int(m_workspace.scenes.size()))
         return;
     const Scene scene = m_workspace.scenes[size_t(index)];
-    m_pendingSelection = SceneSelection{scene.layer, scene.head, scene.query, scene.key, scene.stage};
+    m_pendingSelection = SceneSelection{scene.layer, scene.head, scene.query, scene.key, scene.stage, scene.attentionKind};
     const bool wantsCheckpoint = !scene.modelFolder.isEmpty();
     const bool opensModel = wantsCheckpoint
         && (isTeaching() || QFileInfo(modelFolder()).canonicalFilePath() != QFileInfo(scene.modelFolder).canonicalFilePath());
@@ -962,6 +964,8 @@ void AttentionDocument::applyPendingSelection()
         return;
     const SceneSelection selection = *m_pendingSelection;
     m_pendingSelection.reset();
+    if (const std::optional<AttentionKind> kind = attentionKindFromName(selection.attentionKind); kind && m_translation)
+        selectAttentionKind(*kind);
     const AttentionResult &result = *m_run.result;
     m_layer = std::clamp(selection.layer, 0, std::max(0, result.layers - 1));
     m_head = std::clamp(selection.head, 0, std::max(0, result.heads - 1));

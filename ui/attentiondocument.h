@@ -266,6 +266,7 @@ private:
     struct SceneSelection {
         int layer, head, query, key;
         QString stage;
+        QString attentionKind; // a translation scene's kind
     };
     std::optional<SceneSelection> m_pendingSelection;
     int m_activeScene = -1;

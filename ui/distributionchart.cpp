@@ -82,18 +82,19 @@ void DistributionChart::rebuild()
     const int head = m_document->selectedHead();
     const int query = std::max(0, m_document->selectedQuery());
     const bool hidden = query == m_document->hiddenQuery();
-    if (!result.hasHead(layer, head) || query >= result.tokenCount() || result.tokenCount() > 200 || hidden) {
+    if (!result.hasHead(layer, head) || query >= result.tokenCount() || result.keyCount() > 200 || hidden) {
         m_series->clear();
         m_keys->clear();
         m_chart->setTitle(hidden ? tr("The weights of “%1” are hidden until revealed: predict them first").arg(result.labels.value(query))
-                          : result.tokenCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
+                          : result.keyCount() > 200 ? tr("Too many keys for bars; see the heatmap") : tr("No query selected"));
         return;
     }
     const Matrix &w = result.weights(layer, head);
     QStringList categories;
-    for (int k = 0; k < result.tokenCount(); ++k) {
+    const QStringList &keyLabels = result.columnLabels();
+    for (int k = 0; k < result.keyCount(); ++k) {
         // Category names must be unique: a repeated token gets its position.
-        QString label = result.labels.at(k).isEmpty() ? QString::number(k) : result.labels.at(k);
+        QString label = keyLabels.at(k).isEmpty() ? QString::number(k) : keyLabels.at(k);
         if (categories.contains(label))
             label = QStringLiteral("%1 (%2)").arg(label).arg(k);
         categories.append(label);

@@ -189,12 +189,13 @@ void HeatmapView::mousePressEvent(QMouseEvent *event)
 void HeatmapView::keyPressEvent(QKeyEvent *event)
 {
     const int count = m_document->tokenCount();
+    const int keys = m_document->result().keyCount();
     const int query = m_document->selectedQuery();
     switch (event->key()) {
     case Qt::Key_Up: m_document->selectQuery(std::max(0, query - 1)); break;
     case Qt::Key_Down: m_document->selectQuery(std::min(count - 1, query + 1)); break;
     case Qt::Key_Left: m_document->selectKey(std::max(0, m_document->selectedKey() - 1)); break;
-    case Qt::Key_Right: m_document->selectKey(std::min(count - 1, m_document->selectedKey() + 1)); break;
+    case Qt::Key_Right: m_document->selectKey(std::min(keys - 1, m_document->selectedKey() + 1)); break;
     case Qt::Key_Escape: m_document->selectQuery(-1); break;
     default: QWidget::keyPressEvent(event); return;
     }

@@ -59,6 +59,8 @@ const QString kOpenFolderItem = QStringLiteral("?open");
 const QString kDownloadItem = QStringLiteral("?download");
 // Narrower screens (a 1280×720 projector) get the compact default layout.
 constexpr int kWideScreen = 1500;
+// Translate stops at the model's end token; this bounds a model that never writes it.
+constexpr int kMaxTranslatedTokens = 128;
 
 QDockWidget *addDock(QMainWindow *window, QWidget *widget, const QString &title, const QString &name, Qt::DockWidgetArea area)
 {
@@ -113,10 +115,26 @@ MainWindow::MainWindow(QWidget *parent)
     m_headChooser = new QComboBox(inputs);
     m_headChooser->setObjectName(QStringLiteral("head"));
     m_headChooser->setToolTip(tr("The selected head, shown in the heatmap, step-through and weights"));
-    inputLayout->addWidget(new QLabel(tr("&Sentence:"), inputs));
-    static_cast<QLabel *>(inputLayout->itemAt(0)->widget())->setBuddy(m_sentence);
+    m_attentionKind = new QComboBox(inputs);
+    m_attentionKind->setObjectName(QStringLiteral("attentionKind"));
+    m_attentionKind->setToolTip(tr("A translation model attends three ways: the encoder over the source, the decoder over the target "
+                                   "written so far, and the decoder's cross-attention from each target token to the source"));
+    for (AttentionKind kind : {AttentionKind::Cross, AttentionKind::Encoder, AttentionKind::Decoder})
+        m_attentionKind->addItem(kind == AttentionKind::Cross ? tr("Cross-attention (target → source)")
+                                 : kind == AttentionKind::Encoder ? tr("Encoder (source → source)")
+                                                                  : tr("Decoder (target → target)"),
+                                 int(kind));
+    m_translate = new QToolButton(inputs);
+    m_translate->setObjectName(QStringLiteral("translate"));
+    m_translate->setText(tr("Translate"));
+    m_translate->setToolTip(tr("Write the target greedily, a token at a time, every view following each step (Undo removes a step)"));
+    m_sentenceLabel = new QLabel(tr("&Sentence:"), inputs);
+    m_sentenceLabel->setBuddy(m_sentence);
+    inputLayout->addWidget(m_sentenceLabel);
     inputLayout->addWidget(m_sentence, 3);
     inputLayout->addWidget(m_pair, 2);
+    inputLayout->addWidget(m_translate);
+    inputLayout->addWidget(m_attentionKind);
     inputLayout->addWidget(m_samples);
     inputLayout->addWidget(new QLabel(tr("Model:"), inputs));
     inputLayout->addWidget(m_model, 1);
@@ -228,6 +246,23 @@ MainWindow::MainWindow(QWidget *parent)
 
     connect(m_sentence, &QLineEdit::textEdited, m_document, &AttentionDocument::editText);
     connect(m_pair, &QLineEdit::textEdited, m_document, &AttentionDocument::editTextPair);
+    connect(m_attentionKind, &QComboBox::activated, this, [this] {
+        m_document->selectAttentionKind(AttentionKind(m_attentionKind->currentData().toInt()));
+    });
+    connect(m_translate, &QToolButton::clicked, this, [this] {
+        if (m_document->isGenerating())
+            m_document->stopGenerating();
+        else
+            m_document->translate(kMaxTranslatedTokens);
+    });
+    connect(m_document, &AttentionDocument::generationChanged, this, [this] {
+        m_translate->setText(m_document->isGenerating() && m_document->isTranslation() ? tr("Stop") : tr("Translate"));
+    });
+    connect(m_document, &AttentionDocument::generationStopped, this, [this](const QString &reason) {
+        if (m_document->isTranslation())
+            showMessage(tr("Translation stopped: %1.").arg(reason), false);
+    });
+    connect(m_document, &AttentionDocument::attentionKindChanged, this, &MainWindow::syncFromDocument);
     connect(m_samples, &QComboBox::activated, this, [this](int index) {
         if (index > 0)
             m_document->editText(m_samples->itemText(index));
@@ -491,19 +526,28 @@ void MainWindow::showDownloadDialog()
 
 void MainWindow::syncFromDocument()
 {
-    const QSignalBlocker b1(m_sentence), b2(m_pair), b3(m_headChooser), b4(m_model);
+    const QSignalBlocker b1(m_sentence), b2(m_pair), b3(m_headChooser), b4(m_model), b5(m_attentionKind);
     if (m_sentence->text() != m_document->workspace().text)
         m_sentence->setText(m_document->workspace().text);
     if (m_pair->text() != m_document->textPair())
         m_pair->setText(m_document->textPair());
-    const bool pairs = m_document->checkpoint() && m_document->checkpoint()->tokenizer->takesPairs();
+    const bool translation = m_document->isTranslation();
+    const bool pairs = (m_document->checkpoint() && m_document->checkpoint()->tokenizer->takesPairs()) || translation;
     m_pair->setVisible(pairs);
+    m_pair->setPlaceholderText(translation ? tr("Target (type it, or press Translate)") : tr("Second sentence (optional)"));
+    m_pair->setToolTip(translation ? tr("The translation the decoder reads (teacher forcing): each target token sees the source and the target tokens before it")
+                                   : tr("BERT reads sentence pairs: [CLS] first [SEP] second [SEP]."));
+    m_sentenceLabel->setText(translation ? tr("&Source:") : tr("&Sentence:"));
+    m_translate->setVisible(translation);
+    m_attentionKind->setVisible(translation);
+    m_attentionKind->setCurrentIndex(m_attentionKind->findData(int(m_document->attentionKind())));
 
     // Model chooser shows the current model.
-    const QString directory = m_document->checkpoint() ? m_document->checkpoint()->directory : QString();
+    const QString directory = m_document->modelFolder();
     int modelIndex = m_model->findData(directory);
     if (modelIndex < 0) {
-        m_model->insertItem(m_model->findData(kOpenFolderItem), m_document->checkpoint()->name, directory);
+        m_model->insertItem(m_model->findData(kOpenFolderItem),
+                            m_document->checkpoint() ? m_document->checkpoint()->name : m_document->translationModel()->name, directory);
         modelIndex = m_model->findData(directory);
     }
     m_model->setCurrentIndex(modelIndex);

@@ -85,6 +85,9 @@ private:
     ViewOptions *m_options;
     QLineEdit *m_sentence;
     QLineEdit *m_pair;
+    class QLabel *m_sentenceLabel;
+    QComboBox *m_attentionKind;    // translation models: encoder, decoder or cross-attention
+    class QToolButton *m_translate; // translation models: Translate, and Stop while it runs
     QComboBox *m_samples;
     QComboBox *m_model;
     HeatmapView *m_heatmap;

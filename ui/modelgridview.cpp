@@ -41,8 +41,8 @@ void ModelGridView::rebuild(bool thumbnails)
 GridLayout ModelGridView::currentLayout() const
 {
     const QFontMetricsF metrics(m_options->font());
-    return GridLayout(int(m_figure.weights->size()), m_document->result().heads, QRectF(rect()),
-                      metrics.horizontalAdvance(QStringLiteral("layer 00")) + 6, gridHeaderHeight(m_figure, metrics),
+    const int heads = m_figure.weights->empty() ? 0 : int(m_figure.weights->front().size());
+    return GridLayout(int(m_figure.weights->size()), heads, QRectF(rect()), gridRowTitleWidth(m_figure, metrics), gridHeaderHeight(m_figure, metrics),
                       metrics.lineSpacing() * m_figure.caption.size() + 4);
 }
 
@@ -70,7 +70,18 @@ void ModelGridView::paintEvent(QPaintEvent *)
 void ModelGridView::mousePressEvent(QMouseEvent *event)
 {
     const auto cell = currentLayout().cellAt(event->position());
-    if (cell && cell->second < m_document->result().heads)
+    if (!cell)
+        return;
+    // A translation model's rows are its three kinds of attention, one after another.
+    if (size_t(cell->first) < m_figure.rowSources.size()) {
+        const auto [kind, layer] = m_figure.rowSources[size_t(cell->first)];
+        const int heads = int((*m_figure.weights)[size_t(cell->first)].size());
+        m_document->selectAttentionKind(AttentionKind(kind));
+        if (cell->second < heads)
+            m_document->selectHead(layer, cell->second);
+        return;
+    }
+    if (cell->second < m_document->result().heads)
         m_document->selectHead(cell->first, cell->second);
 }
 
@@ -79,12 +90,14 @@ bool ModelGridView::event(QEvent *event)
     if (event->type() == QEvent::ToolTip) {
         const auto *help = static_cast<QHelpEvent *>(event);
         if (const auto cell = currentLayout().cellAt(help->pos())) {
-            const int heads = m_document->result().heads;
-            const QString what = cell->second < heads ? m_document->headName(cell->first, cell->second)
-                                 : cell->second == heads ? tr("mean over the heads of layer %1").arg(cell->first)
-                                 : cell->second == heads + 1 ? tr("max over the heads of layer %1").arg(cell->first)
-                                 : tr("attention rollout up to layer %1: how much of each token there (row) comes from each input token (column);\n"
-                                      "Â = ½·mean_h A + ½·I with rows renormalised, multiplied from layer 0 up").arg(cell->first);
+            const int heads = int((*m_figure.weights)[size_t(cell->first)].size());
+            const QString row = m_figure.rowTitle(cell->first);
+            const QString what = cell->second < heads ? (m_figure.rowSources.empty() ? m_document->headName(cell->first, cell->second)
+                                                                                      : tr("%1 · head %2").arg(row).arg(cell->second))
+                                 : cell->second == heads ? tr("mean over the heads of %1").arg(row)
+                                 : cell->second == heads + 1 ? tr("max over the heads of %1").arg(row)
+                                 : tr("attention rollout up to %1: how much of each token there (row) comes from each input token (column);\n"
+                                      "Â = ½·mean_h A + ½·I with rows renormalised, multiplied from layer 0 up").arg(row);
             QString text = what;
             if (const auto comparison = m_document->comparison(); comparison && cell->second < heads && comparison->hasHead(cell->first, cell->second))
                 text += tr("\n%1 bits apart for “%2” (JSD over the aligned tokens)")

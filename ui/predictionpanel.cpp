@@ -211,6 +211,9 @@ void PredictionPanel::rebuild()
         else if (m_document->isTeaching())
             why = tr("Next-token prediction needs a language model checkpoint (GPT-2, Llama, Mistral, Qwen2): the teaching "
                      "model has attention heads but no vocabulary to predict.");
+        else if (m_document->isTranslation())
+            why = tr("A translation model predicts the target's next token: press Translate beside the target, and every view "
+                     "follows each token it writes.");
         else if (const QString reason = m_document->checkpoint()->model->predictionUnavailableReason(); !reason.isEmpty())
             why = tr("No next-token prediction: %1.").arg(reason);
         else

@@ -159,7 +159,7 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     connect(m_projection, &QComboBox::currentIndexChanged, this, &StepThroughView::rebuild);
     connect(m_canvas, &MatrixCanvas::cellClicked, this, [this](int row, int col) {
         m_document->selectQuery(row);
-        if (m_canvas->figure().values().cols() == m_document->tokenCount())
+        if (m_canvas->figure().values().cols() == m_document->result().keyCount())
             m_document->selectKey(col);
     });
     m_deferred = new DeferredRebuild(this, [this] { rebuild(); });
@@ -215,7 +215,7 @@ void StepThroughView::rebuild()
     m_projection->setVisible(stage == Stage::Projections || stage == Stage::Rotary);
     const HeadDetails &details = m_document->selectedDetails();
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
-    m_formula->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result.rotary)));
+    m_formula->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result)));
     if (details.trace.weights.size() == 0) {
         m_canvas->setFigure({});
         m_explanation->setHtml(tr("<p>Type a sentence to step through its attention.</p>"));
