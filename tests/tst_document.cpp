@@ -1,14 +1,17 @@
 // The document alone, without a window: edits, undo across model switches, background runs.
 #include "autosave.h"
 #include "attentiondocument.h"
+#include "translationcheckpoint.h"
 #include "attentionflow.h"
 #include "flowjob.h"
+#include "predictionjob.h"
 #include "randomcheckpoint.h"
 #include "testsupport.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
@@ -27,6 +30,7 @@ namespace {
 
 const QString kData = QStringLiteral(STUDIO_TEST_DATA);
 const QString kGpt2 = kData + QStringLiteral("/checkpoints/gpt2-random-tiny");
+const QString kMarian = kData + QStringLiteral("/checkpoints/marian-random-tiny");
 
 // A text long enough for the teaching model to run it in the background (over 256 tokens).
 QString longText(const QString &word, int words)
@@ -50,6 +54,9 @@ class TestDocument : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void translationShowsEachKindOfAttention();
+    void translateWritesTheGreedyTargetAStepPerUndo();
+    void translationScenesKeepTheirKind();
     void closingDuringARunIsSafe();
     void generationAppendsWhatAFreshRunPredicts();
     void sampledGenerationRepeatsWithItsSeed();
@@ -698,6 +705,138 @@ void TestDocument::closingDuringARunIsSafe()
     QThreadPool::globalInstance()->waitForDone();
     QCoreApplication::processEvents();
     QCoreApplication::processEvents();
+}
+
+void TestDocument::translationShowsEachKindOfAttention()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kMarian));
+    QVERIFY(document.isTranslation() && !document.isTeaching());
+    document.editText(QStringLiteral("She sees the small elephant."));
+    document.editTextPair(QStringLiteral("Sie sieht."));
+    QTRY_VERIFY(!document.isBusy());
+    const auto checkpoint = openTranslationCheckpoint(kMarian);
+    QVERIFY_OK(checkpoint);
+    const auto prepared = prepareTranslation(**checkpoint.value, QStringLiteral("She sees the small elephant."), QStringLiteral("Sie sieht."));
+    QVERIFY_OK(prepared);
+    const TranslationTrace trace = (*checkpoint.value)->model->forward(prepared.value->input);
+    const int source = int(prepared.value->input.sourceIds.size());
+    const int target = int(prepared.value->input.decoderIds.size());
+    // Cross-attention first: target rows, source columns, the same numbers as the model's own run.
+    QCOMPARE(document.attentionKind(), AttentionKind::Cross);
+    QCOMPARE(document.tokenCount(), target);
+    QCOMPARE(document.result().keyCount(), source);
+    QCOMPARE(document.result().labels.first(), QStringLiteral("<pad>"));
+    QCOMPARE(document.result().columnLabels().last(), QStringLiteral("</s>"));
+    QVERIFY(document.result().weights(1, 2) == (*trace.cross)[1][2]);
+    // The key selection follows the source's length, not the target's (here the longer).
+    QVERIFY(source > target);
+    document.selectKey(source - 1);
+    QCOMPARE(document.selectedKey(), source - 1);
+    // The step-through's head: q from the decoder, k and v from the encoder's output.
+    document.selectHead(1, 2);
+    const HeadDetails &cross = document.selectedDetails();
+    QCOMPARE(cross.trace.q.rows(), Eigen::Index(target));
+    QCOMPARE(cross.trace.k.rows(), Eigen::Index(source));
+    QCOMPARE(cross.keyInput.rows(), Eigen::Index(source));
+    QVERIFY(cross.trace.weights == (*trace.cross)[1][2]);
+    // The other kinds, from the same run.
+    QSignalSpy kinds(&document, &AttentionDocument::attentionKindChanged);
+    document.selectAttentionKind(AttentionKind::Encoder);
+    QCOMPARE(kinds.count(), 1);
+    QCOMPARE(document.tokenCount(), source);
+    QVERIFY(document.result().keyLabels.isEmpty());
+    QVERIFY(document.result().weights(0, 1) == (*trace.encoder)[0][1]);
+    QVERIFY(document.selectedKey() < source);
+    document.selectAttentionKind(AttentionKind::Decoder);
+    QCOMPARE(document.tokenCount(), target);
+    QVERIFY(document.result().weights(1, 0) == (*trace.decoder)[1][0]);
+    QVERIFY(document.selectedKey() < target);
+    QCOMPARE(document.selectedDetails().trace.k.rows(), Eigen::Index(target));
+    // Next-token prediction and comparison belong to single-stack models; nothing crashes asking.
+    QVERIFY(!document.predictionJob()->available());
+    document.generate(2, {}, false, 0);
+    QTRY_VERIFY(!document.isGenerating());
+    QVERIFY(document.modelDescription().contains(QStringLiteral("Marian")));
+    // Back to the teaching model.
+    document.useTeachingModel();
+    QTRY_VERIFY(!document.isBusy());
+    QVERIFY(!document.isTranslation());
+    QVERIFY(!document.result().attentionKind.has_value());
+}
+
+void TestDocument::translateWritesTheGreedyTargetAStepPerUndo()
+{
+    const QJsonObject reference = [] {
+        QFile file(kData + QStringLiteral("/reference/marian-random-tiny.json"));
+        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
+    }();
+    std::vector<int> greedy;
+    for (const QJsonValue &id : reference.value(QStringLiteral("greedy")).toObject().value(QStringLiteral("ids")).toArray())
+        greedy.push_back(id.toInt());
+    QCOMPARE(int(greedy.size()), 8);
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kMarian));
+    document.editText(reference.value(QStringLiteral("source_text")).toString());
+    document.editTextPair(QStringLiteral("typed first"));
+    QTRY_VERIFY(!document.isBusy());
+    const int undoBefore = document.undoStack()->index();
+    QSignalSpy stopped(&document, &AttentionDocument::generationStopped);
+    document.translate(5);
+    QVERIFY(document.isGenerating());
+    QTRY_VERIFY_WITH_TIMEOUT(!document.isGenerating() && !document.isBusy(), 30000);
+    // One undo step clears the typed target, then one per token: the reference's greedy ids.
+    QCOMPARE(document.undoStack()->index(), undoBefore + 1 + 5);
+    QVERIFY(document.target().ids.has_value());
+    QCOMPARE(*document.target().ids, std::vector<int>(greedy.begin(), greedy.begin() + 5));
+    QVERIFY(!document.target().text.isEmpty());
+    // The views show the decoder reading [start] + those ids.
+    QCOMPARE(document.tokenCount(), 6);
+    QCOMPARE(document.result().pieces.first(), QStringLiteral("<pad>"));
+    QVERIFY(document.undoStack()->undoText().startsWith(QStringLiteral("Translate")));
+    // Undo removes a step, and the views follow.
+    document.undoStack()->undo();
+    QTRY_VERIFY(!document.isBusy());
+    QCOMPARE(*document.target().ids, std::vector<int>(greedy.begin(), greedy.begin() + 4));
+    QCOMPARE(document.tokenCount(), 5);
+    // Typing a target replaces the translation with the typed text (teacher forcing).
+    document.editTextPair(QStringLiteral("Die Katze"));
+    QTRY_VERIFY(!document.isBusy());
+    QVERIFY(!document.target().ids.has_value());
+    QCOMPARE(document.target().text, QStringLiteral("Die Katze"));
+    document.undoStack()->undo();
+    QTRY_VERIFY(!document.isBusy());
+    QCOMPARE(*document.target().ids, std::vector<int>(greedy.begin(), greedy.begin() + 4));
+    // An edit of the source during a translation stops it.
+    document.translate(8);
+    QVERIFY(document.isGenerating());
+    document.editText(QStringLiteral("The cat."));
+    QVERIFY(!document.isGenerating());
+    QTRY_VERIFY(!document.isBusy());
+}
+
+void TestDocument::translationScenesKeepTheirKind()
+{
+    AttentionDocument document;
+    QVERIFY(openModelAndWait(document, kMarian));
+    document.editText(QStringLiteral("The cat sleeps."));
+    document.editTextPair(QStringLiteral("Die Katze schläft."));
+    QTRY_VERIFY(!document.isBusy());
+    document.selectAttentionKind(AttentionKind::Encoder);
+    document.selectHead(1, 3);
+    const Scene scene = document.captureScene(QStringLiteral("encoder"), QStringLiteral("heatmap"));
+    QCOMPARE(scene.attentionKind, QStringLiteral("encoder"));
+    QCOMPARE(scene.textPair, QStringLiteral("Die Katze schläft."));
+    document.editScenes({scene}, QStringLiteral("Add scene"));
+    // Elsewhere: the teaching model, then back to the scene.
+    document.useTeachingModel();
+    QTRY_VERIFY(!document.isBusy());
+    document.goToScene(0);
+    QTRY_VERIFY_WITH_TIMEOUT(document.isTranslation() && !document.isBusy() && document.selectedLayer() == 1, 30000);
+    QCOMPARE(document.attentionKind(), AttentionKind::Encoder);
+    QCOMPARE(document.selectedHead(), 3);
+    QCOMPARE(document.textPair(), QStringLiteral("Die Katze schläft."));
+    QVERIFY(document.result().attentionKind == AttentionKind::Encoder);
 }
 
 void TestDocument::generationAppendsWhatAFreshRunPredicts()
