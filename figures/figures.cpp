@@ -119,7 +119,8 @@ QString FigureContext::quotedSentence() const
     const QString first = QStringLiteral("“%1”").arg(visibleToken(sentence.simplified()));
     // A BERT pair is read as one input: both sentences belong in the caption; a translation is source → target.
     if (translation)
-        return QStringLiteral("%1 → “%2”").arg(first, visibleToken(sentencePair.simplified()));
+        return sentencePair.trimmed().isEmpty() ? QObject::tr("%1 → (no target yet)").arg(first)
+                                                : QStringLiteral("%1 → “%2”").arg(first, visibleToken(sentencePair.simplified()));
     return sentencePair.isEmpty() ? first : QStringLiteral("%1 + “%2”").arg(first, visibleToken(sentencePair.simplified()));
 }
 

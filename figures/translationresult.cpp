@@ -68,8 +68,8 @@ AttentionResult translationResult(const TranslationCheckpoint &checkpoint, const
         result.labels = targetLabels;
         result.pieces = run.prepared.decoderPieces;
         result.keyLabels = sourceLabels;
-        result.queryTitle = QObject::tr("target token (query)");
-        result.keyTitle = QObject::tr("source token (key, value)");
+        result.queryTitle = QObject::tr("target token");
+        result.keyTitle = QObject::tr("source token");
         result.layerInputs = run.trace.crossInputs;
         break;
     }

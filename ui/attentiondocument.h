@@ -61,6 +61,9 @@ public:
     };
     Target target() const { return {m_textPair, m_targetIds}; }
     AttentionKind attentionKind() const { return m_kind; }
+    // The current run's source and target (decoder input) lengths; 0 without a translation run.
+    int sourceTokenCount() const { return m_run.translation ? int(m_run.translation->prepared.input.sourceIds.size()) : 0; }
+    int targetTokenCount() const { return m_run.translation ? int(m_run.translation->prepared.input.decoderIds.size()) : 0; }
     void selectAttentionKind(AttentionKind kind);
     // Translates greedily from the start, a token per run and undo step, at most maxTokens; stops
     // at the end token, the model's last position, an edit or stopGenerating().

@@ -104,6 +104,9 @@ MainWindow::MainWindow(QWidget *parent)
     m_pair->setToolTip(tr("BERT reads sentence pairs: [CLS] first [SEP] second [SEP]."));
     m_samples = new QComboBox(inputs);
     m_samples->setToolTip(tr("Sample sentences"));
+    // As wide as its title, not as its longest sentence: the text fields keep the room.
+    m_samples->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_samples->setMinimumContentsLength(9);
     m_samples->addItem(tr("Samples…"));
     QFile samples(QStringLiteral(":/samples.txt"));
     if (samples.open(QIODevice::ReadOnly))
@@ -572,7 +575,11 @@ void MainWindow::syncFromDocument()
     m_headChooser->setCurrentIndex(m_document->selectedLayer() * result.heads + m_document->selectedHead());
     if (!m_document->isBusy()) {
         const int query = m_document->selectedQuery();
-        m_status->setText(tr("%1 · %2%3").arg(countText(result.tokenCount(), tr("token"), tr("tokens")), m_document->modelDescription())
+        const QString tokens = m_document->isTranslation()
+            ? tr("%1 → %2").arg(countText(m_document->sourceTokenCount(), tr("source token"), tr("source tokens")),
+                                countText(m_document->targetTokenCount(), tr("target token"), tr("target tokens")))
+            : countText(result.tokenCount(), tr("token"), tr("tokens"));
+        m_status->setText(tr("%1 · %2%3").arg(tokens, m_document->modelDescription())
                               .arg(query >= 0 ? tr(" · query %1 “%2”").arg(query).arg(result.labels.value(query)) : QString()));
     }
 }
