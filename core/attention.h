@@ -72,6 +72,7 @@ struct HeadTrace {
     Matrix weights; // weights = softmax_keys(masked / τ)     (T, T)
     Matrix output;  // output = weights v                     (T, d_head)
     Vector entropy; // H_i = −Σ_j w_ij log₂ w_ij, in bits     (T)
+    Matrix bias;    // relative position models (T5): the bias added to the scores (T, S); else empty
     Matrix qPreRope; // rotary models: q and k before rotation (T, d_head); q and k
     Matrix kPreRope; // above are after it. Empty for other models.
 
@@ -91,13 +92,15 @@ KeyVisibility keyVisibility(const AttentionSettings &settings, int tokenCount);
 // How scores become weights in the one attention kernel.
 struct KernelOptions {
     float scale = 1.0f;       // scores are multiplied by this (1/√d_head, or 1 when not scaled)
+    // Added to the scaled scores, (T, S): a learned bias per relative position (T5). Null = none.
+    const Matrix *bias = nullptr;
     double temperature = 1.0; // τ > 0
     KeyVisibility visibility;
 };
 
 // The attention kernel, for the teaching model and every checkpoint alike:
 //   scores  = q kᵀ                              (T, T)
-//   scaled  = (q · scale) kᵀ = scores · scale   (T, T)
+//   scaled  = (q · scale) kᵀ = scores · scale   (T, T)   (+ bias, where one is given: T5)
 //   masked  = scaled, −∞ where a key is hidden  (T, T)
 //   weights = softmax_keys(masked / τ)          (T, T)
 //   output  = weights v                         (T, d_v)

@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <sentencepiece_processor.h>
 
@@ -235,6 +236,142 @@ QByteArray MarianTokenizer::tokenText(const QString &token) const
 QString MarianTokenizer::targetTokenForId(int id) const
 {
     return m_targetById.value(id);
+}
+
+struct T5Tokenizer::Processor {
+    sentencepiece::SentencePieceProcessor model;
+};
+
+T5Tokenizer::T5Tokenizer() : m_processor(std::make_unique<Processor>()) {}
+T5Tokenizer::~T5Tokenizer() = default;
+
+Result<std::shared_ptr<T5Tokenizer>> T5Tokenizer::fromFolder(const QString &directory)
+{
+    using R = Result<std::shared_ptr<T5Tokenizer>>;
+    const QDir dir(directory);
+    std::shared_ptr<T5Tokenizer> tokenizer(new T5Tokenizer);
+    QJsonObject config;
+    if (dir.exists(QStringLiteral("tokenizer_config.json"))) {
+        const Result<QByteArray> bytes = readRegularFile(dir.filePath(QStringLiteral("tokenizer_config.json")), kMaxConfigBytes);
+        if (!bytes)
+            return R::failure(bytes.error);
+        const QJsonDocument document = QJsonDocument::fromJson(*bytes.value);
+        if (!document.isObject())
+            return R::failure(QStringLiteral("tokenizer_config.json does not hold a JSON object"));
+        config = document.object();
+        if (config.value(QStringLiteral("legacy")).isBool() && !config.value(QStringLiteral("legacy")).toBool())
+            return R::failure(QStringLiteral("tokenizer_config.json: T5's non-legacy tokenization (\"legacy\": false) is not supported"));
+    }
+    const QString name = QStringLiteral("spiece.model");
+    if (!dir.exists(name))
+        return R::failure(QStringLiteral("no tokenizer: the folder needs spiece.model (T5's SentencePiece model)"));
+    const Result<QByteArray> bytes = readRegularFile(dir.filePath(name), kMaxTokenizerBytes);
+    if (!bytes)
+        return R::failure(bytes.error);
+    const sentencepiece::util::Status loaded
+        = tokenizer->m_processor->model.LoadFromSerializedProto(std::string_view(bytes.value->constData(), size_t(bytes.value->size())));
+    if (!loaded.ok())
+        return R::failure(QStringLiteral("%1 is not a SentencePiece model: %2").arg(name, QString::fromStdString(loaded.ToString())));
+    tokenizer->m_pieces = tokenizer->m_processor->model.GetPieceSize();
+    tokenizer->m_extraIds = std::clamp(config.value(QStringLiteral("extra_ids")).toInt(100), 0, 100000);
+    tokenizer->m_size = tokenizer->m_pieces + tokenizer->m_extraIds;
+    QHash<QString, int> vocab;
+    for (int id = 0; id < tokenizer->m_pieces; ++id)
+        vocab.insert(QString::fromStdString(tokenizer->m_processor->model.IdToPiece(id)), id);
+    QStringList special;
+    for (int n = 0; n < tokenizer->m_extraIds; ++n) {
+        const QString extra = QStringLiteral("<extra_id_%1>").arg(n);
+        vocab.insert(extra, tokenizer->m_size - 1 - n);
+        special.append(extra);
+    }
+    tokenizer->indexVocabulary(vocab);
+    const QString eos = tokenSpelling(config.value(QStringLiteral("eos_token")), QStringLiteral("</s>"));
+    tokenizer->m_eosId = tokenizer->idOf(eos);
+    special.append({eos, tokenSpelling(config.value(QStringLiteral("unk_token")), QStringLiteral("<unk>")),
+                    tokenSpelling(config.value(QStringLiteral("pad_token")), QStringLiteral("<pad>"))});
+    special.removeDuplicates();
+    std::sort(special.begin(), special.end(), [](const QString &a, const QString &b) { return a.size() > b.size(); });
+    tokenizer->m_specialTokens = special;
+    return {tokenizer, {}};
+}
+
+int T5Tokenizer::idOf(const QString &piece) const
+{
+    static const QRegularExpression extra(QStringLiteral("^<extra_id_(\\d+)>$"));
+    if (const QRegularExpressionMatch match = extra.match(piece); match.hasMatch()) {
+        const int n = match.captured(1).toInt();
+        if (n >= 0 && n < m_extraIds)
+            return m_size - 1 - n;
+    }
+    // SentencePiece's own id (its unknown piece's for anything it does not hold).
+    return m_processor->model.PieceToId(piece.toStdString());
+}
+
+Result<Encoding> T5Tokenizer::encode(const QString &text, const QString &pair, const std::atomic<bool> *cancel) const
+{
+    if (!pair.isEmpty())
+        return Result<Encoding>::failure(QStringLiteral("a translation model takes the target as its own text, not as a second sentence"));
+    if (cancelRequested(cancel))
+        return Result<Encoding>::failure(cancelledMessage());
+    return encodeText(text);
+}
+
+Result<Encoding> T5Tokenizer::encodeText(const QString &text) const
+{
+    Encoding encoding;
+    const auto append = [&](const QString &piece) {
+        encoding.tokens.append(piece);
+        encoding.ids.push_back(idOf(piece));
+        encoding.tokenTypes.push_back(0);
+    };
+    qsizetype at = 0;
+    while (at <= text.size()) {
+        qsizetype next = -1;
+        QString found;
+        for (const QString &special : m_specialTokens) {
+            const qsizetype index = text.indexOf(special, at);
+            if (index >= 0 && (next < 0 || index < next)) {
+                next = index;
+                found = special;
+            }
+        }
+        if (const QString chunk = text.mid(at, next < 0 ? -1 : next - at); !chunk.isEmpty()) {
+            std::vector<std::string> pieces;
+            const QByteArray utf8 = chunk.toUtf8();
+            const sentencepiece::util::Status encoded = m_processor->model.Encode(std::string_view(utf8.constData(), size_t(utf8.size())), &pieces);
+            if (!encoded.ok())
+                return Result<Encoding>::failure(QStringLiteral("SentencePiece could not split the text: %1").arg(QString::fromStdString(encoded.ToString())));
+            for (const std::string &piece : pieces)
+                append(QString::fromStdString(piece));
+        }
+        if (next < 0)
+            break;
+        append(found);
+        at = next + found.size();
+    }
+    append(tokenForId(m_eosId));
+    return {std::move(encoding), {}};
+}
+
+QString T5Tokenizer::displayToken(const QString &token) const
+{
+    if (m_specialTokens.contains(token))
+        return token;
+    QString shown = token;
+    return shown.replace(kMetaspace, QStringLiteral("\u2423")); // ␣
+}
+
+bool T5Tokenizer::isSpecial(const QString &token) const
+{
+    return m_specialTokens.contains(token) && !token.startsWith(QStringLiteral("<extra_id_"));
+}
+
+QByteArray T5Tokenizer::tokenText(const QString &token) const
+{
+    if (m_specialTokens.contains(token))
+        return token.toUtf8();
+    QString text = token;
+    return text.replace(kMetaspace, QStringLiteral(" ")).toUtf8();
 }
 
 } // namespace studio

@@ -234,6 +234,8 @@ private:
 void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads, bool streaming);
 // Per row: (x − mean) / √(var + ε) · gain + bias.
 void layerNorm(const LayerNormWeights &norm, double eps, Matrix &x);
+// Per row: x / √(mean(x²) + ε) · gain.
+void rmsNorm(const WeightRef &gain, double eps, Matrix &x);
 // The activation in place, vectorised: GELU's tanh approximation (gelu_new) or its exact erf form.
 void applyActivation(Matrix &x, Activation activation, int threads);
 float geluTanh(float x); // scalar reference forms

@@ -52,7 +52,15 @@ Result<std::shared_ptr<TranslationCheckpoint>> openTranslationCheckpoint(const Q
     if (!model)
         return R::failure(names.size() == 1 ? QStringLiteral("%1: %2").arg(names.first(), model.error) : model.error);
     checkpoint->model = *model.value;
-    Result<std::shared_ptr<MarianTokenizer>> tokenizer = MarianTokenizer::fromFolder(directory);
+    Result<std::shared_ptr<TranslationTokenizer>> tokenizer = Result<std::shared_ptr<TranslationTokenizer>>::failure({});
+    if (checkpoint->config.t5()) {
+        Result<std::shared_ptr<T5Tokenizer>> t5 = T5Tokenizer::fromFolder(directory);
+        tokenizer = t5 ? Result<std::shared_ptr<TranslationTokenizer>>{*t5.value, {}} : Result<std::shared_ptr<TranslationTokenizer>>::failure(t5.error);
+    } else {
+        Result<std::shared_ptr<MarianTokenizer>> marian = MarianTokenizer::fromFolder(directory);
+        tokenizer = marian ? Result<std::shared_ptr<TranslationTokenizer>>{*marian.value, {}}
+                           : Result<std::shared_ptr<TranslationTokenizer>>::failure(marian.error);
+    }
     if (!tokenizer)
         return R::failure(tokenizer.error);
     if ((*tokenizer.value)->sourceVocabularySize() > checkpoint->config.vocabSize)

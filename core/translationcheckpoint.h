@@ -19,7 +19,7 @@ struct TranslationCheckpoint {
     QString name;
     TranslationConfig config;
     std::shared_ptr<const TranslationModel> model;
-    std::shared_ptr<const MarianTokenizer> tokenizer;
+    std::shared_ptr<const TranslationTokenizer> tokenizer;
     qint64 weightBytes = 0;
 };
 

@@ -27,7 +27,7 @@ void writeTranslationTrace(JsonStream &out, const TranslationCheckpoint &checkpo
                            const TranslationTrace &trace, const TranslationTraceOptions &options)
 {
     const TranslationConfig &config = checkpoint.config;
-    const MarianTokenizer &tokenizer = *checkpoint.tokenizer;
+    const TranslationTokenizer &tokenizer = *checkpoint.tokenizer;
     out.beginObject();
     out.key(QStringLiteral("model"));
     out.value(QJsonObject{

@@ -83,13 +83,100 @@ bool isEncoderDecoderConfig(const QJsonObject &json)
     return false;
 }
 
+namespace {
+
+// T5Config's keys and defaults (t5-small's shapes), and its feed_forward_proj.
+Result<TranslationConfig> parseT5Config(const QJsonObject &json)
+{
+    using R = Result<TranslationConfig>;
+    TranslationConfig config;
+    config.family = TranslationFamily::T5;
+    config.modelType = QStringLiteral("t5");
+    struct Size {
+        const char *key;
+        int *target;
+        qint64 largest;
+        qint64 fallback;
+    };
+    const Size sizes[] = {{"num_layers", &config.encoderLayers, kMaxLayers, 6}, {"num_heads", &config.encoderHeads, kMaxLayers, 8},
+                          {"d_model", &config.hidden, kMaxWidth, 512}, {"d_kv", &config.headDimension, kMaxWidth, 64},
+                          {"d_ff", &config.encoderFfn, kMaxWidth, 2048}, {"vocab_size", &config.vocabSize, kMaxCount, 32128},
+                          {"relative_attention_num_buckets", &config.relativeBuckets, kMaxCount, 32},
+                          {"relative_attention_max_distance", &config.relativeMaxDistance, kMaxCount, 128},
+                          {"n_positions", &config.maxPositions, kMaxCount, 512}};
+    for (const Size &size : sizes) {
+        const Result<int> read = readSize(json, {size.key}, size.largest, size.fallback);
+        if (!read)
+            return R::failure(read.error);
+        *size.target = *read.value;
+    }
+    const Result<int> decoderLayers = readSize(json, {"num_decoder_layers"}, kMaxLayers, config.encoderLayers);
+    if (!decoderLayers)
+        return R::failure(decoderLayers.error);
+    config.decoderLayers = *decoderLayers.value;
+    config.decoderHeads = config.encoderHeads;
+    config.decoderFfn = config.encoderFfn;
+    config.decoderVocabSize = config.vocabSize;
+    if (config.relativeBuckets < 2)
+        return R::failure(QStringLiteral("config.json: relative_attention_num_buckets must be at least 2"));
+    // "relu", "gelu", … or "gated-<act>"; "gated-gelu" is the tanh GELU (transformers' own rule).
+    const QString projection = json.value(QStringLiteral("feed_forward_proj")).toString(QStringLiteral("relu"));
+    config.gatedFfn = projection.startsWith(QStringLiteral("gated-"));
+    const QString act = config.gatedFfn ? projection.mid(6) : projection;
+    const std::optional<Activation> activation = projection == QStringLiteral("gated-gelu") ? Activation::GeluTanh : activationFromConfigName(act);
+    if (!activation || projection.count(QLatin1Char('-')) > (config.gatedFfn ? 1 : 0))
+        return R::failure(QStringLiteral("config.json: feed_forward_proj \"%1\" is not supported (relu, gelu, gated-gelu, gated-silu …)").arg(projection));
+    config.activation = *activation;
+    config.normEps = json.value(QStringLiteral("layer_norm_epsilon")).toDouble(1e-6);
+    if (!(config.normEps > 0) || !std::isfinite(config.normEps))
+        return R::failure(QStringLiteral("config.json: layer_norm_epsilon must be a positive number"));
+    config.sharedEmbeddings = true;
+    config.tiedOutput = json.value(QStringLiteral("tie_word_embeddings")).toBool(true);
+    config.scaleOutput = config.tiedOutput; // transformers rescales a tied output by d_model^−½
+    for (const auto &[key, target, fallback] : {std::tuple{"pad_token_id", &config.padId, 0}, std::tuple{"decoder_start_token_id", &config.decoderStartId, -1},
+                                                std::tuple{"eos_token_id", &config.eosId, 1}}) {
+        const Result<int> id = readId(json, key, fallback, config.vocabSize);
+        if (!id)
+            return R::failure(id.error);
+        *target = *id.value;
+    }
+    if (config.decoderStartId < 0)
+        config.decoderStartId = config.padId;
+    return {config, {}};
+}
+
+} // namespace
+
+int relativePositionBucket(int relative, bool bidirectional, int buckets, int maxDistance)
+{
+    int bucket = 0;
+    int n = buckets;
+    if (bidirectional) {
+        n /= 2;
+        if (relative > 0)
+            bucket += n;
+        relative = std::abs(relative);
+    } else {
+        relative = -std::min(relative, 0);
+    }
+    const int maxExact = n / 2;
+    if (relative < maxExact)
+        return bucket + relative;
+    // In float, as transformers computes it: log(rel / max_exact) / log(max_distance / max_exact) · (n − max_exact).
+    const float scaled = std::log(float(relative) / float(maxExact)) / float(std::log(double(maxDistance) / double(maxExact)))
+                         * float(n - maxExact);
+    return bucket + std::min(maxExact + int(scaled), n - 1);
+}
+
 Result<TranslationConfig> parseTranslationConfig(const QJsonObject &json)
 {
     using R = Result<TranslationConfig>;
     const QString type = json.value(QStringLiteral("model_type")).toString();
+    if (type == QStringLiteral("t5"))
+        return parseT5Config(json);
     if (type != QStringLiteral("marian"))
         return R::failure(QStringLiteral("config.json: model_type \"%1\" is an encoder–decoder model Attention Studio does not run; "
-                                         "it runs Marian (marian) translation models, such as Helsinki-NLP's opus-mt")
+                                         "it runs Marian (marian) translation models, such as Helsinki-NLP's opus-mt, and T5 (t5)")
                               .arg(type.isEmpty() ? QStringLiteral("(missing)") : type));
     TranslationConfig config;
     struct Size {
@@ -196,6 +283,8 @@ Result<std::shared_ptr<const TranslationModel>> TranslationModel::bind(const Tra
 Status TranslationModel::bindTensors(const TranslationConfig &config, const QHash<QString, TensorView> &tensors)
 {
     m_config = config;
+    if (config.t5())
+        return bindT5(tensors);
     // MarianMTModel saves under "model."; a bare MarianModel without it.
     WeightBinder binder({QStringLiteral("model."), QString()}, LinearLayout::OutByIn, NormKind::LayerNorm, tensors, m_converted);
     const int c = config.hidden;
@@ -226,13 +315,18 @@ Status TranslationModel::bindTensors(const TranslationConfig &config, const QHas
         block.norm = binder.norm(normName, c);
         return block;
     };
+    const auto feedForward = [&](const QString &p, int width) {
+        FeedForward ffn;
+        ffn.in = binder.linear(p + QStringLiteral("fc1"), c, width, true);
+        ffn.out = binder.linear(p + QStringLiteral("fc2"), width, c, true);
+        ffn.norm = binder.norm(p + QStringLiteral("final_layer_norm"), c);
+        return ffn;
+    };
     for (int l = 0; l < config.encoderLayers && binder.error().isEmpty(); ++l) {
         const QString p = QStringLiteral("encoder.layers.%1.").arg(l);
         EncoderLayer layer;
         layer.self = attentionBlock(p + QStringLiteral("self_attn"), p + QStringLiteral("self_attn_layer_norm"));
-        layer.fc1 = binder.linear(p + QStringLiteral("fc1"), c, config.encoderFfn, true);
-        layer.fc2 = binder.linear(p + QStringLiteral("fc2"), config.encoderFfn, c, true);
-        layer.finalNorm = binder.norm(p + QStringLiteral("final_layer_norm"), c);
+        layer.ffn = feedForward(p, config.encoderFfn);
         m_encoder.push_back(layer);
     }
     for (int l = 0; l < config.decoderLayers && binder.error().isEmpty(); ++l) {
@@ -240,14 +334,70 @@ Status TranslationModel::bindTensors(const TranslationConfig &config, const QHas
         DecoderLayer layer;
         layer.self = attentionBlock(p + QStringLiteral("self_attn"), p + QStringLiteral("self_attn_layer_norm"));
         layer.cross = attentionBlock(p + QStringLiteral("encoder_attn"), p + QStringLiteral("encoder_attn_layer_norm"));
-        layer.fc1 = binder.linear(p + QStringLiteral("fc1"), c, config.decoderFfn, true);
-        layer.fc2 = binder.linear(p + QStringLiteral("fc2"), config.decoderFfn, c, true);
-        layer.finalNorm = binder.norm(p + QStringLiteral("final_layer_norm"), c);
+        layer.ffn = feedForward(p, config.decoderFfn);
         m_decoder.push_back(layer);
     }
     m_outputHead = config.tiedOutput ? m_decoderEmbedding : binder.tensor(QStringLiteral("lm_head.weight"), config.decoderVocabSize, c);
     if (binder.has(QStringLiteral("final_logits_bias")))
         m_logitsBias = binder.tensor(QStringLiteral("final_logits_bias"), 1, config.decoderVocabSize);
+    if (!binder.error().isEmpty())
+        return Status::failure(binder.error());
+    m_nonFiniteTensors = binder.nonFinite();
+    return Status::success();
+}
+
+Status TranslationModel::bindT5(const QHash<QString, TensorView> &tensors)
+{
+    const TranslationConfig &config = m_config;
+    // T5ForConditionalGeneration saves without a prefix; no biases anywhere; RMS-style norms.
+    WeightBinder binder({QString(), QStringLiteral("model.")}, LinearLayout::OutByIn, NormKind::RmsNorm, tensors, m_converted);
+    const int c = config.hidden;
+    const int inner = config.innerWidth(AttentionKind::Encoder);
+    const QString shared = QStringLiteral("shared.weight");
+    m_encoderEmbedding = binder.tensor(binder.has(shared) ? shared : QStringLiteral("encoder.embed_tokens.weight"), config.vocabSize, c);
+    m_decoderEmbedding = m_encoderEmbedding;
+    const auto attentionBlock = [&](const QString &prefix, const QString &normName) {
+        AttentionBlock block;
+        block.query = binder.linear(prefix + QStringLiteral(".q"), c, inner, false);
+        block.key = binder.linear(prefix + QStringLiteral(".k"), c, inner, false);
+        block.value = binder.linear(prefix + QStringLiteral(".v"), c, inner, false);
+        block.output = binder.linear(prefix + QStringLiteral(".o"), inner, c, false);
+        block.norm = binder.norm(normName, c);
+        return block;
+    };
+    const auto feedForward = [&](const QString &p) {
+        FeedForward ffn;
+        const QString dense = p + QStringLiteral("DenseReluDense.");
+        ffn.in = binder.linear(dense + (config.gatedFfn ? QStringLiteral("wi_0") : QStringLiteral("wi")), c, config.encoderFfn, false);
+        if (config.gatedFfn)
+            ffn.gate = binder.linear(dense + QStringLiteral("wi_1"), c, config.encoderFfn, false);
+        ffn.out = binder.linear(dense + QStringLiteral("wo"), config.encoderFfn, c, false);
+        ffn.norm = binder.norm(p + QStringLiteral("layer_norm"), c);
+        return ffn;
+    };
+    for (int l = 0; l < config.encoderLayers && binder.error().isEmpty(); ++l) {
+        const QString p = QStringLiteral("encoder.block.%1.layer.").arg(l);
+        EncoderLayer layer;
+        layer.self = attentionBlock(p + QStringLiteral("0.SelfAttention"), p + QStringLiteral("0.layer_norm"));
+        layer.ffn = feedForward(p + QStringLiteral("1."));
+        m_encoder.push_back(layer);
+    }
+    for (int l = 0; l < config.decoderLayers && binder.error().isEmpty(); ++l) {
+        const QString p = QStringLiteral("decoder.block.%1.layer.").arg(l);
+        DecoderLayer layer;
+        layer.self = attentionBlock(p + QStringLiteral("0.SelfAttention"), p + QStringLiteral("0.layer_norm"));
+        layer.cross = attentionBlock(p + QStringLiteral("1.EncDecAttention"), p + QStringLiteral("1.layer_norm"));
+        layer.ffn = feedForward(p + QStringLiteral("2."));
+        m_decoder.push_back(layer);
+    }
+    // The first layer of each stack holds its relative position table, used by all its layers.
+    m_encoderRelativeBias = binder.tensor(QStringLiteral("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+                                          config.relativeBuckets, config.encoderHeads);
+    m_decoderRelativeBias = binder.tensor(QStringLiteral("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
+                                          config.relativeBuckets, config.decoderHeads);
+    m_encoderFinalNorm = binder.norm(QStringLiteral("encoder.final_layer_norm"), c);
+    m_decoderFinalNorm = binder.norm(QStringLiteral("decoder.final_layer_norm"), c);
+    m_outputHead = config.tiedOutput ? m_decoderEmbedding : binder.tensor(QStringLiteral("lm_head.weight"), config.vocabSize, c);
     if (!binder.error().isEmpty())
         return Status::failure(binder.error());
     m_nonFiniteTensors = binder.nonFinite();
@@ -278,7 +428,8 @@ Status TranslationModel::validate(const TranslationInput &input) const
 KernelOptions TranslationModel::kernelOptions(const TranslationInput &input, AttentionKind kind) const
 {
     KernelOptions options;
-    options.scale = 1.0f / std::sqrt(float(m_config.headDim(kind)));
+    // T5 does not divide its scores by √d (its initialisation folds the factor into W_Q).
+    options.scale = m_config.t5() ? 1.0f : 1.0f / std::sqrt(float(m_config.headDim(kind)));
     options.temperature = input.attentionTemperature > 0 && std::isfinite(input.attentionTemperature) ? input.attentionTemperature : 1.0;
     options.visibility.causal = kind == AttentionKind::Decoder;
     // Source padding is hidden from the encoder's queries and from the decoder's cross-attention.
@@ -308,50 +459,110 @@ Matrix TranslationModel::embed(const WeightRef &table, const std::vector<int> &i
     Matrix x(Eigen::Index(ids.size()), c); // (T, C)
     for (size_t t = 0; t < ids.size(); ++t) {
         table.rowsAsFloat(ids[t], 1, x.row(Eigen::Index(t)).data());
-        x.row(Eigen::Index(t)) = x.row(Eigen::Index(t)) * scale + positions.row(Eigen::Index(t));
+        if (positions.rows() > Eigen::Index(t)) // T5 has no position embedding: its bias is on the scores
+            x.row(Eigen::Index(t)) = x.row(Eigen::Index(t)) * scale + positions.row(Eigen::Index(t));
     }
     return x;
 }
 
-void TranslationModel::attendBlock(const AttentionBlock &block, int heads, const Matrix &x, const Matrix &memory, const KernelOptions &kernel,
-                                   int threads, std::vector<Matrix> &maps, Matrix &out) const
+void TranslationModel::normalise(const LayerNormWeights &norm, Matrix &x) const
+{
+    if (m_config.t5())
+        rmsNorm(norm.gain, m_config.normEps, x);
+    else
+        layerNorm(norm, m_config.normEps, x);
+}
+
+std::vector<Matrix> TranslationModel::positionBias(const WeightRef &table, int queries, int keys, bool bidirectional) const
+{
+    const int heads = table.cols;
+    const Matrix values = table.toMatrix(); // (buckets, heads)
+    std::vector<Matrix> bias(size_t(heads), Matrix(queries, keys));
+    for (int i = 0; i < queries; ++i)
+        for (int j = 0; j < keys; ++j) {
+            const int bucket = relativePositionBucket(j - i, bidirectional, m_config.relativeBuckets, m_config.relativeMaxDistance);
+            for (int h = 0; h < heads; ++h)
+                bias[size_t(h)](i, j) = values(bucket, h);
+        }
+    return bias;
+}
+
+void TranslationModel::attendBlock(const AttentionBlock &block, int heads, int headDim, const Matrix &x, const Matrix &memory,
+                                   const KernelOptions &kernel, const std::vector<Matrix> &bias, int threads, std::vector<Matrix> &maps,
+                                   Matrix &out) const
 {
     const bool streaming = x.rows() <= 16;
     Matrix q, k, v;
-    applyLinear(block.query, x, q, threads, streaming);       // (T, C)
-    applyLinear(block.key, memory, k, threads, streaming);    // (S, C)
-    applyLinear(block.value, memory, v, threads, streaming);  // (S, C)
-    const int d = m_config.hidden / heads;
-    Matrix context(x.rows(), m_config.hidden); // the heads side by side (T, C)
+    applyLinear(block.query, x, q, threads, streaming);       // (T, H·d)
+    applyLinear(block.key, memory, k, threads, streaming);    // (S, H·d)
+    applyLinear(block.value, memory, v, threads, streaming);  // (S, H·d)
+    Matrix context(x.rows(), heads * headDim); // the heads side by side (T, H·d)
     maps.assign(size_t(heads), Matrix());
-    for (int h = 0; h < heads; ++h)
-        attend(q.middleCols(h * d, d), k.middleCols(h * d, d), v.middleCols(h * d, d), kernel, maps[size_t(h)], context.middleCols(h * d, d));
+    for (int h = 0; h < heads; ++h) {
+        KernelOptions options = kernel;
+        options.bias = size_t(h) < bias.size() ? &bias[size_t(h)] : nullptr;
+        attend(q.middleCols(h * headDim, headDim), k.middleCols(h * headDim, headDim), v.middleCols(h * headDim, headDim), options,
+               maps[size_t(h)], context.middleCols(h * headDim, headDim));
+    }
     applyLinear(block.output, context, out, threads, streaming); // (T, C)
 }
 
-void TranslationModel::feedForward(const LinearWeights &fc1, const LinearWeights &fc2, Matrix &x, int threads) const
+void TranslationModel::attentionSublayer(const AttentionBlock &block, AttentionKind kind, Matrix &x, const Matrix *memory,
+                                         const KernelOptions &kernel, const std::vector<Matrix> &bias, int threads,
+                                         std::vector<Matrix> &maps, std::vector<Matrix> &inputs) const
+{
+    Matrix attended;
+    if (m_config.t5()) { // pre-norm: x + Attn(RMS(x))
+        Matrix normed = x;
+        normalise(block.norm, normed);
+        attendBlock(block, m_config.heads(kind), m_config.headDim(kind), normed, memory ? *memory : normed, kernel, bias, threads, maps, attended);
+        inputs.push_back(std::move(normed));
+        x += attended;
+        return;
+    }
+    // post-norm: LN(x + Attn(x))
+    inputs.push_back(x);
+    attendBlock(block, m_config.heads(kind), m_config.headDim(kind), x, memory ? *memory : x, kernel, bias, threads, maps, attended);
+    x += attended;
+    normalise(block.norm, x);
+}
+
+void TranslationModel::feedForward(const FeedForward &ffn, Matrix &x, int threads) const
 {
     const bool streaming = x.rows() <= 16;
+    Matrix normed;
+    const Matrix *in = &x;
+    if (m_config.t5()) {
+        normed = x;
+        normalise(ffn.norm, normed);
+        in = &normed;
+    }
     Matrix inner, out;
-    applyLinear(fc1, x, inner, threads, streaming); // (T, ffn)
+    applyLinear(ffn.in, *in, inner, threads, streaming); // (T, ffn)
     applyActivation(inner, m_config.activation, threads);
-    applyLinear(fc2, inner, out, threads, streaming); // (T, C)
+    if (ffn.gate.weight.present()) { // gated: act(x·wi_0) ⊙ x·wi_1
+        Matrix linear;
+        applyLinear(ffn.gate, *in, linear, threads, streaming);
+        inner.array() *= linear.array();
+    }
+    applyLinear(ffn.out, inner, out, threads, streaming); // (T, C)
     x += out;
+    if (!m_config.t5())
+        normalise(ffn.norm, x);
 }
 
 TranslationTrace TranslationModel::forward(const TranslationInput &input, int threads, const std::atomic<bool> *cancel,
                                            const TranslationTrace *encoded) const
 {
     TranslationTrace trace;
-    const double eps = m_config.normEps;
     auto decoderMaps = std::make_shared<AttentionMaps>();
     auto crossMaps = std::make_shared<AttentionMaps>();
     const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
 
-    Matrix attended;
     if (encoded && encoded->encoderOutput.rows() == Eigen::Index(input.sourceIds.size())) {
         trace.encoder = encoded->encoder;
         trace.encoderInputs = encoded->encoderInputs;
+        trace.encoderBias = encoded->encoderBias;
         trace.encoderOutput = encoded->encoderOutput;
     } else {
         trace.encoder = encode(input, threads, cancel, trace);
@@ -359,8 +570,12 @@ TranslationTrace TranslationModel::forward(const TranslationInput &input, int th
             return trace;
     }
 
-    // Decoder, post-LN: y = LN(y + CausalSelfAttn(y)); y = LN(y + CrossAttn(y, enc)); y = LN(y + FFN(y)).
+    // Decoder. Marian: y = LN(y + CausalSelfAttn(y)); y = LN(y + CrossAttn(y, enc)); y = LN(y + FFN(y)).
+    // T5: the same sublayers, each reading RMS(y) and adding to y; a final RMS norm.
     Matrix y = embed(m_decoderEmbedding, input.decoderIds); // (T, C)
+    const int tokens = int(input.decoderIds.size());
+    if (m_config.t5())
+        trace.decoderBias = positionBias(m_decoderRelativeBias, tokens, tokens, false);
     const KernelOptions decoderKernel = kernelOptions(input, AttentionKind::Decoder);
     const KernelOptions crossKernel = kernelOptions(input, AttentionKind::Cross);
     for (const DecoderLayer &layer : m_decoder) {
@@ -368,17 +583,14 @@ TranslationTrace TranslationModel::forward(const TranslationInput &input, int th
             trace.cancelled = true;
             return trace;
         }
-        trace.decoderInputs.push_back(y);
-        attendBlock(layer.self, m_config.decoderHeads, y, y, decoderKernel, threads, decoderMaps->emplace_back(), attended);
-        y += attended;
-        layerNorm(layer.self.norm, eps, y);
-        trace.crossInputs.push_back(y);
-        attendBlock(layer.cross, m_config.decoderHeads, y, trace.encoderOutput, crossKernel, threads, crossMaps->emplace_back(), attended);
-        y += attended;
-        layerNorm(layer.cross.norm, eps, y);
-        feedForward(layer.fc1, layer.fc2, y, threads);
-        layerNorm(layer.finalNorm, eps, y);
+        attentionSublayer(layer.self, AttentionKind::Decoder, y, nullptr, decoderKernel, trace.decoderBias, threads,
+                          decoderMaps->emplace_back(), trace.decoderInputs);
+        attentionSublayer(layer.cross, AttentionKind::Cross, y, &trace.encoderOutput, crossKernel, {}, threads, crossMaps->emplace_back(),
+                          trace.crossInputs);
+        feedForward(layer.ffn, y, threads);
     }
+    if (m_config.t5())
+        normalise(m_decoderFinalNorm, y);
     trace.decoderOutput = y;
     trace.decoder = std::move(decoderMaps);
     trace.cross = std::move(crossMaps);
@@ -388,24 +600,25 @@ TranslationTrace TranslationModel::forward(const TranslationInput &input, int th
 SharedAttentionMaps TranslationModel::encode(const TranslationInput &input, int threads, const std::atomic<bool> *cancel,
                                             TranslationTrace &trace) const
 {
-    // Encoder, post-LN: x = LN(x + SelfAttn(x)); x = LN(x + FFN(x)).
+    // Marian: x = LN(x + SelfAttn(x)); x = LN(x + FFN(x)). T5: x += SelfAttn(RMS(x)); x += FFN(RMS(x)); a final RMS norm.
     auto maps = std::make_shared<AttentionMaps>();
     Matrix x = embed(m_encoderEmbedding, input.sourceIds); // (S, C)
+    const int tokens = int(input.sourceIds.size());
+    if (m_config.t5())
+        trace.encoderBias = positionBias(m_encoderRelativeBias, tokens, tokens, true);
     const KernelOptions kernel = kernelOptions(input, AttentionKind::Encoder);
-    Matrix attended;
     for (const EncoderLayer &layer : m_encoder) {
         if (cancel && cancel->load(std::memory_order_relaxed)) {
             trace.cancelled = true;
             return maps;
         }
-        trace.encoderInputs.push_back(x);
-        attendBlock(layer.self, m_config.encoderHeads, x, x, kernel, threads, maps->emplace_back(), attended);
-        x += attended;
-        layerNorm(layer.self.norm, m_config.normEps, x);
-        feedForward(layer.fc1, layer.fc2, x, threads);
-        layerNorm(layer.finalNorm, m_config.normEps, x);
+        attentionSublayer(layer.self, AttentionKind::Encoder, x, nullptr, kernel, trace.encoderBias, threads, maps->emplace_back(),
+                          trace.encoderInputs);
+        feedForward(layer.ffn, x, threads);
     }
-    trace.encoderOutput = x; // no final encoder norm: the last layer's output
+    if (m_config.t5())
+        normalise(m_encoderFinalNorm, x);
+    trace.encoderOutput = x; // Marian: the last layer's output, no final norm
     return maps;
 }
 
@@ -414,13 +627,15 @@ RowVector TranslationModel::logits(const Eigen::Ref<const RowVector> &decoderHid
     const int vocab = m_outputHead.rows;
     const int c = m_outputHead.cols;
     RowVector out(vocab);
+    // T5 with a tied output first scales the decoder's output by d_model^−½.
+    const RowVector h = m_config.scaleOutput ? RowVector(decoderHidden * float(1.0 / std::sqrt(double(m_config.hidden)))) : RowVector(decoderHidden);
     // A block of the output projection's rows at a time, converted where it is half precision.
     constexpr int kBlock = 1024;
     std::vector<float> scratch(size_t(kBlock) * size_t(c));
     for (int first = 0; first < vocab; first += kBlock) {
         const int count = std::min(kBlock, vocab - first);
         m_outputHead.rowsAsFloat(first, count, scratch.data());
-        out.segment(first, count).noalias() = decoderHidden * Eigen::Map<const Matrix>(scratch.data(), count, c).transpose();
+        out.segment(first, count).noalias() = h * Eigen::Map<const Matrix>(scratch.data(), count, c).transpose();
     }
     if (m_logitsBias.present())
         out += m_logitsBias.toMatrix().row(0);
@@ -460,7 +675,11 @@ HeadTrace TranslationModel::headStages(const TranslationTrace &trace, AttentionK
     const int d = m_config.headDim(kind);
     Matrix weights;
     Matrix output(x.rows(), d);
-    attend(q.middleCols(head * d, d), k.middleCols(head * d, d), v.middleCols(head * d, d), kernelOptions(input, kind), weights, output, &stages);
+    KernelOptions options = kernelOptions(input, kind);
+    static const std::vector<Matrix> none; // cross-attention has no position bias
+    const std::vector<Matrix> &bias = kind == AttentionKind::Encoder ? trace.encoderBias : kind == AttentionKind::Decoder ? trace.decoderBias : none;
+    options.bias = size_t(head) < bias.size() ? &bias[size_t(head)] : nullptr;
+    attend(q.middleCols(head * d, d), k.middleCols(head * d, d), v.middleCols(head * d, d), options, weights, output, &stages);
     return stages;
 }
 

@@ -26,9 +26,15 @@ QString attentionKindName(AttentionKind kind);  // "encoder", "decoder", "cross"
 QString attentionKindTitle(AttentionKind kind); // "Encoder self-attention"
 std::optional<AttentionKind> attentionKindFromName(const QString &name);
 
-// What the forward pass needs from an encoder–decoder config.json, with MarianConfig's defaults
-// for absent keys.
+// The encoder–decoder families the forward pass runs. Marian (opus-mt): post-LayerNorm, sinusoidal
+// positions, scores ÷ √d. T5: pre-RMSNorm, no position embeddings but a learned bias on the
+// scores per relative-position bucket (shared by the layers of each stack), and no ÷ √d.
+enum class TranslationFamily { Marian, T5 };
+
+// What the forward pass needs from an encoder–decoder config.json, with the family's defaults
+// (MarianConfig, T5Config) for absent keys.
 struct TranslationConfig {
+    TranslationFamily family = TranslationFamily::Marian;
     QString modelType = QStringLiteral("marian");
     int encoderLayers = 0;
     int decoderLayers = 0;
@@ -49,11 +55,25 @@ struct TranslationConfig {
     int eosId = 0;
     std::vector<int> bannedIds; // bad_words_ids of one token: never generated
     double normEps = 1e-5;
+    // T5 only.
+    int headDimension = 0;       // d_kv; 0 = d_model / heads
+    int relativeBuckets = 0;     // relative_attention_num_buckets
+    int relativeMaxDistance = 0; // relative_attention_max_distance
+    bool gatedFfn = false;       // v1.1 "gated-gelu": wo(act(x·wi_0) ⊙ x·wi_1)
+    bool scaleOutput = false;    // tied output: the decoder's output × d_model^−½ before the projection
 
+    bool t5() const { return family == TranslationFamily::T5; }
     int layers(AttentionKind kind) const { return kind == AttentionKind::Encoder ? encoderLayers : decoderLayers; }
     int heads(AttentionKind kind) const { return kind == AttentionKind::Encoder ? encoderHeads : decoderHeads; }
-    int headDim(AttentionKind kind) const { return heads(kind) > 0 ? hidden / heads(kind) : 0; }
+    int headDim(AttentionKind kind) const { return headDimension > 0 ? headDimension : heads(kind) > 0 ? hidden / heads(kind) : 0; }
+    int innerWidth(AttentionKind kind) const { return heads(kind) * headDim(kind); }
 };
+
+// T5's relative position bucket of key j for query i (relative = j − i), as transformers computes
+// it (in float): exact buckets for short distances, logarithmic ones up to maxDistance, half of
+// them for keys after the query when bidirectional (the encoder), none of them when not (the
+// decoder: only earlier keys).
+int relativePositionBucket(int relative, bool bidirectional, int buckets, int maxDistance);
 
 // Whether config.json describes an encoder–decoder model (is_encoder_decoder, or a known type).
 bool isEncoderDecoderConfig(const QJsonObject &json);
@@ -82,6 +102,8 @@ struct TranslationTrace {
     std::vector<Matrix> encoderInputs; // X of each encoder layer's self-attention  (S, C)
     std::vector<Matrix> decoderInputs; // X of each decoder layer's self-attention  (T, C)
     std::vector<Matrix> crossInputs;   // the queries' X of each cross-attention   (T, C)
+    std::vector<Matrix> encoderBias;   // T5: [head] the relative position bias on the encoder's scores (S, S)
+    std::vector<Matrix> decoderBias;   // T5: [head] the same for the decoder's self-attention (T, T)
     Matrix encoderOutput;              // the last encoder layer's output: every cross-attention's keys and values (S, C)
     Matrix decoderOutput;              // the last decoder layer's output, from which the logits come (T, C)
     bool cancelled = false;
@@ -124,32 +146,43 @@ public:
 private:
     struct AttentionBlock {
         LinearWeights query, key, value, output;
-        LayerNormWeights norm; // after the residual add (post-LN)
+        LayerNormWeights norm; // Marian: after the residual add; T5: before the attention
+    };
+    struct FeedForward {
+        LinearWeights in, gate, out; // gate: T5 v1.1's second input projection (wi_1)
+        LayerNormWeights norm;       // Marian: after the residual add; T5: before
     };
     struct EncoderLayer {
         AttentionBlock self;
-        LinearWeights fc1, fc2;
-        LayerNormWeights finalNorm;
+        FeedForward ffn;
     };
     struct DecoderLayer {
         AttentionBlock self, cross;
-        LinearWeights fc1, fc2;
-        LayerNormWeights finalNorm;
+        FeedForward ffn;
     };
 
     TranslationModel() = default;
     Status bindTensors(const TranslationConfig &config, const QHash<QString, TensorView> &tensors);
+    Status bindT5(const QHash<QString, TensorView> &tensors);
     KernelOptions kernelOptions(const TranslationInput &input, AttentionKind kind) const;
     const AttentionBlock &block(AttentionKind kind, int layer) const;
     // Embeddings (× √d where scaled) + positions for ids. (T, C)
     Matrix embed(const WeightRef &table, const std::vector<int> &ids) const;
     // One attention sublayer: x (queries' input, T, C) and memory (keys' and values' input, S, C)
     // to the heads' maps [head] (T, S) and the projected output (T, C).
-    void attendBlock(const AttentionBlock &block, int heads, const Matrix &x, const Matrix &memory, const KernelOptions &kernel,
-                     int threads, std::vector<Matrix> &maps, Matrix &out) const;
+    void attendBlock(const AttentionBlock &block, int heads, int headDim, const Matrix &x, const Matrix &memory, const KernelOptions &kernel,
+                     const std::vector<Matrix> &bias, int threads, std::vector<Matrix> &maps, Matrix &out) const;
+    // One sublayer with its residual: Marian x = LN(x + Attn(x)); T5 x = x + Attn(RMS(x)). input
+    // gets what the attention's queries read.
+    void attentionSublayer(const AttentionBlock &block, AttentionKind kind, Matrix &x, const Matrix *memory, const KernelOptions &kernel,
+                           const std::vector<Matrix> &bias, int threads, std::vector<Matrix> &maps, std::vector<Matrix> &inputs) const;
     // The encoder's layers: fills trace's encoder inputs and output, returns its maps.
     SharedAttentionMaps encode(const TranslationInput &input, int threads, const std::atomic<bool> *cancel, TranslationTrace &trace) const;
-    void feedForward(const LinearWeights &fc1, const LinearWeights &fc2, Matrix &x, int threads) const;
+    // x (T, C) in place: Marian x = LN(x + FFN(x)); T5 x = x + FFN(RMS(x)).
+    void feedForward(const FeedForward &ffn, Matrix &x, int threads) const;
+    void normalise(const LayerNormWeights &norm, Matrix &x) const;
+    // T5: each head's bias (T, S) from its stack's table, for queries 0..T−1 and keys 0..S−1.
+    std::vector<Matrix> positionBias(const WeightRef &table, int queries, int keys, bool bidirectional) const;
 
     TranslationConfig m_config;
     std::vector<std::unique_ptr<SafetensorsFile>> m_files;
@@ -157,6 +190,8 @@ private:
     WeightRef m_decoderEmbedding; // (V_dec, C)
     WeightRef m_outputHead;       // (V_dec, C)
     WeightRef m_logitsBias;       // (1, V_dec); absent = 0
+    LayerNormWeights m_encoderFinalNorm, m_decoderFinalNorm; // T5
+    WeightRef m_encoderRelativeBias, m_decoderRelativeBias;   // T5: (buckets, heads)
     Matrix m_encoderPositions;    // (positions, C)
     Matrix m_decoderPositions;    // (positions, C)
     std::vector<EncoderLayer> m_encoder;

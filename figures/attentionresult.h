@@ -35,8 +35,11 @@ QString stageButtonTitle(Stage stage); // as short as a row of buttons needs: "+
 // "q = X·W_Q, k = X·W_K, v = X·W_V"; rotary models add no position to X.
 QString stageFormula(Stage stage, bool rotary = false);
 struct AttentionResult;
-// The formula as this result's model computes it (rotary positions; cross-attention's two inputs).
+// The formula as this result's model computes it (rotary positions; cross-attention's two inputs;
+// T5's relative position bias in place of ÷ √d_k), and the titles that go with it.
 QString stageFormula(Stage stage, const AttentionResult &result);
+QString stageTitle(Stage stage, const AttentionResult &result);
+QString stageButtonTitle(Stage stage, const AttentionResult &result);
 
 // What the views show for the current input. The document holds it as a shared, immutable value.
 struct AttentionResult {
@@ -50,6 +53,9 @@ struct AttentionResult {
     std::vector<SharedAttentionMaps> kindMaps;
     QString queryTitle;  // what a row is ("target token"); empty = "query"
     QString keyTitle;    // what a column is ("source token"); empty = "key"
+    // T5: scores are not divided by √d_k; its self-attention adds a learned bias per relative position.
+    bool unscaledScores = false;
+    bool relativePositionBias = false;
     int layers = 0;
     int heads = 0;
     SharedAttentionMaps maps = std::make_shared<const AttentionMaps>(); // never null

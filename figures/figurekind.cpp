@@ -79,7 +79,7 @@ BuiltFigure buildFigure(const AttentionResult &result, const HeadDetails &detail
         // Numbered as the step-through numbers it: among this model's stages (Rotary only for rotary models).
         const std::vector<Stage> stages = stagesFor(result);
         const int position = int(std::find(stages.begin(), stages.end(), request.stage) - stages.begin()) + 1;
-        figure.caption.append(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(request.stage), stageFormula(request.stage, result)));
+        figure.caption.append(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(request.stage, result), stageFormula(request.stage, result)));
         figure.showNumbers = true;
         figure.vectorCells = request.vectorCells;
         return heatmapFigure(std::move(figure), font);

@@ -25,7 +25,7 @@ QString numberedFormula(const AttentionResult &result, Stage stage)
 {
     const std::vector<Stage> stages = stagesFor(result);
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
-    return QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result));
+    return QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage, result), stageFormula(stage, result));
 }
 
 } // namespace

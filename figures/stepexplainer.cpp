@@ -284,6 +284,13 @@ QString explainStage(const AttentionResult &result, const HeadDetails &d, Stage 
             html += QObject::tr("<p>(q and k here are after their rotation.)</p>");
         break;
     case Stage::Scaled:
+        if (t.bias.rows() > i && t.bias.cols() > j) {
+            html += QObject::tr("<p>T5 does not divide by √d_k. It adds a learned bias for how far key %1 is from query %2 "
+                                "(j − i = %3, one of its distance buckets; the same in every layer):</p>"
+                                "<p>scaled = score + bias = %4 + %5 = <b>%6</b></p>")
+                        .arg(j).arg(i).arg(j - i).arg(number(t.scores(i, j)), number(t.bias(i, j)), number(t.scaled(i, j)));
+            break;
+        }
         html += d.scaled ? QObject::tr("<p>scaled = score / √d_k = %1 / √%2 = %1 / %3 = <b>%4</b></p>")
                                .arg(number(t.scores(i, j))).arg(dHead).arg(number(std::sqrt(double(dHead))), number(t.scaled(i, j)))
                          : QObject::tr("<p>Scaling is off: scaled = score = <b>%1</b></p>").arg(number(t.scaled(i, j)));

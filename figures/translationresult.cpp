@@ -15,8 +15,30 @@ QString AttentionResult::columnTitle() const
     return keyTitle.isEmpty() ? QObject::tr("key") : keyTitle;
 }
 
+QString stageTitle(Stage stage, const AttentionResult &result)
+{
+    if (stage == Stage::Scaled && result.unscaledScores)
+        return result.relativePositionBias ? QObject::tr("+ position bias") : QObject::tr("(no ÷ √d_k)");
+    return stageTitle(stage);
+}
+
+QString stageButtonTitle(Stage stage, const AttentionResult &result)
+{
+    if (stage == Stage::Scaled && result.unscaledScores)
+        return result.relativePositionBias ? QObject::tr("+ bias") : QObject::tr("no ÷√d");
+    return stageButtonTitle(stage);
+}
+
 QString stageFormula(Stage stage, const AttentionResult &result)
 {
+    if (stage == Stage::Scaled && result.unscaledScores)
+        return result.relativePositionBias
+                   ? QStringLiteral("scaled = scores + b_h(bucket(j − i)): a learned bias per relative distance, no ÷ √d_k (T5)")
+                   : QStringLiteral("scaled = scores: T5 neither divides by √d_k nor adds a position bias in cross-attention");
+    if (stage == Stage::Embeddings && result.unscaledScores)
+        return result.attentionKind == AttentionKind::Cross
+                   ? QStringLiteral("X = RMSNorm(the decoder's stream) (queries);  E = the encoder's output (keys, values)")
+                   : QStringLiteral("X = RMSNorm(the layer's input): T5 adds no position to the tokens (the bias on the scores carries it)");
     if (result.attentionKind == AttentionKind::Cross) {
         switch (stage) {
         case Stage::Embeddings: return QStringLiteral("X = the decoder's tokens (queries);  E = the encoder's output (keys, values)");
@@ -32,8 +54,8 @@ QString stageFormula(Stage stage, const AttentionResult &result)
 QString translationDescription(const TranslationCheckpoint &checkpoint)
 {
     const TranslationConfig &c = checkpoint.config;
-    return QObject::tr("%1 (Marian translation: %2 + %3, %4, d_model %5)")
-        .arg(checkpoint.name, countText(c.encoderLayers, QObject::tr("encoder layer"), QObject::tr("encoder layers")),
+    return QObject::tr("%1 (%2 translation: %3 + %4, %5, d_model %6)")
+        .arg(checkpoint.name, c.t5() ? QStringLiteral("T5") : QStringLiteral("Marian"), countText(c.encoderLayers, QObject::tr("encoder layer"), QObject::tr("encoder layers")),
              countText(c.decoderLayers, QObject::tr("decoder layer"), QObject::tr("decoder layers")),
              countText(c.decoderHeads, QObject::tr("head"), QObject::tr("heads")))
         .arg(c.hidden);
@@ -41,7 +63,7 @@ QString translationDescription(const TranslationCheckpoint &checkpoint)
 
 AttentionResult translationResult(const TranslationCheckpoint &checkpoint, const TranslationRun &run, AttentionKind kind)
 {
-    const MarianTokenizer &tokenizer = *checkpoint.tokenizer;
+    const TranslationTokenizer &tokenizer = *checkpoint.tokenizer;
     AttentionResult result;
     result.attentionKind = kind;
     QStringList sourceLabels, targetLabels;
@@ -73,6 +95,8 @@ AttentionResult translationResult(const TranslationCheckpoint &checkpoint, const
         result.layerInputs = run.trace.crossInputs;
         break;
     }
+    result.unscaledScores = checkpoint.config.t5();
+    result.relativePositionBias = checkpoint.config.t5() && kind != AttentionKind::Cross;
     result.layers = checkpoint.config.layers(kind);
     result.heads = checkpoint.config.heads(kind);
     result.maps = run.trace.maps(kind);
@@ -116,6 +140,26 @@ HeadDetails translationDetails(const TranslationCheckpoint &checkpoint, const Tr
     details.bV = projection.bV;
     details.trace = checkpoint.model->headStages(run.trace, kind, layer, head, run.prepared.input);
     details.temperature = run.prepared.input.attentionTemperature;
+    details.scaled = !config.t5();
+    if (config.t5()) {
+        switch (kind) {
+        case AttentionKind::Encoder:
+        case AttentionKind::Decoder:
+            details.inputDescription = QObject::tr("the %1's stream entering layer %2, after the layer's RMS norm (T5 normalises before each sublayer); "
+                                                   "no position is added to the tokens: a learned bias on the scores says how far apart they are.")
+                                           .arg(side).arg(layer);
+            details.maskDescription = kind == AttentionKind::Encoder ? QObject::tr("none: the encoder reads the whole source (padding aside)")
+                                                                     : QObject::tr("causal: a target token sees itself and the target tokens before it");
+            break;
+        case AttentionKind::Cross:
+            details.keyInput = run.trace.encoderOutput;
+            details.inputDescription = QObject::tr("queries from the decoder: its stream after layer %1's self-attention, RMS-normalised.").arg(layer);
+            details.keyInputDescription = QObject::tr("keys and values from the encoder: its output after the final RMS norm, the same for every decoder layer.");
+            details.maskDescription = QObject::tr("none: every target token may look at every source token (padding aside)");
+            break;
+        }
+        return details;
+    }
     switch (kind) {
     case AttentionKind::Encoder:
         details.inputDescription = layer == 0 ? QObject::tr("the source's embeddings (× √d_model where scaled) plus the sinusoidal positions.")

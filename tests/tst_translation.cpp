@@ -23,6 +23,7 @@ namespace {
 
 const QString kData = QStringLiteral(STUDIO_TEST_DATA);
 const QString kMarian = kData + QStringLiteral("/checkpoints/marian-random-tiny");
+const QString kT5 = kData + QStringLiteral("/checkpoints/t5-random-tiny");
 // The float64 references' recommended tolerances for a float32 port (tests/data/README.md):
 // attentions 1e-5 absolute; logits 1e-4 relative to max(1, |x|); greedy ids exact.
 constexpr double kAttentionTolerance = 1e-5;
@@ -165,6 +166,8 @@ private Q_SLOTS:
     void greedyMatchesReference_data();
     void greedyMatchesReference();
     void attentionInvariants();
+    void relativeBucketsMatchTransformers();
+    void t5ConfigAndItsTeachingPoints();
     void sourcePaddingIsMasked();
     void positionsAreSinThenCos();
     void configDefaultsAndRefusals();
@@ -237,16 +240,20 @@ void TestTranslation::tokenizerSplitsSpecialTokensAndLanguageCodes()
 void TestTranslation::matchesReference_data()
 {
     QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("folder");
     for (const char *file : {"marian-random-tiny.json", "marian-random-tiny.2.json", "marian-random-tiny.3.json"})
-        QTest::newRow(file) << QString::fromLatin1(file);
+        QTest::newRow(file) << QString::fromLatin1(file) << kMarian;
+    for (const char *file : {"t5-random-tiny.json", "t5-random-tiny.2.json"})
+        QTest::newRow(file) << QString::fromLatin1(file) << kT5;
 }
 
 void TestTranslation::matchesReference()
 {
     QFETCH(QString, file);
+    QFETCH(QString, folder);
     const QJsonObject reference = readJson(kData + QStringLiteral("/reference/") + file);
     QVERIFY(!reference.isEmpty());
-    const auto checkpoint = openMarian();
+    const auto checkpoint = openMarian(folder);
     QVERIFY(checkpoint);
     const Result<PreparedTranslation> prepared = prepareTranslation(*checkpoint, reference.value(QStringLiteral("source_text")).toString(),
                                                                     reference.value(QStringLiteral("target_text")).toString());
@@ -256,7 +263,8 @@ void TestTranslation::matchesReference()
     QCOMPARE(prepared.value->targetIds, intList(reference.value(QStringLiteral("target_ids"))));
     QCOMPARE(prepared.value->targetPieces, stringList(reference.value(QStringLiteral("target_tokens"))));
     QCOMPARE(prepared.value->input.decoderIds, intList(reference.value(QStringLiteral("decoder_input_ids"))));
-    QCOMPARE(prepared.value->decoderTokens, stringList(reference.value(QStringLiteral("decoder_input_tokens"))));
+    if (reference.contains(QStringLiteral("decoder_input_tokens"))) // the Marian references spell them out
+        QCOMPARE(prepared.value->decoderTokens, stringList(reference.value(QStringLiteral("decoder_input_tokens"))));
 
     const TranslationTrace trace = checkpoint->model->forward(prepared.value->input);
     const double encoder = maxDifference(*trace.encoder, reference.value(QStringLiteral("encoder_attentions")).toArray());
@@ -272,7 +280,7 @@ void TestTranslation::matchesReference()
     QCOMPARE(top5.size(), trace.decoderOutput.rows());
     for (qsizetype t = 0; t < top5.size(); ++t) {
         const RowVector logits = checkpoint->model->logits(trace.decoderOutput.row(t));
-        QCOMPARE(logits.size(), Eigen::Index(693));
+        QCOMPARE(logits.size(), Eigen::Index(checkpoint->config.decoderVocabSize));
         std::vector<int> order(size_t(logits.size()));
         for (size_t i = 0; i < order.size(); ++i)
             order[i] = int(i);
@@ -301,9 +309,10 @@ void TestTranslation::greedyMatchesReference_data()
 void TestTranslation::greedyMatchesReference()
 {
     QFETCH(QString, file);
+    QFETCH(QString, folder);
     const QJsonObject reference = readJson(kData + QStringLiteral("/reference/") + file);
     const QJsonObject greedy = reference.value(QStringLiteral("greedy")).toObject();
-    const auto checkpoint = openMarian();
+    const auto checkpoint = openMarian(folder);
     QVERIFY(checkpoint);
     QCOMPARE(checkpoint->config.bannedIds, intList(greedy.value(QStringLiteral("banned_ids"))));
     const QString source = reference.value(QStringLiteral("source_text")).toString();
@@ -319,8 +328,9 @@ void TestTranslation::greedyMatchesReference()
     QCOMPARE(translated.value->ids, intList(greedy.value(QStringLiteral("ids"))));
     const QJsonValue endStep = greedy.value(QStringLiteral("eos_step"));
     QCOMPARE(translated.value->endStep.has_value(), !endStep.isNull());
-    const QJsonArray topLogits = greedy.value(QStringLiteral("top_logit")).toArray();
-    for (int s = 0; s < steps; ++s)
+    const QJsonArray topLogits = greedy.value(QStringLiteral("top_logit")).toArray(); // the Marian references give them
+    QCOMPARE(topLogits.isEmpty(), file.startsWith(QStringLiteral("t5")));
+    for (int s = 0; s < int(topLogits.size()); ++s)
         QVERIFY(std::abs(translated.value->topLogits[size_t(s)] - topLogits.at(s).toDouble()) <= kLogitTolerance * std::max(1.0, std::abs(topLogits.at(s).toDouble())));
     QCOMPARE(stringList(greedy.value(QStringLiteral("tokens"))).size(), steps);
     for (int s = 0; s < steps; ++s)
@@ -351,6 +361,79 @@ void TestTranslation::greedyMatchesReference()
         }
     }
     QVERIFY2(worst <= kAttentionTolerance, qPrintable(QStringLiteral("greedy cross max |Δ| %1").arg(worst)));
+}
+
+void TestTranslation::relativeBucketsMatchTransformers()
+{
+    const QJsonObject tables = readJson(kData + QStringLiteral("/t5/relative_buckets.json"));
+    const QJsonArray range = tables.value(QStringLiteral("relative_position = key_index - query_index")).toArray();
+    QCOMPARE(range.size(), 2);
+    const int first = range.at(0).toInt();
+    int checked = 0;
+    for (const QJsonValue &value : tables.value(QStringLiteral("tables")).toArray()) {
+        const QJsonObject table = value.toObject();
+        const int buckets = table.value(QStringLiteral("num_buckets")).toInt();
+        const int distance = table.value(QStringLiteral("max_distance")).toInt();
+        const bool bidirectional = table.value(QStringLiteral("bidirectional")).toBool();
+        const QJsonArray expected = table.value(QStringLiteral("buckets")).toArray();
+        QCOMPARE(expected.size(), range.at(1).toInt() - first + 1);
+        for (qsizetype i = 0; i < expected.size(); ++i) {
+            const int relative = first + int(i);
+            QVERIFY2(relativePositionBucket(relative, bidirectional, buckets, distance) == expected.at(i).toInt(),
+                     qPrintable(QStringLiteral("%1 buckets, distance %2, %3: relative %4 → %5, expected %6")
+                                    .arg(buckets).arg(distance).arg(bidirectional ? QStringLiteral("bidirectional") : QStringLiteral("causal"))
+                                    .arg(relative).arg(relativePositionBucket(relative, bidirectional, buckets, distance)).arg(expected.at(i).toInt())));
+            ++checked;
+        }
+    }
+    QVERIFY(checked >= 601 * 2);
+}
+
+void TestTranslation::t5ConfigAndItsTeachingPoints()
+{
+    const auto checkpoint = openMarian(kT5);
+    QVERIFY(checkpoint);
+    const TranslationConfig &config = checkpoint->config;
+    QVERIFY(config.t5());
+    QCOMPARE(config.headDim(AttentionKind::Encoder), 24); // d_kv, not d_model / heads
+    QCOMPARE(config.decoderLayers, 3);
+    QCOMPARE(config.decoderStartId, 0);
+    QCOMPARE(config.eosId, 1);
+    QVERIFY(config.scaleOutput);
+    // v1.1's gated GELU is the tanh form, gated by a second projection.
+    const Result<TranslationConfig> gated = parseTranslationConfig(QJsonObject{{QStringLiteral("model_type"), QStringLiteral("t5")},
+                                                                               {QStringLiteral("feed_forward_proj"), QStringLiteral("gated-gelu")},
+                                                                               {QStringLiteral("tie_word_embeddings"), false}});
+    QVERIFY_OK(gated);
+    QVERIFY(gated.value->gatedFfn);
+    QCOMPARE(gated.value->activation, Activation::GeluTanh);
+    QVERIFY(!gated.value->scaleOutput);
+    QVERIFY(!parseTranslationConfig(QJsonObject{{QStringLiteral("model_type"), QStringLiteral("t5")},
+                                                {QStringLiteral("feed_forward_proj"), QStringLiteral("gated-tanh")}}));
+    // No ÷ √d: the scaled stage is the scores plus the bias of each key's relative position.
+    const Result<PreparedTranslation> prepared = prepareTranslation(*checkpoint, QStringLiteral("The cat sleeps."), QStringLiteral("Die Katze"));
+    QVERIFY_OK(prepared);
+    const TranslationTrace trace = checkpoint->model->forward(prepared.value->input);
+    const HeadTrace encoder = checkpoint->model->headStages(trace, AttentionKind::Encoder, 1, 2, prepared.value->input);
+    QCOMPARE(encoder.bias.rows(), encoder.scores.rows());
+    COMPARE_MATRIX(encoder.scaled, Matrix(encoder.scores + encoder.bias), 1e-4);
+    QVERIFY(encoder.bias != Matrix::Zero(encoder.bias.rows(), encoder.bias.cols()));
+    // The bias depends only on j − i (and is the same in every layer).
+    QCOMPARE(encoder.bias(0, 1), encoder.bias(2, 3));
+    QCOMPARE(checkpoint->model->headStages(trace, AttentionKind::Encoder, 0, 2, prepared.value->input).bias, encoder.bias);
+    const HeadTrace cross = checkpoint->model->headStages(trace, AttentionKind::Cross, 1, 2, prepared.value->input);
+    QCOMPARE(cross.bias.size(), Eigen::Index(0)); // cross-attention has none
+    QCOMPARE(cross.scaled, cross.scores);
+    // The tokenizer: SentencePiece's own ids, </s> = 1 appended, <extra_id_0> the last id.
+    const Result<Encoding> extra = checkpoint->tokenizer->encode(QStringLiteral("a <extra_id_0> b"));
+    QVERIFY_OK(extra);
+    QVERIFY(extra.value->tokens.contains(QStringLiteral("<extra_id_0>")));
+    // 400 pieces and 8 extra ids: <extra_id_0> is 407 (the model's embedding has room to 416).
+    const int extraId = extra.value->ids[size_t(extra.value->tokens.indexOf(QStringLiteral("<extra_id_0>")))];
+    QCOMPARE(extraId, checkpoint->tokenizer->sourceVocabularySize() - 1);
+    QCOMPARE(extraId, 407);
+    QCOMPARE(checkpoint->tokenizer->tokenForId(extraId), QStringLiteral("<extra_id_0>"));
+    QCOMPARE(extra.value->ids.back(), 1);
 }
 
 void TestTranslation::attentionInvariants()
@@ -470,7 +553,7 @@ void TestTranslation::configDefaultsAndRefusals()
 
 void TestTranslation::otherEncoderDecodersAreRefusedByName()
 {
-    for (const char *type : {"t5", "bart", "pegasus"}) {
+    for (const char *type : {"bart", "pegasus", "mbart"}) {
         const QJsonObject json{{QStringLiteral("model_type"), QString::fromLatin1(type)}, {QStringLiteral("is_encoder_decoder"), true}};
         QVERIFY(isEncoderDecoderConfig(json));
         const Result<TranslationConfig> parsed = parseTranslationConfig(json);
@@ -481,12 +564,12 @@ void TestTranslation::otherEncoderDecodersAreRefusedByName()
     QVERIFY(!isEncoderDecoderConfig(QJsonObject{{QStringLiteral("model_type"), QStringLiteral("gpt2")}}));
     // A folder of one of them is refused by name, whichever way it is opened.
     QTemporaryDir dir;
-    QVERIFY_OK(writeVariant(dir.path(), [](QJsonObject &json) { json.insert(QStringLiteral("model_type"), QStringLiteral("t5")); }, keep));
+    QVERIFY_OK(writeVariant(dir.path(), [](QJsonObject &json) { json.insert(QStringLiteral("model_type"), QStringLiteral("bart")); }, keep));
     QVERIFY(isTranslationFolder(dir.path()));
     const auto asTranslation = openTranslationCheckpoint(dir.path());
-    QVERIFY(!asTranslation && asTranslation.error.contains(QStringLiteral("\"t5\"")));
+    QVERIFY(!asTranslation && asTranslation.error.contains(QStringLiteral("\"bart\"")));
     const auto asCheckpoint = openCheckpoint(dir.path());
-    QVERIFY(!asCheckpoint && asCheckpoint.error.contains(QStringLiteral("\"t5\"")));
+    QVERIFY(!asCheckpoint && asCheckpoint.error.contains(QStringLiteral("\"bart\"")));
     // A Marian folder opened as a single-stack checkpoint says what it is.
     const auto marianAsCheckpoint = openCheckpoint(kMarian);
     QVERIFY(!marianAsCheckpoint && marianAsCheckpoint.error.contains(QStringLiteral("translation")));

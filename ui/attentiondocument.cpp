@@ -602,7 +602,7 @@ void AttentionDocument::continueTranslating()
     }
     std::vector<int> longer = ids;
     longer.push_back(run.next.id);
-    const MarianTokenizer &tokenizer = *m_translation->tokenizer;
+    const TranslationTokenizer &tokenizer = *m_translation->tokenizer;
     QString text;
     for (int id : longer)
         if (const QString token = tokenizer.targetTokenForId(id); !tokenizer.isSpecial(token))

@@ -266,7 +266,7 @@ void PresenterWindow::rebuild()
         stage = Stage::Projections;
     const std::vector<Stage> stages = stagesFor(result);
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
-    m_title->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result)));
+    m_title->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage, result), stageFormula(stage, result)));
 
     const HeadDetails &details = m_document->selectedDetails();
     const int query = m_document->selectedQuery();

@@ -208,14 +208,14 @@ void StepThroughView::rebuild()
         const bool applies = stageApplies(s, result);
         button->setVisible(applies);
         if (applies)
-            button->setText(QStringLiteral("%1 %2").arg(shownNumber++).arg(stageButtonTitle(s)));
+            button->setText(QStringLiteral("%1 %2").arg(shownNumber++).arg(stageButtonTitle(s, result)));
     }
     if (QAbstractButton *button = m_stages->button(int(stage)))
         button->setChecked(true);
     m_projection->setVisible(stage == Stage::Projections || stage == Stage::Rotary);
     const HeadDetails &details = m_document->selectedDetails();
     const int position = int(std::find(stages.begin(), stages.end(), stage) - stages.begin()) + 1;
-    m_formula->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage), stageFormula(stage, result)));
+    m_formula->setText(QStringLiteral("%1. %2:   %3").arg(position).arg(stageTitle(stage, result), stageFormula(stage, result)));
     if (details.trace.weights.size() == 0) {
         m_canvas->setFigure({});
         m_explanation->setHtml(tr("<p>Type a sentence to step through its attention.</p>"));
