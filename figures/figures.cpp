@@ -318,7 +318,7 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
     figure.colorMap = colorMap;
     figure.selectedRow = selectedQuery;
     QString what;
-    QString scaleLabel = stageTitle(stage);
+    QString scaleLabel = stageTitle(stage, result);
     switch (stage) {
     case Stage::Embeddings:
         figure.setValues(details.input);
@@ -347,7 +347,12 @@ HeatmapFigure stageFigure(const AttentionResult &result, const HeadDetails &deta
         break;
     }
     case Stage::Scores: figure.setValues(t.scores); what = QStringLiteral("scores = q·kᵀ"); break;
-    case Stage::Scaled: figure.setValues(t.scaled); what = QStringLiteral("scaled = scores / √d_k"); break;
+    case Stage::Scaled:
+        figure.setValues(t.scaled);
+        what = !result.unscaledScores ? QStringLiteral("scaled = scores / √d_k")
+             : result.relativePositionBias ? QStringLiteral("scaled = scores + position bias (no ÷ √d_k)")
+                                           : QStringLiteral("scaled = scores (no ÷ √d_k)");
+        break;
     case Stage::Masked: figure.setValues(t.masked); what = QStringLiteral("masked"); break;
     case Stage::Weights:
         figure.setValues(t.weights);
