@@ -45,8 +45,8 @@ QString readFirstLine(const QString &path)
     return QString::fromUtf8(*bytes.value).section(QLatin1Char('\n'), 0, 0).trimmed();
 }
 
-// The files the app reads besides the weights. tokenizer.model and the .spm files are kept for
-// SentencePiece models; the rest of a repository (README, ONNX, other frameworks' weights) is not
+// The files the app reads besides the weights. tokenizer.model, spiece.model (T5) and the .spm files
+// (Marian) are kept for SentencePiece models; the rest of a repository (README, ONNX, other frameworks' weights) is not
 // fetched.
 bool isModelSideFile(const QString &name)
 {
@@ -57,7 +57,7 @@ bool isModelSideFile(const QString &name)
         QStringLiteral("vocab.json"),           QStringLiteral("merges.txt"),
         QStringLiteral("vocab.txt"),            QStringLiteral("tokenizer.model"),
         QStringLiteral("source.spm"),           QStringLiteral("target.spm"),
-        QStringLiteral("target_vocab.json"),
+        QStringLiteral("target_vocab.json"),    QStringLiteral("spiece.model"),
     };
     return names.contains(name);
 }
