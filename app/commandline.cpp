@@ -945,12 +945,46 @@ int runTokenize(const QStringList &arguments)
     const QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("A Hugging Face model folder."), QStringLiteral("DIR"));
     const QCommandLineOption text(QStringLiteral("text"), QStringLiteral("The text."), QStringLiteral("TEXT"));
     const QCommandLineOption pair(QStringLiteral("text-pair"), QStringLiteral("BERT: the second sentence."), QStringLiteral("TEXT"));
-    parser.addOptions({modelOption, text, pair});
+    const QCommandLineOption target(QStringLiteral("target"), QStringLiteral("Translation models: a target text, tokenized as the decoder's."), QStringLiteral("TEXT"));
+    parser.addOptions({modelOption, text, pair, target});
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
     if (!parser.isSet(modelOption))
         return fail(kUsage, QStringLiteral("--model DIR is required"));
+    const auto tokensJson = [](const Encoding &encoding, const ModelTokenizer &tokenizer) {
+        QJsonArray ids, tokens, display;
+        for (qsizetype i = 0; i < encoding.tokens.size(); ++i) {
+            ids.append(encoding.ids[size_t(i)]);
+            tokens.append(encoding.tokens.at(i));
+            display.append(tokenizer.displayToken(encoding.tokens.at(i)));
+        }
+        return QJsonObject{{QStringLiteral("ids"), ids}, {QStringLiteral("tokens"), tokens}, {QStringLiteral("display_tokens"), display}};
+    };
+    if (isTranslationFolder(parser.value(modelOption))) {
+        // The source as the encoder reads it, and with --target the target as the decoder's tokenizer splits it.
+        if (parser.isSet(pair))
+            return fail(kUsage, QStringLiteral("--text-pair is for BERT models; a translation model's target is --target"));
+        Result<std::shared_ptr<TranslationCheckpoint>> opened = openTranslationCheckpoint(parser.value(modelOption));
+        if (!opened)
+            return fail(kFailure, opened.error);
+        const TranslationTokenizer &tokenizer = *(*opened.value)->tokenizer;
+        const Result<Encoding> source = tokenizer.encode(parser.value(text));
+        if (!source)
+            return fail(kUsage, source.error);
+        QJsonObject json = tokensJson(*source.value, tokenizer);
+        if (parser.isSet(target)) {
+            const Result<Encoding> encoded = tokenizer.encodeTarget(parser.value(target));
+            if (!encoded)
+                return fail(kUsage, encoded.error);
+            json.insert(QStringLiteral("target"), tokensJson(*encoded.value, tokenizer));
+        }
+        if (const Status written = writeText({}, QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
+            return fail(kFailure, written.error);
+        return 0;
+    }
+    if (parser.isSet(target))
+        return fail(kUsage, QStringLiteral("--target is for translation (encoder–decoder) models"));
     Result<std::shared_ptr<Checkpoint>> checkpoint = openCheckpoint(parser.value(modelOption));
     if (!checkpoint)
         return fail(kFailure, checkpoint.error);
@@ -960,13 +994,7 @@ int runTokenize(const QStringList &arguments)
     Result<Encoding> encoding = tokenizer.encode(parser.value(text), parser.value(pair));
     if (!encoding)
         return fail(kUsage, encoding.error);
-    QJsonArray ids, tokens, display;
-    for (qsizetype i = 0; i < encoding.value->tokens.size(); ++i) {
-        ids.append(encoding.value->ids[size_t(i)]);
-        tokens.append(encoding.value->tokens.at(i));
-        display.append(tokenizer.displayToken(encoding.value->tokens.at(i)));
-    }
-    const QJsonObject json{{QStringLiteral("ids"), ids}, {QStringLiteral("tokens"), tokens}, {QStringLiteral("display_tokens"), display}};
+    const QJsonObject json = tokensJson(*encoding.value, tokenizer);
     if (const Status written = writeText({}, QJsonDocument(json).toJson(QJsonDocument::Compact) + '\n'); !written)
         return fail(kFailure, written.error);
     return 0;

@@ -178,7 +178,8 @@ Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
         return R::failure(configJson.error);
     if (isEncoderDecoderConfig(*configJson.value)) {
         const Result<TranslationConfig> translation = parseTranslationConfig(*configJson.value);
-        return R::failure(translation ? QStringLiteral("%1 is an encoder–decoder (translation) model: open it as one").arg(checkpoint->name)
+        return R::failure(translation ? QStringLiteral("%1 is a translation (encoder–decoder) model: this takes single-stack models "
+                                                       "(GPT-2, BERT, Llama …); trace, export and the window take translation models").arg(checkpoint->name)
                                       : translation.error);
     }
     const Result<ModelConfig> config = parseModelConfig(*configJson.value);

@@ -885,6 +885,33 @@ void TestCli::traceTranslatesWithCrossAttention()
                                     QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--target"), QStringLiteral("b")});
     QCOMPARE(notTranslation.exitCode, 2);
     QVERIFY(notTranslation.err.contains("translation"));
+
+    // tokenize: the source as the encoder reads it, --target as the decoder's tokenizer splits it.
+    const Run tokenized = run({QStringLiteral("tokenize"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--target"),
+                               reference.value(QStringLiteral("target_text")).toString()});
+    QVERIFY2(tokenized.exitCode == 0, tokenized.err.constData());
+    const QJsonObject tokens = parse(tokenized.out);
+    QCOMPARE(tokens.value(QStringLiteral("ids")).toArray(), reference.value(QStringLiteral("source_ids")).toArray());
+    QCOMPARE(ids(tokens.value(QStringLiteral("target"))), reference.value(QStringLiteral("target_ids")).toArray());
+    // export: any view of one kind; the kind must be one of the three.
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("cross.png"));
+    const Run exported = run({QStringLiteral("export"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--target"),
+                              QStringLiteral("Die Katze"), QStringLiteral("--view"), QStringLiteral("arcs"), QStringLiteral("--layer"), QStringLiteral("1"),
+                              QStringLiteral("--out"), png});
+    QVERIFY2(exported.exitCode == 0, exported.err.constData());
+    QVERIFY(opensAs(png, FigureFormat::Png));
+    QCOMPARE(run({QStringLiteral("export"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--attention"),
+                  QStringLiteral("sideways"), QStringLiteral("--out"), png}).exitCode, 2);
+    const Run wrongLayer = run({QStringLiteral("export"), QStringLiteral("--model"), model, QStringLiteral("--text"), source, QStringLiteral("--attention"),
+                                QStringLiteral("encoder"), QStringLiteral("--layer"), QStringLiteral("5"), QStringLiteral("--out"), png});
+    QCOMPARE(wrongLayer.exitCode, 2);
+    QVERIFY(wrongLayer.err.contains("encoder layer 5"));
+    // A single-stack command on a translation model says what it is.
+    const Run compared = run({QStringLiteral("compare"), QStringLiteral("--model"), model, QStringLiteral("--text"), QStringLiteral("a"),
+                              QStringLiteral("--text-b"), QStringLiteral("b")});
+    QVERIFY(compared.exitCode != 0);
+    QVERIFY(compared.err.contains("translation (encoder–decoder) model"));
 }
 
 void TestCli::tracePredictsTheNextToken()

@@ -7,6 +7,7 @@
 #include "heatmapfigure.h"
 #include "heatmaplayout.h"
 #include "figurekind.h"
+#include "figuresource.h"
 #include "handout.h"
 #include "rotationfigure.h"
 #include "stepexplainer.h"
@@ -63,6 +64,7 @@ struct TeachingRun {
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void translationFiguresAndHandoutScenes();
     void everyLayerLabelIsBlack();
     void predictionBarsAreTheirProbabilities();
     void countsAgreeWithTheirNouns();
@@ -1122,6 +1124,72 @@ void TestFigures::predictionBarsAreTheirProbabilities()
     QCOMPARE(layout.labelRect(2).top(), 60.0);
     QVERIFY(layout.valueRect(0).left() > track.right());
     QVERIFY(!layout.labelRect(0).intersects(track));
+}
+
+void TestFigures::translationFiguresAndHandoutScenes()
+{
+    const QString folder = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/marian-random-tiny");
+    const auto opened = openTranslationCheckpoint(folder);
+    QVERIFY_OK(opened);
+    const QString source = QStringLiteral("She sees the small elephant near the old river bank.");
+    const QString target = QStringLiteral("Sie sieht den kleinen Elefanten.");
+    const Result<FigureSource> figures = translationFigureSource(*opened.value, source, target, AttentionKind::Cross, 1, 2);
+    QVERIFY_OK(figures);
+    const FigureSource &f = *figures.value;
+    // The cross-attention heatmap: target rows, source columns, said in the caption.
+    const HeatmapFigure heatmap = headHeatmap(f.result, f.details, f.context, HeatmapStage::Weights, ColorMapKind::Viridis);
+    QCOMPARE(heatmap.rowLabels.size(), f.result.tokenCount());
+    QCOMPARE(heatmap.colLabels, f.result.keyLabels);
+    QVERIFY(heatmap.colLabels.size() != heatmap.rowLabels.size());
+    QCOMPARE(heatmap.values().cols(), Eigen::Index(heatmap.colLabels.size()));
+    QVERIFY(heatmap.caption.join(QLatin1Char(' ')).contains(QStringLiteral("cross-attention layer 1")));
+    QVERIFY(heatmap.caption.join(QLatin1Char(' ')).contains(QStringLiteral("→")));
+    // k's rows are the source's tokens; the formula says k comes from the encoder's output.
+    const HeatmapFigure k = stageFigure(f.result, f.details, f.context, Stage::Projections, Projection::K, ColorMapKind::Diverging);
+    QCOMPARE(k.rowLabels, f.result.keyLabels);
+    QCOMPARE(stageFormula(Stage::Projections, f.result), QStringLiteral("q = X·W_Q,  k = E·W_K,  v = E·W_V"));
+    // Arcs: target on the left, source on the right.
+    const ArcFigure arcs = arcFigure(f.result, f.context, 1, {0, 1}, {});
+    QCOMPARE(arcs.rightLabels(), f.result.keyLabels);
+    const ArcLayout layout = arcFigureLayout(arcs, QRectF(0, 0, 600, 800), figureFont());
+    bool left = true;
+    QCOMPARE(layout.tokenAt(layout.rightAnchor(int(arcs.keyLabels.size()) - 1) + QPointF(10, 0), &left), int(arcs.keyLabels.size()) - 1);
+    QVERIFY(!left);
+    // The model view: encoder, decoder and cross-attention rows; no rollout where the maps are not square.
+    const GridFigure grid = gridFigure(f.result, f.context, ColorMapKind::Viridis, 1, 2);
+    QCOMPARE(int(grid.weights->size()), 2 + 2 + 2);
+    QCOMPARE(grid.rowTitle(4), QStringLiteral("cross 0"));
+    QCOMPARE(grid.selectedLayer, 5);
+    const auto thumbnails = gridThumbnails(grid);
+    QCOMPARE(thumbnails[4].back().size(), QSize(1, 1)); // the grey "none" of a cross row's rollout
+    QVERIFY(thumbnails[0].back().width() > 1);
+    // The step-through explains cross-attention's two inputs.
+    const QString explained = explainStage(f.result, f.details, Stage::Projections, 3, 5, Projection::K, -1);
+    QVERIFY2(explained.contains(QStringLiteral("encoder")), qPrintable(explained));
+    // A handout of translation scenes: each page computed from its scene's model, kind and target.
+    Scene scene;
+    scene.name = QStringLiteral("alignment");
+    scene.state = defaultWorkspace(source);
+    scene.modelFolder = folder;
+    scene.textPair = target;
+    scene.attentionKind = QStringLiteral("cross");
+    scene.view = QStringLiteral("heatmap");
+    scene.stage = QStringLiteral("weights");
+    scene.layer = 1;
+    scene.head = 2;
+    scene.query = 3;
+    scene.key = 9; // a source position beyond the target's length
+    Scene encoder = scene;
+    encoder.attentionKind = QStringLiteral("encoder");
+    const auto open = [](const QString &) { return Result<std::shared_ptr<const Checkpoint>>::failure(QStringLiteral("not a single-stack model")); };
+    const Result<std::vector<HandoutPage>> pages = sceneHandoutPages({scene, encoder}, open);
+    QVERIFY_OK(pages);
+    QCOMPARE(pages.value->size(), size_t(2));
+    QVERIFY(pages.value->front().caption.join(QLatin1Char(' ')).contains(QStringLiteral("cross-attention")));
+    QVERIFY(pages.value->back().caption.join(QLatin1Char(' ')).contains(QStringLiteral("encoder layer 1")));
+    QTemporaryDir dir;
+    QVERIFY_OK(writeHandout(*pages.value, dir.filePath(QStringLiteral("handout.pdf")), QStringLiteral("Translation")));
+    QVERIFY(QFileInfo(dir.filePath(QStringLiteral("handout.pdf"))).size() > 1000);
 }
 
 QTEST_MAIN(TestFigures)

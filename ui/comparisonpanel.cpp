@@ -137,7 +137,10 @@ void ComparisonPanel::sync()
     m_heads->clear();
     const auto comparison = m_document->comparison();
     if (!comparison) {
-        m_summary->setText(m_document->comparisonText().trimmed().isEmpty() ? QString() : tr("Computing…"));
+        m_summary->setText(m_document->isTranslation() ? tr("Comparing two sentences is for single-stack models (GPT-2, BERT, Llama …); "
+                                                            "a translation model compares its target with its source in the cross-attention.")
+                           : m_document->comparisonText().trimmed().isEmpty() ? QString()
+                                                                              : tr("Computing…"));
         return;
     }
     m_summary->setText(tr("%1 of %2 tokens aligned with %3 of “%4”. The heads that changed most:")
