@@ -42,6 +42,7 @@
 #include <QTemporaryDir>
 #include <QTableView>
 #include <QTest>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -71,6 +72,7 @@ void raiseDock(QMainWindow *window, const QString &name)
 class TestMainWindow : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void translationModelInTheWindow();
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
     void init();
     void typingRecomputesEveryView();
@@ -492,6 +494,48 @@ void TestMainWindow::saveMarksCleanAndOpenRestores()
     // A bad file leaves the document as it was and says why.
     QVERIFY(document->openWorkspace(dir.filePath(QStringLiteral("nope.json"))).error.contains(QStringLiteral("cannot read")));
     QCOMPARE(document->workspace().text, QStringLiteral("saved text"));
+}
+
+void TestMainWindow::translationModelInTheWindow()
+{
+    AttentionDocument *document = m_window->document();
+    auto *translate = m_window->findChild<QToolButton *>(QStringLiteral("translate"));
+    auto *kinds = m_window->findChild<QComboBox *>(QStringLiteral("attentionKind"));
+    auto *target = m_window->findChild<QLineEdit *>(QStringLiteral("pair"));
+    QVERIFY(translate && kinds && target);
+    QVERIFY(translate->isHidden() && kinds->isHidden()); // not for the teaching model
+    document->openModel(QStringLiteral(STUDIO_TEST_DATA "/checkpoints/marian-random-tiny"));
+    QTRY_VERIFY(document->isTranslation());
+    QTRY_VERIFY(!document->isBusy());
+    QVERIFY(!translate->isHidden() && !kinds->isHidden() && !target->isHidden());
+    QVERIFY(target->placeholderText().contains(QStringLiteral("Translate")));
+    document->editText(QStringLiteral("She sees the small elephant."));
+    QTest::keyClicks(target, QStringLiteral("Sie"));
+    QTRY_VERIFY(!document->isBusy());
+    QCOMPARE(document->textPair(), QStringLiteral("Sie"));
+    // The heatmap shows cross-attention: target rows, source columns.
+    QCOMPARE(m_window->heatmap()->figure().colLabels, document->result().keyLabels);
+    QCOMPARE(m_window->heatmap()->figure().rowLabels.size(), document->targetTokenCount());
+    // Choosing the encoder shows the source × source maps everywhere.
+    kinds->setCurrentIndex(kinds->findData(int(AttentionKind::Encoder)));
+    Q_EMIT kinds->activated(kinds->currentIndex());
+    QCOMPARE(document->attentionKind(), AttentionKind::Encoder);
+    QCOMPARE(m_window->heatmap()->figure().rowLabels.size(), document->sourceTokenCount());
+    // Translate writes the target a token at a time; the button stops it.
+    QTest::mouseClick(translate, Qt::LeftButton);
+    QVERIFY(document->isGenerating());
+    QCOMPARE(translate->text(), QStringLiteral("Stop"));
+    QTRY_VERIFY(document->targetTokenCount() >= 3);
+    QTest::mouseClick(translate, Qt::LeftButton);
+    QVERIFY(!document->isGenerating());
+    QTRY_VERIFY(!document->isBusy());
+    QCOMPARE(translate->text(), QStringLiteral("Translate"));
+    QVERIFY(document->target().ids.has_value());
+    QCOMPARE(target->text(), document->textPair()); // the field shows the translation
+    // Back to the teaching model: the translation controls go.
+    document->useTeachingModel();
+    QTRY_VERIFY(!document->isBusy());
+    QVERIFY(translate->isHidden() && kinds->isHidden());
 }
 
 void TestMainWindow::loadedCheckpointWorksInEveryView()
