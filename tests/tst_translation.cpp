@@ -88,24 +88,25 @@ std::shared_ptr<TranslationCheckpoint> openMarian(const QString &directory = kMa
     return opened ? *opened.value : nullptr;
 }
 
-// The stored checkpoint's tensors, changed by `edit` (name, values → new values, or drop when it
+// A stored checkpoint's tensors (Marian's unless `from` says otherwise), changed by `edit` (name, values → new values, or drop when it
 // returns false), written as `dtype` into `folder` with the tokenizer files and a config edited by
 // `config`.
 Status writeVariant(const QString &folder, const std::function<void(QJsonObject &)> &config,
-                    const std::function<bool(QString &, std::vector<float> &, std::vector<qint64> &)> &edit, DType dtype = DType::F32)
+                    const std::function<bool(QString &, std::vector<float> &, std::vector<qint64> &)> &edit, DType dtype = DType::F32,
+                    const QString &from = kMarian)
 {
     QDir().mkpath(folder);
-    for (const QString &name : QDir(kMarian).entryList(QDir::Files))
+    for (const QString &name : QDir(from).entryList(QDir::Files))
         if (name != QStringLiteral("model.safetensors") && name != QStringLiteral("config.json")
-            && !QFile::copy(kMarian + QLatin1Char('/') + name, folder + QLatin1Char('/') + name))
+            && !QFile::copy(from + QLatin1Char('/') + name, folder + QLatin1Char('/') + name))
             return Status::failure(QStringLiteral("cannot copy ") + name);
-    QJsonObject json = readJson(kMarian + QStringLiteral("/config.json"));
+    QJsonObject json = readJson(from + QStringLiteral("/config.json"));
     config(json);
     QFile out(folder + QStringLiteral("/config.json"));
     if (!out.open(QIODevice::WriteOnly) || out.write(QJsonDocument(json).toJson()) < 0)
         return Status::failure(QStringLiteral("cannot write config.json"));
     out.close();
-    Result<std::unique_ptr<SafetensorsFile>> source = SafetensorsFile::open(kMarian + QStringLiteral("/model.safetensors"));
+    Result<std::unique_ptr<SafetensorsFile>> source = SafetensorsFile::open(from + QStringLiteral("/model.safetensors"));
     if (!source)
         return Status::failure(source.error);
     std::vector<TensorToWrite> tensors;
@@ -168,6 +169,7 @@ private Q_SLOTS:
     void attentionInvariants();
     void relativeBucketsMatchTransformers();
     void t5ConfigAndItsTeachingPoints();
+    void t5GatedFeedForwardAndUntiedOutput();
     void sourcePaddingIsMasked();
     void positionsAreSinThenCos();
     void configDefaultsAndRefusals();
@@ -434,6 +436,91 @@ void TestTranslation::t5ConfigAndItsTeachingPoints()
     QCOMPARE(extraId, 407);
     QCOMPARE(checkpoint->tokenizer->tokenForId(extraId), QStringLiteral("<extra_id_0>"));
     QCOMPARE(extra.value->ids.back(), 1);
+}
+
+void TestTranslation::t5GatedFeedForwardAndUntiedOutput()
+{
+    // v1.1's gated FFN, wo(gelu(x·wi_0) ⊙ x·wi_1), with wi_1 = 0 adds nothing: the same as the
+    // plain FFN with wo = 0. If the gate were not applied (or not read), the two would differ.
+    QTemporaryDir dir;
+    const QString gated = dir.filePath(QStringLiteral("gated"));
+    const QString silent = dir.filePath(QStringLiteral("silent"));
+    QVERIFY_OK(writeVariant(
+        gated, [](QJsonObject &json) { json.insert(QStringLiteral("feed_forward_proj"), QStringLiteral("gated-gelu")); },
+        [](QString &name, std::vector<float> &, std::vector<qint64> &) {
+            if (name.endsWith(QStringLiteral("DenseReluDense.wi.weight")))
+                name.replace(QStringLiteral(".wi."), QStringLiteral(".wi_0."));
+            return true;
+        },
+        DType::F32, kT5));
+    // The gate: a zero wi_1 beside every wi_0.
+    {
+        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(gated + QStringLiteral("/model.safetensors"));
+        QVERIFY_OK(file);
+        std::vector<TensorToWrite> tensors;
+        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
+            std::vector<float> values(size_t(it.value().elementCount()));
+            QVERIFY_OK(readFloats(it.value(), values.data(), qint64(values.size())));
+            const QByteArray bytes = encodeFloats(values, DType::F32);
+            tensors.push_back({it.key(), DType::F32, it.value().shape, [bytes] { return bytes; }});
+            if (it.key().endsWith(QStringLiteral("wi_0.weight"))) {
+                const QByteArray zeros = encodeFloats(std::vector<float>(values.size(), 0.0f), DType::F32);
+                tensors.push_back({QString(it.key()).replace(QStringLiteral("wi_0"), QStringLiteral("wi_1")), DType::F32, it.value().shape,
+                                   [zeros] { return zeros; }});
+            }
+        }
+        file.value->reset();
+        QVERIFY_OK(writeSafetensors(gated + QStringLiteral("/model.safetensors"), tensors));
+    }
+    QVERIFY_OK(writeVariant(
+        silent, noChange,
+        [](QString &name, std::vector<float> &values, std::vector<qint64> &) {
+            if (name.endsWith(QStringLiteral("DenseReluDense.wo.weight")))
+                std::fill(values.begin(), values.end(), 0.0f);
+            return true;
+        },
+        DType::F32, kT5));
+    const auto a = openMarian(gated);
+    const auto b = openMarian(silent);
+    const auto original = openMarian(kT5);
+    QVERIFY(a && b && original);
+    QVERIFY(a->config.gatedFfn);
+    const QString source = QStringLiteral("The cat sleeps on the mat.");
+    const TranslationTrace ta = run(*a, source, QStringLiteral("Die Katze"));
+    const TranslationTrace tb = run(*b, source, QStringLiteral("Die Katze"));
+    const TranslationTrace to = run(*original, source, QStringLiteral("Die Katze"));
+    QVERIFY(maxMapDifference(ta.cross, tb.cross) < 1e-6);
+    QVERIFY(maxMapDifference(ta.encoder, tb.encoder) < 1e-6);
+    QVERIFY(maxMapDifference(to.encoder, tb.encoder) > 1e-3); // the FFN matters in the original
+
+    // v1.1's untied output: lm_head.weight as it is, without T5's d_model^−½ rescale. An lm_head
+    // of shared × 64^−½ = shared / 8 gives the tied model's logits.
+    const QString untied = dir.filePath(QStringLiteral("untied"));
+    QVERIFY_OK(writeVariant(untied, [](QJsonObject &json) { json.insert(QStringLiteral("tie_word_embeddings"), false); }, keep, DType::F32, kT5));
+    {
+        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(untied + QStringLiteral("/model.safetensors"));
+        QVERIFY_OK(file);
+        std::vector<TensorToWrite> tensors;
+        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
+            std::vector<float> values(size_t(it.value().elementCount()));
+            QVERIFY_OK(readFloats(it.value(), values.data(), qint64(values.size())));
+            const QByteArray bytes = encodeFloats(values, DType::F32);
+            tensors.push_back({it.key(), DType::F32, it.value().shape, [bytes] { return bytes; }});
+            if (it.key() == QStringLiteral("shared.weight")) {
+                for (float &v : values)
+                    v /= 8.0f;
+                const QByteArray head = encodeFloats(values, DType::F32);
+                tensors.push_back({QStringLiteral("lm_head.weight"), DType::F32, it.value().shape, [head] { return head; }});
+            }
+        }
+        file.value->reset();
+        QVERIFY_OK(writeSafetensors(untied + QStringLiteral("/model.safetensors"), tensors));
+    }
+    const auto u = openMarian(untied);
+    QVERIFY(u);
+    QVERIFY(!u->config.tiedOutput && !u->config.scaleOutput);
+    const TranslationTrace tu = run(*u, source, QStringLiteral("Die Katze"));
+    COMPARE_MATRIX(Matrix(u->model->logits(tu.decoderOutput.row(2))), Matrix(original->model->logits(to.decoderOutput.row(2))), 1e-4);
 }
 
 void TestTranslation::attentionInvariants()
