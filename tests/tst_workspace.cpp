@@ -106,6 +106,7 @@ void TestWorkspace::scenesRoundTripBitIdentical()
     checkpointScene.name = QStringLiteral("GPT-2");
     checkpointScene.modelFolder = QStringLiteral("/models/gpt2");
     checkpointScene.textPair = QStringLiteral("second");
+    checkpointScene.attentionKind = QStringLiteral("cross"); // a translation model's scene
     checkpointScene.view = QStringLiteral("arcs");
     checkpointScene.layer = 5;
     checkpointScene.query = -1;
@@ -123,6 +124,7 @@ void TestWorkspace::scenesRoundTripBitIdentical()
         QCOMPARE(b.name, a.name);
         QCOMPARE(b.modelFolder, a.modelFolder);
         QCOMPARE(b.textPair, a.textPair);
+        QCOMPARE(b.attentionKind, a.attentionKind);
         QCOMPARE(b.view, a.view);
         QCOMPARE(b.stage, a.stage);
         QCOMPARE(b.layer, a.layer);
@@ -221,6 +223,11 @@ void TestWorkspace::badScenesAreNamedByTheirPath()
     r = withScene([](QJsonObject &s) { s[QStringLiteral("query")] = -2; });
     QVERIFY(!r);
     QVERIFY2(r.error.contains(QStringLiteral("\"scenes[0].query\" must be at least -1")), qPrintable(r.error));
+    r = withScene([](QJsonObject &s) { s[QStringLiteral("attention")] = QStringLiteral("sideways"); });
+    QVERIFY(!r);
+    QVERIFY2(r.error.contains(QStringLiteral("scenes[0].attention")), qPrintable(r.error));
+    // Scenes saved before translation models have no "attention": they open as before.
+    QVERIFY(withScene([](QJsonObject &s) { s.remove(QStringLiteral("attention")); }));
     r = withScene([](QJsonObject &s) { s[QStringLiteral("hide_weights")] = 1; });
     QVERIFY(!r);
     QVERIFY2(r.error.contains(QStringLiteral("scenes[0].hide_weights")), qPrintable(r.error));
