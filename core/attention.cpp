@@ -154,8 +154,10 @@ void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k
     // up to float rounding (exactly when the scale is a power of two, as for d_head 4, 16, 64).
     weights.resize(tokens, k.rows());
     weights.noalias() = (q * options.scale) * k.transpose();
-    if (options.bias && options.bias->rows() == weights.rows() && options.bias->cols() == weights.cols())
+    if (options.bias) {
+        Q_ASSERT(options.bias->rows() == weights.rows() && options.bias->cols() == weights.cols());
         weights += *options.bias;
+    }
     if (stages) {
         stages->scores.noalias() = q * k.transpose();
         stages->scaled = weights;

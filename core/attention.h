@@ -92,7 +92,7 @@ KeyVisibility keyVisibility(const AttentionSettings &settings, int tokenCount);
 // How scores become weights in the one attention kernel.
 struct KernelOptions {
     float scale = 1.0f;       // scores are multiplied by this (1/√d_head, or 1 when not scaled)
-    // Added to the scaled scores, (T, S): a learned bias per relative position (T5). Null = none.
+    // Added to the scaled scores, (T, S) like them: a learned bias per relative position (T5). Null = none.
     const Matrix *bias = nullptr;
     double temperature = 1.0; // τ > 0
     KeyVisibility visibility;

@@ -668,10 +668,11 @@ HeadTrace TranslationModel::headStages(const TranslationTrace &trace, AttentionK
     const AttentionBlock &b = block(kind, layer);
     const bool streaming = x.rows() <= 16;
     Matrix q, k, v;
-    // The whole layer's projections, as forward() computes them, so the head's slice is the same bits.
-    applyLinear(b.query, x, q, 1, streaming);
-    applyLinear(b.key, memory, k, 1, streaming);
-    applyLinear(b.value, memory, v, 1, streaming);
+    // The whole layer's projections, as forward() computes them (its default two threads split the
+    // outputs the same way), so the head's slice is the same bits.
+    applyLinear(b.query, x, q, 2, streaming);
+    applyLinear(b.key, memory, k, 2, streaming);
+    applyLinear(b.value, memory, v, 2, streaming);
     const int d = m_config.headDim(kind);
     Matrix weights;
     Matrix output(x.rows(), d);

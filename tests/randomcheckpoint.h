@@ -135,4 +135,66 @@ inline Status writeRandomLlama(const QString &folder, const LlamaShape &shape, D
     return writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors.list);
 }
 
+struct MarianShape {
+    int layers = 6; // encoder and decoder each (opus-mt)
+    int heads = 8;
+    int hidden = 512;
+    int ffn = 2048;
+    int vocab = 58101;
+    int positions = 512;
+};
+
+// A Marian (opus-mt-shaped by default) translation model with random weights and the tokenizer
+// files of tests/data/checkpoints/marian-random-tiny (their ids are all below the vocabulary size).
+inline Status writeRandomMarian(const QString &folder, const MarianShape &shape)
+{
+    QDir().mkpath(folder);
+    const QString tiny = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/marian-random-tiny/");
+    for (const char *name : {"source.spm", "target.spm", "vocab.json", "tokenizer_config.json"})
+        QFile::copy(tiny + QLatin1String(name), folder + QLatin1Char('/') + QLatin1String(name));
+    QFile config(folder + QStringLiteral("/config.json"));
+    if (!config.open(QIODevice::WriteOnly))
+        return Status::failure(QStringLiteral("cannot write config.json"));
+    config.write(QJsonDocument(QJsonObject{
+        {QStringLiteral("model_type"), QStringLiteral("marian")}, {QStringLiteral("is_encoder_decoder"), true},
+        {QStringLiteral("encoder_layers"), shape.layers}, {QStringLiteral("decoder_layers"), shape.layers},
+        {QStringLiteral("encoder_attention_heads"), shape.heads}, {QStringLiteral("decoder_attention_heads"), shape.heads},
+        {QStringLiteral("d_model"), shape.hidden}, {QStringLiteral("encoder_ffn_dim"), shape.ffn}, {QStringLiteral("decoder_ffn_dim"), shape.ffn},
+        {QStringLiteral("vocab_size"), shape.vocab}, {QStringLiteral("max_position_embeddings"), shape.positions},
+        {QStringLiteral("activation_function"), QStringLiteral("swish")}, {QStringLiteral("scale_embedding"), true},
+        {QStringLiteral("pad_token_id"), shape.vocab - 1}, {QStringLiteral("decoder_start_token_id"), shape.vocab - 1},
+        {QStringLiteral("eos_token_id"), 0}}).toJson());
+    config.close();
+    const int c = shape.hidden;
+    RandomTensors tensors(DType::F32);
+    tensors.add(QStringLiteral("model.shared.weight"), {shape.vocab, c}, 0.05);
+    tensors.add(QStringLiteral("final_logits_bias"), {1, shape.vocab}, 0.0);
+    const auto attention = [&](const QString &p, const QString &norm) {
+        for (const char *projection : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+            tensors.add(p + QLatin1Char('.') + QLatin1String(projection) + QStringLiteral(".weight"), {c, c}, 0.06);
+            tensors.add(p + QLatin1Char('.') + QLatin1String(projection) + QStringLiteral(".bias"), {c}, 0.02);
+        }
+        tensors.add(norm + QStringLiteral(".weight"), {c}, 0.1, 1.0);
+        tensors.add(norm + QStringLiteral(".bias"), {c}, 0.02);
+    };
+    const auto feedForward = [&](const QString &p) {
+        tensors.add(p + QStringLiteral("fc1.weight"), {shape.ffn, c}, 0.03);
+        tensors.add(p + QStringLiteral("fc1.bias"), {shape.ffn}, 0.02);
+        tensors.add(p + QStringLiteral("fc2.weight"), {c, shape.ffn}, 0.015);
+        tensors.add(p + QStringLiteral("fc2.bias"), {c}, 0.02);
+        tensors.add(p + QStringLiteral("final_layer_norm.weight"), {c}, 0.1, 1.0);
+        tensors.add(p + QStringLiteral("final_layer_norm.bias"), {c}, 0.02);
+    };
+    for (int l = 0; l < shape.layers; ++l) {
+        const QString e = QStringLiteral("model.encoder.layers.%1.").arg(l);
+        attention(e + QStringLiteral("self_attn"), e + QStringLiteral("self_attn_layer_norm"));
+        feedForward(e);
+        const QString d = QStringLiteral("model.decoder.layers.%1.").arg(l);
+        attention(d + QStringLiteral("self_attn"), d + QStringLiteral("self_attn_layer_norm"));
+        attention(d + QStringLiteral("encoder_attn"), d + QStringLiteral("encoder_attn_layer_norm"));
+        feedForward(d);
+    }
+    return writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors.list);
+}
+
 } // namespace studio::testing
