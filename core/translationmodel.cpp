@@ -1,5 +1,6 @@
 #include "translationmodel.h"
 
+#include "parallel.h"
 #include "weightbinder.h"
 
 #include <QJsonArray>
@@ -622,23 +623,31 @@ SharedAttentionMaps TranslationModel::encode(const TranslationInput &input, int 
     return maps;
 }
 
-RowVector TranslationModel::logits(const Eigen::Ref<const RowVector> &decoderHidden) const
+RowVector TranslationModel::logits(const Eigen::Ref<const RowVector> &decoderHidden, int threads) const
 {
     const int vocab = m_outputHead.rows;
-    const int c = m_outputHead.cols;
     RowVector out(vocab);
     // T5 with a tied output first scales the decoder's output by d_model^−½.
     const RowVector h = m_config.scaleOutput ? RowVector(decoderHidden * float(1.0 / std::sqrt(double(m_config.hidden)))) : RowVector(decoderHidden);
-    // A block of the output projection's rows at a time, converted where it is half precision.
-    constexpr int kBlock = 1024;
-    std::vector<float> scratch(size_t(kBlock) * size_t(c));
-    for (int first = 0; first < vocab; first += kBlock) {
-        const int count = std::min(kBlock, vocab - first);
-        m_outputHead.rowsAsFloat(first, count, scratch.data());
-        out.segment(first, count).noalias() = h * Eigen::Map<const Matrix>(scratch.data(), count, c).transpose();
-    }
+    // Blocks of vocabulary rows, split over threads; a half-precision head is converted a block at a time.
+    constexpr int kBlock = 2048;
+    const int blocks = (vocab + kBlock - 1) / kBlock;
+    parallelFor(threads, blocks, [&](int begin, int end) {
+        Matrix block;
+        for (int b = begin; b < end; ++b) {
+            const int first = b * kBlock;
+            const int count = std::min(kBlock, vocab - first);
+            if (m_outputHead.isHalf()) {
+                block.resize(count, m_outputHead.cols);
+                m_outputHead.rowsAsFloat(first, count, block.data());
+                out.segment(first, count).noalias() = h * block.transpose();
+            } else {
+                out.segment(first, count).noalias() = h * m_outputHead.matrix().middleRows(first, count).transpose();
+            }
+        }
+    });
     if (m_logitsBias.present())
-        out += m_logitsBias.toMatrix().row(0);
+        out += m_logitsBias.row();
     return out;
 }
 

@@ -134,7 +134,7 @@ public:
     TranslationTrace forward(const TranslationInput &input, int threads = 2, const std::atomic<bool> *cancel = nullptr,
                              const TranslationTrace *encoded = nullptr) const;
     // The next-token logits of one decoder position from its output (C): h · W_outᵀ + final_logits_bias (V).
-    RowVector logits(const Eigen::Ref<const RowVector> &decoderHidden) const;
+    RowVector logits(const Eigen::Ref<const RowVector> &decoderHidden, int threads = 2) const;
     // The token greedy search takes after these logits: the largest, the banned ids never.
     GreedyStep greedyChoice(const RowVector &logits) const;
     // Every stage of one head, recomputed from the trace's kept inputs as forward() computes it:

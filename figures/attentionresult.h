@@ -159,6 +159,7 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
                               const ForwardInput &input, int layer, int head);
 // A translation run: its input and trace, shared by the results of its three kinds of attention.
 struct TranslationRun {
+    std::shared_ptr<const TranslationModel> model; // the model that ran it (kept: its encoder part is reused only by it)
     PreparedTranslation prepared;
     TranslationTrace trace;
     GreedyStep next; // what greedy search takes after the decoder's input (its last position's best token)

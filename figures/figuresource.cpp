@@ -82,6 +82,7 @@ Result<FigureSource> translationFigureSource(const std::shared_ptr<const Transla
     if (const Status fits = checkRunFitsNow(translationRunBytes(config, int(input.sourceIds.size()), int(input.decoderIds.size()))); !fits)
         return R::failure(fits.error);
     auto run = std::make_shared<TranslationRun>();
+    run->model = checkpoint->model;
     if (const Status ran = guardAllocation([&] { run->trace = checkpoint->model->forward(input, threads); }); !ran)
         return R::failure(ran.error);
     run->prepared = std::move(*prepared.value);

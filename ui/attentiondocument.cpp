@@ -249,9 +249,9 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
 }
 
 AttentionDocument::Work AttentionDocument::translationWork(std::shared_ptr<const TranslationCheckpoint> checkpoint, QString source, Target target,
-                                                           double temperature, AttentionKind kind)
+                                                           double temperature, AttentionKind kind, std::shared_ptr<const TranslationRun> previous)
 {
-    return [checkpoint, source, target, temperature, kind](const WorkContext &context) -> std::optional<Run> {
+    return [checkpoint, source, target, temperature, kind, previous](const WorkContext &context) -> std::optional<Run> {
         const TranslationConfig &config = checkpoint->config;
         const int layers = config.layers(kind);
         const int heads = config.heads(kind);
@@ -269,7 +269,11 @@ AttentionDocument::Work AttentionDocument::translationWork(std::shared_ptr<const
         Run run;
         const Status ran = guardAllocation([&] {
             auto translation = std::make_shared<TranslationRun>();
-            translation->trace = checkpoint->model->forward(input, 2, &context.cancelled);
+            translation->model = checkpoint->model;
+            const bool sameSource = previous && previous->model == checkpoint->model && previous->prepared.input.sourceIds == input.sourceIds
+                                    && previous->prepared.input.sourceMask == input.sourceMask
+                                    && previous->prepared.input.attentionTemperature == input.attentionTemperature;
+            translation->trace = checkpoint->model->forward(input, 2, &context.cancelled, sameSource ? &previous->trace : nullptr);
             if (translation->trace.cancelled)
                 return;
             const Matrix &out = translation->trace.decoderOutput;
@@ -343,7 +347,7 @@ void AttentionDocument::recompute()
 {
     m_details.reset();
     if (m_translation) {
-        runInBackground(translationWork(m_translation, m_workspace.text, target(), m_workspace.settings.temperature, m_kind));
+        runInBackground(translationWork(m_translation, m_workspace.text, target(), m_workspace.settings.temperature, m_kind, m_run.translation));
         return;
     }
     if (m_checkpoint) {

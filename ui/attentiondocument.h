@@ -226,8 +226,10 @@ private:
     // A run with no maps whose result says why (empty text, refused, out of memory).
     static Run noticeRun(int layers, int heads, const QString &notice);
     static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair, double temperature);
+    // previous: the last run, whose encoder part is reused when it read the same source (a
+    // Translate step, an edit of the target).
     static Work translationWork(std::shared_ptr<const TranslationCheckpoint> checkpoint, QString source, Target target,
-                                double temperature, AttentionKind kind);
+                                double temperature, AttentionKind kind, std::shared_ptr<const TranslationRun> previous);
     void continueTranslating();
     // Starts a new generation of work: earlier work still running becomes stale and is cancelled.
     quint64 beginWork();
