@@ -270,8 +270,12 @@ void PresenterWindow::rebuild()
 
     const HeadDetails &details = m_document->selectedDetails();
     const int query = m_document->selectedQuery();
-    m_subtitle->setText(tr("“%1” · %2 · query %3 “%4”")
-                            .arg(m_document->workspace().text.left(120), m_document->headName(m_document->selectedLayer(), m_document->selectedHead()))
+    // A translation: the source, then the target its decoder reads.
+    const QString sentence = m_document->isTranslation() && !m_document->textPair().isEmpty()
+                                 ? tr("“%1” → “%2”").arg(m_document->workspace().text.left(80), m_document->textPair().left(80))
+                                 : tr("“%1”").arg(m_document->workspace().text.left(120));
+    m_subtitle->setText(tr("%1 · %2 · query %3 “%4”")
+                            .arg(sentence, m_document->headName(m_document->selectedLayer(), m_document->selectedHead()))
                             .arg(query)
                             .arg(result.labels.value(query)));
     // While scenes play, the scene leads the line under the title (the title stays the stage's).
