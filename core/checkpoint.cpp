@@ -161,19 +161,25 @@ QStringList weightFileNames(const std::vector<std::unique_ptr<SafetensorsFile>> 
     return names;
 }
 
+Result<QJsonObject> readModelConfig(const QString &directory)
+{
+    const QDir dir(directory);
+    if (!QFileInfo(directory).isDir())
+        return Result<QJsonObject>::failure(QStringLiteral("%1 is not a folder").arg(directory));
+    if (!dir.exists(QStringLiteral("config.json")))
+        return Result<QJsonObject>::failure(QStringLiteral("%1 has no config.json: not a Hugging Face model folder").arg(directory));
+    return readJsonObject(dir.filePath(QStringLiteral("config.json")));
+}
+
 Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
 {
     using R = Result<std::shared_ptr<Checkpoint>>;
     const QDir dir(directory);
-    if (!QFileInfo(directory).isDir())
-        return R::failure(QStringLiteral("%1 is not a folder").arg(directory));
     auto checkpoint = std::make_shared<Checkpoint>();
     checkpoint->directory = dir.absolutePath();
     checkpoint->name = modelFolderName(dir);
 
-    if (!dir.exists(QStringLiteral("config.json")))
-        return R::failure(QStringLiteral("%1 has no config.json: not a Hugging Face model folder").arg(directory));
-    const Result<QJsonObject> configJson = readJsonObject(dir.filePath(QStringLiteral("config.json")));
+    const Result<QJsonObject> configJson = readModelConfig(directory);
     if (!configJson)
         return R::failure(configJson.error);
     if (isEncoderDecoderConfig(*configJson.value)) {
@@ -187,13 +193,9 @@ Result<std::shared_ptr<Checkpoint>> openCheckpoint(const QString &directory)
         return R::failure(config.error);
     checkpoint->config = *config.value;
 
-    Result<std::vector<std::unique_ptr<SafetensorsFile>>> files = openWeightFiles(directory, &checkpoint->weightBytes);
-    if (!files)
-        return R::failure(files.error);
-    const QStringList weightFiles = weightFileNames(*files.value);
-    Result<std::shared_ptr<const TransformerModel>> model = TransformerModel::bind(checkpoint->config, std::move(*files.value));
+    Result<std::shared_ptr<const TransformerModel>> model = openModelWeights<TransformerModel>(directory, checkpoint->config, &checkpoint->weightBytes);
     if (!model)
-        return R::failure(weightFiles.size() == 1 ? QStringLiteral("%1: %2").arg(weightFiles.first(), model.error) : model.error);
+        return R::failure(model.error);
     checkpoint->model = *model.value;
 
     Result<std::shared_ptr<ModelTokenizer>> tokenizer = openTokenizer(dir, checkpoint->config.architecture);

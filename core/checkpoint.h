@@ -33,6 +33,23 @@ Result<QJsonObject> readJsonObject(const QString &path);
 // bytes gets their total size.
 Result<std::vector<std::unique_ptr<SafetensorsFile>>> openWeightFiles(const QString &directory, qint64 *bytes);
 QStringList weightFileNames(const std::vector<std::unique_ptr<SafetensorsFile>> &files);
+// A folder's weights bound to a model (TransformerModel or TranslationModel): a message about a
+// single file names it.
+template <typename Model, typename Config>
+Result<std::shared_ptr<const Model>> openModelWeights(const QString &directory, const Config &config, qint64 *bytes)
+{
+    using R = Result<std::shared_ptr<const Model>>;
+    Result<std::vector<std::unique_ptr<SafetensorsFile>>> files = openWeightFiles(directory, bytes);
+    if (!files)
+        return R::failure(files.error);
+    const QStringList names = weightFileNames(*files.value);
+    Result<std::shared_ptr<const Model>> model = Model::bind(config, std::move(*files.value));
+    if (!model)
+        return R::failure(names.size() == 1 ? QStringLiteral("%1: %2").arg(names.first(), model.error) : model.error);
+    return model;
+}
+// A model folder's config.json: the folder must exist and hold one.
+Result<QJsonObject> readModelConfig(const QString &directory);
 // The folder's name, or "org/name" for a Hugging Face cache snapshot.
 QString modelFolderName(const QDir &dir);
 

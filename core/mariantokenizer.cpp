@@ -11,6 +11,7 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace studio {
 
@@ -54,6 +55,72 @@ QString tokenSpelling(const QJsonValue &value, const QString &fallback)
     return fallback;
 }
 
+// tokenizer_config.json, if the folder has one (empty otherwise).
+Result<QJsonObject> readTokenizerConfig(const QDir &dir)
+{
+    if (!dir.exists(QStringLiteral("tokenizer_config.json")))
+        return {QJsonObject(), {}};
+    const Result<QByteArray> bytes = readRegularFile(dir.filePath(QStringLiteral("tokenizer_config.json")), kMaxConfigBytes);
+    if (!bytes)
+        return Result<QJsonObject>::failure(bytes.error);
+    const QJsonDocument document = QJsonDocument::fromJson(*bytes.value);
+    if (!document.isObject())
+        return Result<QJsonObject>::failure(QStringLiteral("tokenizer_config.json does not hold a JSON object"));
+    return {document.object(), {}};
+}
+
+// A SentencePiece model file, read by us (regular files only, bounded) and parsed by the library.
+Status loadSentencePiece(const QDir &dir, const QString &name, sentencepiece::SentencePieceProcessor &processor, const QString &what)
+{
+    if (!dir.exists(name))
+        return Status::failure(QStringLiteral("no tokenizer: the folder needs %1 (%2)").arg(name, what));
+    const Result<QByteArray> bytes = readRegularFile(dir.filePath(name), kMaxTokenizerBytes);
+    if (!bytes)
+        return Status::failure(bytes.error);
+    const sentencepiece::util::Status loaded = processor.LoadFromSerializedProto(std::string_view(bytes.value->constData(), size_t(bytes.value->size())));
+    if (!loaded.ok())
+        return Status::failure(QStringLiteral("%1 is not a SentencePiece model: %2").arg(name, QString::fromStdString(loaded.ToString())));
+    return Status::success();
+}
+
+// The text in order: the special tokens written in it (leftmost first, the longest at one place;
+// specials must be sorted longest first) to special(), what lies between them to chunk().
+Status splitOnSpecialTokens(const QString &text, const QStringList &specials, const std::function<Status(const QString &)> &chunk,
+                            const std::function<void(const QString &)> &special)
+{
+    qsizetype at = 0;
+    while (at <= text.size()) {
+        qsizetype next = -1;
+        QString found;
+        for (const QString &candidate : specials) {
+            const qsizetype index = text.indexOf(candidate, at);
+            if (index >= 0 && (next < 0 || index < next)) {
+                next = index;
+                found = candidate;
+            }
+        }
+        if (const QString part = text.mid(at, next < 0 ? -1 : next - at); !part.isEmpty())
+            if (const Status done = chunk(part); !done)
+                return done;
+        if (next < 0)
+            break;
+        special(found);
+        at = next + found.size();
+    }
+    return Status::success();
+}
+
+// SentencePiece's pieces of a text.
+Result<std::vector<std::string>> sentencePieces(const sentencepiece::SentencePieceProcessor &processor, const QString &text)
+{
+    std::vector<std::string> pieces;
+    const QByteArray utf8 = text.toUtf8();
+    const sentencepiece::util::Status encoded = processor.Encode(std::string_view(utf8.constData(), size_t(utf8.size())), &pieces);
+    if (!encoded.ok())
+        return Result<std::vector<std::string>>::failure(QStringLiteral("SentencePiece could not split the text: %1").arg(QString::fromStdString(encoded.ToString())));
+    return {std::move(pieces), {}};
+}
+
 } // namespace
 
 struct MarianTokenizer::Processors {
@@ -69,34 +136,19 @@ Result<std::shared_ptr<MarianTokenizer>> MarianTokenizer::fromFolder(const QStri
     using R = Result<std::shared_ptr<MarianTokenizer>>;
     const QDir dir(directory);
     std::shared_ptr<MarianTokenizer> tokenizer(new MarianTokenizer);
-    QJsonObject config;
-    if (dir.exists(QStringLiteral("tokenizer_config.json"))) {
-        const Result<QByteArray> bytes = readRegularFile(dir.filePath(QStringLiteral("tokenizer_config.json")), kMaxConfigBytes);
-        if (!bytes)
-            return R::failure(bytes.error);
-        const QJsonDocument document = QJsonDocument::fromJson(*bytes.value);
-        if (!document.isObject())
-            return R::failure(QStringLiteral("tokenizer_config.json does not hold a JSON object"));
-        config = document.object();
-    }
+    const Result<QJsonObject> read = readTokenizerConfig(dir);
+    if (!read)
+        return R::failure(read.error);
+    const QJsonObject &config = *read.value;
     tokenizer->m_separate = config.value(QStringLiteral("separate_vocabs")).toBool(false);
     tokenizer->m_eos = tokenSpelling(config.value(QStringLiteral("eos_token")), tokenizer->m_eos);
     tokenizer->m_unknown = tokenSpelling(config.value(QStringLiteral("unk_token")), tokenizer->m_unknown);
     tokenizer->m_pad = tokenSpelling(config.value(QStringLiteral("pad_token")), tokenizer->m_pad);
 
-    // Each SentencePiece model is read by us (regular files only, bounded) and parsed by the library.
     for (const auto &[name, processor] : {std::pair{QStringLiteral("source.spm"), &tokenizer->m_processors->source},
-                                          std::pair{QStringLiteral("target.spm"), &tokenizer->m_processors->target}}) {
-        if (!dir.exists(name))
-            return R::failure(QStringLiteral("no tokenizer: the folder needs %1 (Marian's SentencePiece models)").arg(name));
-        const Result<QByteArray> bytes = readRegularFile(dir.filePath(name), kMaxTokenizerBytes);
-        if (!bytes)
-            return R::failure(bytes.error);
-        const sentencepiece::util::Status loaded
-            = processor->LoadFromSerializedProto(std::string_view(bytes.value->constData(), size_t(bytes.value->size())));
-        if (!loaded.ok())
-            return R::failure(QStringLiteral("%1 is not a SentencePiece model: %2").arg(name, QString::fromStdString(loaded.ToString())));
-    }
+                                          std::pair{QStringLiteral("target.spm"), &tokenizer->m_processors->target}})
+        if (const Status loaded = loadSentencePiece(dir, name, *processor, QStringLiteral("Marian's SentencePiece models")); !loaded)
+            return R::failure(loaded.error);
 
     const QString vocabName = QStringLiteral("vocab.json");
     if (!dir.exists(vocabName))
@@ -171,43 +223,21 @@ Result<Encoding> MarianTokenizer::encodeWith(const QString &text, bool target) c
     };
     // A chunk between special tokens: a leading language code ">>xx<<" kept whole, the rest to SentencePiece.
     const auto appendChunk = [&](QString chunk) -> Status {
-        if (chunk.isEmpty())
-            return Status::success();
         if (chunk.startsWith(QStringLiteral(">>"))) {
             if (const qsizetype end = chunk.indexOf(QStringLiteral("<<")); end >= 0) {
                 append(chunk.left(end + 2));
                 chunk = chunk.mid(end + 2);
             }
         }
-        std::vector<std::string> pieces;
-        const QByteArray utf8 = chunk.toUtf8();
-        const sentencepiece::util::Status encoded = processor.Encode(std::string_view(utf8.constData(), size_t(utf8.size())), &pieces);
-        if (!encoded.ok())
-            return Status::failure(QStringLiteral("SentencePiece could not split the text: %1").arg(QString::fromStdString(encoded.ToString())));
-        for (const std::string &piece : pieces)
+        const Result<std::vector<std::string>> pieces = sentencePieces(processor, chunk);
+        if (!pieces)
+            return Status::failure(pieces.error);
+        for (const std::string &piece : *pieces.value)
             append(QString::fromStdString(piece));
         return Status::success();
     };
-    qsizetype at = 0;
-    while (at <= text.size()) {
-        // The next special token, leftmost, longest at that place.
-        qsizetype next = -1;
-        QString found;
-        for (const QString &special : m_specialTokens) {
-            const qsizetype index = text.indexOf(special, at);
-            if (index >= 0 && (next < 0 || index < next)) {
-                next = index;
-                found = special;
-            }
-        }
-        const Status chunk = appendChunk(text.mid(at, next < 0 ? -1 : next - at));
-        if (!chunk)
-            return Result<Encoding>::failure(chunk.error);
-        if (next < 0)
-            break;
-        append(found);
-        at = next + found.size();
-    }
+    if (const Status split = splitOnSpecialTokens(text, m_specialTokens, appendChunk, append); !split)
+        return Result<Encoding>::failure(split.error);
     append(m_eos);
     return {std::move(encoding), {}};
 }
@@ -250,28 +280,15 @@ Result<std::shared_ptr<T5Tokenizer>> T5Tokenizer::fromFolder(const QString &dire
     using R = Result<std::shared_ptr<T5Tokenizer>>;
     const QDir dir(directory);
     std::shared_ptr<T5Tokenizer> tokenizer(new T5Tokenizer);
-    QJsonObject config;
-    if (dir.exists(QStringLiteral("tokenizer_config.json"))) {
-        const Result<QByteArray> bytes = readRegularFile(dir.filePath(QStringLiteral("tokenizer_config.json")), kMaxConfigBytes);
-        if (!bytes)
-            return R::failure(bytes.error);
-        const QJsonDocument document = QJsonDocument::fromJson(*bytes.value);
-        if (!document.isObject())
-            return R::failure(QStringLiteral("tokenizer_config.json does not hold a JSON object"));
-        config = document.object();
-        if (config.value(QStringLiteral("legacy")).isBool() && !config.value(QStringLiteral("legacy")).toBool())
-            return R::failure(QStringLiteral("tokenizer_config.json: T5's non-legacy tokenization (\"legacy\": false) is not supported"));
-    }
-    const QString name = QStringLiteral("spiece.model");
-    if (!dir.exists(name))
-        return R::failure(QStringLiteral("no tokenizer: the folder needs spiece.model (T5's SentencePiece model)"));
-    const Result<QByteArray> bytes = readRegularFile(dir.filePath(name), kMaxTokenizerBytes);
-    if (!bytes)
-        return R::failure(bytes.error);
-    const sentencepiece::util::Status loaded
-        = tokenizer->m_processor->model.LoadFromSerializedProto(std::string_view(bytes.value->constData(), size_t(bytes.value->size())));
-    if (!loaded.ok())
-        return R::failure(QStringLiteral("%1 is not a SentencePiece model: %2").arg(name, QString::fromStdString(loaded.ToString())));
+    const Result<QJsonObject> read = readTokenizerConfig(dir);
+    if (!read)
+        return R::failure(read.error);
+    const QJsonObject &config = *read.value;
+    if (config.value(QStringLiteral("legacy")).isBool() && !config.value(QStringLiteral("legacy")).toBool())
+        return R::failure(QStringLiteral("tokenizer_config.json: T5's non-legacy tokenization (\"legacy\": false) is not supported"));
+    if (const Status loaded = loadSentencePiece(dir, QStringLiteral("spiece.model"), tokenizer->m_processor->model, QStringLiteral("T5's SentencePiece model"));
+        !loaded)
+        return R::failure(loaded.error);
     tokenizer->m_pieces = tokenizer->m_processor->model.GetPieceSize();
     tokenizer->m_extraIds = std::clamp(config.value(QStringLiteral("extra_ids")).toInt(100), 0, 100000);
     tokenizer->m_size = tokenizer->m_pieces + tokenizer->m_extraIds;
@@ -324,31 +341,16 @@ Result<Encoding> T5Tokenizer::encodeText(const QString &text) const
         encoding.ids.push_back(idOf(piece));
         encoding.tokenTypes.push_back(0);
     };
-    qsizetype at = 0;
-    while (at <= text.size()) {
-        qsizetype next = -1;
-        QString found;
-        for (const QString &special : m_specialTokens) {
-            const qsizetype index = text.indexOf(special, at);
-            if (index >= 0 && (next < 0 || index < next)) {
-                next = index;
-                found = special;
-            }
-        }
-        if (const QString chunk = text.mid(at, next < 0 ? -1 : next - at); !chunk.isEmpty()) {
-            std::vector<std::string> pieces;
-            const QByteArray utf8 = chunk.toUtf8();
-            const sentencepiece::util::Status encoded = m_processor->model.Encode(std::string_view(utf8.constData(), size_t(utf8.size())), &pieces);
-            if (!encoded.ok())
-                return Result<Encoding>::failure(QStringLiteral("SentencePiece could not split the text: %1").arg(QString::fromStdString(encoded.ToString())));
-            for (const std::string &piece : pieces)
-                append(QString::fromStdString(piece));
-        }
-        if (next < 0)
-            break;
-        append(found);
-        at = next + found.size();
-    }
+    const auto appendChunk = [&](const QString &chunk) -> Status {
+        const Result<std::vector<std::string>> pieces = sentencePieces(m_processor->model, chunk);
+        if (!pieces)
+            return Status::failure(pieces.error);
+        for (const std::string &piece : *pieces.value)
+            append(QString::fromStdString(piece));
+        return Status::success();
+    };
+    if (const Status split = splitOnSpecialTokens(text, m_specialTokens, appendChunk, append); !split)
+        return Result<Encoding>::failure(split.error);
     append(tokenForId(m_eosId));
     return {std::move(encoding), {}};
 }

@@ -87,6 +87,17 @@ void writeHeadStages(JsonStream &out, const HeadTrace &head)
     }
 }
 
+void writeNonFiniteWarnings(JsonStream &out, const QStringList &tensors)
+{
+    if (tensors.isEmpty())
+        return;
+    QJsonArray warnings;
+    for (const QString &name : tensors)
+        warnings.append(QStringLiteral("tensor \"%1\" holds values that are not finite numbers (NaN or ±∞)").arg(name));
+    out.key(QStringLiteral("warnings"));
+    out.value(warnings);
+}
+
 ModelTraceWriter::ModelTraceWriter(JsonStream &out, const Checkpoint &checkpoint, const PreparedInput &input)
     : m_out(out), m_checkpoint(checkpoint), m_input(input)
 {
@@ -149,13 +160,7 @@ void ModelTraceWriter::begin()
         m_out.key(QStringLiteral("display_transform"));
         m_out.string(QStringLiteral("weights without the special tokens' rows and columns, each row renormalised"));
     }
-    if (!m_checkpoint.model->nonFiniteTensors().isEmpty()) {
-        QJsonArray warnings;
-        for (const QString &name : m_checkpoint.model->nonFiniteTensors())
-            warnings.append(QStringLiteral("tensor \"%1\" holds values that are not finite numbers (NaN or ±∞)").arg(name));
-        m_out.key(QStringLiteral("warnings"));
-        m_out.value(warnings);
-    }
+    writeNonFiniteWarnings(m_out, m_checkpoint.model->nonFiniteTensors());
     m_out.key(QStringLiteral("layers"));
     m_out.beginArray();
 }

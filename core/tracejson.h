@@ -77,5 +77,7 @@ void writeTraceMatrix(JsonStream &out, const QString &name, const Matrix &m, boo
 // The stages of one head as members of the object being written: q, k, v, scores, scaled, masked
 // (null where masked), weights, output, entropy.
 void writeHeadStages(JsonStream &out, const HeadTrace &head);
+// "warnings": one line per tensor holding NaN or ±∞ (nothing when there are none).
+void writeNonFiniteWarnings(JsonStream &out, const QStringList &tensors);
 
 } // namespace studio

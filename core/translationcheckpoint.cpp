@@ -10,27 +10,20 @@ namespace studio {
 
 bool isTranslationFolder(const QString &directory)
 {
-    const QDir dir(directory);
-    if (!dir.exists(QStringLiteral("config.json")))
-        return false;
-    const Result<QJsonObject> config = readJsonObject(dir.filePath(QStringLiteral("config.json")));
+    const Result<QJsonObject> config = readModelConfig(directory);
     return config && isEncoderDecoderConfig(*config.value);
 }
 
 Result<std::shared_ptr<TranslationCheckpoint>> openTranslationCheckpoint(const QString &directory)
 {
     using R = Result<std::shared_ptr<TranslationCheckpoint>>;
+    Result<QJsonObject> json = readModelConfig(directory);
+    if (!json)
+        return R::failure(json.error);
     const QDir dir(directory);
-    if (!QFileInfo(directory).isDir())
-        return R::failure(QStringLiteral("%1 is not a folder").arg(directory));
-    if (!dir.exists(QStringLiteral("config.json")))
-        return R::failure(QStringLiteral("%1 has no config.json: not a Hugging Face model folder").arg(directory));
     auto checkpoint = std::make_shared<TranslationCheckpoint>();
     checkpoint->directory = dir.absolutePath();
     checkpoint->name = modelFolderName(dir);
-    Result<QJsonObject> json = readJsonObject(dir.filePath(QStringLiteral("config.json")));
-    if (!json)
-        return R::failure(json.error);
     // generate() reads its start, end and banned tokens from generation_config.json where there is one.
     if (dir.exists(QStringLiteral("generation_config.json"))) {
         const Result<QJsonObject> generation = readJsonObject(dir.filePath(QStringLiteral("generation_config.json")));
@@ -44,13 +37,9 @@ Result<std::shared_ptr<TranslationCheckpoint>> openTranslationCheckpoint(const Q
     if (!config)
         return R::failure(config.error);
     checkpoint->config = *config.value;
-    Result<std::vector<std::unique_ptr<SafetensorsFile>>> files = openWeightFiles(directory, &checkpoint->weightBytes);
-    if (!files)
-        return R::failure(files.error);
-    const QStringList names = weightFileNames(*files.value);
-    Result<std::shared_ptr<const TranslationModel>> model = TranslationModel::bind(checkpoint->config, std::move(*files.value));
+    Result<std::shared_ptr<const TranslationModel>> model = openModelWeights<TranslationModel>(directory, checkpoint->config, &checkpoint->weightBytes);
     if (!model)
-        return R::failure(names.size() == 1 ? QStringLiteral("%1: %2").arg(names.first(), model.error) : model.error);
+        return R::failure(model.error);
     checkpoint->model = *model.value;
     Result<std::shared_ptr<TranslationTokenizer>> tokenizer = Result<std::shared_ptr<TranslationTokenizer>>::failure({});
     if (checkpoint->config.t5()) {

@@ -60,13 +60,7 @@ void writeTranslationTrace(JsonStream &out, const TranslationCheckpoint &checkpo
         out.key(QStringLiteral("truncated"));
         out.value(QJsonObject{{QStringLiteral("from"), prepared.truncatedFrom}, {QStringLiteral("to"), config.maxPositions}});
     }
-    if (!checkpoint.model->nonFiniteTensors().isEmpty()) {
-        QJsonArray warnings;
-        for (const QString &name : checkpoint.model->nonFiniteTensors())
-            warnings.append(QStringLiteral("tensor \"%1\" holds values that are not finite numbers (NaN or ±∞)").arg(name));
-        out.key(QStringLiteral("warnings"));
-        out.value(warnings);
-    }
+    writeNonFiniteWarnings(out, checkpoint.model->nonFiniteTensors());
     for (AttentionKind kind : kAttentionKinds) {
         out.key(attentionKindName(kind));
         out.beginObject();

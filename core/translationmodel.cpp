@@ -258,15 +258,11 @@ Result<std::shared_ptr<const TranslationModel>> TranslationModel::bind(const Tra
                                                                        std::vector<std::unique_ptr<SafetensorsFile>> files)
 {
     using R = Result<std::shared_ptr<const TranslationModel>>;
-    QHash<QString, TensorView> tensors;
-    for (const std::unique_ptr<SafetensorsFile> &file : files)
-        for (auto it = file->tensors().cbegin(); it != file->tensors().cend(); ++it) {
-            if (tensors.contains(it.key()))
-                return R::failure(QStringLiteral("tensor \"%1\" is in more than one shard").arg(it.key()));
-            tensors.insert(it.key(), it.value());
-        }
+    const Result<QHash<QString, TensorView>> tensors = tensorsOf(files);
+    if (!tensors)
+        return R::failure(tensors.error);
     std::shared_ptr<TranslationModel> model(new TranslationModel);
-    if (const Status bound = model->bindTensors(config, tensors); !bound)
+    if (const Status bound = model->bindTensors(config, *tensors.value); !bound)
         return R::failure(bound.error);
     model->m_files = std::move(files);
     return {std::shared_ptr<const TranslationModel>(std::move(model)), {}};

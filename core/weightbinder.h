@@ -11,6 +11,19 @@
 
 namespace studio {
 
+// Every tensor of a model's files by name; a name in more than one file is refused.
+inline Result<QHash<QString, TensorView>> tensorsOf(const std::vector<std::unique_ptr<SafetensorsFile>> &files)
+{
+    QHash<QString, TensorView> tensors;
+    for (const std::unique_ptr<SafetensorsFile> &file : files)
+        for (auto it = file->tensors().cbegin(); it != file->tensors().cend(); ++it) {
+            if (tensors.contains(it.key()))
+                return Result<QHash<QString, TensorView>>::failure(QStringLiteral("tensor \"%1\" is in more than one shard").arg(it.key()));
+            tensors.insert(it.key(), it.value());
+        }
+    return {std::move(tensors), {}};
+}
+
 // Resolves tensor names as they occur in the wild: with or without the family's task-model prefix
 // ("transformer.", "bert."), and the legacy LayerNorm gamma/beta spelling. Stops at the first error.
 class WeightBinder {

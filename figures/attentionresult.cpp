@@ -247,6 +247,15 @@ bool AttentionResult::hasSpecialTokens() const
     return std::find(special.begin(), special.end(), true) != special.end();
 }
 
+void addNonFiniteNotice(AttentionResult &result, const QString &model, const QStringList &tensors)
+{
+    if (tensors.isEmpty())
+        return;
+    const QString notice = QObject::tr("%1 holds weights that are not finite numbers (in %2%3): attention they reach is undefined and shows in magenta.")
+                               .arg(model, tensors.first(), tensors.size() > 1 ? QObject::tr(" and %1 more tensors").arg(tensors.size() - 1) : QString());
+    result.notice = result.notice.isEmpty() ? notice : result.notice + QLatin1Char(' ') + notice;
+}
+
 AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInput &input, ModelTrace &&trace)
 {
     AttentionResult result;
@@ -273,11 +282,7 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     if (input.truncatedFrom > 0)
         result.notice = QObject::tr("The text has %1 tokens; %2 reads at most %3, so the rest was left out.")
                             .arg(input.truncatedFrom).arg(checkpoint.name).arg(checkpoint.config.maxPositions);
-    if (const QStringList &bad = checkpoint.model->nonFiniteTensors(); !bad.isEmpty()) {
-        const QString notice = QObject::tr("%1 holds weights that are not finite numbers (in %2%3): attention they reach is undefined and shows in magenta.")
-                                   .arg(checkpoint.name, bad.first(), bad.size() > 1 ? QObject::tr(" and %1 more tensors").arg(bad.size() - 1) : QString());
-        result.notice = result.notice.isEmpty() ? notice : result.notice + QLatin1Char(' ') + notice;
-    }
+    addNonFiniteNotice(result, checkpoint.name, checkpoint.model->nonFiniteTensors());
     return result;
 }
 

@@ -157,6 +157,9 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
 HeadDetails teachingDetails(const Workspace &workspace, const TeachingTrace &trace, int head);
 HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResult &result,
                               const ForwardInput &input, int layer, int head);
+// Appends to the result's notice that the model's weights hold NaN or ±∞ (in which tensors).
+void addNonFiniteNotice(AttentionResult &result, const QString &model, const QStringList &tensors);
+
 // A translation run: its input and trace, shared by the results of its three kinds of attention.
 struct TranslationRun {
     std::shared_ptr<const TranslationModel> model; // the model that ran it (kept: its encoder part is reused only by it)

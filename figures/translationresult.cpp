@@ -105,11 +105,7 @@ AttentionResult translationResult(const TranslationCheckpoint &checkpoint, const
     if (run.prepared.truncatedFrom > 0)
         result.notice = QObject::tr("A sentence has %1 tokens; %2 reads at most %3, so the rest was left out.")
                             .arg(run.prepared.truncatedFrom).arg(checkpoint.name).arg(checkpoint.config.maxPositions);
-    if (const QStringList &bad = checkpoint.model->nonFiniteTensors(); !bad.isEmpty()) {
-        const QString notice = QObject::tr("%1 holds weights that are not finite numbers (in %2%3): attention they reach is undefined and shows in magenta.")
-                                   .arg(checkpoint.name, bad.first(), bad.size() > 1 ? QObject::tr(" and %1 more tensors").arg(bad.size() - 1) : QString());
-        result.notice = result.notice.isEmpty() ? notice : result.notice + QLatin1Char(' ') + notice;
-    }
+    addNonFiniteNotice(result, checkpoint.name, checkpoint.model->nonFiniteTensors());
     return result;
 }
 

@@ -6,11 +6,15 @@
 
 #include <QByteArray>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QString>
 #include <QTest>
 
 #include <cmath>
 #include <csignal>
+#include <vector>
 #include <sys/resource.h>
 
 namespace studio::testing {
@@ -20,6 +24,21 @@ inline QByteArray readAll(const QString &path)
 {
     QFile file(path);
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// A JSON file's top-level object (empty if it cannot be read).
+inline QJsonObject readJson(const QString &path)
+{
+    return QJsonDocument::fromJson(readAll(path)).object();
+}
+
+// A JSON array of integers.
+inline std::vector<int> intList(const QJsonValue &value)
+{
+    std::vector<int> out;
+    for (const QJsonValue &v : value.toArray())
+        out.push_back(v.toInt());
+    return out;
 }
 
 // The largest absolute difference between two matrices of the same shape (∞ when shapes differ).

@@ -28,6 +28,8 @@
 #include <thread>
 
 using namespace studio;
+using studio::testing::intList;
+using studio::testing::readJson;
 
 namespace {
 
@@ -35,22 +37,6 @@ const QString kData = QStringLiteral(STUDIO_TEST_DATA);
 // The references are float64; our float32 forward agrees to about 1e-6. 1e-5 catches every
 // structural mistake (see tests/data/README.md).
 constexpr double kReferenceTolerance = 1e-5;
-
-QJsonObject readJson(const QString &path)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return {};
-    return QJsonDocument::fromJson(file.readAll()).object();
-}
-
-std::vector<int> intList(const QJsonValue &value)
-{
-    std::vector<int> out;
-    for (const QJsonValue &v : value.toArray())
-        out.push_back(v.toInt());
-    return out;
-}
 
 // Largest |ours − reference| over attentions[layer][head][query][key].
 double maxDifference(const ModelTrace &trace, const QJsonArray &reference)

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 
 using namespace studio;
+using studio::testing::intList;
+using studio::testing::readJson;
 
 namespace {
 
@@ -28,22 +30,6 @@ const QString kT5 = kData + QStringLiteral("/checkpoints/t5-random-tiny");
 // attentions 1e-5 absolute; logits 1e-4 relative to max(1, |x|); greedy ids exact.
 constexpr double kAttentionTolerance = 1e-5;
 constexpr double kLogitTolerance = 1e-4;
-
-QJsonObject readJson(const QString &path)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return {};
-    return QJsonDocument::fromJson(file.readAll()).object();
-}
-
-std::vector<int> intList(const QJsonValue &value)
-{
-    std::vector<int> out;
-    for (const QJsonValue &v : value.toArray())
-        out.push_back(v.toInt());
-    return out;
-}
 
 QStringList stringList(const QJsonValue &value)
 {
@@ -122,6 +108,32 @@ Status writeVariant(const QString &folder, const std::function<void(QJsonObject 
         tensors.push_back({name, dtype, shape, [bytes] { return bytes; }});
     }
     return writeSafetensors(folder + QStringLiteral("/model.safetensors"), tensors);
+}
+
+// Rewrites a folder's model.safetensors: each tensor goes to `each` (name, values, shape), which
+// writes it (or not) and may add tensors of its own through `write`.
+using TensorWriter = std::function<void(const QString &name, const std::vector<float> &values, const std::vector<qint64> &shape)>;
+Status rewriteTensors(const QString &folder,
+                      const std::function<void(const QString &, const std::vector<float> &, const std::vector<qint64> &, const TensorWriter &)> &each)
+{
+    const QString path = folder + QStringLiteral("/model.safetensors");
+    std::vector<TensorToWrite> tensors;
+    {
+        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(path);
+        if (!file)
+            return Status::failure(file.error);
+        const TensorWriter write = [&tensors](const QString &name, const std::vector<float> &values, const std::vector<qint64> &shape) {
+            const QByteArray bytes = encodeFloats(values, DType::F32);
+            tensors.push_back({name, DType::F32, shape, [bytes] { return bytes; }});
+        };
+        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
+            std::vector<float> values(size_t(it.value().elementCount()));
+            if (const Status read = readFloats(it.value(), values.data(), qint64(values.size())); !read)
+                return read;
+            each(it.key(), values, it.value().shape, write);
+        }
+    } // the file is unmapped before it is replaced
+    return writeSafetensors(path, tensors);
 }
 
 bool keep(QString &, std::vector<float> &, std::vector<qint64> &)
@@ -454,24 +466,12 @@ void TestTranslation::t5GatedFeedForwardAndUntiedOutput()
         },
         DType::F32, kT5));
     // The gate: a zero wi_1 beside every wi_0.
-    {
-        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(gated + QStringLiteral("/model.safetensors"));
-        QVERIFY_OK(file);
-        std::vector<TensorToWrite> tensors;
-        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
-            std::vector<float> values(size_t(it.value().elementCount()));
-            QVERIFY_OK(readFloats(it.value(), values.data(), qint64(values.size())));
-            const QByteArray bytes = encodeFloats(values, DType::F32);
-            tensors.push_back({it.key(), DType::F32, it.value().shape, [bytes] { return bytes; }});
-            if (it.key().endsWith(QStringLiteral("wi_0.weight"))) {
-                const QByteArray zeros = encodeFloats(std::vector<float>(values.size(), 0.0f), DType::F32);
-                tensors.push_back({QString(it.key()).replace(QStringLiteral("wi_0"), QStringLiteral("wi_1")), DType::F32, it.value().shape,
-                                   [zeros] { return zeros; }});
-            }
-        }
-        file.value->reset();
-        QVERIFY_OK(writeSafetensors(gated + QStringLiteral("/model.safetensors"), tensors));
-    }
+    QVERIFY_OK(rewriteTensors(gated, [](const QString &name, const std::vector<float> &values, const std::vector<qint64> &shape,
+                                        const TensorWriter &write) {
+        write(name, values, shape);
+        if (name.endsWith(QStringLiteral("wi_0.weight")))
+            write(QString(name).replace(QStringLiteral("wi_0"), QStringLiteral("wi_1")), std::vector<float>(values.size(), 0.0f), shape);
+    }));
     QVERIFY_OK(writeVariant(
         silent, noChange,
         [](QString &name, std::vector<float> &values, std::vector<qint64> &) {
@@ -497,25 +497,16 @@ void TestTranslation::t5GatedFeedForwardAndUntiedOutput()
     // of shared × 64^−½ = shared / 8 gives the tied model's logits.
     const QString untied = dir.filePath(QStringLiteral("untied"));
     QVERIFY_OK(writeVariant(untied, [](QJsonObject &json) { json.insert(QStringLiteral("tie_word_embeddings"), false); }, keep, DType::F32, kT5));
-    {
-        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(untied + QStringLiteral("/model.safetensors"));
-        QVERIFY_OK(file);
-        std::vector<TensorToWrite> tensors;
-        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
-            std::vector<float> values(size_t(it.value().elementCount()));
-            QVERIFY_OK(readFloats(it.value(), values.data(), qint64(values.size())));
-            const QByteArray bytes = encodeFloats(values, DType::F32);
-            tensors.push_back({it.key(), DType::F32, it.value().shape, [bytes] { return bytes; }});
-            if (it.key() == QStringLiteral("shared.weight")) {
-                for (float &v : values)
-                    v /= 8.0f;
-                const QByteArray head = encodeFloats(values, DType::F32);
-                tensors.push_back({QStringLiteral("lm_head.weight"), DType::F32, it.value().shape, [head] { return head; }});
-            }
-        }
-        file.value->reset();
-        QVERIFY_OK(writeSafetensors(untied + QStringLiteral("/model.safetensors"), tensors));
-    }
+    QVERIFY_OK(rewriteTensors(untied, [](const QString &name, const std::vector<float> &values, const std::vector<qint64> &shape,
+                                         const TensorWriter &write) {
+        write(name, values, shape);
+        if (name != QStringLiteral("shared.weight"))
+            return;
+        std::vector<float> head = values;
+        for (float &v : head)
+            v /= 8.0f;
+        write(QStringLiteral("lm_head.weight"), head, shape);
+    }));
     const auto u = openMarian(untied);
     QVERIFY(u);
     QVERIFY(!u->config.tiedOutput && !u->config.scaleOutput);
@@ -718,25 +709,15 @@ void TestTranslation::unscaledEmbeddingsAndSeparateTables()
             return true;
         }));
     // The two tables under their own names.
-    {
-        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(dir.filePath(QStringLiteral("model.safetensors")));
-        QVERIFY_OK(file);
-        std::vector<TensorToWrite> tensors;
-        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
-            std::vector<float> values(size_t(it.value().elementCount()));
-            QVERIFY_OK(readFloats(it.value(), values.data(), qint64(values.size())));
-            const QByteArray bytes = encodeFloats(values, DType::F32);
-            const std::vector<qint64> shape = it.value().shape;
-            if (it.key() == QStringLiteral("model.shared.weight")) {
-                tensors.push_back({QStringLiteral("model.encoder.embed_tokens.weight"), DType::F32, shape, [bytes] { return bytes; }});
-                tensors.push_back({QStringLiteral("model.decoder.embed_tokens.weight"), DType::F32, shape, [bytes] { return bytes; }});
-            } else {
-                tensors.push_back({it.key(), DType::F32, shape, [bytes] { return bytes; }});
-            }
+    QVERIFY_OK(rewriteTensors(dir.path(), [](const QString &name, const std::vector<float> &values, const std::vector<qint64> &shape,
+                                             const TensorWriter &write) {
+        if (name != QStringLiteral("model.shared.weight")) {
+            write(name, values, shape);
+            return;
         }
-        file.value->reset();
-        QVERIFY_OK(writeSafetensors(dir.filePath(QStringLiteral("model.safetensors")), tensors));
-    }
+        write(QStringLiteral("model.encoder.embed_tokens.weight"), values, shape);
+        write(QStringLiteral("model.decoder.embed_tokens.weight"), values, shape);
+    }));
     const auto variant = openMarian(dir.path());
     const auto original = openMarian();
     QVERIFY(variant && original);
@@ -767,26 +748,16 @@ void TestTranslation::untiedOutputAndLogitsBias()
             return true;
         }));
     // Add an lm_head of its own: the shared table reversed row by row.
-    {
-        Result<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(dir.filePath(QStringLiteral("model.safetensors")));
-        QVERIFY_OK(file);
-        std::vector<TensorToWrite> tensors;
-        for (auto it = (*file.value)->tensors().cbegin(); it != (*file.value)->tensors().cend(); ++it) {
-            std::vector<float> values(size_t(it.value().elementCount()));
-            QVERIFY_OK(readFloats(it.value(), values.data(), qint64(values.size())));
-            if (it.key() == QStringLiteral("model.shared.weight")) {
-                head.resize(values.size());
-                for (size_t r = 0; r < 693; ++r)
-                    std::copy_n(values.begin() + qsizetype(r * 64), 64, head.begin() + qsizetype((692 - r) * 64));
-                const QByteArray bytes = encodeFloats(head, DType::F32);
-                tensors.push_back({QStringLiteral("lm_head.weight"), DType::F32, it.value().shape, [bytes] { return bytes; }});
-            }
-            const QByteArray bytes = encodeFloats(values, DType::F32);
-            tensors.push_back({it.key(), DType::F32, it.value().shape, [bytes] { return bytes; }});
-        }
-        file.value->reset();
-        QVERIFY_OK(writeSafetensors(dir.filePath(QStringLiteral("model.safetensors")), tensors));
-    }
+    QVERIFY_OK(rewriteTensors(dir.path(), [&head](const QString &name, const std::vector<float> &values, const std::vector<qint64> &shape,
+                                                  const TensorWriter &write) {
+        write(name, values, shape);
+        if (name != QStringLiteral("model.shared.weight"))
+            return;
+        head.resize(values.size());
+        for (size_t r = 0; r < 693; ++r)
+            std::copy_n(values.begin() + qsizetype(r * 64), 64, head.begin() + qsizetype((692 - r) * 64));
+        write(QStringLiteral("lm_head.weight"), head, shape);
+    }));
     const auto variant = openMarian(dir.path());
     QVERIFY(variant);
     const TranslationTrace trace = run(*variant, QStringLiteral("The cat."), QStringLiteral("Die Katze."));
