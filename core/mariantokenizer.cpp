@@ -123,6 +123,22 @@ Result<std::vector<std::string>> sentencePieces(const sentencepiece::SentencePie
 
 } // namespace
 
+QString TranslationTokenizer::displayToken(const QString &token) const
+{
+    if (m_specialTokens.contains(token))
+        return token;
+    QString shown = token;
+    return shown.replace(kMetaspace, QStringLiteral("\u2423")); // ␣
+}
+
+QByteArray TranslationTokenizer::tokenText(const QString &token) const
+{
+    if (m_specialTokens.contains(token))
+        return token.toUtf8();
+    QString text = token;
+    return text.replace(kMetaspace, QStringLiteral(" ")).toUtf8();
+}
+
 struct MarianTokenizer::Processors {
     sentencepiece::SentencePieceProcessor source;
     sentencepiece::SentencePieceProcessor target;
@@ -242,25 +258,9 @@ Result<Encoding> MarianTokenizer::encodeWith(const QString &text, bool target) c
     return {std::move(encoding), {}};
 }
 
-QString MarianTokenizer::displayToken(const QString &token) const
-{
-    if (m_specialTokens.contains(token))
-        return token;
-    QString shown = token;
-    return shown.replace(kMetaspace, QStringLiteral("\u2423")); // ␣
-}
-
 bool MarianTokenizer::isSpecial(const QString &token) const
 {
     return token == m_eos || token == m_pad || token == m_unknown;
-}
-
-QByteArray MarianTokenizer::tokenText(const QString &token) const
-{
-    if (m_specialTokens.contains(token))
-        return token.toUtf8();
-    QString text = token;
-    return text.replace(kMetaspace, QStringLiteral(" ")).toUtf8();
 }
 
 QString MarianTokenizer::targetTokenForId(int id) const
@@ -355,25 +355,9 @@ Result<Encoding> T5Tokenizer::encodeText(const QString &text) const
     return {std::move(encoding), {}};
 }
 
-QString T5Tokenizer::displayToken(const QString &token) const
-{
-    if (m_specialTokens.contains(token))
-        return token;
-    QString shown = token;
-    return shown.replace(kMetaspace, QStringLiteral("\u2423")); // ␣
-}
-
 bool T5Tokenizer::isSpecial(const QString &token) const
 {
     return m_specialTokens.contains(token) && !token.startsWith(QStringLiteral("<extra_id_"));
-}
-
-QByteArray T5Tokenizer::tokenText(const QString &token) const
-{
-    if (m_specialTokens.contains(token))
-        return token.toUtf8();
-    QString text = token;
-    return text.replace(kMetaspace, QStringLiteral(" ")).toUtf8();
 }
 
 } // namespace studio

@@ -21,6 +21,12 @@ public:
     // How many ids the source side's vocabulary holds (checked against the model's).
     virtual int sourceVocabularySize() const = 0;
     bool takesPairs() const override { return false; }
+    // "▁Haus" as "␣Haus"; special tokens as they are.
+    QString displayToken(const QString &token) const override;
+    QByteArray tokenText(const QString &token) const override;
+
+protected:
+    QStringList m_specialTokens; // split out of the text before SentencePiece, longest first
 };
 
 // Marian's tokenizer as transformers' MarianTokenizer applies it: two SentencePiece models
@@ -40,10 +46,7 @@ public:
     Result<Encoding> encode(const QString &text, const QString &pair = {}, const std::atomic<bool> *cancel = nullptr) const override;
     // The target text (text_target=): target.spm and the target vocabulary, </s> appended.
     Result<Encoding> encodeTarget(const QString &text) const override;
-    // "▁Haus" as "␣Haus"; special tokens as they are.
-    QString displayToken(const QString &token) const override;
     bool isSpecial(const QString &token) const override;
-    QByteArray tokenText(const QString &token) const override;
     // The decoder's vocabulary (the target's when separate).
     QString targetTokenForId(int id) const override;
     bool separateVocabularies() const { return m_separate; }
@@ -65,7 +68,6 @@ private:
     QString m_eos = QStringLiteral("</s>");
     QString m_unknown = QStringLiteral("<unk>");
     QString m_pad = QStringLiteral("<pad>");
-    QStringList m_specialTokens; // split out of the text before SentencePiece, longest first
     int m_eosId = 0;
     int m_unknownId = 1;
 };
@@ -81,9 +83,7 @@ public:
 
     Result<Encoding> encode(const QString &text, const QString &pair = {}, const std::atomic<bool> *cancel = nullptr) const override;
     Result<Encoding> encodeTarget(const QString &text) const override { return encodeText(text); }
-    QString displayToken(const QString &token) const override;
     bool isSpecial(const QString &token) const override;
-    QByteArray tokenText(const QString &token) const override;
     QString targetTokenForId(int id) const override { return tokenForId(id); }
     int eosId() const override { return m_eosId; }
     int sourceVocabularySize() const override { return m_size; }
@@ -99,7 +99,6 @@ private:
     int m_extraIds = 0; // <extra_id_0> … after them, in reverse
     int m_size = 0;
     int m_eosId = 1;
-    QStringList m_specialTokens; // split out of the text first, longest first
 };
 
 } // namespace studio
