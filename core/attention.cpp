@@ -1,5 +1,6 @@
 #include "attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -153,7 +154,19 @@ void attend(const Eigen::Ref<const Matrix> &q, const Eigen::Ref<const Matrix> &k
     // scaling the product (T, T). Kept stages also get scores = q kᵀ; scaled equals scores · scale
     // up to float rounding (exactly when the scale is a power of two, as for d_head 4, 16, 64).
     weights.resize(tokens, k.rows());
-    weights.noalias() = (q * options.scale) * k.transpose();
+    if (visibility.causal && !stages && !options.bias && tokens == k.rows()) {
+        // Causal: a query sees only the keys up to itself, so only the blocks on and below the
+        // diagonal are multiplied (half the products); the cells right of each block's last
+        // query are never read: the softmax below zeroes every cell after a row's visible keys.
+        constexpr Eigen::Index kBlock = 64;
+        for (Eigen::Index i0 = 0; i0 < tokens; i0 += kBlock) {
+            const Eigen::Index rows = std::min(kBlock, tokens - i0);
+            const Eigen::Index seen = i0 + rows;
+            weights.block(i0, 0, rows, seen).noalias() = (q.middleRows(i0, rows) * options.scale) * k.topRows(seen).transpose();
+        }
+    } else {
+        weights.noalias() = (q * options.scale) * k.transpose();
+    }
     if (options.bias) {
         Q_ASSERT(options.bias->rows() == weights.rows() && options.bias->cols() == weights.cols());
         weights += *options.bias;

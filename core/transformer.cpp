@@ -3,6 +3,8 @@
 #include "parallel.h"
 #include "weightbinder.h"
 
+#include <QElapsedTimer>
+
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include <cmath>
@@ -51,92 +53,51 @@ float geluErf(float x)
     return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865476f));
 }
 
-namespace {
-
-// y[:, c0:c1] = x W[:, c0:c1] for W stored [in, out]: one pass over W's rows, eight at a time, so
-// each row of y is read and written once per eight weight rows.
-void streamInByOut(const Eigen::Ref<const Matrix> &x, const Eigen::Map<const Matrix> &w, Matrix &y, int c0, int c1)
-{
-    const int width = c1 - c0;
-    auto block = y.middleCols(c0, width);
-    block.setZero();
-    const Eigen::Index rows = w.rows();
-    Eigen::Index k = 0;
-    for (; k + 8 <= rows; k += 8) {
-        const auto w0 = w.row(k).segment(c0, width);
-        const auto w1 = w.row(k + 1).segment(c0, width);
-        const auto w2 = w.row(k + 2).segment(c0, width);
-        const auto w3 = w.row(k + 3).segment(c0, width);
-        const auto w4 = w.row(k + 4).segment(c0, width);
-        const auto w5 = w.row(k + 5).segment(c0, width);
-        const auto w6 = w.row(k + 6).segment(c0, width);
-        const auto w7 = w.row(k + 7).segment(c0, width);
-        for (Eigen::Index t = 0; t < x.rows(); ++t)
-            block.row(t).noalias() += x(t, k) * w0 + x(t, k + 1) * w1 + x(t, k + 2) * w2 + x(t, k + 3) * w3
-                + x(t, k + 4) * w4 + x(t, k + 5) * w5 + x(t, k + 6) * w6 + x(t, k + 7) * w7;
-    }
-    for (; k < rows; ++k)
-        for (Eigen::Index t = 0; t < x.rows(); ++t)
-            block.row(t).noalias() += x(t, k) * w.row(k).segment(c0, width);
-}
-
-// y[:, c0:c1] = x W[c0:c1, :]ᵀ for W stored [out, in]: each weight row is one output column.
-void streamOutByIn(const Eigen::Ref<const Matrix> &x, const Eigen::Map<const Matrix> &w, Matrix &y, int c0, int c1)
-{
-    for (int o = c0; o < c1; ++o) {
-        const auto wRow = w.row(o);
-        for (Eigen::Index t = 0; t < x.rows(); ++t)
-            y(t, o) = x.row(t).dot(wRow);
-    }
-}
-
-} // namespace
-
-void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads, bool streaming)
+void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, const LinearRun &run)
 {
     const int outputs = linear.outputs();
-    y.resize(x.rows(), outputs);
-    const auto b = linear.bias.row();
-    if (linear.weight.isHalf()) {
-        // Half-precision weights: each block of 64 outputs is converted to float, used, dropped.
-        const int inputs = linear.inputs();
-        const int blocks = (outputs + 63) / 64;
-        parallelFor(threads, blocks, [&](int begin, int end) {
-            std::vector<float> scratch(size_t(64) * size_t(inputs));
-            for (int block = begin; block < end; ++block) {
-                const int c0 = block * 64;
-                const int width = std::min(outputs, c0 + 64) - c0;
-                if (linear.outByIn) {
-                    linear.weight.rowsAsFloat(c0, width, scratch.data());
-                    y.middleCols(c0, width).noalias() = x * Eigen::Map<const Matrix>(scratch.data(), width, inputs).transpose();
-                } else {
-                    linear.weight.columnsAsFloat(c0, width, scratch.data());
-                    y.middleCols(c0, width).noalias() = x * Eigen::Map<const Matrix>(scratch.data(), inputs, width);
-                }
-                if (b.size() > 0)
-                    y.middleCols(c0, width).rowwise() += b.segment(c0, width);
-            }
-        });
+    const int inputs = linear.inputs();
+    const float *bias = linear.bias.data && linear.bias.cols * qint64(linear.bias.rows) == outputs ? linear.bias.data : nullptr;
+    GemmOperand w{nullptr, nullptr, inputs, outputs, linear.outByIn};
+    const qint64 count = qint64(inputs) * outputs;
+    if (run.bf16) {
+        // bf16: the checkpoint's own bfloat16 weights as they are, others rounded once and kept.
+        if (linear.weight.isHalf() && linear.weight.halfType == DType::BF16)
+            w.bf16 = reinterpret_cast<const quint16 *>(linear.weight.half);
+        else if (linear.weight.isHalf())
+            w.bf16 = run.bf16->of(linear.weight.half, count, [&](quint16 *out) {
+                std::vector<float> floats(static_cast<size_t>(count));
+                halfsToFloats(linear.weight.halfType, linear.weight.half, count, floats.data());
+                floatsToBf16(floats.data(), count, out);
+            });
+        else
+            w.bf16 = run.bf16->of(linear.weight.data, count, [&](quint16 *out) { floatsToBf16(linear.weight.data, count, out); });
+        gemm(x, w, bias, y, run.threads);
         return;
     }
-    const auto w = linear.weight.matrix();
-    // Split by output columns, in blocks of 64 so each thread reads its own part of W.
-    const int blocks = (outputs + 63) / 64;
-    parallelFor(threads, blocks, [&](int begin, int end) {
-        const int c0 = begin * 64;
-        const int c1 = std::min(outputs, end * 64);
-        if (c1 <= c0)
-            return;
-        if (streaming && linear.outByIn)
-            streamOutByIn(x, w, y, c0, c1);
-        else if (streaming)
-            streamInByOut(x, w, y, c0, c1);
-        else if (linear.outByIn)
-            y.middleCols(c0, c1 - c0).noalias() = x * w.middleRows(c0, c1 - c0).transpose();
-        else
-            y.middleCols(c0, c1 - c0).noalias() = x * w.middleCols(c0, c1 - c0);
-        if (b.size() > 0)
-            y.middleCols(c0, c1 - c0).rowwise() += b.segment(c0, c1 - c0);
+    if (!linear.weight.isHalf()) {
+        w.f32 = linear.weight.data;
+        gemm(x, w, bias, y, run.threads);
+        return;
+    }
+    // Half-precision weights in fp32: each block of 256 outputs is converted to float, used, dropped.
+    y.resize(x.rows(), outputs);
+    constexpr int kBlock = 256;
+    const int blocks = (outputs + kBlock - 1) / kBlock;
+    parallelFor(run.threads, blocks, [&](int begin, int end) {
+        std::vector<float> scratch(size_t(kBlock) * size_t(inputs));
+        Matrix part;
+        for (int block = begin; block < end; ++block) {
+            const int c0 = block * kBlock;
+            const int width = std::min(outputs, c0 + kBlock) - c0;
+            if (linear.outByIn)
+                linear.weight.rowsAsFloat(c0, width, scratch.data());
+            else
+                linear.weight.columnsAsFloat(c0, width, scratch.data());
+            const GemmOperand slice{scratch.data(), nullptr, inputs, width, linear.outByIn};
+            gemm(x, slice, bias ? bias + c0 : nullptr, part, 1);
+            y.middleCols(c0, width) = part;
+        }
     });
 }
 
@@ -344,6 +305,12 @@ KernelOptions TransformerModel::kernelOptions(const ForwardInput &input) const
     return options;
 }
 
+LinearRun TransformerModel::linearRun(const ForwardOptions &options) const
+{
+    const bool bf16 = options.precision == Precision::Bf16 && bf16Supported();
+    return LinearRun{options.threads, bf16 ? &m_bf16Weights : nullptr};
+}
+
 KernelOptions TransformerModel::layerKernelOptions(const KernelOptions &base, int layer) const
 {
     KernelOptions options = base;
@@ -359,16 +326,24 @@ void TransformerModel::normalise(const LayerNormWeights &norm, Matrix &x) const
     }
 }
 
-void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming,
-                               const RotaryTable &rotary, bool keepPreRope) const
+void TransformerModel::project(const LayerWeights &layer, const Matrix &x, Projections &out, const LinearRun &run,
+                               const RotaryTable &rotary, bool keepPreRope, qint64 *linearNanoseconds) const
 {
+    QElapsedTimer timer;
+    timer.start();
+    const auto timed = [&] {
+        if (linearNanoseconds)
+            *linearNanoseconds += timer.nsecsElapsed();
+    };
     if (!m_config.traits().names.fusedQkv.isEmpty()) {
-        applyLinear(layer.qkv, x, out.fused, threads, streaming); // (T, 3C): q | k | v
+        applyLinear(layer.qkv, x, out.fused, run); // (T, 3C): q | k | v
+        timed();
         return;
     }
-    applyLinear(layer.query, x, out.q, threads, streaming); // (T, H·d)
-    applyLinear(layer.key, x, out.k, threads, streaming);   // (T, KV·d)
-    applyLinear(layer.value, x, out.v, threads, streaming); // (T, KV·d)
+    applyLinear(layer.query, x, out.q, run); // (T, H·d)
+    applyLinear(layer.key, x, out.k, run);   // (T, KV·d)
+    applyLinear(layer.value, x, out.v, run); // (T, KV·d)
+    timed();
     switch (m_config.traits().positions) {
     case PositionKind::Rotary:
         if (keepPreRope) {
@@ -408,7 +383,16 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
     const bool preNorm = traits.normPlacement == NormPlacement::PreLN;
     const int tokens = int(hidden.rows());
     const int d = cfg.headDim();
-    const bool streaming = tokens <= options.streamingTokenLimit;
+    const LinearRun linearSettings = linearRun(options);
+    // The linear layers, timed when a benchmark asks.
+    const auto linear = [&](const LinearWeights &weights, const Eigen::Ref<const Matrix> &x, Matrix &y) {
+        QElapsedTimer timer;
+        if (options.linearNanoseconds)
+            timer.start();
+        applyLinear(weights, x, y, linearSettings);
+        if (options.linearNanoseconds)
+            *options.linearNanoseconds += timer.nsecsElapsed();
+    };
     const LayerWeights &layer = m_layers[size_t(l)];
     bool keepsStages = false;
     for (const auto &[sl, sh] : options.stageHeads)
@@ -436,7 +420,7 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
     if (keepsStages || options.keepLayerInputs)
         trace.layerInputs[l] = *attentionInput;
 
-    project(layer, *attentionInput, work.qkv, options.threads, streaming, rotary, keepsStages);
+    project(layer, *attentionInput, work.qkv, linearSettings, rotary, keepsStages, options.linearNanoseconds);
     // Entries for kept stages exist before the heads run, so the workers only look them up.
     for (const auto &[sl, sh] : options.stageHeads)
         if (sl == l && sh >= 0 && sh < cfg.heads)
@@ -468,7 +452,7 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
     });
     if (options.layerDone)
         options.layerDone(l, trace);
-    applyLinear(layer.attentionOutput, work.context, work.projected, options.threads, streaming);
+    linear(layer.attentionOutput, work.context, work.projected);
     if (block) {
         block->context = work.context;
         block->attentionOut = work.projected;
@@ -483,15 +467,15 @@ void TransformerModel::runLayer(int l, Matrix &hidden, LayerScratch &work, const
     const Matrix *mlpInput = sublayerInput(layer.mlpNorm);
     if (block)
         block->mlpInput = *mlpInput;
-    applyLinear(layer.mlpIn, *mlpInput, work.inner, options.threads, streaming);
+    linear(layer.mlpIn, *mlpInput, work.inner);
     if (traits.gatedMlp) {
-        applyLinear(layer.mlpGate, *mlpInput, work.gate, options.threads, streaming);
+        linear(layer.mlpGate, *mlpInput, work.gate);
         applyActivation(work.gate, cfg.activation, options.threads);
         work.inner.array() *= work.gate.array();
     } else {
         applyActivation(work.inner, cfg.activation, options.threads);
     }
-    applyLinear(layer.mlpOut, work.inner, work.projected, options.threads, streaming);
+    linear(layer.mlpOut, work.inner, work.projected);
     if (block) {
         block->mlpHidden = work.inner;
         block->mlpOut = work.projected;
@@ -559,7 +543,7 @@ BlockTrace TransformerModel::blockStages(const Matrix &residualIn, int layer, co
     const int tokens = int(residualIn.rows());
     ForwardOptions one;
     one.threads = options.threads;
-    one.streamingTokenLimit = options.streamingTokenLimit;
+    one.precision = options.precision;
     ModelTrace scratch;
     scratch.attentions.assign(size_t(m_config.layers), std::vector<Matrix>(size_t(m_config.heads)));
     const RotaryTable rotary = m_config.traits().positions == PositionKind::Rotary ? rotaryTable(m_config.rope, tokens, m_config.headDim()) : RotaryTable();
@@ -626,7 +610,7 @@ HeadTrace TransformerModel::headStages(const Matrix &layerInput, int layer, int 
     const int d = m_config.headDim();
     const RotaryTable rotary = m_config.traits().positions == PositionKind::Rotary ? rotaryTable(m_config.rope, tokens, d) : RotaryTable();
     Projections qkv;
-    project(m_layers.at(size_t(layer)), layerInput, qkv, options.threads, tokens <= options.streamingTokenLimit, rotary, true);
+    project(m_layers.at(size_t(layer)), layerInput, qkv, linearRun(options), rotary, true);
     HeadTrace stages;
     Matrix weights;
     Matrix output(tokens, d);

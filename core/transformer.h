@@ -1,6 +1,7 @@
 #pragma once
 
 #include "attention.h"
+#include "gemm.h"
 #include "modelconfig.h"
 #include "safetensors.h"
 
@@ -39,6 +40,13 @@ struct WeightRef {
 
 // A linear layer, in the storage order of its family (ArchitectureTraits::linearLayout): Conv1D
 // [in, out] (y = x W + b) or Linear [out, in] (y = x Wᵀ + b). It stays as stored: no transposed copy.
+// How linear layers run: on how many threads, and in bf16 with the model's bfloat16 copies of its
+// weights (null: fp32).
+struct LinearRun {
+    int threads = 2;
+    Bf16Weights *bf16 = nullptr;
+};
+
 struct LinearWeights {
     WeightRef weight;
     WeightRef bias;     // empty (no data) when the family has no bias here
@@ -101,10 +109,9 @@ struct BlockTrace {
 
 struct ForwardOptions {
     int threads = 2;
-    // Up to this many tokens a linear layer is bound by reading its weights, not by arithmetic:
-    // each weight row is streamed once and used for every token, instead of a blocked GEMM that
-    // packs W first. (Measured on GPT-2-small shapes: faster up to 16 tokens.)
-    int streamingTokenLimit = 16;
+    // Fp32 (exact to float rounding) or Bf16 (the linear layers' products in bfloat16 with float
+    // sums, where bf16Supported(); approximate).
+    Precision precision = Precision::Fp32;
     // (layer, head) pairs whose every stage (q, k, v, scores, scaled, masked, weights, output) is kept.
     std::vector<std::pair<int, int>> stageHeads;
     // Keep the X each layer's attention reads (trace.layerInputs) and the residual stream entering
@@ -118,6 +125,8 @@ struct ForwardOptions {
     // adds to the layer's output through head h, f_h(x) = (x W_V^h + b_V^h) W_O^h (Kobayashi et
     // al. 2020), so that value-weighted attention is α_ij · ‖f_h(x_j)‖.
     bool keepValueNorms = false;
+    // When set, the time the linear layers take is added here, in nanoseconds (for benchmarks).
+    qint64 *linearNanoseconds = nullptr;
     const std::atomic<bool> *cancel = nullptr; // checked between layers
     std::function<void(int layersDone)> progress;
     // Called as each layer's attention is done, with the trace holding that layer's maps, stages
@@ -198,9 +207,10 @@ private:
         Matrix qPreRope, kPreRope; // before rotation, kept only when stages are
     };
     // keepPreRope: also keep q and k before their rotation (for kept stages).
-    void project(const LayerWeights &layer, const Matrix &x, Projections &out, int threads, bool streaming,
-                 const RotaryTable &rotary, bool keepPreRope) const;
+    void project(const LayerWeights &layer, const Matrix &x, Projections &out, const LinearRun &run,
+                 const RotaryTable &rotary, bool keepPreRope, qint64 *linearNanoseconds = nullptr) const;
     KernelOptions layerKernelOptions(const KernelOptions &base, int layer) const;
+    LinearRun linearRun(const ForwardOptions &options) const;
     // Buffers a layer uses, reused from layer to layer.
     struct LayerScratch {
         Projections qkv;
@@ -226,12 +236,13 @@ private:
     QString m_noPrediction;           // why canPredict() is false
     std::vector<LayerWeights> m_layers;
     std::deque<std::vector<float>> m_converted; // owned copies of converted tensors
+    mutable Bf16Weights m_bf16Weights;          // bfloat16 copies, made by the first bf16 run
     QStringList m_nonFiniteTensors;
 };
 
-// y = x W + b for either storage order. (T, in) -> (T, out), split over threads by output column;
-// streaming reads W row by row once (short inputs), else a blocked GEMM.
-void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, int threads, bool streaming);
+// y = x W + b for either storage order. (T, in) -> (T, out), on oneDNN's kernels (gemm.h) straight
+// from the mapped weights; half-precision weights are converted to float a block at a time.
+void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x, Matrix &y, const LinearRun &run);
 // Per row: (x − mean) / √(var + ε) · gain + bias.
 void layerNorm(const LayerNormWeights &norm, double eps, Matrix &x);
 // Per row: x / √(mean(x²) + ε) · gain.

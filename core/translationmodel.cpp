@@ -488,11 +488,11 @@ void TranslationModel::attendBlock(const AttentionBlock &block, int heads, int h
                                    const KernelOptions &kernel, const std::vector<Matrix> &bias, int threads, std::vector<Matrix> &maps,
                                    Matrix &out) const
 {
-    const bool streaming = x.rows() <= 16;
+    const LinearRun run{threads};
     Matrix q, k, v;
-    applyLinear(block.query, x, q, threads, streaming);       // (T, H·d)
-    applyLinear(block.key, memory, k, threads, streaming);    // (S, H·d)
-    applyLinear(block.value, memory, v, threads, streaming);  // (S, H·d)
+    applyLinear(block.query, x, q, run);       // (T, H·d)
+    applyLinear(block.key, memory, k, run);    // (S, H·d)
+    applyLinear(block.value, memory, v, run);  // (S, H·d)
     Matrix context(x.rows(), heads * headDim); // the heads side by side (T, H·d)
     maps.assign(size_t(heads), Matrix());
     for (int h = 0; h < heads; ++h) {
@@ -501,7 +501,7 @@ void TranslationModel::attendBlock(const AttentionBlock &block, int heads, int h
         attend(q.middleCols(h * headDim, headDim), k.middleCols(h * headDim, headDim), v.middleCols(h * headDim, headDim), options,
                maps[size_t(h)], context.middleCols(h * headDim, headDim));
     }
-    applyLinear(block.output, context, out, threads, streaming); // (T, C)
+    applyLinear(block.output, context, out, run); // (T, C)
 }
 
 void TranslationModel::attentionSublayer(const AttentionBlock &block, AttentionKind kind, Matrix &x, const Matrix *memory,
@@ -526,7 +526,7 @@ void TranslationModel::attentionSublayer(const AttentionBlock &block, AttentionK
 
 void TranslationModel::feedForward(const FeedForward &ffn, Matrix &x, int threads) const
 {
-    const bool streaming = x.rows() <= 16;
+    const LinearRun run{threads};
     Matrix normed;
     const Matrix *in = &x;
     if (m_config.t5()) {
@@ -535,14 +535,14 @@ void TranslationModel::feedForward(const FeedForward &ffn, Matrix &x, int thread
         in = &normed;
     }
     Matrix inner, out;
-    applyLinear(ffn.in, *in, inner, threads, streaming); // (T, ffn)
+    applyLinear(ffn.in, *in, inner, run); // (T, ffn)
     applyActivation(inner, m_config.activation, threads);
     if (ffn.gate.weight.present()) { // gated: act(x·wi_0) ⊙ x·wi_1
         Matrix linear;
-        applyLinear(ffn.gate, *in, linear, threads, streaming);
+        applyLinear(ffn.gate, *in, linear, run);
         inner.array() *= linear.array();
     }
-    applyLinear(ffn.out, inner, out, threads, streaming); // (T, C)
+    applyLinear(ffn.out, inner, out, run); // (T, C)
     x += out;
     if (!m_config.t5())
         normalise(ffn.norm, x);
@@ -671,13 +671,13 @@ HeadTrace TranslationModel::headStages(const TranslationTrace &trace, AttentionK
     const Matrix &x = inputs[size_t(layer)];
     const Matrix &memory = kind == AttentionKind::Cross ? trace.encoderOutput : x;
     const AttentionBlock &b = block(kind, layer);
-    const bool streaming = x.rows() <= 16;
+    const LinearRun run{2};
     Matrix q, k, v;
     // The whole layer's projections, as forward() computes them (its default two threads split the
     // outputs the same way), so the head's slice is the same bits.
-    applyLinear(b.query, x, q, 2, streaming);
-    applyLinear(b.key, memory, k, 2, streaming);
-    applyLinear(b.value, memory, v, 2, streaming);
+    applyLinear(b.query, x, q, run);
+    applyLinear(b.key, memory, k, run);
+    applyLinear(b.value, memory, v, run);
     const int d = m_config.headDim(kind);
     Matrix weights;
     Matrix output(x.rows(), d);

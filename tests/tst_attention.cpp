@@ -350,10 +350,15 @@ void TestAttention::kernelGivesTheSameBitsWithAndWithoutStages_data()
     QTest::addColumn<bool>("causal");
     QTest::addColumn<bool>("hideKeys");
     QTest::addColumn<double>("temperature");
-    QTest::newRow("plain") << false << false << 1.0;
-    QTest::newRow("causal") << true << false << 1.0;
-    QTest::newRow("hidden keys, τ 0.3") << false << true << 0.3;
-    QTest::newRow("causal and hidden keys, τ 4") << true << true << 4.0;
+    QTest::addColumn<int>("tokens");
+    QTest::newRow("plain") << false << false << 1.0 << 9;
+    QTest::newRow("causal") << true << false << 1.0 << 9;
+    QTest::newRow("hidden keys, τ 0.3") << false << true << 0.3 << 9;
+    QTest::newRow("causal and hidden keys, τ 4") << true << true << 4.0 << 9;
+    // Causal rows beyond one 64-query block: without stages only the blocks on and below the
+    // diagonal are multiplied.
+    QTest::newRow("causal, 150 tokens") << true << false << 1.0 << 150;
+    QTest::newRow("causal and hidden keys, 130 tokens, τ 0.5") << true << true << 0.5 << 130;
 }
 
 void TestAttention::kernelGivesTheSameBitsWithAndWithoutStages()
@@ -363,18 +368,23 @@ void TestAttention::kernelGivesTheSameBitsWithAndWithoutStages()
     QFETCH(bool, causal);
     QFETCH(bool, hideKeys);
     QFETCH(double, temperature);
-    const int tokens = 9;
-    const Matrix x = teachingInput({QStringLiteral("the"), QStringLiteral("cat"), QStringLiteral("sat"), QStringLiteral("on"),
-                                    QStringLiteral("the"), QStringLiteral("mat"), QStringLiteral("and"), QStringLiteral("it"),
-                                    QStringLiteral("slept")},
-                                   TeachingConfig{16, 8, 1, true});
+    QFETCH(int, tokens);
+    const QStringList sentence{QStringLiteral("the"), QStringLiteral("cat"), QStringLiteral("sat"), QStringLiteral("on"),
+                               QStringLiteral("the"), QStringLiteral("mat"), QStringLiteral("and"), QStringLiteral("it"),
+                               QStringLiteral("slept")};
+    QStringList words;
+    for (int i = 0; i < tokens; ++i)
+        words.push_back(sentence[i % sentence.size()] + (i < sentence.size() ? QString() : QString::number(i)));
+    const Matrix x = teachingInput(words, TeachingConfig{16, 8, 1, true});
     const HeadWeights head = randomHead(16, 8, 7);
     KernelOptions options;
     options.scale = 1.0f / std::sqrt(8.0f);
     options.temperature = temperature;
     options.visibility.causal = causal;
-    if (hideKeys)
-        options.visibility.hiddenKeys = {0, 1, 0, 0, 1, 0, 0, 0, 0};
+    if (hideKeys) {
+        options.visibility.hiddenKeys.assign(size_t(tokens), 0);
+        options.visibility.hiddenKeys[1] = options.visibility.hiddenKeys[4] = 1;
+    }
     const Matrix q = x * head.wQ, k = x * head.wK, v = x * head.wV;
     Matrix fastWeights, keptWeights;
     Matrix fastOutput(tokens, 8), keptOutput(tokens, 8);

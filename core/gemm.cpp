@@ -1,0 +1,186 @@
+#include "gemm.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <QCoreApplication>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+// libgomp's, which oneDNN threads with (declared here: core is not built with -fopenmp).
+extern "C" void omp_set_num_threads(int count);
+
+namespace studio {
+
+QString precisionName(Precision precision)
+{
+    return precision == Precision::Bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32");
+}
+
+std::optional<Precision> precisionFromName(const QString &name)
+{
+    if (name == QLatin1String("fp32"))
+        return Precision::Fp32;
+    if (name == QLatin1String("bf16"))
+        return Precision::Bf16;
+    return std::nullopt;
+}
+
+bool bf16Supported()
+{
+    const auto isa = unsigned(dnnl::get_effective_cpu_isa());
+    return (isa & unsigned(dnnl_cpu_isa_avx512_core_bf16)) == unsigned(dnnl_cpu_isa_avx512_core_bf16);
+}
+
+QString bf16Unavailable()
+{
+    if (bf16Supported())
+        return {};
+    return QCoreApplication::translate("Precision",
+        "bf16 needs a CPU that multiplies bfloat16 natively (AVX512_BF16 or AMX); this one does not, so every product is fp32.");
+}
+
+quint16 floatToBf16(float value)
+{
+    const auto bits = std::bit_cast<quint32>(value);
+    if (std::isnan(value))
+        return quint16((bits >> 16) | 0x40); // stays a (quiet) NaN
+    // Round to nearest, ties to even: add 0x7fff plus the lowest kept bit, then truncate.
+    return quint16((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+float bf16ToFloat(quint16 value)
+{
+    return std::bit_cast<float>(quint32(value) << 16);
+}
+
+void floatsToBf16(const float *in, qint64 count, quint16 *out)
+{
+    for (qint64 i = 0; i < count; ++i)
+        out[i] = floatToBf16(in[i]);
+}
+
+namespace {
+
+using dnnl::memory;
+
+dnnl::engine &cpuEngine()
+{
+    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    return engine;
+}
+
+// One matrix-multiply primitive per shape, layout and thread count: oneDNN generates its kernel
+// when the primitive is made (tens of microseconds to milliseconds), so each is made once.
+struct PrimitiveKey {
+    int rows, inputs, outputs, rowStride, threads;
+    bool outByIn, bf16, bias;
+    auto tie() const { return std::tie(rows, inputs, outputs, rowStride, threads, outByIn, bf16, bias); }
+    bool operator<(const PrimitiveKey &o) const { return tie() < o.tie(); }
+};
+
+struct Product {
+    dnnl::matmul::primitive_desc descriptor;
+    dnnl::matmul primitive;
+};
+
+Product productFor(const PrimitiveKey &key)
+{
+    static std::mutex mutex;
+    static std::map<PrimitiveKey, Product> made;
+    const std::lock_guard lock(mutex);
+    if (const auto found = made.find(key); found != made.end())
+        return found->second;
+    const auto type = key.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    const memory::dim m = key.rows, k = key.inputs, n = key.outputs;
+    const memory::desc source({m, k}, type, memory::dims{key.rowStride, 1});
+    const memory::desc weights({k, n}, type, key.outByIn ? memory::dims{1, k} : memory::dims{n, 1});
+    const memory::desc destination({m, n}, memory::data_type::f32, memory::dims{n, 1});
+    const memory::desc bias = key.bias ? memory::desc({1, n}, memory::data_type::f32, memory::dims{n, 1}) : memory::desc();
+    const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(source, weights, bias, destination), cpuEngine());
+    // Made shapes are few (one per linear layer and length); a long session of ever new lengths
+    // is bounded by dropping them all now and then.
+    if (made.size() > 512)
+        made.clear();
+    return made.emplace(key, Product{descriptor, dnnl::matmul(descriptor)}).first->second;
+}
+
+} // namespace
+
+void gemm(const Eigen::Ref<const Matrix> &x, const GemmOperand &w, const float *bias, Matrix &y, int threads)
+{
+    const int rows = int(x.rows());
+    y.resize(rows, w.outputs);
+    if (rows == 0 || w.outputs == 0)
+        return;
+    if (w.inputs == 0) {
+        y.setZero();
+        if (bias)
+            y.rowwise() += Eigen::Map<const RowVector>(bias, w.outputs);
+        return;
+    }
+    const bool bf16 = w.bf16 != nullptr;
+    // bf16 products need x in bfloat16 too; the copy is small next to W (T·K against K·N).
+    thread_local std::vector<quint16> roundedInput;
+    const void *source = x.data();
+    int rowStride = int(x.outerStride());
+    if (bf16) {
+        roundedInput.resize(size_t(rows) * size_t(w.inputs));
+        for (int r = 0; r < rows; ++r)
+            floatsToBf16(x.row(r).data(), w.inputs, roundedInput.data() + size_t(r) * size_t(w.inputs));
+        source = roundedInput.data();
+        rowStride = w.inputs;
+    }
+    omp_set_num_threads(std::max(1, threads));
+    const PrimitiveKey key{rows, w.inputs, w.outputs, rowStride, threads, w.outByIn, bf16, bias != nullptr};
+    const Product product = productFor(key);
+    const auto &descriptor = product.descriptor;
+    dnnl::engine &engine = cpuEngine();
+    thread_local dnnl::stream stream(engine);
+    // oneDNN takes non-const handles; nothing here writes to the source, weights or bias.
+    const memory sourceMemory(descriptor.src_desc(), engine, const_cast<void *>(source));
+    const memory weightMemory(descriptor.weights_desc(), engine,
+                              bf16 ? const_cast<quint16 *>(w.bf16) : static_cast<void *>(const_cast<float *>(w.f32)));
+    const memory destinationMemory(descriptor.dst_desc(), engine, y.data());
+    std::unordered_map<int, memory> arguments{
+        {DNNL_ARG_SRC, sourceMemory}, {DNNL_ARG_WEIGHTS, weightMemory}, {DNNL_ARG_DST, destinationMemory}};
+    if (bias)
+        arguments.emplace(DNNL_ARG_BIAS, memory(descriptor.bias_desc(), engine, const_cast<float *>(bias)));
+    product.primitive.execute(stream, arguments);
+    stream.wait();
+}
+
+struct Bf16Weights::Store {
+    mutable std::mutex mutex;
+    std::unordered_map<const void *, std::vector<quint16>> copies;
+    qint64 bytes = 0;
+};
+
+Bf16Weights::Bf16Weights() : m_store(std::make_unique<Store>()) {}
+Bf16Weights::~Bf16Weights() = default;
+
+const quint16 *Bf16Weights::of(const void *source, qint64 count, const std::function<void(quint16 *)> &fill)
+{
+    const std::lock_guard lock(m_store->mutex);
+    auto &copy = m_store->copies[source];
+    if (qint64(copy.size()) != count) {
+        copy.resize(size_t(count));
+        fill(copy.data());
+        m_store->bytes += count * qint64(sizeof(quint16));
+    }
+    return copy.data();
+}
+
+qint64 Bf16Weights::bytes() const
+{
+    const std::lock_guard lock(m_store->mutex);
+    return m_store->bytes;
+}
+
+} // namespace studio
