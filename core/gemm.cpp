@@ -5,7 +5,6 @@
 #include <QCoreApplication>
 
 #include <bit>
-#include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -49,10 +48,12 @@ QString bf16Unavailable()
 quint16 floatToBf16(float value)
 {
     const auto bits = std::bit_cast<quint32>(value);
-    if (std::isnan(value))
-        return quint16((bits >> 16) | 0x40); // stays a (quiet) NaN
-    // Round to nearest, ties to even: add 0x7fff plus the lowest kept bit, then truncate.
-    return quint16((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    // Round to nearest, ties to even: add 0x7fff plus the lowest kept bit, then truncate. A NaN
+    // keeps its sign and top bits and is made quiet, so it stays a NaN. Branch-free, so that the
+    // loop below is vectorised.
+    const quint32 rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+    const quint32 quietNan = (bits >> 16) | 0x40u;
+    return quint16((bits & 0x7fffffffu) > 0x7f800000u ? quietNan : rounded);
 }
 
 float bf16ToFloat(quint16 value)
@@ -66,9 +67,22 @@ void floatsToBf16(const float *in, qint64 count, quint16 *out)
         out[i] = floatToBf16(in[i]);
 }
 
+struct PackedWeights {
+    dnnl::memory memory;
+};
+
 namespace {
 
 using dnnl::memory;
+
+// The length at which the packed layout is chosen; oneDNN's bf16 kernels take the same layout
+// for every length, so one copy serves all.
+constexpr memory::dim kPackingRows = 256;
+
+memory::desc plainWeights(memory::data_type type, memory::dim inputs, memory::dim outputs, bool outByIn)
+{
+    return memory::desc({inputs, outputs}, type, outByIn ? memory::dims{1, inputs} : memory::dims{outputs, 1});
+}
 
 dnnl::engine &cpuEngine()
 {
@@ -81,6 +95,7 @@ dnnl::engine &cpuEngine()
 struct PrimitiveKey {
     int rows, inputs, outputs, rowStride, threads;
     bool outByIn, bf16, bias;
+    const PackedWeights *packed; // its layout (the same for every copy of one shape)
     auto tie() const { return std::tie(rows, inputs, outputs, rowStride, threads, outByIn, bf16, bias); }
     bool operator<(const PrimitiveKey &o) const { return tie() < o.tie(); }
 };
@@ -100,7 +115,7 @@ Product productFor(const PrimitiveKey &key)
     const auto type = key.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
     const memory::dim m = key.rows, k = key.inputs, n = key.outputs;
     const memory::desc source({m, k}, type, memory::dims{key.rowStride, 1});
-    const memory::desc weights({k, n}, type, key.outByIn ? memory::dims{1, k} : memory::dims{n, 1});
+    const memory::desc weights = key.packed ? key.packed->memory.get_desc() : plainWeights(type, k, n, key.outByIn);
     const memory::desc destination({m, n}, memory::data_type::f32, memory::dims{n, 1});
     const memory::desc bias = key.bias ? memory::desc({1, n}, memory::data_type::f32, memory::dims{n, 1}) : memory::desc();
     const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(source, weights, bias, destination), cpuEngine());
@@ -138,15 +153,14 @@ void gemm(const Eigen::Ref<const Matrix> &x, const GemmOperand &w, const float *
         rowStride = w.inputs;
     }
     omp_set_num_threads(std::max(1, threads));
-    const PrimitiveKey key{rows, w.inputs, w.outputs, rowStride, threads, w.outByIn, bf16, bias != nullptr};
+    const PrimitiveKey key{rows, w.inputs, w.outputs, rowStride, threads, w.outByIn, bf16, bias != nullptr, w.bf16};
     const Product product = productFor(key);
     const auto &descriptor = product.descriptor;
     dnnl::engine &engine = cpuEngine();
     thread_local dnnl::stream stream(engine);
     // oneDNN takes non-const handles; nothing here writes to the source, weights or bias.
     const memory sourceMemory(descriptor.src_desc(), engine, const_cast<void *>(source));
-    const memory weightMemory(descriptor.weights_desc(), engine,
-                              bf16 ? const_cast<quint16 *>(w.bf16) : static_cast<void *>(const_cast<float *>(w.f32)));
+    const memory weightMemory = bf16 ? w.bf16->memory : memory(descriptor.weights_desc(), engine, const_cast<float *>(w.f32));
     const memory destinationMemory(descriptor.dst_desc(), engine, y.data());
     std::unordered_map<int, memory> arguments{
         {DNNL_ARG_SRC, sourceMemory}, {DNNL_ARG_WEIGHTS, weightMemory}, {DNNL_ARG_DST, destinationMemory}};
@@ -158,23 +172,38 @@ void gemm(const Eigen::Ref<const Matrix> &x, const GemmOperand &w, const float *
 
 struct Bf16Weights::Store {
     mutable std::mutex mutex;
-    std::unordered_map<const void *, std::vector<quint16>> copies;
+    std::unordered_map<const void *, std::unique_ptr<PackedWeights>> copies;
     qint64 bytes = 0;
 };
 
 Bf16Weights::Bf16Weights() : m_store(std::make_unique<Store>()) {}
 Bf16Weights::~Bf16Weights() = default;
 
-const quint16 *Bf16Weights::of(const void *source, qint64 count, const std::function<void(quint16 *)> &fill)
+const PackedWeights *Bf16Weights::of(const void *source, int inputs, int outputs, bool outByIn,
+                                     const std::function<void(quint16 *)> &fill)
 {
     const std::lock_guard lock(m_store->mutex);
-    auto &copy = m_store->copies[source];
-    if (qint64(copy.size()) != count) {
-        copy.resize(size_t(count));
-        fill(copy.data());
-        m_store->bytes += count * qint64(sizeof(quint16));
-    }
-    return copy.data();
+    std::unique_ptr<PackedWeights> &copy = m_store->copies[source];
+    if (copy)
+        return copy.get();
+    const memory::dim k = inputs, n = outputs;
+    const auto bf16 = memory::data_type::bf16;
+    std::vector<quint16> plain(size_t(k * n));
+    fill(plain.data());
+    // The layout oneDNN's bf16 product prefers for this shape.
+    const memory::desc source16({kPackingRows, k}, bf16, memory::dims{k, 1});
+    const memory::desc destination({kPackingRows, n}, memory::data_type::f32, memory::dims{n, 1});
+    const memory::desc any({k, n}, bf16, memory::format_tag::any);
+    const dnnl::matmul::primitive_desc chosen(dnnl::matmul::desc(source16, any, destination), cpuEngine());
+    dnnl::engine &engine = cpuEngine();
+    memory plainMemory(plainWeights(bf16, k, n, outByIn), engine, plain.data());
+    memory packed(chosen.weights_desc(), engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(plainMemory, packed).execute(stream, plainMemory, packed);
+    stream.wait();
+    copy = std::make_unique<PackedWeights>(PackedWeights{packed});
+    m_store->bytes += qint64(chosen.weights_desc().get_size());
+    return copy.get();
 }
 
 qint64 Bf16Weights::bytes() const

@@ -29,11 +29,15 @@ quint16 floatToBf16(float value);
 float bf16ToFloat(quint16 value);
 void floatsToBf16(const float *in, qint64 count, quint16 *out);
 
-// The right operand of y = x W: K inputs × N outputs, stored as Conv1D [K, N] or, when outByIn,
-// as Linear [N, K]. Exactly one of f32 and bf16 is set.
+// bfloat16 weights reordered once into the blocked layout oneDNN's bf16 kernels read (pairs of
+// inputs interleaved), so no product repacks them.
+struct PackedWeights;
+
+// The right operand of y = x W: K inputs × N outputs, f32 stored as Conv1D [K, N] or, when
+// outByIn, as Linear [N, K]; or bf16, packed. Exactly one of f32 and bf16 is set.
 struct GemmOperand {
     const float *f32 = nullptr;
-    const quint16 *bf16 = nullptr;
+    const PackedWeights *bf16 = nullptr;
     int inputs = 0;  // K
     int outputs = 0; // N
     bool outByIn = false;
@@ -43,14 +47,16 @@ struct GemmOperand {
 // `threads` threads. A bf16 operand rounds x to bfloat16 too and accumulates in float.
 void gemm(const Eigen::Ref<const Matrix> &x, const GemmOperand &w, const float *bias, Matrix &y, int threads);
 
-// bfloat16 copies of a model's float weights, made once on first use and kept with the model.
+// Packed bfloat16 copies of a model's weights, made once on first use and kept with the model.
 // Safe to use from several threads.
 class Bf16Weights {
 public:
     Bf16Weights();
     ~Bf16Weights();
-    // The copy of the tensor at `source`, `count` values, made by `fill` the first time.
-    const quint16 *of(const void *source, qint64 count, const std::function<void(quint16 *out)> &fill);
+    // The packed copy of the tensor at `source`, a K × N operand stored as `outByIn` says; `fill`
+    // writes its K·N values as bfloat16 in that storage order, the first time only.
+    const PackedWeights *of(const void *source, int inputs, int outputs, bool outByIn,
+                            const std::function<void(quint16 *out)> &fill);
     qint64 bytes() const;
 
 private:

@@ -1,24 +1,13 @@
 #include "parallel.h"
 
-#include <QThreadPool>
-
 #include <algorithm>
-#include <latch>
 
 namespace studio {
 
-namespace {
-
-// A pool of its own, so that a forward pass that itself runs on the global pool (off the GUI
-// thread) can never wait for a slot that it occupies.
-QThreadPool &workerPool()
-{
-    static QThreadPool pool;
-    return pool;
-}
-
-} // namespace
-
+// On OpenMP's threads: the same team that runs oneDNN's matrix products (gemm.cpp), so the heads
+// that follow a product never wait for a core its still-spinning workers hold. A thread that is
+// already inside a parallel region runs a nested parallelFor alone (OpenMP's default), and a
+// parallelFor from any thread (the GUI's worker threads included) gets a team of its own.
 void parallelFor(int threads, int count, const std::function<void(int, int)> &body)
 {
     threads = std::clamp(threads, 1, std::max(count, 1));
@@ -26,21 +15,9 @@ void parallelFor(int threads, int count, const std::function<void(int, int)> &bo
         body(0, count);
         return;
     }
-    QThreadPool &pool = workerPool();
-    if (pool.maxThreadCount() < threads - 1)
-        pool.setMaxThreadCount(threads - 1);
-    std::latch done(threads - 1);
-    auto chunk = [&](int index) { return std::pair(count * index / threads, count * (index + 1) / threads); };
-    for (int t = 1; t < threads; ++t) {
-        pool.start([&, t] {
-            const auto [begin, end] = chunk(t);
-            body(begin, end);
-            done.count_down();
-        });
-    }
-    const auto [begin, end] = chunk(0);
-    body(begin, end);
-    done.wait();
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int index = 0; index < threads; ++index)
+        body(int(static_cast<long long>(count) * index / threads), int(static_cast<long long>(count) * (index + 1) / threads));
 }
 
 } // namespace studio

@@ -61,17 +61,19 @@ void applyLinear(const LinearWeights &linear, const Eigen::Ref<const Matrix> &x,
     GemmOperand w{nullptr, nullptr, inputs, outputs, linear.outByIn};
     const qint64 count = qint64(inputs) * outputs;
     if (run.bf16) {
-        // bf16: the checkpoint's own bfloat16 weights as they are, others rounded once and kept.
-        if (linear.weight.isHalf() && linear.weight.halfType == DType::BF16)
-            w.bf16 = reinterpret_cast<const quint16 *>(linear.weight.half);
-        else if (linear.weight.isHalf())
-            w.bf16 = run.bf16->of(linear.weight.half, count, [&](quint16 *out) {
+        // bf16: the weights rounded to bfloat16 (a BF16 checkpoint's as they are) and packed, once.
+        w.bf16 = run.bf16->of(linear.weight.isHalf() ? static_cast<const void *>(linear.weight.half) : linear.weight.data,
+                              inputs, outputs, linear.outByIn, [&](quint16 *out) {
+            if (linear.weight.isHalf() && linear.weight.halfType == DType::BF16) {
+                std::memcpy(out, linear.weight.half, size_t(count) * sizeof(quint16));
+            } else if (linear.weight.isHalf()) {
                 std::vector<float> floats(static_cast<size_t>(count));
                 halfsToFloats(linear.weight.halfType, linear.weight.half, count, floats.data());
                 floatsToBf16(floats.data(), count, out);
-            });
-        else
-            w.bf16 = run.bf16->of(linear.weight.data, count, [&](quint16 *out) { floatsToBf16(linear.weight.data, count, out); });
+            } else {
+                floatsToBf16(linear.weight.data, count, out);
+            }
+        });
         gemm(x, w, bias, y, run.threads);
         return;
     }
@@ -305,6 +307,27 @@ KernelOptions TransformerModel::kernelOptions(const ForwardInput &input) const
     return options;
 }
 
+double largestAttentionDeviation(const std::vector<std::vector<Matrix>> &a, const std::vector<std::vector<Matrix>> &b)
+{
+    double largest = 0;
+    for (size_t l = 0; l < std::min(a.size(), b.size()); ++l)
+        for (size_t h = 0; h < std::min(a[l].size(), b[l].size()); ++h)
+            if (a[l][h].size() > 0 && a[l][h].rows() == b[l][h].rows() && a[l][h].cols() == b[l][h].cols())
+                largest = std::max(largest, double((a[l][h] - b[l][h]).cwiseAbs().maxCoeff()));
+    return largest;
+}
+
+void TransformerModel::compareWithFp32(const ForwardInput &input, const ForwardOptions &options, ModelTrace &trace) const
+{
+    if (trace.precision != Precision::Bf16)
+        return;
+    ForwardOptions exact;
+    exact.threads = options.threads;
+    exact.cancel = options.cancel;
+    const ModelTrace reference = forward(input, exact);
+    trace.maxDeviation = largestAttentionDeviation(trace.attentions, reference.attentions);
+}
+
 LinearRun TransformerModel::linearRun(const ForwardOptions &options) const
 {
     const bool bf16 = options.precision == Precision::Bf16 && bf16Supported();
@@ -495,6 +518,7 @@ ModelTrace TransformerModel::forward(const ForwardInput &input, const ForwardOpt
     const RotaryTable rotary = traits.positions == PositionKind::Rotary ? rotaryTable(cfg.rope, tokens, cfg.headDim()) : RotaryTable();
     ModelTrace trace;
     trace.attentions.assign(size_t(cfg.layers), std::vector<Matrix>(size_t(cfg.heads)));
+    trace.precision = linearRun(options).bf16 ? Precision::Bf16 : Precision::Fp32;
 
     // Embeddings: token (+ learned position) (+ token type), then the family's embedding norm. (T, C)
     Matrix hidden(tokens, c);

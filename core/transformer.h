@@ -143,8 +143,15 @@ struct ModelTrace {
     Matrix embeddings;                           // token + position (+ type) embeddings (T, C)
     Matrix finalHidden;                          // after the final norm, with keepFinalHidden (T, C)
     std::vector<Matrix> valueNorms;              // [layer] ‖f_h(x_j)‖, with keepValueNorms (T, H)
+    Precision precision = Precision::Fp32;       // how the linear layers multiplied
+    // Bf16: the largest |w_bf16 − w_fp32| of any attention weight against the fp32 run of the same
+    // input (compareWithFp32); 0 for fp32.
+    double maxDeviation = 0;
     bool cancelled = false;
 };
+
+// The largest |a − b| over two traces' attention weights of the layers both hold (0 for none).
+double largestAttentionDeviation(const std::vector<std::vector<Matrix>> &a, const std::vector<std::vector<Matrix>> &b);
 
 // A model of any family the configuration describes, whose weights are views into the
 // memory-mapped safetensors files it owns (or into converted copies it owns).
@@ -154,6 +161,9 @@ public:
     // shapes against the config. A tensor in more than one file is refused.
     static Result<std::shared_ptr<const TransformerModel>> bind(const ModelConfig &config,
                                                                 std::vector<std::unique_ptr<SafetensorsFile>> files);
+    // For a bf16 trace: runs the same input in fp32 (attention weights only) and sets
+    // trace.maxDeviation. Nothing for an fp32 trace.
+    void compareWithFp32(const ForwardInput &input, const ForwardOptions &options, ModelTrace &trace) const;
     // Binds tensors held elsewhere (tests, fuzzing): the bytes behind the views must outlive the model.
     static Result<std::shared_ptr<const TransformerModel>> bind(const ModelConfig &config,
                                                                 const QHash<QString, TensorView> &tensors);

@@ -861,7 +861,7 @@ void TestCheckpoint::linearLayersMatchADoubleProduct()
                 Bf16Weights copies;
                 applyLinear(linear, x, y, LinearRun{threads, &copies});
                 check(y, expected(rounded(x), rounded(weights)), "bf16");
-                QCOMPARE(copies.bytes(), qint64(stored.size()) * 2);
+                QVERIFY(copies.bytes() >= qint64(stored.size()) * 2); // packed, perhaps padded
                 applyLinear(half, x, y, LinearRun{threads, &copies});
                 check(y, expected(rounded(x), rounded(weights)), "bf16 weights in bf16");
             }
