@@ -380,9 +380,23 @@ int runTrace(const QStringList &arguments)
     const QCommandLineOption target(QStringLiteral("target"), QStringLiteral("Translation models: the target sentence the decoder reads (teacher forcing)."), QStringLiteral("TEXT"));
     const QCommandLineOption generate(QStringLiteral("generate"), QStringLiteral("Translation models: translate greedily, at most N tokens, and trace that."), QStringLiteral("N"));
     parser.addOptions({target, generate});
+    const QCommandLineOption precisionOption(QStringLiteral("precision"),
+                                             QStringLiteral("With --model: fp32 (default, exact to float rounding) or bf16 (the linear layers in bfloat16 "
+                                                            "where the CPU has AVX512_BF16 or AMX; adds the largest deviation from fp32)."),
+                                             QStringLiteral("MODE"), QStringLiteral("fp32"));
+    parser.addOption(precisionOption);
     int code = 0;
     if (!parse(parser, arguments, &code))
         return code;
+    const std::optional<Precision> precision = precisionFromName(parser.value(precisionOption));
+    if (!precision)
+        return fail(kUsage, QStringLiteral("--precision is fp32 or bf16 (got \"%1\")").arg(parser.value(precisionOption)));
+    if (*precision == Precision::Bf16) {
+        if (!parser.isSet(checkpointOptions.model))
+            return fail(kUsage, QStringLiteral("--precision bf16 needs --model: the teaching model computes in float"));
+        if (!bf16Supported())
+            return fail(kFailure, bf16Unavailable());
+    }
 
     const bool translation = parser.isSet(checkpointOptions.model) && isTranslationFolder(parser.value(checkpointOptions.model));
     if (!translation && (parser.isSet(target) || parser.isSet(generate)))
@@ -390,6 +404,8 @@ int runTrace(const QStringList &arguments)
     if (translation) {
         if (parser.isSet(target) == parser.isSet(generate))
             return fail(kUsage, QStringLiteral("a translation model takes --target TEXT or --generate N (one of them)"));
+        if (*precision == Precision::Bf16)
+            return fail(kUsage, QStringLiteral("--precision bf16 is not available for translation models: they run in fp32"));
         for (const QCommandLineOption *unused : std::initializer_list<const QCommandLineOption *>{&aggregate, &predict, &excludeSpecial, &layer, &head, &checkpointOptions.textPair})
             if (parser.isSet(*unused))
                 return fail(kUsage, QStringLiteral("--%1 is not available for translation models").arg(unused->names().constFirst()));
@@ -470,6 +486,21 @@ int runTrace(const QStringList &arguments)
             return fail(kUsage, QStringLiteral("--predict: %1").arg(r.checkpoint->model->predictionUnavailableReason()));
         r.forward.keepFinalHidden = predictCount > 0;
         r.forward.keepValueNorms = valueWeighted;
+        r.forward.precision = *precision;
+        // bf16: the fp32 run's attention weights first, each layer compared and freed as the bf16
+        // run writes it.
+        ModelTrace exact;
+        if (*precision == Precision::Bf16) {
+            const double maps = double(r.input.forward.ids.size()) * double(r.input.forward.ids.size()) * 4.0
+                                * r.checkpoint->config.layers * r.checkpoint->config.heads;
+            if (const Status fits = checkRunFitsNow(maps); !fits)
+                return fail(kFailure, fits.error);
+            ForwardOptions fp32;
+            fp32.threads = r.forward.threads;
+            if (const Status ran = guardAllocation([&] { exact = r.checkpoint->model->forward(r.input.forward, fp32); }); !ran)
+                return fail(kFailure, ran.error);
+        }
+        double deviation = 0;
         const bool exclude = parser.isSet(excludeSpecial);
         const Status written = writeJson(parser.value(model.out), [&](JsonStream &out) {
             ModelTraceWriter writer(out, *r.checkpoint, r.input);
@@ -479,12 +510,17 @@ int runTrace(const QStringList &arguments)
             writer.setExcludeSpecial(exclude);
             writer.setPredict(predictCount);
             writer.begin();
-            r.forward.layerDone = [&writer, &out](int done, ModelTrace &trace) {
+            r.forward.layerDone = [&writer, &out, &exact, &deviation](int done, ModelTrace &trace) {
+                if (size_t(done) < exact.attentions.size()) {
+                    deviation = std::max(deviation, largestAttentionDeviation({trace.attentions[size_t(done)]}, {exact.attentions[size_t(done)]}));
+                    exact.attentions[size_t(done)].clear();
+                }
                 if (out.ok())
                     writer.writeLayer(done, trace);
             };
             if (const Status ran = guardAllocation([&r] { r.trace = r.checkpoint->model->forward(r.input.forward, r.forward); }); !ran)
                 return ran;
+            r.trace.maxDeviation = deviation;
             writer.end(r.trace);
             return Status::success();
         });

@@ -214,6 +214,10 @@ void ModelTraceWriter::writeLayer(int layer, ModelTrace &trace)
 void ModelTraceWriter::end(const ModelTrace &trace)
 {
     m_out.endArray();
+    // How the linear layers multiplied, and for bf16 how far its attention weights are from fp32's.
+    m_out.key(QStringLiteral("precision"));
+    m_out.value(QJsonObject{{QStringLiteral("mode"), precisionName(trace.precision)},
+                            {QStringLiteral("max_deviation"), trace.maxDeviation}});
     if (m_predict > 0)
         writeNextTokens(m_out, m_checkpoint, trace, m_predict);
     if (m_rollout)

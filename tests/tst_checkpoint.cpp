@@ -38,6 +38,9 @@ const QString kData = QStringLiteral(STUDIO_TEST_DATA);
 // The references are float64; our float32 forward agrees to about 1e-6. 1e-5 catches every
 // structural mistake (see tests/data/README.md).
 constexpr double kReferenceTolerance = 1e-5;
+// The deviation of bf16 attention weights from fp32 that the README states as the bound seen on
+// the reference checkpoints (random weights: larger logits than trained models have).
+constexpr double kBf16Deviation = 0.05;
 
 // Largest |ours − reference| over attentions[layer][head][query][key].
 double maxDifference(const ModelTrace &trace, const QJsonArray &reference)
@@ -112,6 +115,8 @@ private Q_SLOTS:
     void foldersAndFilesOfTheWrongKind();
     void matchesReference_data();
     void matchesReference();
+    void bf16StaysWithinItsStatedDeviation_data() { matchesReference_data(); }
+    void bf16StaysWithinItsStatedDeviation();
     void rotaryVariantsMatchReference_data();
     void rotaryVariantsMatchReference();
     void predictsTheReferenceNextTokens_data();
@@ -183,6 +188,52 @@ void TestCheckpoint::matchesReference()
     const double difference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
     qInfo("%s: max |difference| %.3g", qPrintable(name), difference);
     QVERIFY2(difference <= kReferenceTolerance, qPrintable(QString::number(difference)));
+}
+
+void TestCheckpoint::bf16StaysWithinItsStatedDeviation()
+{
+    // bf16 rounds the linear layers' inputs to 8 significant bits: its attention weights move, by
+    // the amount the trace states (maxDeviation, from an fp32 run of the same input), which is what
+    // the window and the trace JSON show. Stated and true deviation must agree, bf16 must be within
+    // it of the float64 reference, and the kernel's invariants hold as in fp32.
+    QFETCH(QString, name);
+    const QJsonObject reference = readJson(kData + QStringLiteral("/reference/") + name + QStringLiteral(".json"));
+    const auto checkpoint = openCheckpoint(kData + QStringLiteral("/checkpoints/") + name.section(QLatin1Char('.'), 0, 0));
+    QVERIFY2(checkpoint, qPrintable(checkpoint.error));
+    const Checkpoint &c = **checkpoint.value;
+    const bool bert = reference.contains(QStringLiteral("text_a"));
+    const auto input = bert ? prepareInput(c, reference.value(QStringLiteral("text_a")).toString(), reference.value(QStringLiteral("text_b")).toString())
+                            : prepareInput(c, reference.value(QStringLiteral("text")).toString());
+    QVERIFY2(input, qPrintable(input.error));
+    ForwardOptions options;
+    options.precision = Precision::Bf16;
+    ModelTrace trace = c.model->forward(input.value->forward, options);
+    c.model->compareWithFp32(input.value->forward, options, trace);
+    if (!bf16Supported()) { // this CPU: the run says it was fp32, and why bf16 is not offered
+        QCOMPARE(trace.precision, Precision::Fp32);
+        QCOMPARE(trace.maxDeviation, 0.0);
+        QVERIFY(!bf16Unavailable().isEmpty());
+        QVERIFY(maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray()) <= kReferenceTolerance);
+        return;
+    }
+    QCOMPARE(trace.precision, Precision::Bf16);
+    QVERIFY(bf16Unavailable().isEmpty());
+    const ModelTrace exact = c.model->forward(input.value->forward);
+    QCOMPARE(trace.maxDeviation, largestAttentionDeviation(trace.attentions, exact.attentions));
+    qInfo("%s: bf16 deviates from fp32 by at most %.3g", qPrintable(name), trace.maxDeviation);
+    QVERIFY2(trace.maxDeviation > 0, "bf16 changed nothing: it did not run in bf16");
+    QVERIFY2(trace.maxDeviation <= kBf16Deviation, qPrintable(QString::number(trace.maxDeviation)));
+    const double fromReference = maxDifference(trace, reference.value(QStringLiteral("attentions")).toArray());
+    QVERIFY2(fromReference <= trace.maxDeviation + kReferenceTolerance, qPrintable(QStringLiteral("%1 vs %2").arg(fromReference).arg(trace.maxDeviation)));
+    for (const auto &heads : trace.attentions)
+        for (const Matrix &w : heads) {
+            QVERIFY(w.allFinite());
+            QVERIFY((w.rowwise().sum().array() - 1.0f).abs().maxCoeff() < 1e-5f);
+            if (!bert)
+                for (Eigen::Index i = 0; i < w.rows(); ++i)
+                    for (Eigen::Index j = i + 1; j < w.cols(); ++j)
+                        QVERIFY(w(i, j) == 0.0f);
+        }
 }
 
 void TestCheckpoint::rotaryVariantsMatchReference_data()

@@ -1,3 +1,4 @@
+#include "gemm.h"
 #include "tracejson.h"
 #include "workspace.h"
 #include "fakehub.h"
@@ -81,6 +82,7 @@ private Q_SLOTS:
     void exportViews_data();
     void exportViews();
     void modelTraceMatchesReference();
+    void tracePrecisionSaysHowFarBf16Is();
     void modelTraceStagesOfOneHead();
     void tokenizeModel();
     void rotaryModelTrace();
@@ -303,6 +305,48 @@ void TestCli::modelTraceMatchesReference()
     QVERIFY2(worst <= 1e-5, qPrintable(QString::number(worst)));
 }
 
+void TestCli::tracePrecisionSaysHowFarBf16Is()
+{
+    // "precision": fp32 is exact (deviation 0); bf16 states its largest deviation from fp32, and
+    // the weights it writes are within that of the fp32 trace's. A CPU without bf16 refuses it.
+    const QString gpt2 = QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny");
+    const QStringList base{QStringLiteral("trace"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"),
+                           QStringLiteral("The teacher wrote the sentence on the board so every student could see it")};
+    const Run exact = run(base);
+    QVERIFY2(exact.exitCode == 0, exact.err.constData());
+    const QJsonObject fp32 = parse(exact.out);
+    QCOMPARE(fp32.value(QStringLiteral("precision")).toObject(),
+             (QJsonObject{{QStringLiteral("mode"), QStringLiteral("fp32")}, {QStringLiteral("max_deviation"), 0}}));
+    const Run approximate = run(base + QStringList{QStringLiteral("--precision"), QStringLiteral("bf16")});
+    if (!bf16Supported()) {
+        QCOMPARE(approximate.exitCode, 1);
+        QVERIFY2(QString::fromUtf8(approximate.err).contains(QStringLiteral("AVX512_BF16")), approximate.err.constData());
+        return;
+    }
+    QVERIFY2(approximate.exitCode == 0, approximate.err.constData());
+    const QJsonObject bf16 = parse(approximate.out);
+    const QJsonObject precision = bf16.value(QStringLiteral("precision")).toObject();
+    QCOMPARE(precision.value(QStringLiteral("mode")).toString(), QStringLiteral("bf16"));
+    const double stated = precision.value(QStringLiteral("max_deviation")).toDouble();
+    QVERIFY(stated > 0 && stated < 0.05);
+    double largest = 0;
+    const QJsonArray a = fp32.value(QStringLiteral("layers")).toArray(), b = bf16.value(QStringLiteral("layers")).toArray();
+    QCOMPARE(a.size(), b.size());
+    for (int l = 0; l < a.size(); ++l) {
+        const QJsonArray ha = a.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        const QJsonArray hb = b.at(l).toObject().value(QStringLiteral("heads")).toArray();
+        for (int h = 0; h < ha.size(); ++h) {
+            const QJsonArray wa = ha.at(h).toObject().value(QStringLiteral("weights")).toArray();
+            const QJsonArray wb = hb.at(h).toObject().value(QStringLiteral("weights")).toArray();
+            for (int i = 0; i < wa.size(); ++i)
+                for (int j = 0; j < wa.at(i).toArray().size(); ++j)
+                    largest = std::max(largest, std::abs(wa.at(i).toArray().at(j).toDouble() - wb.at(i).toArray().at(j).toDouble()));
+        }
+    }
+    // The JSON's numbers are rounded for printing; the stated figure is the unrounded largest.
+    QVERIFY2(std::abs(largest - stated) < 1e-6, qPrintable(QStringLiteral("%1 vs %2").arg(largest).arg(stated)));
+}
+
 void TestCli::modelTraceStagesOfOneHead()
 {
     const Run r = run({QStringLiteral("trace"), QStringLiteral("--model"), QStringLiteral(STUDIO_TEST_DATA "/checkpoints/gpt2-random-tiny"),
@@ -380,6 +424,8 @@ void TestCli::modelErrors_data()
     QTest::newRow("export no such layer") << QStringList{QStringLiteral("export"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--layer"), QStringLiteral("2"), QStringLiteral("--out"), QStringLiteral("/tmp/x.png")} << QStringLiteral("no layer 2");
     QTest::newRow("tokenize without model") << QStringList{QStringLiteral("tokenize"), QStringLiteral("--text"), QStringLiteral("a")} << QStringLiteral("--model");
     QTest::newRow("empty text") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("  ")} << QStringLiteral("text is empty");
+    QTest::newRow("unknown precision") << QStringList{QStringLiteral("trace"), QStringLiteral("--model"), gpt2, QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--precision"), QStringLiteral("fp16")} << QStringLiteral("fp32 or bf16");
+    QTest::newRow("bf16 on the teaching model") << QStringList{QStringLiteral("trace"), QStringLiteral("--text"), QStringLiteral("a"), QStringLiteral("--precision"), QStringLiteral("bf16")} << QStringLiteral("needs --model");
 }
 
 void TestCli::modelErrors()
