@@ -271,6 +271,8 @@ AttentionResult checkpointResult(const Checkpoint &checkpoint, const PreparedInp
     result.hasMlp = true;
     result.maps = std::make_shared<const AttentionMaps>(std::move(trace.attentions));
     result.valueNorms = std::move(trace.valueNorms);
+    result.precision = trace.precision;
+    result.maxDeviation = trace.maxDeviation;
     if (trace.finalHidden.size() > 0)
         result.finalHidden = std::make_shared<const Matrix>(std::move(trace.finalHidden));
     for (const QString &piece : input.encoding.tokens)
@@ -344,7 +346,9 @@ HeadDetails checkpointDetails(const Checkpoint &checkpoint, const AttentionResul
     details.bQ = projection.bQ;
     details.bK = projection.bK;
     details.bV = projection.bV;
-    details.trace = checkpoint.model->headStages(details.input, layer, head, input);
+    ForwardOptions options; // the run's own precision: the stages are the heatmap's bits
+    options.precision = result.precision;
+    details.trace = checkpoint.model->headStages(details.input, layer, head, input, options);
     details.temperature = input.attentionTemperature;
     const ModelConfig &config = checkpoint.config;
     const ArchitectureTraits &traits = config.traits();
@@ -400,7 +404,11 @@ void addBlockDetails(const Checkpoint &checkpoint, const AttentionResult &result
     details.preNorm = config.traits().normPlacement == NormPlacement::PreLN;
     if (details.layer >= 0 && size_t(details.layer) < result.residualInputs.size())
         details.block = std::make_shared<const BlockTrace>(
-            checkpoint.model->blockStages(result.residualInputs[size_t(details.layer)], details.layer, input));
+            checkpoint.model->blockStages(result.residualInputs[size_t(details.layer)], details.layer, input, [&result] {
+                ForwardOptions options;
+                options.precision = result.precision;
+                return options;
+            }()));
     if (!result.finalHidden || !checkpoint.model->canPredict())
         return;
     const Matrix &hidden = *result.finalHidden;

@@ -63,6 +63,8 @@ struct AttentionResult {
     std::vector<Matrix> residualInputs;       // the residual stream entering each layer (T, d_model)
     bool hasMlp = false;                      // the block goes on through an MLP (checkpoints; not the teaching model)
     QString notice;                           // e.g. that the text was truncated
+    Precision precision = Precision::Fp32;    // how a checkpoint's linear layers multiplied
+    double maxDeviation = 0;                  // bf16: the largest |w − w_fp32| of any attention weight
     bool rotary = false;                      // q and k are turned by position (the Rotary stage applies)
     int kvHeads = 0;                          // key/value heads, shared by groups of query heads; 0 = one per head
     std::vector<int> slidingWindows;          // per layer; 0 = the whole causal past

@@ -584,6 +584,33 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
     QTRY_VERIFY(!document->isBusy());
     QCOMPARE(document->result().weights(1, 3), before);
     QVERIFY(note->text().isEmpty());
+    // bf16: the status bar says so and by how much; the step-through shows the heatmap's bits.
+    auto *precision = m_window->findChild<QComboBox *>(QStringLiteral("precision"));
+    auto *precisionLabel = m_window->findChild<QLabel *>(QStringLiteral("precisionLabel"));
+    QVERIFY(precision && precisionLabel);
+    QVERIFY(precisionLabel->isHidden());
+    if (!bf16Supported()) {
+        QVERIFY(!precision->isEnabled());
+        QCOMPARE(precision->toolTip(), bf16Unavailable());
+    } else {
+        QVERIFY(precision->isEnabled());
+        precision->setCurrentIndex(precision->findData(int(Precision::Bf16)));
+        QTRY_VERIFY(!document->isBusy());
+        QCOMPARE(document->result().precision, Precision::Bf16);
+        const double deviation = document->result().maxDeviation;
+        QVERIFY(deviation > 0 && deviation < 0.05);
+        QVERIFY(double((document->result().weights(1, 3) - before).cwiseAbs().maxCoeff()) <= deviation); // the largest of all heads
+        QVERIFY(!precisionLabel->isHidden());
+        QVERIFY2(precisionLabel->text().contains(QStringLiteral("bf16")) && precisionLabel->text().contains(QString::number(deviation, 'g', 2)),
+                 qPrintable(precisionLabel->text()));
+        QVERIFY(m_window->heatmap()->figure().caption.join(u' ').contains(QStringLiteral("bf16")));
+        document->setStage(Stage::Weights);
+        QCOMPARE(m_window->steps()->canvas()->figure().values(), document->result().weights(1, 3));
+        precision->setCurrentIndex(precision->findData(int(Precision::Fp32)));
+        QTRY_VERIFY(!document->isBusy());
+        QCOMPARE(document->result().weights(1, 3), before);
+        QVERIFY(precisionLabel->isHidden());
+    }
     // Back to the teaching model.
     document->useTeachingModel();
     QTRY_VERIFY(document->isTeaching());

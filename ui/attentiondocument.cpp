@@ -33,6 +33,8 @@ FigureContext documentContext(const AttentionDocument &document)
     context.model = document.modelDescription();
     if (!document.isTeaching() && document.workspace().settings.temperature != 1.0) // never mistaken for the model as trained
         context.model += QObject::tr(" · every attention softmax at τ = %1 (an experiment)").arg(document.workspace().settings.temperature);
+    if (document.result().precision == Precision::Bf16) // approximate numbers say so, and by how much
+        context.model += QObject::tr(" · bf16, weights within ±%1 of fp32").arg(document.result().maxDeviation, 0, 'g', 2);
     context.layer = document.selectedLayer();
     context.head = document.selectedHead();
     context.headName = document.headName(context.layer, context.head);
@@ -210,9 +212,9 @@ AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace
 }
 
 AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair,
-                                                         double temperature)
+                                                         double temperature, Precision precision)
 {
-    return [checkpoint, text, pair, temperature](const WorkContext &context) -> std::optional<Run> {
+    return [checkpoint, text, pair, temperature, precision](const WorkContext &context) -> std::optional<Run> {
         const ModelConfig &config = checkpoint->config;
         if (text.trimmed().isEmpty()) // nothing to run: an empty result
             return noticeRun(config.layers, config.heads, {});
@@ -231,10 +233,12 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
         options.keepFinalHidden = checkpoint->model->canPredict(); // the prediction panel
         options.cancel = &context.cancelled;
         options.progress = [&context, &config](int done) { context.progress(done, config.layers); };
+        options.precision = precision;
         Run run;
         const Status ran = guardAllocation([&] {
             ModelTrace trace = checkpoint->model->forward(input.value->forward, options);
-            if (trace.cancelled)
+            checkpoint->model->compareWithFp32(input.value->forward, options, trace); // bf16: how far from fp32
+            if (trace.cancelled || context.cancelled)
                 return;
             auto prepared = std::make_shared<const PreparedInput>(std::move(*input.value));
             run.result = std::make_shared<const AttentionResult>(checkpointResult(*checkpoint, *prepared, std::move(trace)));
@@ -352,7 +356,7 @@ void AttentionDocument::recompute()
     }
     if (m_checkpoint) {
         runInBackground(checkpointWork(m_checkpoint, m_workspace.text, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString(),
-                                       m_workspace.settings.temperature));
+                                       m_workspace.settings.temperature, m_precision));
         return;
     }
     // Short sentences are computed at once (well under a frame); long ones on a worker thread,
@@ -500,7 +504,7 @@ void AttentionDocument::recomputeComparison()
     }
     // The second sentence runs like the first (same model, settings and pair), off the window's thread.
     Work work = m_checkpoint ? checkpointWork(m_checkpoint, m_comparisonText, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString(),
-                                              m_workspace.settings.temperature)
+                                              m_workspace.settings.temperature, m_precision)
                              : Work([workspace = m_workspace, text = m_comparisonText](const WorkContext &) -> std::optional<Run> {
                                    Workspace w = workspace;
                                    w.text = text;
@@ -545,6 +549,18 @@ void AttentionDocument::applyTarget(const Target &target)
     m_targetIds = target.ids;
     Q_EMIT workspaceChanged();
     if (m_translation)
+        recompute();
+}
+
+void AttentionDocument::setPrecision(Precision precision)
+{
+    if (precision == Precision::Bf16 && !bf16Supported())
+        precision = Precision::Fp32;
+    if (precision == m_precision)
+        return;
+    m_precision = precision;
+    Q_EMIT precisionChanged();
+    if (m_checkpoint && !m_translation)
         recompute();
 }
 

@@ -65,6 +65,10 @@ public:
     int sourceTokenCount() const { return m_run.translation ? int(m_run.translation->prepared.input.sourceIds.size()) : 0; }
     int targetTokenCount() const { return m_run.translation ? int(m_run.translation->prepared.input.decoderIds.size()) : 0; }
     void selectAttentionKind(AttentionKind kind);
+    // How a checkpoint's linear layers multiply: fp32 (default, exact) or bf16 (approximate; each
+    // run also states its largest deviation from fp32). Not an edit of the document: no undo step.
+    Precision precision() const { return m_precision; }
+    void setPrecision(Precision precision);
     // Translates greedily from the start, a token per run and undo step, at most maxTokens; stops
     // at the end token, the model's last position, an edit or stopGenerating().
     void translate(int maxTokens);
@@ -204,6 +208,7 @@ Q_SIGNALS:
     void generationChanged();                      // started, a token appended, or ended
     void generationStopped(const QString &reason); // ended early, and why
     void attentionKindChanged();                   // a translation model's encoder, decoder or cross-attention
+    void precisionChanged();
 
 private:
     // Everything one run of a model produces, installed in one step.
@@ -225,7 +230,8 @@ private:
     static Run teachingRun(const Workspace &workspace);
     // A run with no maps whose result says why (empty text, refused, out of memory).
     static Run noticeRun(int layers, int heads, const QString &notice);
-    static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair, double temperature);
+    static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair, double temperature,
+                               Precision precision = Precision::Fp32);
     // previous: the last run, whose encoder part is reused when it read the same source (a
     // Translate step, an edit of the target).
     static Work translationWork(std::shared_ptr<const TranslationCheckpoint> checkpoint, QString source, Target target,
@@ -254,6 +260,7 @@ private:
     std::shared_ptr<const TranslationCheckpoint> m_translation;
     std::optional<std::vector<int>> m_targetIds;
     AttentionKind m_kind = AttentionKind::Cross; // the alignment picture first
+    Precision m_precision = Precision::Fp32;
     Run m_run;
     QUndoStack m_undoStack;
     QString m_file;

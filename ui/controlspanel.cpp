@@ -73,6 +73,10 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
     auto *temperatureRow = new QHBoxLayout;
     temperatureRow->addWidget(m_temperatureSlider, 1);
     temperatureRow->addWidget(m_temperature);
+    m_precision = new QComboBox(this);
+    m_precision->setObjectName(QStringLiteral("precision"));
+    m_precision->addItem(tr("fp32 (exact)"), int(Precision::Fp32));
+    m_precision->addItem(tr("bf16 (approximate, faster)"), int(Precision::Bf16));
     m_colorMap = new QComboBox(this);
     m_colorMap->setObjectName(QStringLiteral("colorMap"));
     for (ColorMapKind kind : allColorMaps())
@@ -93,6 +97,7 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
     form->addRow(tr("Mask:"), m_mask);
     form->addRow(tr("Hidden keys:"), keysRow);
     form->addRow(tr("Temperature τ:"), temperatureRow);
+    form->addRow(tr("Precision:"), m_precision);
     form->addRow(tr("Colours:"), m_colorMap);
     form->addRow(QString(), m_numbers);
     form->addRow(tr("Text size:"), m_fontSize);
@@ -100,7 +105,7 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
     m_temperatureNote->setObjectName(QStringLiteral("temperatureNote"));
     m_temperatureNote->setWordWrap(true);
     m_temperatureNote->setStyleSheet(QStringLiteral("color: #a05000;"));
-    form->insertRow(form->rowCount() - 3, QString(), m_temperatureNote);
+    form->insertRow(form->rowCount() - 4, QString(), m_temperatureNote);
     m_teachingOnly = {m_heads, m_dModel, m_dHead, m_positional, m_scale, m_mask, m_clearKeys};
     for (QWidget *widget : m_teachingOnly)
         widget->setProperty("teachingToolTip", widget->toolTip());
@@ -134,6 +139,8 @@ ControlsPanel::ControlsPanel(AttentionDocument *document, ViewOptions *options, 
         s.temperature = value;
         m_document->editSettings(s, AttentionDocument::SettingsEdit::Temperature);
     });
+    connect(m_precision, &QComboBox::currentIndexChanged, this, [this] { m_document->setPrecision(Precision(m_precision->currentData().toInt())); });
+    connect(document, &AttentionDocument::precisionChanged, this, &ControlsPanel::sync);
     connect(m_colorMap, &QComboBox::currentIndexChanged, this, [this] { m_options->setColorMap(ColorMapKind(m_colorMap->currentData().toInt())); });
     connect(m_numbers, &QCheckBox::toggled, m_options, &ViewOptions::setShowNumbers);
     connect(m_fontSize, &QSpinBox::valueChanged, m_options, &ViewOptions::setFontSize);
@@ -157,7 +164,7 @@ void ControlsPanel::sync()
 {
     const Workspace &w = m_document->workspace();
     const QSignalBlocker b1(m_heads), b2(m_dModel), b3(m_dHead), b4(m_positional), b5(m_scale), b6(m_mask),
-        b7(m_temperatureSlider), b8(m_temperature), b9(m_colorMap), b10(m_numbers), b11(m_fontSize);
+        b7(m_temperatureSlider), b8(m_temperature), b9(m_colorMap), b10(m_numbers), b11(m_fontSize), b12(m_precision);
     m_heads->setValue(w.config.heads);
     m_dModel->setValue(w.config.dModel);
     m_dHead->setMaximum(w.config.dModel);
@@ -180,6 +187,15 @@ void ControlsPanel::sync()
                                                "so later layers see other inputs. τ = 1 is the model as trained.")
                                           : QString());
     m_temperatureNote->setVisible(experiment);
+    // bf16: a checkpoint's linear layers in bfloat16, where the CPU multiplies it natively.
+    m_precision->setCurrentIndex(m_precision->findData(int(m_document->precision())));
+    const bool bf16 = bf16Supported();
+    m_precision->setEnabled(!m_document->isTeaching() && !m_document->isTranslation() && bf16);
+    m_precision->setToolTip(!bf16 ? bf16Unavailable()
+                            : m_document->isTeaching() ? tr("For a loaded model: the teaching model computes in fp32.")
+                            : m_document->isTranslation() ? tr("Translation models run in fp32.")
+                                                          : tr("bf16 rounds the inputs of every linear layer to 8 significant bits: about twice as fast, "
+                                                               "and approximate. The status bar shows how far its attention weights are from fp32's."));
     for (QWidget *widget : m_teachingOnly) {
         widget->setEnabled(m_document->isTeaching());
         widget->setToolTip(m_document->isTeaching() ? widget->property("teachingToolTip").toString()

@@ -44,6 +44,7 @@ private:
     QPushButton *m_clearKeys;
     QSlider *m_temperatureSlider;
     QDoubleSpinBox *m_temperature;
+    QComboBox *m_precision;
     QComboBox *m_colorMap;
     QCheckBox *m_numbers;
     QSpinBox *m_fontSize;

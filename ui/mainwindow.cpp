@@ -239,8 +239,14 @@ MainWindow::MainWindow(QWidget *parent)
     m_cancel = new QToolButton(this);
     m_cancel->setText(tr("Cancel"));
     m_cancel->setVisible(false);
+    // bf16 runs say so, with how far they are: a teacher must never take them for exact numbers.
+    m_precisionLabel = new QLabel(this);
+    m_precisionLabel->setObjectName(QStringLiteral("precisionLabel"));
+    m_precisionLabel->setStyleSheet(QStringLiteral("color: #a05000;"));
+    m_precisionLabel->setVisible(false);
     statusBar()->addWidget(m_status);
     statusBar()->addWidget(m_notice, 1);
+    statusBar()->addPermanentWidget(m_precisionLabel);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_cancel);
 
@@ -581,6 +587,14 @@ void MainWindow::syncFromDocument()
             : countText(result.tokenCount(), tr("token"), tr("tokens"));
         m_status->setText(tr("%1 · %2%3").arg(tokens, m_document->modelDescription())
                               .arg(query >= 0 ? tr(" · query %1 “%2”").arg(query).arg(result.labels.value(query)) : QString()));
+        const bool approximate = result.precision == Precision::Bf16;
+        m_precisionLabel->setVisible(approximate);
+        if (approximate) {
+            m_precisionLabel->setText(tr("bf16 · weights within ±%1 of fp32").arg(result.maxDeviation, 0, 'g', 2));
+            m_precisionLabel->setToolTip(tr("The linear layers ran in bfloat16 (8 significant bits). Every attention weight shown is within "
+                                            "%1 of the exact fp32 run of this sentence (its largest deviation). Choose fp32 under "
+                                            "Precision for exact numbers.").arg(result.maxDeviation, 0, 'g', 3));
+        }
     }
 }
 

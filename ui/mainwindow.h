@@ -110,6 +110,7 @@ private:
     QMenu *m_recentMenu;
     QLabel *m_status;
     QLabel *m_notice;
+    QLabel *m_precisionLabel;
     QProgressBar *m_progress;
     QToolButton *m_cancel;
     QWidget *m_lastFigureView = nullptr;
