@@ -1,5 +1,7 @@
 #include "arcfigure.h"
 
+#include "textmeasure.h"
+
 #include <QFontMetricsF>
 #include <QObject>
 #include <QPainter>
@@ -16,27 +18,32 @@ std::vector<ArcLine> pruneArcs(const std::vector<Matrix> &weights, const QList<i
 {
     std::vector<ArcLine> lines;
     int left = 0;
-    std::vector<int> order;
+    std::vector<int> candidates; // one query's keys over the threshold
     for (int head : heads) {
         if (head < 0 || head >= int(weights.size()))
             continue;
         const Matrix &w = weights[size_t(head)];
-        order.resize(size_t(w.cols()));
         for (int q = 0; q < w.rows(); ++q) {
-            std::iota(order.begin(), order.end(), 0);
-            std::sort(order.begin(), order.end(), [&](int a, int b) { return w(q, a) > w(q, b); });
-            int kept = 0;
-            for (int key : order) {
+            // Keys with no weight are no line at all; weak ones are hidden lines. Of the rest, only
+            // the top K are kept: a partial selection, not a sort of the whole row.
+            candidates.clear();
+            for (int key = 0; key < w.cols(); ++key) {
                 const float weight = w(q, key);
                 if (!(weight > 0.0f))
-                    break;
-                if (weight >= pruning.threshold && (pruning.topK <= 0 || kept < pruning.topK)) {
-                    lines.push_back({q, key, head, weight});
-                    ++kept;
-                } else {
+                    continue;
+                if (weight >= pruning.threshold)
+                    candidates.push_back(key);
+                else
                     ++left;
-                }
             }
+            if (pruning.topK > 0 && int(candidates.size()) > pruning.topK) {
+                std::nth_element(candidates.begin(), candidates.begin() + pruning.topK, candidates.end(),
+                                 [&](int a, int b) { return w(q, a) > w(q, b); });
+                left += int(candidates.size()) - pruning.topK;
+                candidates.resize(size_t(pruning.topK));
+            }
+            for (int key : candidates)
+                lines.push_back({q, key, head, w(q, key)});
         }
     }
     // Weak lines first so that strong ones are drawn on top.
@@ -160,10 +167,8 @@ int legendLines(const ArcFigure &figure, const QFontMetricsF &metrics, double wi
 QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
 {
     const QFontMetricsF metrics(font);
-    double widest = 40;
-    for (const QStringList *side : {&figure.labels, &figure.keyLabels})
-        for (const QString &label : *side)
-            widest = std::max(widest, metrics.horizontalAdvance(label));
+    TextAdvances advances(font);
+    const double widest = std::max({40.0, advances.widest(figure.labels), advances.widest(figure.keyLabels)});
     // Wide enough for the caption's lines whole (the last one, the count of lines, is short).
     double width = std::min(widest, 160.0) * 2 + 360;
     for (const QString &line : figure.caption)
@@ -178,10 +183,8 @@ QSizeF preferredArcSize(const ArcFigure &figure, const QFont &font)
 ArcLayout arcFigureLayout(const ArcFigure &figure, const QRectF &area, const QFont &font)
 {
     const QFontMetricsF metrics(font);
-    double widest = 40;
-    for (const QStringList *side : {&figure.labels, &figure.keyLabels})
-        for (const QString &label : *side)
-            widest = std::max(widest, metrics.horizontalAdvance(label));
+    TextAdvances advances(font);
+    const double widest = std::max({40.0, advances.widest(figure.labels), advances.widest(figure.keyLabels)});
     const int captionLines = figure.showCaption ? int(figure.caption.size()) + 1 : 0;
     const double captionHeight = metrics.lineSpacing() * (captionLines + legendLines(figure, metrics, area.width() - 16));
     return ArcLayout(int(figure.labels.size()), int(figure.rightLabels().size()), area, std::min(widest, 160.0) + 4, captionHeight);
@@ -228,6 +231,7 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
 
     // Token labels, with level of detail: every n-th when rows are shorter than the text.
     const int stride = std::max(1, int(std::ceil(metrics.height() * 0.9 / std::max(layout.rowHeight(), 0.01))));
+    TextAdvances advances(font);
     for (int side = 0; side < 2; ++side) {
         const QStringList &labels = side == 0 ? figure.labels : figure.rightLabels();
         const bool focusHere = (side == 0) == figure.focusIsQuery || figure.keyLabels.isEmpty();
@@ -237,7 +241,7 @@ int paintArcFigure(QPainter &painter, const QRectF &area, const ArcFigure &figur
             painter.setFont(labelFont);
             painter.setPen(Qt::black);
             const QRectF box = side == 0 ? layout.leftLabel(t) : layout.rightLabel(t);
-            const QString text = metrics.elidedText(labels.at(t), Qt::ElideRight, box.width());
+            const QString text = advances(labels.at(t)) <= box.width() ? labels.at(t) : metrics.elidedText(labels.at(t), Qt::ElideRight, box.width());
             painter.drawText(box.adjusted(0, -metrics.height(), 0, metrics.height()),
                              (side == 0 ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter, text);
         }

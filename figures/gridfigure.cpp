@@ -178,7 +178,7 @@ void paintGridFigure(QPainter &painter, const QRectF &area, const GridFigure &fi
 {
     // SVG and PDF viewers smooth embedded images, blurring a few cells into one smear: there the
     // thumbnails go in already enlarged, each cell a block of pixels.
-    const bool vectorDevice = painter.device() && painter.device()->devType() != QInternal::Image;
+    const bool vectorDevice = paintsVectors(painter);
     painter.save();
     painter.setFont(font);
     painter.fillRect(area, Qt::white);

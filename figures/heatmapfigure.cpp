@@ -1,8 +1,11 @@
 #include "heatmapfigure.h"
 
+#include "textmeasure.h"
+
 #include <QFontMetricsF>
 #include <QImage>
 #include <QObject>
+#include <QPaintEngine>
 #include <QPainter>
 
 #include <algorithm>
@@ -176,12 +179,9 @@ HeatmapLayout::Margins heatmapMargins(const HeatmapFigure &figure, const Heatmap
 {
     const QFontMetricsF metrics(style.font);
     HeatmapLayout::Margins margins;
-    double widestRow = 0;
-    for (const QString &label : figure.rowLabels)
-        widestRow = std::max(widestRow, metrics.horizontalAdvance(label));
-    double widestCol = 0;
-    for (const QString &label : figure.colLabels)
-        widestCol = std::max(widestCol, metrics.horizontalAdvance(label));
+    TextAdvances advances(style.font);
+    const double widestRow = advances.widest(figure.rowLabels);
+    const double widestCol = figure.colLabels == figure.rowLabels ? widestRow : advances.widest(figure.colLabels);
     margins.rowLabels = std::min(widestRow, style.labelWidth) + 4;
     margins.colLabelLength = std::min(widestCol, style.labelWidth);
     // Short column labels (x0 … x15, q0 …) are written level in one line, leaving the height to
@@ -226,6 +226,22 @@ QImage enlargedCells(const QImage &image, int side)
         return image;
     const QImage scaled = image.scaled(image.size() * factor, Qt::IgnoreAspectRatio, Qt::FastTransformation);
     return scaled.isNull() ? image : scaled;
+}
+
+bool paintsVectors(const QPainter &painter)
+{
+    const QPaintEngine *engine = painter.paintEngine();
+    if (!engine)
+        return false;
+    switch (engine->type()) {
+    case QPaintEngine::SVG:
+    case QPaintEngine::Pdf:
+    case QPaintEngine::Picture:
+    case QPaintEngine::MacPrinter:
+        return true;
+    default:
+        return false;
+    }
 }
 
 QImage heatmapBodyImage(const HeatmapFigure &figure)
@@ -329,8 +345,7 @@ void paintHeatmapFigure(QPainter &painter, const QRectF &area, const HeatmapFigu
                 painter.drawText(layout.body(), Qt::AlignCenter | Qt::TextWordWrap,
                                  QObject::tr("Not enough memory to draw %1 × %2 cells").arg(rows).arg(cols));
             } else {
-                const bool vectorDevice = painter.device() && painter.device()->devType() != QInternal::Image;
-                painter.drawImage(layout.body(), vectorDevice ? enlargedCells(body, kSharpBodyPixels) : body);
+                painter.drawImage(layout.body(), paintsVectors(painter) ? enlargedCells(body, kSharpBodyPixels) : body);
             }
         }
 

@@ -76,6 +76,9 @@ QImage heatmapBodyImage(const HeatmapFigure &figure);
 // to about `side` pixels and 64 per cell), for SVG and PDF: viewers smooth embedded images, which
 // would blur neighbouring cells into one smear. A failed allocation returns the image as it was.
 QImage enlargedCells(const QImage &image, int side);
+// Whether the painter writes a vector file (SVG, PDF, a picture): there images go in enlarged.
+// Windows and images are pixels already: enlarging for them would only cost time every frame.
+bool paintsVectors(const QPainter &painter);
 // The side a heatmap body is enlarged to in SVG and PDF.
 inline constexpr int kSharpBodyPixels = 2048;
 // What a view can compute once per data change instead of once per frame.

@@ -1,6 +1,7 @@
 #include "presenterfit.h"
 
 #include "heatmaplayout.h"
+#include "textmeasure.h"
 
 #include <QFontInfo>
 #include <QFontMetricsF>
@@ -43,10 +44,11 @@ HeatmapReadability heatmapReadability(const HeatmapFigure &figure, const QFont &
         readability.everyLabel = everyLabel;
         return readability;
     }
+    TextAdvances advances(numberFont);
     for (int r = 0; r < rows; ++r)
         for (int c = 0; c < cols; ++c)
             if (!isMasked(figure.values()(r, c)))
-                widest = std::max(widest, numbers.horizontalAdvance(formatCellValue(figure.values()(r, c), figure.cellDecimals)));
+                widest = std::max(widest, advances(formatCellValue(figure.values()(r, c), figure.cellDecimals)));
     // On a projector numbers that touch their neighbours read as one: a gap of a third of a digit.
     readability.everyNumber = !figure.showNumbers || cellWidth >= widest + gap;
     readability.everyLabel = everyLabel;

@@ -604,7 +604,10 @@ void TestMainWindow::loadedCheckpointWorksInEveryView()
         QVERIFY2(precisionLabel->text().contains(QStringLiteral("bf16")) && precisionLabel->text().contains(QString::number(deviation, 'g', 2)),
                  qPrintable(precisionLabel->text()));
         QVERIFY(m_window->heatmap()->figure().caption.join(u' ').contains(QStringLiteral("bf16")));
+        // The step-through is a tab behind the weights: it catches up when shown, not before.
         document->setStage(Stage::Weights);
+        QVERIFY(m_window->steps()->canvas()->figure().values() != document->result().weights(1, 3));
+        raiseDock(m_window.get(), QStringLiteral("stepDock"));
         QCOMPARE(m_window->steps()->canvas()->figure().values(), document->result().weights(1, 3));
         precision->setCurrentIndex(precision->findData(int(Precision::Fp32)));
         QTRY_VERIFY(!document->isBusy());

@@ -212,9 +212,9 @@ AttentionDocument::Run AttentionDocument::teachingRun(const Workspace &workspace
 }
 
 AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair,
-                                                         double temperature, Precision precision)
+                                                         double temperature, Precision precision, std::pair<int, int> selectedHead)
 {
-    return [checkpoint, text, pair, temperature, precision](const WorkContext &context) -> std::optional<Run> {
+    return [checkpoint, text, pair, temperature, precision, selectedHead](const WorkContext &context) -> std::optional<Run> {
         const ModelConfig &config = checkpoint->config;
         if (text.trimmed().isEmpty()) // nothing to run: an empty result
             return noticeRun(config.layers, config.heads, {});
@@ -242,6 +242,9 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
                 return;
             auto prepared = std::make_shared<const PreparedInput>(std::move(*input.value));
             run.result = std::make_shared<const AttentionResult>(checkpointResult(*checkpoint, *prepared, std::move(trace)));
+            const auto [layer, head] = selectedHead;
+            if (layer >= 0 && layer < run.result->layers && head >= 0 && head < run.result->heads)
+                run.details = checkpointDetails(*checkpoint, *run.result, prepared->forward, layer, head);
             run.preparedInput = std::move(prepared);
         });
         if (!ran)
@@ -321,7 +324,7 @@ void AttentionDocument::runInBackground(Work work)
         [this, generation](QFuture<Run> finished) {
             if (generation != m_generation || finished.resultCount() == 0)
                 return;
-            installRun(finished.result());
+            installRun(finished.takeResult()); // moved out: the future keeps no copy of the run
         });
     m_progressWatcher.setFuture(future);
 }
@@ -337,6 +340,9 @@ void AttentionDocument::installRun(Run run)
     if (m_pendingSelection && !m_awaitingSceneModel)
         applyPendingSelection();
     clampSelection();
+    if (m_run.details && m_run.details->layer == m_layer && m_run.details->head == m_head) // still the selected head
+        m_details = std::move(m_run.details);
+    m_run.details.reset();
     setBusy(false);
     // After the busy flag falls: a generation waiting for this run continues from the reset.
     m_flowJob->reset(m_run.result);
@@ -356,7 +362,7 @@ void AttentionDocument::recompute()
     }
     if (m_checkpoint) {
         runInBackground(checkpointWork(m_checkpoint, m_workspace.text, m_checkpoint->tokenizer->takesPairs() ? m_textPair : QString(),
-                                       m_workspace.settings.temperature, m_precision));
+                                       m_workspace.settings.temperature, m_precision, {m_layer, m_head}));
         return;
     }
     // Short sentences are computed at once (well under a frame); long ones on a worker thread,

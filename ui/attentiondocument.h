@@ -217,6 +217,9 @@ private:
         std::shared_ptr<const TeachingTrace> teachingTrace; // the teaching model's run
         std::shared_ptr<const PreparedInput> preparedInput; // a checkpoint's input
         std::shared_ptr<const TranslationRun> translation;  // a translation model's run (every kind)
+        // The stages of the head that was selected when the run began, computed with it off the
+        // window's thread (at 512 tokens a head's stages take as long as a frame).
+        std::optional<HeadDetails> details;
     };
     // What background work can see: whether it is stale, and where to report progress.
     struct WorkContext {
@@ -230,8 +233,9 @@ private:
     static Run teachingRun(const Workspace &workspace);
     // A run with no maps whose result says why (empty text, refused, out of memory).
     static Run noticeRun(int layers, int heads, const QString &notice);
+    // selectedHead: (layer, head) whose details to compute with the run; (−1, −1) for none.
     static Work checkpointWork(std::shared_ptr<const Checkpoint> checkpoint, QString text, QString pair, double temperature,
-                               Precision precision = Precision::Fp32);
+                               Precision precision = Precision::Fp32, std::pair<int, int> selectedHead = {-1, -1});
     // previous: the last run, whose encoder part is reused when it read the same source (a
     // Translate step, an edit of the target).
     static Work translationWork(std::shared_ptr<const TranslationCheckpoint> checkpoint, QString source, Target target,

@@ -8,8 +8,8 @@ class QWidget;
 
 namespace studio {
 
-// Rebuilds a view at once while it is visible, else the next time it is shown: a view in a hidden
-// dock tab costs nothing while the user types.
+// Rebuilds a view at once while it is on screen, else the next time it is shown or painted: a view
+// in a hidden dock tab costs nothing while the user types.
 class DeferredRebuild : public QObject {
     Q_OBJECT
 public:
@@ -22,7 +22,11 @@ protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
+    bool isShown();
+
     QWidget *m_view;
+    bool m_dockWatched = false;
+    bool m_inFrontTab = true; // the view's dock, if any, is not a tab behind another
     std::function<void()> m_rebuild;
     bool m_pending = false;
 };

@@ -86,6 +86,13 @@ int main(int argc, char *argv[])
         renderWidget(window.steps());
     });
     report(QStringLiteral("edit → recompute only, 32 tokens"), 200, [&] { document->editText(sentenceOf(32, ++variant % 2)); });
+    report(QStringLiteral("  heatmap render, 32 tokens"), 200, [&] { renderWidget(window.heatmap()); });
+    report(QStringLiteral("  head view render, 32 tokens"), 200, [&] { renderWidget(window.arcs()); });
+    report(QStringLiteral("  step-through render, 32 tokens"), 200, [&] { renderWidget(window.steps()); });
+    report(QStringLiteral("edit → the window's own repaint, 32 tokens"), 200, [&] {
+        document->editText(sentenceOf(32, ++variant % 2));
+        window.repaint();
+    });
 
     for (int tokens : {256, 1024}) {
         document->editText(sentenceOf(tokens, 0));
