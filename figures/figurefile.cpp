@@ -1,5 +1,7 @@
 #include "figurefile.h"
 
+#include "pngencoder.h"
+
 #include "atomicfile.h"
 
 #include <QBuffer>
@@ -66,8 +68,11 @@ Status exportFigure(const FigurePainter &paint, const QSizeF &logicalSize, Figur
             painter.scale(scale, scale);
             paint(painter, area);
         }
-        if (!image.save(&buffer, "PNG"))
+        // Opaque (the figure fills white first): RGB without an alpha channel, encoded fast.
+        const std::optional<QByteArray> png = encodeOpaquePng(image);
+        if (!png)
             return Status::failure(QStringLiteral("could not encode the PNG image"));
+        bytes = *png;
         break;
     }
     case FigureFormat::Svg: {
