@@ -53,14 +53,6 @@ std::optional<int> tokenId(const QJsonValue &value)
     return int(d);
 }
 
-Result<QString> readTextFile(const QString &path)
-{
-    const Result<QByteArray> bytes = readRegularFile(path, kMaxTokenizerBytes);
-    if (!bytes)
-        return Result<QString>::failure(bytes.error);
-    return {QString::fromUtf8(*bytes.value), {}};
-}
-
 } // namespace
 
 QString BpeTokenizer::bytesToSymbols(const QByteArray &bytes)
@@ -97,19 +89,17 @@ QStringList BpeTokenizer::pretokenize(const QString &text)
     return pieces;
 }
 
-Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int> vocab,
-                                                           const QList<std::pair<QString, QString>> &merges)
+Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int> vocab, const QStringList &merges)
 {
     using R = Result<std::shared_ptr<BpeTokenizer>>;
     if (vocab.isEmpty())
         return R::failure(QStringLiteral("the BPE vocabulary is empty"));
     auto tokenizer = std::make_shared<BpeTokenizer>();
     tokenizer->m_vocab = std::move(vocab);
-    for (qsizetype i = 0; i < merges.size(); ++i) {
-        const QString key = merges.at(i).first + QLatin1Char(' ') + merges.at(i).second;
-        if (!tokenizer->m_mergeRanks.contains(key))
-            tokenizer->m_mergeRanks.insert(key, int(i));
-    }
+    tokenizer->m_mergeRanks.reserve(merges.size());
+    for (qsizetype i = 0; i < merges.size(); ++i) // the first rank of a repeated merge counts
+        if (!tokenizer->m_mergeRanks.contains(merges.at(i)))
+            tokenizer->m_mergeRanks.insert(merges.at(i), int(i));
     // Vocabulary entries spelled like <|...|> are special: matched whole, never split.
     for (auto it = tokenizer->m_vocab.cbegin(); it != tokenizer->m_vocab.cend(); ++it)
         if (it.key().startsWith(QStringLiteral("<|")) && it.key().endsWith(QStringLiteral("|>")) && it.key().size() > 4)
@@ -126,13 +116,13 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromData(QHash<QString, int>
 Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromFiles(const QString &vocabJson, const QString &mergesTxt)
 {
     using R = Result<std::shared_ptr<BpeTokenizer>>;
-    const Result<QString> vocabText = readTextFile(vocabJson);
-    if (!vocabText)
-        return R::failure(vocabText.error);
-    const Result<QString> mergesText = readTextFile(mergesTxt);
-    if (!mergesText)
-        return R::failure(mergesText.error);
-    return fromBytes(vocabText.value->toUtf8(), mergesText.value->toUtf8(), vocabJson, mergesTxt);
+    const Result<QByteArray> vocabBytes = readRegularFile(vocabJson, kMaxTokenizerBytes);
+    if (!vocabBytes)
+        return R::failure(vocabBytes.error);
+    const Result<QByteArray> mergesBytes = readRegularFile(mergesTxt, kMaxTokenizerBytes);
+    if (!mergesBytes)
+        return R::failure(mergesBytes.error);
+    return fromBytes(*vocabBytes.value, *mergesBytes.value, vocabJson, mergesTxt);
 }
 
 Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &vocabJson, const QByteArray &mergesTxt,
@@ -145,22 +135,26 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromBytes(const QByteArray &
         return R::failure(QStringLiteral("%1 is not a JSON object of token ids").arg(vocabName));
     QHash<QString, int> vocab;
     const QJsonObject object = vocabDoc.object();
+    vocab.reserve(object.size());
     for (auto it = object.begin(); it != object.end(); ++it) {
         const std::optional<int> id = tokenId(it.value());
         if (!id)
             return R::failure(QStringLiteral("%1: the id of \"%2\" is not a token id").arg(vocabName, it.key()));
         vocab.insert(it.key(), *id);
     }
-    QList<std::pair<QString, QString>> merges;
-    const QStringList lines = QString::fromUtf8(mergesTxt).split(QLatin1Char('\n'));
-    for (qsizetype i = 0; i < lines.size(); ++i) {
-        const QString line = lines.at(i).trimmed();
-        if (line.isEmpty() || line.startsWith(QStringLiteral("#version")))
+    // Each line "left right" is its merge's key as it is: no splitting and joining again.
+    QStringList merges;
+    const QString text = QString::fromUtf8(mergesTxt);
+    merges.reserve(text.count(QLatin1Char('\n')) + 1);
+    qsizetype lineNumber = 0;
+    for (QStringView line : QStringTokenizer(text, QLatin1Char('\n'))) {
+        ++lineNumber;
+        line = line.trimmed();
+        if (line.isEmpty() || line.startsWith(QLatin1String("#version")))
             continue;
-        const QStringList parts = line.split(QLatin1Char(' '));
-        if (parts.size() != 2)
-            return R::failure(QStringLiteral("%1 line %2: a merge must be two symbols separated by a space").arg(mergesName).arg(i + 1));
-        merges.append({parts.at(0), parts.at(1)});
+        if (line.count(QLatin1Char(' ')) != 1)
+            return R::failure(QStringLiteral("%1 line %2: a merge must be two symbols separated by a space").arg(mergesName).arg(lineNumber));
+        merges.append(line.toString());
     }
     return fromData(std::move(vocab), merges);
 }
@@ -221,15 +215,14 @@ Result<std::shared_ptr<BpeTokenizer>> BpeTokenizer::fromTokenizerJsonBytes(const
                                   .arg(tokenizerJson, token.value(QStringLiteral("content")).toString()));
         vocab.insert(token.value(QStringLiteral("content")).toString(), *id);
     }
-    QList<std::pair<QString, QString>> merges;
+    QStringList merges; // "left right"
     for (const QJsonValue &merge : model.value(QStringLiteral("merges")).toArray()) {
         if (merge.isString()) {
-            const QStringList parts = merge.toString().split(QLatin1Char(' '));
-            if (parts.size() != 2)
+            if (merge.toString().count(QLatin1Char(' ')) != 1)
                 return R::failure(QStringLiteral("%1: merge \"%2\" is not two symbols").arg(tokenizerJson, merge.toString()));
-            merges.append({parts.at(0), parts.at(1)});
+            merges.append(merge.toString());
         } else if (merge.isArray() && merge.toArray().size() == 2) {
-            merges.append({merge.toArray().at(0).toString(), merge.toArray().at(1).toString()});
+            merges.append(merge.toArray().at(0).toString() + QLatin1Char(' ') + merge.toArray().at(1).toString());
         } else {
             return R::failure(QStringLiteral("%1: a merge must be \"a b\" or [\"a\", \"b\"]").arg(tokenizerJson));
         }

@@ -86,7 +86,8 @@ public:
     static Result<std::shared_ptr<BpeTokenizer>> fromBytes(const QByteArray &vocabJson, const QByteArray &mergesTxt,
                                                            const QString &vocabName = QStringLiteral("vocab.json"),
                                                            const QString &mergesName = QStringLiteral("merges.txt"));
-    static Result<std::shared_ptr<BpeTokenizer>> fromData(QHash<QString, int> vocab, const QList<std::pair<QString, QString>> &merges);
+    // merges: "left right", highest priority first.
+    static Result<std::shared_ptr<BpeTokenizer>> fromData(QHash<QString, int> vocab, const QStringList &merges);
 
     Result<Encoding> encode(const QString &text, const QString &pair = {},
                             const std::atomic<bool> *cancel = nullptr) const override;

@@ -66,5 +66,7 @@ Status readFloats(const TensorView &view, float *out, qint64 count);
 void halfsToFloats(DType dtype, const uchar *p, qint64 count, float *out);
 // Whether any of count 16-bit floats at p is NaN or ±∞ (their exponent bits all set).
 bool halfsHaveNonFinite(DType dtype, const uchar *p, qint64 count);
+// Whether any of the floats is ±∞ or NaN.
+bool floatsHaveNonFinite(const float *data, qint64 count);
 
 } // namespace studio

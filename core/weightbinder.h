@@ -43,7 +43,7 @@ public:
         const WeightRef ref = bind(name, rows, cols);
         const qint64 count = qint64(ref.rows) * ref.cols;
         const bool nonFinite = ref.isHalf() ? halfsHaveNonFinite(ref.halfType, ref.half, count)
-                                            : ref.data && !Eigen::Map<const Eigen::ArrayXf>(ref.data, count).allFinite();
+                                            : ref.data && floatsHaveNonFinite(ref.data, count);
         if (nonFinite)
             m_nonFinite.append(find(name)->name);
         return ref;
