@@ -1,6 +1,7 @@
 #include "aggregation.h"
 #include "arcfigure.h"
 #include "colormap.h"
+#include "embedding.h"
 #include "figurefile.h"
 #include "figures.h"
 #include "gridfigure.h"
@@ -12,6 +13,7 @@
 #include "rotationfigure.h"
 #include "stepexplainer.h"
 #include "testsupport.h"
+#include "pngencoder.h"
 #include "predictionfigure.h"
 #include "presenterfit.h"
 #include "wording.h"
@@ -64,6 +66,7 @@ struct TeachingRun {
 class TestFigures : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void pngKeepsEveryPixelAndTheResolution();
     void translationFiguresAndHandoutScenes();
     void everyLayerLabelIsBlack();
     void predictionBarsAreTheirProbabilities();
@@ -1190,6 +1193,27 @@ void TestFigures::translationFiguresAndHandoutScenes()
     QTemporaryDir dir;
     QVERIFY_OK(writeHandout(*pages.value, dir.filePath(QStringLiteral("handout.pdf")), QStringLiteral("Translation")));
     QVERIFY(QFileInfo(dir.filePath(QStringLiteral("handout.pdf"))).size() > 1000);
+}
+
+void TestFigures::pngKeepsEveryPixelAndTheResolution()
+{
+    // PNG figures go through libpng with one row filter: lossless all the same, resolution kept.
+    QImage image(301, 97, QImage::Format_RGB32);
+    SplitMix64 rng(5);
+    for (int y = 0; y < image.height(); ++y)
+        for (int x = 0; x < image.width(); ++x)
+            image.setPixel(x, y, qRgb(int(rng.next() % 256), int(rng.next() % 256), y < 40 ? 255 : int(rng.next() % 256)));
+    image.setDotsPerMeterX(11811); // 300 dpi
+    image.setDotsPerMeterY(11811);
+    const std::optional<QByteArray> png = encodeOpaquePng(image);
+    QVERIFY(png);
+    QVERIFY(png->startsWith("\x89PNG\r\n\x1a\n"));
+    const QImage back = QImage::fromData(*png, "PNG");
+    QCOMPARE(back.size(), image.size());
+    QCOMPARE(back.convertToFormat(QImage::Format_RGB32), image);
+    QCOMPARE(back.dotsPerMeterX(), 11811);
+    QCOMPARE(back.dotsPerMeterY(), 11811);
+    QVERIFY(!encodeOpaquePng(QImage())); // nothing to encode: no file, not an empty one
 }
 
 QTEST_MAIN(TestFigures)

@@ -43,6 +43,7 @@ class TestSafetensors : public QObject {
 private Q_SLOTS:
     void writesAndReadsBack();
     void convertsHalfAndBfloat();
+    void findsEveryNonFiniteValue();
     void scalarTensor();
     void malformedFiles_data();
     void malformedFiles();
@@ -72,6 +73,36 @@ void TestSafetensors::writesAndReadsBack()
     QCOMPARE(std::memcmp(a->data, bytes.constData() + bytes.size() - 28, 24), 0);
     QVERIFY(!file->find(QStringLiteral("c")));
     QVERIFY(!readFloats(*a, out, 5)); // count mismatch is refused
+}
+
+void TestSafetensors::findsEveryNonFiniteValue()
+{
+    // The scan runs in blocks of 65,536 values on several threads: a NaN or ±∞ anywhere is found,
+    // at either end of a block too; the largest finite values are not mistaken for one.
+    const qint64 count = 3 * 65536 + 17;
+    std::vector<float> floats(size_t(count), 1.5f);
+    floats[100] = std::numeric_limits<float>::max();
+    floats[101] = -std::numeric_limits<float>::max();
+    floats[102] = std::numeric_limits<float>::denorm_min();
+    QVERIFY(!floatsHaveNonFinite(floats.data(), count));
+    for (qint64 at : {qint64(0), qint64(65535), qint64(65536), qint64(2 * 65536 + 3), count - 1})
+        for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+            std::vector<float> copy = floats;
+            copy[size_t(at)] = bad;
+            QVERIFY2(floatsHaveNonFinite(copy.data(), count), qPrintable(QStringLiteral("%1 at %2").arg(bad).arg(at)));
+            QVERIFY(!floatsHaveNonFinite(copy.data(), at)); // only what is asked about is read
+        }
+    // 16-bit: 0x7C00 is F16's ∞, 0x7F80 BF16's; 0x7BFF and 0x7F7F their largest finite values.
+    std::vector<quint16> halves(size_t(count), 0x3C00);
+    halves[7] = 0x7BFF;
+    QVERIFY(!halfsHaveNonFinite(DType::F16, reinterpret_cast<const uchar *>(halves.data()), count));
+    halves[size_t(count - 1)] = 0x7C00;
+    QVERIFY(halfsHaveNonFinite(DType::F16, reinterpret_cast<const uchar *>(halves.data()), count));
+    std::vector<quint16> brains(size_t(count), 0x3F80);
+    brains[9] = 0x7F7F;
+    QVERIFY(!halfsHaveNonFinite(DType::BF16, reinterpret_cast<const uchar *>(brains.data()), count));
+    brains[65536] = 0xFFC0; // a negative NaN
+    QVERIFY(halfsHaveNonFinite(DType::BF16, reinterpret_cast<const uchar *>(brains.data()), count));
 }
 
 void TestSafetensors::convertsHalfAndBfloat()
