@@ -33,8 +33,8 @@ FigureContext documentContext(const AttentionDocument &document)
     context.model = document.modelDescription();
     if (!document.isTeaching() && document.workspace().settings.temperature != 1.0) // never mistaken for the model as trained
         context.model += QObject::tr(" · every attention softmax at τ = %1 (an experiment)").arg(document.workspace().settings.temperature);
-    if (document.result().precision == Precision::Bf16) // approximate numbers say so, and by how much
-        context.model += QObject::tr(" · bf16, weights within ±%1 of fp32").arg(document.result().maxDeviation, 0, 'g', 2);
+    if (document.result().precision == Precision::Bf16) // approximate numbers say so first (a cut caption keeps it), and by how much
+        context.model = QObject::tr("bf16: weights within ±%1 of fp32 · %2").arg(document.result().maxDeviation, 0, 'g', 2).arg(context.model);
     context.layer = document.selectedLayer();
     context.head = document.selectedHead();
     context.headName = document.headName(context.layer, context.head);
