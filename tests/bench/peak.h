@@ -51,7 +51,7 @@ __attribute__((target("avx2,fma"))) inline float fmaLoopAvx2(long iterations, fl
 
 } // namespace detail
 
-// GFLOP/s (an FMA counts two) of `threads` threads running at once, the best of three rounds.
+// GFLOP/s (an FMA counts two) of `threads` threads running at once, the best of five rounds.
 inline double measuredPeakGflops(int threads)
 {
     const bool avx512 = __builtin_cpu_supports("avx512f");
@@ -59,7 +59,7 @@ inline double measuredPeakGflops(int threads)
     const int lanes = avx512 ? 16 : avx2 ? 8 : 1;
     const long iterations = avx512 ? 20'000'000 : 40'000'000;
     double best = 0;
-    for (int round = 0; round < 3; ++round) {
+    for (int round = 0; round < 5; ++round) {
         std::vector<std::thread> workers;
         std::vector<float> sinks(static_cast<size_t>(threads));
         QElapsedTimer timer;
