@@ -14,31 +14,11 @@ Needs python3-torch (Debian's 1.13), which the app does not. Prints one JSON lin
 import argparse
 import json
 import math
-import mmap
-import os
-import struct
 import time
 
 import torch
 
-
-def load(folder):
-    with open(os.path.join(folder, "config.json")) as f:
-        config = json.load(f)
-    with open(os.path.join(folder, "model.safetensors"), "rb") as f:
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    (length,) = struct.unpack("<Q", mapped[:8])
-    header = json.loads(mapped[8:8 + length])
-    base = 8 + length
-    weights = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", name
-        start, end = info["data_offsets"]
-        tensor = torch.frombuffer(bytearray(mapped[base + start:base + end]), dtype=torch.float32)
-        weights[name.removeprefix("transformer.")] = tensor.reshape(info["shape"])
-    return config, weights
+from torch_checkpoint import load_checkpoint
 
 
 class Linear:
@@ -103,7 +83,8 @@ def main():
     parser.add_argument("--linear", choices=["blas", "onednn"], default="blas")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config, weights = load(args.folder)
+    config, loaded = load_checkpoint(args.folder, torch.float32)
+    weights = {name.removeprefix("transformer."): tensor for name, tensor in loaded.items()}
     layers = model(config, weights, args.linear)
     generator = torch.Generator().manual_seed(7)
     with torch.inference_mode():

@@ -9,34 +9,14 @@ float32: every weight converted to float32 when loaded (transformers' torch_dtyp
 bfloat16: weights and arithmetic in bfloat16. Needs python3-torch (Debian), which the app does not.
 Prints load time, the median of three forward passes at 128 tokens on 2 threads, and peak memory.
 """
-import json
-import mmap
 import os
 import resource
-import struct
 import sys
 import time
 
 import torch
 
-
-def load(folder, dtype):
-    with open(os.path.join(folder, "config.json")) as f:
-        config = json.load(f)
-    path = os.path.join(folder, "model.safetensors")
-    with open(path, "rb") as f:
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    (length,) = struct.unpack("<Q", mapped[:8])
-    header = json.loads(mapped[8:8 + length])
-    base = 8 + length
-    weights = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        raw = torch.frombuffer(bytearray(mapped[base + start:base + end]), dtype=torch.bfloat16)
-        weights[name] = raw.reshape(info["shape"]).to(dtype)
-    return config, weights
+from torch_checkpoint import load_checkpoint
 
 
 def forward(config, w, ids, dtype):
@@ -89,7 +69,7 @@ def main():
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[mode]
     torch.set_num_threads(2)
     start = time.perf_counter()
-    config, weights = load(folder, dtype)
+    config, weights = load_checkpoint(folder, dtype)
     load_ms = (time.perf_counter() - start) * 1000
     ids = [1] + [(i * 7919) % 31000 + 100 for i in range(127)]
     runs = []
