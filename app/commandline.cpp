@@ -493,7 +493,7 @@ int runTrace(const QStringList &arguments)
         if (*precision == Precision::Bf16) {
             const double maps = double(r.input.forward.ids.size()) * double(r.input.forward.ids.size()) * 4.0
                                 * r.checkpoint->config.layers * r.checkpoint->config.heads;
-            if (const Status fits = checkRunFitsNow(maps); !fits)
+            if (const Status fits = checkRunFitsNow(maps + double(r.checkpoint->model->bf16CopyBytesToMake())); !fits)
                 return fail(kFailure, fits.error);
             ForwardOptions fp32;
             fp32.threads = r.forward.threads;

@@ -7,6 +7,8 @@
 #include <bit>
 #include <cstring>
 #include <map>
+#include <new>
+#include <optional>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -123,8 +125,33 @@ Product productFor(const PrimitiveKey &key)
     // is bounded by dropping them all now and then.
     if (made.size() > 512)
         made.clear();
-    return made.emplace(key, Product{descriptor, dnnl::matmul(descriptor)}).first->second;
+    PrimitiveKey stored = key;
+    stored.packed = nullptr; // only read while the primitive is made
+    return made.emplace(stored, Product{descriptor, dnnl::matmul(descriptor)}).first->second;
 }
+
+// y (rows of y, N) = source · W + bias on oneDNN; source is x as gemm prepared it.
+void multiply(const void *source, int rowStride, const GemmOperand &w, const float *bias, Matrix &y, int threads)
+{
+    const int rows = int(y.rows());
+    const bool bf16 = w.bf16 != nullptr;
+    const PrimitiveKey key{rows, w.inputs, w.outputs, rowStride, threads, w.outByIn, bf16, bias != nullptr, w.bf16};
+    const Product product = productFor(key);
+    const auto &descriptor = product.descriptor;
+    dnnl::engine &engine = cpuEngine();
+    thread_local dnnl::stream stream(engine);
+    // oneDNN takes non-const handles; nothing here writes to the source, weights or bias.
+    const memory sourceMemory(descriptor.src_desc(), engine, const_cast<void *>(source));
+    const memory weightMemory = bf16 ? w.bf16->memory : memory(descriptor.weights_desc(), engine, const_cast<float *>(w.f32));
+    const memory destinationMemory(descriptor.dst_desc(), engine, y.data());
+    std::unordered_map<int, memory> arguments{
+        {DNNL_ARG_SRC, sourceMemory}, {DNNL_ARG_WEIGHTS, weightMemory}, {DNNL_ARG_DST, destinationMemory}};
+    if (bias)
+        arguments.emplace(DNNL_ARG_BIAS, memory(descriptor.bias_desc(), engine, const_cast<float *>(bias)));
+    product.primitive.execute(stream, arguments);
+    stream.wait();
+}
+
 
 } // namespace
 
@@ -153,21 +180,13 @@ void gemm(const Eigen::Ref<const Matrix> &x, const GemmOperand &w, const float *
         rowStride = w.inputs;
     }
     omp_set_num_threads(std::max(1, threads));
-    const PrimitiveKey key{rows, w.inputs, w.outputs, rowStride, threads, w.outByIn, bf16, bias != nullptr, w.bf16};
-    const Product product = productFor(key);
-    const auto &descriptor = product.descriptor;
-    dnnl::engine &engine = cpuEngine();
-    thread_local dnnl::stream stream(engine);
-    // oneDNN takes non-const handles; nothing here writes to the source, weights or bias.
-    const memory sourceMemory(descriptor.src_desc(), engine, const_cast<void *>(source));
-    const memory weightMemory = bf16 ? w.bf16->memory : memory(descriptor.weights_desc(), engine, const_cast<float *>(w.f32));
-    const memory destinationMemory(descriptor.dst_desc(), engine, y.data());
-    std::unordered_map<int, memory> arguments{
-        {DNNL_ARG_SRC, sourceMemory}, {DNNL_ARG_WEIGHTS, weightMemory}, {DNNL_ARG_DST, destinationMemory}};
-    if (bias)
-        arguments.emplace(DNNL_ARG_BIAS, memory(descriptor.bias_desc(), engine, const_cast<float *>(bias)));
-    product.primitive.execute(stream, arguments);
-    stream.wait();
+    try {
+        multiply(source, rowStride, w, bias, y, threads);
+    } catch (const dnnl::error &e) {
+        if (e.status == dnnl_out_of_memory)
+            throw std::bad_alloc(); // as any other failed allocation of a run (guardAllocation)
+        throw;
+    }
 }
 
 struct Bf16Weights::Store {
@@ -197,7 +216,15 @@ const PackedWeights *Bf16Weights::of(const void *source, int inputs, int outputs
     const dnnl::matmul::primitive_desc chosen(dnnl::matmul::desc(source16, any, destination), cpuEngine());
     dnnl::engine &engine = cpuEngine();
     memory plainMemory(plainWeights(bf16, k, n, outByIn), engine, plain.data());
-    memory packed(chosen.weights_desc(), engine);
+    std::optional<memory> allocated;
+    try {
+        allocated.emplace(chosen.weights_desc(), engine);
+    } catch (const dnnl::error &e) {
+        if (e.status == dnnl_out_of_memory)
+            throw std::bad_alloc();
+        throw;
+    }
+    memory &packed = *allocated;
     dnnl::stream stream(engine);
     dnnl::reorder(plainMemory, packed).execute(stream, plainMemory, packed);
     stream.wait();

@@ -7,6 +7,7 @@
 
 #include <QString>
 
+#include <exception>
 #include <new>
 
 namespace studio {
@@ -48,7 +49,8 @@ Status checkRunFitsNow(double neededBytes);
 QString memoryText(double bytes);
 
 // Runs work that allocates large matrices; a failed allocation (std::bad_alloc, which Eigen throws
-// when malloc fails) becomes a message instead of ending the program.
+// when malloc fails, and gemm for oneDNN's out-of-memory) or another library error becomes a
+// message instead of ending the program.
 template<typename Work>
 Status guardAllocation(Work &&work)
 {
@@ -57,6 +59,8 @@ Status guardAllocation(Work &&work)
     } catch (const std::bad_alloc &) {
         return Status::failure(QStringLiteral("not enough memory for this run: an allocation failed. "
                                               "A shorter text needs less; the attention maps grow with the square of its length."));
+    } catch (const std::exception &e) { // a library's own error (oneDNN's): a message, not the end of the program
+        return Status::failure(QStringLiteral("the computation failed: %1").arg(QString::fromLocal8Bit(e.what())));
     }
     return Status::success();
 }

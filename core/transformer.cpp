@@ -317,6 +317,16 @@ double largestAttentionDeviation(const std::vector<std::vector<Matrix>> &a, cons
     return largest;
 }
 
+qint64 TransformerModel::bf16CopyBytesToMake() const
+{
+    qint64 elements = 0;
+    for (const LayerWeights &layer : m_layers)
+        for (const LinearWeights *linear : {&layer.qkv, &layer.query, &layer.key, &layer.value, &layer.attentionOutput,
+                                            &layer.mlpGate, &layer.mlpIn, &layer.mlpOut})
+            elements += qint64(linear->weight.rows) * linear->weight.cols;
+    return std::max<qint64>(0, elements * qint64(sizeof(quint16)) - m_bf16Weights.bytes());
+}
+
 void TransformerModel::compareWithFp32(const ForwardInput &input, const ForwardOptions &options, ModelTrace &trace) const
 {
     if (trace.precision != Precision::Bf16)

@@ -161,6 +161,9 @@ public:
     // shapes against the config. A tensor in more than one file is refused.
     static Result<std::shared_ptr<const TransformerModel>> bind(const ModelConfig &config,
                                                                 std::vector<std::unique_ptr<SafetensorsFile>> files);
+    // The memory a first bf16 run still needs for its bfloat16 copies of the linear layers' weights
+    // (0 once they are made).
+    qint64 bf16CopyBytesToMake() const;
     // For a bf16 trace: runs the same input in fp32 (attention weights only) and sets
     // trace.maxDeviation. Nothing for an fp32 trace.
     void compareWithFp32(const ForwardInput &input, const ForwardOptions &options, ModelTrace &trace) const;

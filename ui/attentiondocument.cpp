@@ -224,7 +224,9 @@ AttentionDocument::Work AttentionDocument::checkpointWork(std::shared_ptr<const 
         if (!input) // an empty result that says why
             return noticeRun(config.layers, config.heads, input.error);
         input.value->forward.attentionTemperature = temperature;
-        const double needed = checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window);
+        double needed = checkpointRunBytes(config, int(input.value->forward.ids.size()), RunKind::Window);
+        if (precision == Precision::Bf16) // the weights' bfloat16 copies, the first time
+            needed += double(checkpoint->model->bf16CopyBytesToMake());
         if (const Status fits = checkRunFitsNow(needed); !fits)
             return noticeRun(config.layers, config.heads, fits.error);
         ForwardOptions options;
