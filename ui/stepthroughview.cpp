@@ -140,6 +140,9 @@ StepThroughView::StepThroughView(AttentionDocument *document, ViewOptions *optio
     m_explanation = new QTextBrowser(splitter);
     m_explanation->setObjectName(QStringLiteral("explanation"));
     m_explanation->setMinimumWidth(220);
+    // A scroll bar that came and went with the text's height made every new text laid out twice
+    // (once for each width).
+    m_explanation->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOn);
     splitter->addWidget(m_canvas);
     splitter->addWidget(m_explanation);
     splitter->setStretchFactor(0, 3);
