@@ -25,6 +25,7 @@
 #include <QAbstractButton>
 #include <QCheckBox>
 #include <QListWidget>
+#include <QPainter>
 #include <QProcess>
 #include <QAbstractItemModelTester>
 #include <QComboBox>
@@ -99,6 +100,7 @@ private Q_SLOTS:
     void textLongerThanTheModelIsCutWithANotice();
     void badModelFolderShowsAMessage();
     void longTextsAreKeptWhole();
+    void largeThumbnailsArriveFromAWorker();
     void downloadDialogFetchesAndOpensAModel();
     void clickerKeysStepWhateverHasFocus();
     void helpMenuHasAQuickStartAndTheShortcuts();
@@ -1140,6 +1142,36 @@ void TestMainWindow::longTextsAreKeptWhole()
     sentence->clear();
     sentence->insert(text);
     QCOMPARE(sentence->text().size(), text.size());
+}
+
+void TestMainWindow::largeThumbnailsArriveFromAWorker()
+{
+    // 700 tokens × 3 heads are 1.5 million cells: the model view's thumbnails are made on a worker
+    // and arrive later; an export waits for them.
+    AttentionDocument *document = m_window->document();
+    QStringList words;
+    for (int i = 0; i < 700; ++i)
+        words.append(QStringLiteral("w%1").arg(i % 50));
+    document->editText(words.join(QLatin1Char(' ')));
+    QTRY_VERIFY(!document->isBusy());
+    QCOMPARE(document->result().tokenCount(), 700);
+    raiseDock(m_window.get(), QStringLiteral("gridDock"));
+    ModelGridView *grid = m_window->grid();
+    const QPoint inside = grid->currentLayout().cell(0, 0).center().toPoint();
+    QTRY_VERIFY(grid->grab().toImage().pixel(inside) != qRgb(255, 255, 255)); // a colour of the map, not the blank cell
+    // The next result: an export made at once still has every thumbnail.
+    document->editText(words.mid(1).join(QLatin1Char(' ')));
+    QTRY_VERIFY(!document->isBusy());
+    grid->updateFigure();
+    QImage exported(grid->size(), QImage::Format_RGB32);
+    exported.fill(Qt::white);
+    {
+        QPainter painter(&exported);
+        grid->paintFigure(painter, QRectF(exported.rect()));
+    }
+    QVERIFY(exported.pixel(inside) != qRgb(255, 255, 255));
+    document->editText(QStringLiteral("The cat sat on the mat."));
+    QTRY_VERIFY(!document->isBusy());
 }
 
 void TestMainWindow::scenesPlayInPresenterModeAndRevealOnCue()

@@ -2,6 +2,7 @@
 
 #include "attentiondocument.h"
 #include "deferredrebuild.h"
+#include "offthread.h"
 #include "viewoptions.h"
 
 #include <QFontMetricsF>
@@ -32,9 +33,34 @@ void ModelGridView::rebuild(bool thumbnails)
 {
     m_figure = gridFigure(m_document->result(), documentContext(*m_document), m_options->colorMap(),
                           m_document->selectedLayer(), m_document->selectedHead(), m_document->comparison().get());
-    if (thumbnails)
-        m_thumbnails = gridThumbnails(m_figure);
     m_thumbnailsStale = false;
+    if (thumbnails) {
+        // Up to about a million cells in all the thumbnails take well under a frame: at once. Beyond
+        // (144 heads of 512 tokens are 38 million) on a worker, from the shared result.
+        constexpr double kSynchronousCells = 1e6;
+        double cells = 0;
+        for (const auto &layer : *m_figure.weights)
+            for (const Matrix &w : layer)
+                cells += double(w.size());
+        const quint64 generation = ++m_thumbnailGeneration;
+        if (cells <= kSynchronousCells) {
+            m_thumbnails = gridThumbnails(m_figure);
+            m_thumbnailsPending = false;
+        } else {
+            m_thumbnails.clear(); // never the last sentence's pictures under this one's labels
+            m_thumbnailsPending = true;
+            using Thumbnails = std::vector<std::vector<QImage>>;
+            runOffThread<Thumbnails>(
+                this, [figure = m_figure](QPromise<Thumbnails> &promise) { promise.addResult(gridThumbnails(figure)); },
+                [this, generation](QFuture<Thumbnails> done) {
+                    if (generation != m_thumbnailGeneration || done.resultCount() == 0)
+                        return;
+                    m_thumbnails = done.takeResult();
+                    m_thumbnailsPending = false;
+                    update();
+                });
+        }
+    }
     update();
 }
 
@@ -49,6 +75,11 @@ GridLayout ModelGridView::currentLayout() const
 void ModelGridView::updateFigure()
 {
     m_deferred->flush();
+    if (m_thumbnailsPending) { // an export waits for the thumbnails rather than leave cells blank
+        ++m_thumbnailGeneration;
+        m_thumbnails = gridThumbnails(m_figure);
+        m_thumbnailsPending = false;
+    }
 }
 
 QSizeF ModelGridView::figureSize() const

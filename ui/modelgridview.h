@@ -12,7 +12,8 @@ class ViewOptions;
 
 // Every layer × head as a small heatmap, plus the mean and max of each layer's heads. Clicking a
 // head selects it in every view. Thumbnails are cached images, rebuilt only when the result or the
-// colour map changes.
+// colour map changes: for a large result on a worker (the cells stay blank until they arrive), so
+// showing the view never holds up the window.
 class ModelGridView : public QWidget, public FigureView {
     Q_OBJECT
 public:
@@ -39,6 +40,8 @@ private:
     std::vector<std::vector<QImage>> m_thumbnails;
     class DeferredRebuild *m_deferred;
     bool m_thumbnailsStale = true;
+    quint64 m_thumbnailGeneration = 0; // the latest request; older workers' images are dropped
+    bool m_thumbnailsPending = false;  // a worker is making the current figure's thumbnails
 };
 
 } // namespace studio
