@@ -49,15 +49,6 @@ double linearFlops(const ModelConfig &config, int tokens)
     return 2.0 * tokens * (attention * config.layers + mlp * (config.layers - 1));
 }
 
-double largestDeviation(const ModelTrace &a, const ModelTrace &b)
-{
-    double largest = 0;
-    for (size_t l = 0; l < a.attentions.size(); ++l)
-        for (size_t h = 0; h < a.attentions[l].size(); ++h)
-            largest = std::max(largest, double((a.attentions[l][h] - b.attentions[l][h]).cwiseAbs().maxCoeff()));
-    return largest;
-}
-
 } // namespace
 
 int main(int argc, char *argv[])
@@ -127,13 +118,9 @@ int main(int argc, char *argv[])
         ForwardOptions options;
         options.threads = threads;
         options.precision = *precision;
-        const ModelTrace first = c.model->forward(input, options); // warms the mapping (and makes bf16's copies)
-        double deviation = -1;
-        if (*precision == Precision::Bf16) {
-            ForwardOptions exact = options;
-            exact.precision = Precision::Fp32;
-            deviation = largestDeviation(first, c.model->forward(input, exact));
-        }
+        ModelTrace first = c.model->forward(input, options); // warms the mapping (and makes bf16's copies)
+        c.model->compareWithFp32(input, options, first);     // bf16: its deviation from fp32
+        const double deviation = *precision == Precision::Bf16 ? first.maxDeviation : -1;
         const int runs = tokens >= 1024 ? 5 : tokens >= 512 ? 7 : 21;
         std::vector<double> times;
         qint64 linearNanoseconds = 0;

@@ -15,6 +15,11 @@ namespace studio::bench {
 
 namespace detail {
 
+// GCC 12's AVX-512 headers warn about their own undefined-value intrinsics (a known false positive).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 // 12 independent accumulators: more than the FMA latency × throughput, so the loop is bound by
 // the FMA units alone. Returns a value so the work is not optimised away.
 __attribute__((target("avx512f"))) inline float fmaLoopAvx512(long iterations, float seed)
@@ -48,6 +53,8 @@ __attribute__((target("avx2,fma"))) inline float fmaLoopAvx2(long iterations, fl
     _mm256_storeu_ps(lanes, sum);
     return lanes[0] + lanes[7];
 }
+
+#pragma GCC diagnostic pop
 
 } // namespace detail
 
