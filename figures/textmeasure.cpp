@@ -1,17 +1,18 @@
 #include "textmeasure.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace studio {
 
 namespace {
 
-// Per thread: advances by font (QFont::key names family, size, weight and style) and text. Past a
-// bound every table is emptied in place (so a TextAdvances in use stays valid): a long session of
-// ever new text stays small.
+// Per thread: advances by font (QFont::key names family, size, weight and style) and text. A
+// node-based map, so a TextAdvances keeps its table while another font's is added; past a bound
+// every table is emptied in place: a long session of ever new text stays small.
 struct AdvanceTables {
     static constexpr qsizetype kMaxEntries = 100'000;
-    QHash<QString, QHash<QString, double>> byFont;
+    std::unordered_map<QString, QHash<QString, double>> byFont;
     qsizetype entries = 0;
 };
 
@@ -31,7 +32,7 @@ double TextAdvances::operator()(const QString &text)
         return *found;
     AdvanceTables &t = tables();
     if (t.entries >= AdvanceTables::kMaxEntries) {
-        for (auto &advances : t.byFont)
+        for (auto &[font, advances] : t.byFont)
             advances.clear();
         t.entries = 0;
     }
